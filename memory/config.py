@@ -1,0 +1,54 @@
+"""Typed settings sections owned by ``memory``: the embedder and the stores.
+
+Nested under the root ``cogarch.Settings`` (``COGARCH_EMBEDDING__MODEL``, ``COGARCH_MEMORY__CHROMA_URL``);
+build them directly when ``memory`` is used as a library.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+LOCAL_EMBEDDER = "local/all-minilm-l6-v2"
+"""The bundled embedder: all-MiniLM-L6-v2, 384-d (``memory.embedders.local``)."""
+
+
+class EmbeddingSettings(BaseModel):
+    """Which embedding model to use."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(
+        LOCAL_EMBEDDER,
+        description=(
+            "'local/all-minilm-l6-v2' (bundled, offline), 'hash' (deterministic, tests), or a litellm embedding "
+            "model string such as 'openai/text-embedding-3-small'."
+        ),
+    )
+    dim: int | None = Field(None, ge=8, description="Vector size (needed for 'hash'; checked for others).")
+    api_base: str | None = Field(None, description="Base URL for a served embedding model.")
+    api_key: SecretStr | None = Field(None, description="API key for a hosted embedding model.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts embedded per batch.")
+    device: str = Field("auto", description="Device of the local embedder: 'auto', 'cpu' or 'cuda'.")
+
+
+class MemorySettings(BaseModel):
+    """Where memory lives and how recall behaves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:8000); unset: embedded Chroma in the data directory."
+    )
+    chroma_token: SecretStr | None = Field(None, description="Auth token for the Chroma server, if it needs one.")
+    collection_prefix: str = Field("cogarch", description="Prefix of the Chroma collection names.")
+    recall_k: int = Field(10, ge=1, le=1000, description="Items recalled per query by default.")
+    consolidate_every: int = Field(
+        50, ge=1, description="Consolidate a namespace after this many new episodes (the agent's schedule)."
+    )
+    deep_recall_below: float = Field(
+        0.35, ge=0, le=1, description="Run the deeper graph walk when the fast path's confidence is below this."
+    )
+    flag_injections: bool = Field(True, description="Flag stored text that looks like injected instructions.")
+
+
+__all__ = ["LOCAL_EMBEDDER", "EmbeddingSettings", "MemorySettings"]
