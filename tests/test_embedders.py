@@ -1,0 +1,60 @@
+"""Embedders: the factory, the hash embedder's contract and (integration) the bundled MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from memory.config import EmbeddingSettings
+from memory.embedders import Embedder, HashEmbedder, LiteLLMEmbedder, build_embedder
+from reasoning.errors import ConfigError
+
+
+def test_build_embedder_hash() -> None:
+    embedder = build_embedder(EmbeddingSettings(model="hash", dim=64))
+    assert isinstance(embedder, HashEmbedder)
+    assert isinstance(embedder, Embedder)
+    vectors = embedder(["a b", "c"])
+    assert vectors.shape == (2, 64) and vectors.dtype == np.float32
+
+
+def test_build_embedder_unknown_local_lists_allowed() -> None:
+    with pytest.raises(ConfigError, match="all-minilm-l6-v2"):
+        build_embedder(EmbeddingSettings(model="local/nope"))
+
+
+def test_build_embedder_litellm_string() -> None:
+    embedder = build_embedder(EmbeddingSettings(model="openai/text-embedding-3-small", dim=1536))
+    assert isinstance(embedder, LiteLLMEmbedder)
+    assert embedder.dim == 1536 and embedder.name == "openai/text-embedding-3-small"
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    from memory.embedders import LocalEmbedder
+
+    return LocalEmbedder(batch_size=4)
+
+
+@pytest.mark.integration
+def test_local_embedder_contract(minilm: Embedder) -> None:
+    assert minilm.dim == 384 and minilm.name == "local/all-minilm-l6-v2"
+    assert minilm([]).shape == (0, 384)
+    texts = [
+        "The cat sits on the mat.",
+        "A kitten is resting on a rug.",
+        "Stock markets fell sharply today.",
+        "",
+    ]
+    vectors = minilm(texts)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+@pytest.mark.integration
+def test_local_embedder_batching_matches_one_at_a_time(minilm: Embedder) -> None:
+    texts = [f"sentence number {i} " + "word " * (i * 3) for i in range(11)]
+    batched = minilm(texts)
+    single = np.stack([minilm([t])[0] for t in texts])
+    np.testing.assert_allclose(batched, single, atol=1e-4)
