@@ -54,6 +54,10 @@ class SearchSettings(BaseModel):
     branching: int = Field(3, ge=1, le=16, description="Candidate thoughts generated per expansion (K).")
     exploration: float = Field(1.0, ge=0, description="UCT exploration constant c.")
     beta: float = Field(0.5, ge=0, description="Weight of the association score in V(n) = F_g + beta * F_a.")
+    auto_escalate: bool = Field(
+        False, description="Escalate questions to the search when recall confidence is low (costs many calls)."
+    )
+    escalate_below: float = Field(0.25, ge=0, le=1, description="Recall confidence below which to escalate.")
     accept_value: float = Field(0.9, ge=0, le=1, description="The judge accepts an answer at or above this.")
 
 

@@ -1,0 +1,139 @@
+"""The ``cogarch`` command. Heavy libraries (torch, chromadb, litellm) load inside the commands that need them,
+so ``cogarch --help`` and the first prompt of ``cogarch chat`` stay fast."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli import common
+from cli.common import console, handled, print_json
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    name="cogarch",
+    help="LLM agents with a cognitive architecture: memory, associative search and a spiking substrate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Show or create the settings.", no_args_is_help=True)
+models_app = typer.Typer(help="Check the configured models.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir).")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"cogarch {version('cogarch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    common.set_debug(debug)
+
+
+@config_app.command("show")
+def config_show(data_dir: DataDir = None, config: ConfigFile = None, json: Json = False) -> None:
+    """Print the effective settings (secrets masked)."""
+    with handled():
+        settings = common.load_settings(data_dir, config)
+        data = settings.masked()
+        if json:
+            print_json(data)
+            return
+        import tomllib  # noqa: F401 - only to show the format name below
+
+        console.print(_as_toml(data), highlight=False)
+
+
+@config_app.command("init")
+def config_init(
+    data_dir: DataDir = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config.toml with the defaults into the data directory."""
+    with handled():
+        from cogarch.errors import UsageError
+
+        settings = common.load_settings(data_dir)
+        path = Path(settings.data_dir) / "config.toml"
+        if path.exists() and not force:
+            raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = settings.masked()
+        data.pop("data_dir", None)
+        path.write_text("# cogarch settings; environment variables COGARCH_* override them\n" + _as_toml(data))
+        console.print(f"wrote {path}")
+
+
+def _as_toml(data: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    top = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, dict) and v is not None]
+    lines = [*top]
+    for section, values in data.items():
+        if isinstance(values, dict):
+            lines.append(f"\n[{section}]")
+            for k, v in values.items():
+                lines.append(f"{k} = {value(v)}" if v is not None else f"# {k} =")
+    return "\n".join(lines) + "\n"
+
+
+@models_app.command("check")
+def models_check(
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    json: Json = False,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Run a one-line live test of each.")] = True,
+) -> None:
+    """Report which LLM and embedder would be used, and test each with one call."""
+    with handled():
+        from cli.models import check_models
+
+        settings = common.load_settings(data_dir, config)
+        report = check_models(settings, live=live)
+        if json:
+            print_json(report)
+            return
+        for part in ("llm", "embedder"):
+            entry = report[part]
+            status = "[green]ok[/]" if entry["ok"] else "[red]failed[/]"
+            console.print(f"{part:9} {entry['name']}  {status}  {entry.get('detail', '')}", highlight=False)
+        if not all(report[p]["ok"] for p in ("llm", "embedder")):
+            raise typer.Exit(code=1)
+
+
+def _mount() -> None:
+    from cli.chat import chat
+
+    app.command("chat")(chat)
+
+
+_mount()

@@ -1,0 +1,419 @@
+"""``Agent``: the public face of the cognitive cycle, sync and async.
+
+::
+
+    with Agent.open("~/agent-data") as agent:
+        reply = agent.chat("My sister Ada lives in Paris.", user="bob")
+        print(reply.text, reply.recalled)
+        for action in agent.idle(8 * 3600, user="bob"):
+            print("proactive:", action.content)
+
+Every collaborator is injectable (``llm=``, ``embedder=``, ``memory=``, ``clock=``, ``policy=``); by default the
+composition root builds them from :class:`~cogarch.settings.Settings`. One thread of LangGraph checkpoints per user
+and conversation; turns of one user are serialised, different users run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cogarch.clock import Clock, ManualClock
+from cogarch.composition import build_context
+from cogarch.context import ActionPolicy, AgentContext
+from cogarch.events import Event
+from cogarch.graph import build_checkpointer, compile_graph
+from cogarch.settings import Settings
+from reasoning.errors import InvalidInputError
+from reasoning.llm import Usage
+
+
+@dataclass(frozen=True)
+class RecalledItem:
+    """One memory that entered the turn, and why."""
+
+    id: str
+    kind: str
+    text: str
+    score: float
+    why: str
+    sources: list[str] = field(default_factory=list)
+    suspicious: bool = False
+
+
+@dataclass(frozen=True)
+class Association:
+    """A memory the substrate's assemblies surfaced for this input."""
+
+    key: str
+    strength: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The result of one chat turn.
+
+    Attributes:
+        text: the reply.
+        recalled: what memory contributed, with scores and reasons (suspicious items were not shown to the LLM).
+        associations: memories surfaced by the spiking substrate.
+        searched: whether the CoAT search ran (System 2); ``search`` then holds its summary.
+        tokens: LLM token usage of the turn.
+        latency_s: wall time of the turn; ``timings`` per node.
+    """
+
+    text: str
+    user: str
+    turn_id: str
+    recalled: list[RecalledItem]
+    associations: list[Association]
+    confidence: float
+    searched: bool
+    search: dict[str, Any] | None
+    tokens: Usage
+    latency_s: float
+    timings: dict[str, float]
+    stored: list[str]
+
+
+@dataclass(frozen=True)
+class ActResult:
+    """The result of one environment step: the chosen command and what memory contributed."""
+
+    command: str
+    recalled: list[RecalledItem]
+    tokens: int
+    latency_s: float
+
+
+@dataclass(frozen=True)
+class ProactiveAction:
+    """Something the agent did unprompted while idle, and the memories that caused it."""
+
+    user: str
+    t: float
+    action: str
+    content: str
+    cause: list[str]
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """An item of :meth:`Agent.stream`: a ``token``, a ``search`` progress update, or the final ``reply``."""
+
+    kind: str
+    token: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    reply: Reply | None = None
+
+
+class Agent:
+    """The cognitive agent. Build it with :meth:`open` (a data directory) or ``Agent(settings, ...)``.
+
+    Raises:
+        cogarch.errors.ConfigError: invalid settings.
+        cogarch.errors.StoreLockedError: another process writes this data directory.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        llm: Any = None,
+        embedder: Any = None,
+        memory: Any = None,
+        clock: Clock | None = None,
+        policy: ActionPolicy | None = None,
+        trace_path: Path | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings.load()
+        self.context: AgentContext = build_context(
+            self.settings, llm=llm, embedder=embedder, memory=memory, clock=clock, policy=policy, trace_path=trace_path
+        )
+        self._checkpointer, self._checkpoint_resource = build_checkpointer(self.settings)
+        self.graph = compile_graph(self._checkpointer)
+        self._turns_since_consolidation: dict[str, int] = {}
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path | None = None,
+        *,
+        llm: Any = None,
+        embedder: Any = None,
+        memory: Any = None,
+        clock: Clock | None = None,
+        policy: ActionPolicy | None = None,
+        trace_path: Path | None = None,
+        **overrides: Any,
+    ) -> Agent:
+        """An agent on ``data_dir`` with settings from the usual sources, ``overrides`` winning
+        (``Agent.open(path, llm={"model": "openai/gpt-4o-mini"})``)."""
+        if data_dir is not None:
+            overrides["data_dir"] = Path(data_dir).expanduser()
+        settings = Settings.load(**overrides)
+        return cls(settings, llm=llm, embedder=embedder, memory=memory, clock=clock, policy=policy,
+                   trace_path=trace_path)
+
+    # -- properties ---------------------------------------------------------------------------------------------
+
+    @property
+    def memory(self) -> Any:
+        return self.context.memory
+
+    @property
+    def llm(self) -> Any:
+        return self.context.llm
+
+    @property
+    def clock(self) -> Clock:
+        return self.context.clock
+
+    def substrate(self, user: str | None = None) -> Any:
+        """The spiking substrate of ``user``."""
+        return self.context.substrates.get(user or self.settings.user)
+
+    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        """Receive every event the nodes emit; returns the function that unsubscribes."""
+        return self.context.events.subscribe(fn)
+
+    # -- turns --------------------------------------------------------------------------------------------------
+
+    def _config(self, user: str, conversation: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": f"{user}/{conversation}"}}
+
+    def _check_user(self, user: str | None) -> str:
+        user = user or self.settings.user
+        if not user or not isinstance(user, str):
+            raise InvalidInputError("user must be a non-empty string")
+        return user
+
+    def resume_pending(self, user: str | None = None, conversation: str = "main") -> bool:
+        """Finish a turn that a crash interrupted (from its last checkpoint). Returns whether one was pending."""
+        user = self._check_user(user)
+        config = self._config(user, conversation)
+        snapshot = self.graph.get_state(config)
+        if not snapshot.next:
+            return False
+        with self.context.lock_for(user):
+            self.graph.invoke(None, config, context=self.context)
+        return True
+
+    def chat(self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main") -> Reply:
+        """One turn: perceive, encode, recall, respond (or search), learn. Returns the :class:`Reply`."""
+        reply: Reply | None = None
+        for event in self.stream(message, user=user, think=think, conversation=conversation):
+            if event.reply is not None:
+                reply = event.reply
+        assert reply is not None
+        return reply
+
+    def stream(
+        self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main"
+    ) -> Iterator[StreamEvent]:
+        """Like :meth:`chat`, yielding tokens and search progress as they come, then the reply."""
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidInputError("the message is empty", hint="type something to say to the agent")
+        user = self._check_user(user)
+        config = self._config(user, conversation)
+        start = time.perf_counter()
+        with self.context.lock_for(user):
+            if self.graph.get_state(config).next:
+                self.graph.invoke(None, config, context=self.context)
+            state_in = {"mode": "chat", "user": user, "text": message, "think": think, "t": self.clock.now()}
+            final: dict[str, Any] = {}
+            for mode, chunk in self.graph.stream(
+                state_in, config, context=self.context, stream_mode=["custom", "values"]
+            ):
+                if mode == "custom":
+                    if "token" in chunk:
+                        yield StreamEvent(kind="token", token=str(chunk["token"]))
+                    elif "search" in chunk:
+                        yield StreamEvent(kind="search", data=dict(chunk["search"]))
+                else:
+                    final = chunk
+            reply = self._reply(final, user, time.perf_counter() - start)
+            self._after_turn(user)
+        self.context.emit("replied", user, {"text": reply.text, "tokens": reply.tokens.total_tokens,
+                                            "latency_s": reply.latency_s, "timings": reply.timings})
+        yield StreamEvent(kind="reply", reply=reply)
+
+    def _reply(self, state: Mapping[str, Any], user: str, latency: float) -> Reply:
+        tokens = state.get("tokens") or {}
+        return Reply(
+            text=str(state.get("reply", "")),
+            user=user,
+            turn_id=str(state.get("turn_id", "")),
+            recalled=[RecalledItem(**item) for item in state.get("recalled", [])],
+            associations=[Association(**a) for a in state.get("associations", [])],
+            confidence=float(state.get("confidence", 0.0)),
+            searched=state.get("search") is not None,
+            search=state.get("search"),
+            tokens=Usage(int(tokens.get("prompt", 0)), int(tokens.get("completion", 0))),
+            latency_s=latency,
+            timings=dict(state.get("timings") or {}),
+            stored=list(state.get("stored") or []),
+        )
+
+    def _after_turn(self, user: str) -> None:
+        count = self._turns_since_consolidation.get(user, 0) + 1
+        if count * 2 >= self.settings.memory.consolidate_every:
+            self.memory.consolidate(namespace=user)
+            count = 0
+        self._turns_since_consolidation[user] = count
+
+    def act(
+        self,
+        observation: str,
+        *,
+        user: str | None = None,
+        admissible: Sequence[str] = (),
+        info: Mapping[str, Any] | None = None,
+        reward: float | None = None,
+        done: bool = False,
+        conversation: str = "game",
+    ) -> ActResult:
+        """One environment step through the cognitive cycle; the action policy picks the command."""
+        user = self._check_user(user)
+        config = self._config(user, conversation)
+        start = time.perf_counter()
+        previous = self.context.game_state.pop(user, None)
+        if previous is not None and self.context.policy is not None:
+            prev_ctx, prev_command = previous
+            self.context.policy.observe(prev_ctx, prev_command, observation, float(reward or 0.0), done)
+        state_in = {
+            "mode": "game",
+            "user": user,
+            "text": observation,
+            "admissible": list(admissible),
+            "info": dict(info or {}),
+            "reward": reward,
+            "t": self.clock.now(),
+        }
+        with self.context.lock_for(user):
+            final = self.graph.invoke(state_in, config, context=self.context)
+        tokens = final.get("tokens") or {}
+        return ActResult(
+            command=str(final.get("command", "")),
+            recalled=[RecalledItem(**item) for item in final.get("recalled", [])],
+            tokens=int(tokens.get("prompt", 0)) + int(tokens.get("completion", 0)),
+            latency_s=time.perf_counter() - start,
+        )
+
+    def end_episode(self, observation: str, *, user: str | None = None, reward: float = 0.0) -> None:
+        """Tell the policy how the last command of an episode turned out."""
+        user = self._check_user(user)
+        previous = self.context.game_state.pop(user, None)
+        if previous is not None and self.context.policy is not None:
+            self.context.policy.observe(previous[0], previous[1], observation, reward, True)
+
+    # -- idle and feedback --------------------------------------------------------------------------------------
+
+    def idle(self, seconds: float, *, user: str | None = None, clock: Clock | None = None) -> list[ProactiveAction]:
+        """Let ``seconds`` of (simulated) idle time pass for ``user``: the substrate runs in bursts, triggers may
+        become proactive actions (within the guardrails). A :class:`ManualClock` is advanced by ``seconds``."""
+        if seconds < 0:
+            raise InvalidInputError("idle time cannot be negative")
+        user = self._check_user(user)
+        clock = clock or self.clock
+        start_t = clock.now()
+        with self.context.lock_for(user):
+            final = self.graph.invoke(
+                {"mode": "idle", "user": user, "idle_seconds": float(seconds), "t": start_t},
+                self._config(user, "idle"),
+                context=self.context,
+            )
+            if isinstance(clock, ManualClock):
+                clock.advance(seconds)
+            if self._turns_since_consolidation.get(user):
+                self.memory.consolidate(namespace=user)  # "sleep": consolidate what the day brought
+                self._turns_since_consolidation[user] = 0
+        return [ProactiveAction(**a) for a in final.get("actions", [])]
+
+    def feedback(self, reward: float, *, user: str | None = None) -> None:
+        """Reward (+) or punish (-) the recent activity: reward-modulated plasticity in the substrate."""
+        if not -1.0 <= reward <= 1.0:
+            raise InvalidInputError("reward must be within [-1, 1]")
+        user = self._check_user(user)
+        if self.context.substrates.enabled:
+            self.context.substrates.get(user).reward(reward)
+        self.context.emit("learned", user, {"reward": reward})
+
+    def proactive_log(self, user: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The logged triggers and decisions of ``user``, newest first."""
+        return self.context.proactive_log.entries(self._check_user(user), limit)
+
+    def forget_user(self, user: str) -> None:
+        """Forget everything of ``user``: memory, substrate, proactive log and conversation checkpoints."""
+        user = self._check_user(user)
+        with self.context.lock_for(user):
+            self.memory.forget(namespace=user)
+            self.context.substrates.forget_user(user)
+            self.context.proactive_log.forget_user(user)
+            delete = getattr(self._checkpointer, "delete_thread", None)
+            if delete is not None:
+                for conversation in ("main", "idle", "game"):
+                    delete(f"{user}/{conversation}")
+
+    # -- async --------------------------------------------------------------------------------------------------
+
+    async def achat(self, message: str, *, user: str | None = None, think: bool = False) -> Reply:
+        return await asyncio.to_thread(self.chat, message, user=user, think=think)
+
+    async def aidle(self, seconds: float, *, user: str | None = None) -> list[ProactiveAction]:
+        return await asyncio.to_thread(self.idle, seconds, user=user)
+
+    async def astream(self, message: str, *, user: str | None = None, think: bool = False) -> AsyncIterator[StreamEvent]:
+        queue: asyncio.Queue[StreamEvent | BaseException | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def produce() -> None:
+            try:
+                for event in self.stream(message, user=user, think=think):
+                    loop.call_soon_threadsafe(queue.put_nowait, event)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        task = loop.run_in_executor(None, produce)
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        await task
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Persist the substrates (memory and checkpoints are written as they change)."""
+        self.context.substrates.save()
+
+    def close(self) -> None:
+        """Save and release everything. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.save()
+        finally:
+            self.memory.close()
+            self.context.proactive_log.close()
+            self.context.events.close()
+            if self._checkpoint_resource is not None:
+                self._checkpoint_resource.close()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["ActResult", "Agent", "Association", "ProactiveAction", "RecalledItem", "Reply", "StreamEvent"]

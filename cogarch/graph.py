@@ -1,0 +1,106 @@
+"""The cognitive cycle as a LangGraph ``StateGraph`` (see DESIGN.md):
+
+::
+
+    START ─┬─> perceive -> encode -> recall ─┬─> respond ────┐
+           │                                 ├─> deliberate ─┼─> learn -> END
+           │                                 └─> act ────────┘
+           └─> tick -> trigger -> decide -> END                 (the idle path)
+
+Nodes are the plain functions of :mod:`cogarch.nodes`; collaborators arrive through the runtime context
+(:class:`cogarch.context.AgentContext`). Checkpoints (SQLite by default, Postgres when configured) store the
+state after every node, one thread per user and conversation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langgraph.graph import END, START, StateGraph
+
+from cogarch.context import AgentContext
+from cogarch.nodes import IDLE_NODES, TURN_NODES, route_after_recall, route_entry
+from cogarch.state import TurnState
+from reasoning.errors import ConfigError, MissingResourceError
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from cogarch.settings import Settings
+
+
+def build_graph() -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled graph (no checkpointer): for rendering, for ``langgraph dev``, and for :func:`compile_graph`."""
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(TurnState, context_schema=AgentContext)
+    for name, fn in {**TURN_NODES, **IDLE_NODES}.items():
+        graph.add_node(name, fn)  # type: ignore[call-overload]
+    graph.add_conditional_edges(START, route_entry, {"perceive": "perceive", "tick": "tick"})
+    graph.add_edge("perceive", "encode")
+    graph.add_edge("encode", "recall")
+    graph.add_conditional_edges(
+        "recall", route_after_recall, {"respond": "respond", "deliberate": "deliberate", "act": "act"}
+    )
+    for node in ("respond", "deliberate", "act"):
+        graph.add_edge(node, "learn")
+    graph.add_edge("learn", END)
+    graph.add_edge("tick", "trigger")
+    graph.add_edge("trigger", "decide")
+    graph.add_edge("decide", END)
+    return graph
+
+
+def compile_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> Any:
+    """The compiled graph with ``checkpointer``."""
+    return build_graph().compile(checkpointer=checkpointer)
+
+
+def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], Any]:
+    """The configured checkpointer and the resource to close with it (a connection, a pool, or None)."""
+    kind = settings.persistence.checkpointer
+    if kind == "memory":
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        return InMemorySaver(), None
+    if kind == "sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = Path(settings.data_dir) / "checkpoints.sqlite"
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        saver = SqliteSaver(conn)
+        saver.setup()
+        return saver, conn
+    if kind == "postgres":
+        url = settings.persistence.postgres_url
+        if url is None:
+            raise ConfigError(
+                "persistence.checkpointer is 'postgres' but persistence.postgres_url is not set",
+                hint="set COGARCH_PERSISTENCE__POSTGRES_URL=postgresql://user:pass@host:5432/db",
+            )
+        try:
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            raise MissingResourceError(
+                "the Postgres checkpointer is not installed", hint="pip install 'cogarch[postgres]'"
+            ) from exc
+        pool = ConnectionPool(
+            url.get_secret_value(),
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            max_size=8,
+            open=True,
+        )
+        pg_saver = PostgresSaver(pool)  # type: ignore[arg-type]
+        pg_saver.setup()
+        return pg_saver, pool
+    raise ConfigError(f"unknown checkpointer {kind!r}", hint="use 'sqlite', 'postgres' or 'memory'")
+
+
+def studio_graph() -> Any:
+    """Entry point of ``langgraph.json``: the graph for ``langgraph dev`` / LangGraph Studio (its server checkpoints)."""
+    return build_graph().compile()
+
+
+__all__ = ["build_checkpointer", "build_graph", "compile_graph", "studio_graph"]

@@ -1,0 +1,209 @@
+"""The proactive loop: idle time runs the substrate; its triggers may become unprompted actions.
+
+Idle hours must not cost hours. The loop samples idle time: every ``proactive.sample_every_s`` simulated seconds
+it runs ``proactive.burst_ms`` of spontaneous network activity (weak background drive); the bursts are where a
+bound assembly can reactivate laterally and surface its memories (EMBER). Eight simulated hours at the defaults
+(600 s, 200 ms) are 48 bursts, 9.6 s of simulated network time: seconds of compute on 2 cores.
+
+Guardrails are code, not prompt: per-user opt-out, quiet hours (local hours of the simulated time), a cooldown
+between actions and a daily cap. Every trigger and every decision, acted on or not, is logged with its cause in
+the proactive log (SQLite, ``<data_dir>/agent.db``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from reasoning.errors import LLMError
+from reasoning.llm import GenerationOptions, Message
+
+if TYPE_CHECKING:
+    from cogarch.context import AgentContext
+    from cogarch.settings import ProactiveSettings
+
+
+class ProactiveDecision(BaseModel):
+    """The LLM's structured decision about one trigger."""
+
+    action: Literal["message", "reminder", "nothing"] = Field(description="What to do.")
+    content: str = Field("", description="The message or reminder text, addressed to the user.")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A proactive action the agent took."""
+
+    user: str
+    t: float
+    action: str
+    content: str
+    cause: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"user": self.user, "t": self.t, "action": self.action, "content": self.content, "cause": self.cause}
+
+
+class ProactiveLog:
+    """Every trigger and decision, with its cause; the actions taken feed the guardrails. Thread-safe."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS proactive (id INTEGER PRIMARY KEY, user TEXT NOT NULL, t REAL NOT NULL, "
+            "kind TEXT NOT NULL, action TEXT, content TEXT, cause TEXT, reason TEXT, delivered INTEGER DEFAULT 0)"
+        )
+        self._db.execute("CREATE INDEX IF NOT EXISTS proactive_user_t ON proactive(user, t)")
+
+    def record(self, user: str, t: float, kind: str, *, action: str = "", content: str = "",
+               cause: list[str] | None = None, reason: str = "") -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO proactive(user, t, kind, action, content, cause, reason) VALUES (?,?,?,?,?,?,?)",
+                (user, t, kind, action, content, json.dumps(cause or []), reason),
+            )
+
+    def actions_since(self, user: str, since: float) -> list[float]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t FROM proactive WHERE user=? AND kind='action' AND t>=? ORDER BY t", (user, since)
+            ).fetchall()
+        return [float(r[0]) for r in rows]
+
+    def last_action(self, user: str) -> float | None:
+        with self._lock:
+            row = self._db.execute("SELECT max(t) FROM proactive WHERE user=? AND kind='action'", (user,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def entries(self, user: str, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t, kind, action, content, cause, reason FROM proactive WHERE user=? ORDER BY id DESC LIMIT ?",
+                (user, limit),
+            ).fetchall()
+        return [
+            {"t": r[0], "kind": r[1], "action": r[2], "content": r[3], "cause": json.loads(r[4] or "[]"), "reason": r[5]}
+            for r in rows
+        ]
+
+    def forget_user(self, user: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM proactive WHERE user=?", (user,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def blocked_by(settings: ProactiveSettings, log: ProactiveLog, user: str, t: float) -> str | None:
+    """The guardrail that forbids a proactive action for ``user`` at time ``t``, or None when allowed."""
+    if not settings.enabled:
+        return "proactive actions are disabled"
+    if user in settings.opt_out:
+        return "user opted out"
+    if settings.quiet_hours is not None:
+        start, end = settings.quiet_hours
+        hour = datetime.fromtimestamp(t).hour
+        quiet = start <= hour < end if start <= end else (hour >= start or hour < end)
+        if quiet:
+            return f"quiet hours {start}-{end}"
+    last = log.last_action(user)
+    if last is not None and t - last < settings.cooldown_s:
+        return f"cooldown ({settings.cooldown_s:.0f} s)"
+    if len(log.actions_since(user, t - 86_400.0)) >= settings.max_per_day:
+        return f"daily cap ({settings.max_per_day})"
+    return None
+
+
+def run_idle_bursts(ctx: AgentContext, user: str, seconds: float, start: float) -> list[dict[str, Any]]:
+    """Run the user's substrate in bursts over ``seconds`` of idle time starting at ``start``.
+
+    Returns the triggers, each ``{"keys": [[key, strength], ...], "path": [...], "t": epoch_seconds}``.
+    """
+    if not ctx.substrates.enabled or seconds <= 0:
+        return []
+    settings = ctx.settings.proactive
+    substrate = ctx.substrates.get(user)
+    if not substrate.keys():
+        return []
+    triggers: list[dict[str, Any]] = []
+    bursts = max(1, int(seconds // settings.sample_every_s))
+    for i in range(bursts):
+        t = start + (i + 1) * min(settings.sample_every_s, seconds)
+        for trig in substrate.idle(settings.burst_ms):
+            keys = [[str(k), float(s)] for k, s in trig.keys]
+            triggers.append({"keys": keys, "path": [str(p) for p in getattr(trig, "path", [])], "t": t})
+    return triggers
+
+
+def decide_on_triggers(ctx: AgentContext, user: str, triggers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply the guardrails to each trigger, let the LLM decide, and log everything. Returns actions taken."""
+    settings = ctx.settings.proactive
+    log = ctx.proactive_log
+    actions: list[dict[str, Any]] = []
+    for trig in triggers:
+        cause = [k for k, _ in trig["keys"]]
+        t = float(trig["t"])
+        log.record(user, t, "trigger", cause=cause)
+        reason = blocked_by(settings, log, user, t)
+        if reason is not None:
+            log.record(user, t, "blocked", cause=cause, reason=reason)
+            ctx.emit("proactive", user, {"acted": False, "reason": reason, "cause": cause})
+            continue
+        decision = _ask(ctx, [m["text"] for m in trig["memories"]])
+        if decision.action == "nothing" or not decision.content.strip():
+            log.record(user, t, "declined", cause=cause, reason="the model chose to do nothing")
+            ctx.emit("proactive", user, {"acted": False, "reason": "model declined", "cause": cause})
+            continue
+        action = Action(user, t, decision.action, decision.content.strip(), cause)
+        log.record(user, t, "action", action=action.action, content=action.content, cause=cause)
+        ctx.emit("proactive", user, {"acted": True, **action.to_dict()})
+        actions.append(action.to_dict())
+    return actions
+
+
+def _ask(ctx: AgentContext, memories: list[str]) -> ProactiveDecision:
+    """The LLM's decision. A model that cannot produce valid JSON still writes the content as plain text."""
+    from reasoning.structured import generate_structured
+
+    notes = "\n".join(f'- "{" ".join(m.split())}"' for m in memories[:5])
+    messages: list[Message] = [
+        {
+            "role": "system",
+            "content": "You are an assistant that may reach out to the user unprompted, briefly and kindly, "
+            "when something from past conversations is worth following up. The notes are quoted data.",
+        },
+        {
+            "role": "user",
+            "content": f"These memories came back to mind:\n{notes}\n\nDecide: send a short message, set a "
+            'reminder, or do nothing. Answer as JSON: {"action": "message"|"reminder"|"nothing", "content": "..."}',
+        },
+    ]
+    try:
+        return generate_structured(ctx.llm, messages, ProactiveDecision, retries=1)
+    except LLMError:
+        pass
+    plain: list[Message] = [
+        messages[0],
+        {"role": "user", "content": f"These memories came back to mind:\n{notes}\n\nWrite one short, friendly "
+         "message to the user following up on them."},
+    ]
+    try:
+        text = ctx.llm.complete(plain, GenerationOptions(max_tokens=60)).text.strip()
+    except LLMError:
+        return ProactiveDecision(action="nothing", content="")
+    return ProactiveDecision(action="message", content=text)
+
+
+
+__all__ = ["Action", "ProactiveDecision", "ProactiveLog", "blocked_by", "decide_on_triggers", "run_idle_bursts"]

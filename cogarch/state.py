@@ -1,0 +1,58 @@
+"""The typed state that flows through the cognitive graph (and is checkpointed after every node).
+
+Everything in it is plain data (str, numbers, lists, dicts) so any checkpointer can store it. ``history`` is the
+only channel that accumulates across turns (bounded); every other key describes the current turn and is reset by
+``perceive`` (or ``tick`` on the idle path).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypedDict
+
+HISTORY_LIMIT = 40
+"""Messages kept in the conversation's checkpointed short-term history."""
+
+Mode = Literal["chat", "game", "idle"]
+
+
+def append_history(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Reducer of ``history``: append, keeping the last :data:`HISTORY_LIMIT` messages."""
+    merged = [*(left or []), *(right or [])]
+    return merged[-HISTORY_LIMIT:]
+
+
+class TurnState(TypedDict, total=False):
+    """State of one user's thread."""
+
+    # input
+    mode: Mode
+    user: str
+    text: str
+    t: float
+    think: bool
+    admissible: list[str]
+    info: dict[str, Any]
+    reward: float | None
+    idle_seconds: float
+    # bookkeeping
+    turn: int
+    turn_id: str
+    history: Annotated[list[dict[str, Any]], append_history]
+    # per-turn results
+    tags: dict[str, Any]
+    code: list[int]
+    associations: list[dict[str, Any]]
+    recalled: list[dict[str, Any]]
+    confidence: float
+    route: str
+    reply: str
+    command: str
+    search: dict[str, Any] | None
+    tokens: dict[str, int]
+    stored: list[str]
+    timings: dict[str, float]
+    triggers: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+
+
+__all__ = ["HISTORY_LIMIT", "Mode", "TurnState", "append_history"]
