@@ -205,6 +205,13 @@ class Agent:
             self.graph.invoke(None, config, context=self.context)
         return True
 
+    def cancel_pending(self, user: str | None = None, conversation: str = "main") -> None:
+        """Drop a turn that was interrupted on purpose (Ctrl-C): nothing of it is stored."""
+        user = self._check_user(user)
+        config = self._config(user, conversation)
+        if self.graph.get_state(config).next:
+            self.graph.update_state(config, {"reply": "", "stored": ["cancelled"]}, as_node="learn")
+
     def chat(self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main") -> Reply:
         """One turn: perceive, encode, recall, respond (or search), learn. Returns the :class:`Reply`."""
         reply: Reply | None = None
@@ -353,7 +360,7 @@ class Agent:
         """Forget everything of ``user``: memory, substrate, proactive log and conversation checkpoints."""
         user = self._check_user(user)
         with self.context.lock_for(user):
-            self.memory.forget(namespace=user)
+            self.memory.forget(namespace=user, all=True)
             self.context.substrates.forget_user(user)
             self.context.proactive_log.forget_user(user)
             delete = getattr(self._checkpointer, "delete_thread", None)

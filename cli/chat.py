@@ -1,0 +1,307 @@
+"""``cogarch chat``: the terminal chat on the full agent (interactive), or a line-per-message filter (piped)."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli import common
+from cli.common import console, err_console, handled, print_json
+from reasoning.errors import InvalidInputError
+
+HELP = """\
+/help                 this help
+/memory [query]       what the agent remembers (about the query)
+/forget <id|query>    forget one memory, or everything matching a query
+/why                  why the last reply recalled what it did
+/persona              the profile the agent has of you
+/substrate            statistics of your spiking substrate
+/think <question>     deliberate with the CoAT tree search
+/good  /bad           reward or punish the last reply
+/idle <duration>      let time pass (e.g. 30m, 8h, 2d); proactive messages may follow
+/model                which model answers
+/quit                 leave (Ctrl-D also works; Ctrl-C cancels a reply)"""
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``'90s'``, ``'30m'``, ``'8h'``, ``'2d'`` or a bare number of seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise InvalidInputError(f"cannot read the duration {text!r}", hint="use a number with s, m, h or d: 8h")
+    value, unit = float(match.group(1)), match.group(2) or "s"
+    return value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def chat(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Who is talking (the memory namespace).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="LLM: a litellm model string or local/...")] = None,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=0.001, help="Idle time runs this much faster (3600: an hour a second).")
+    ] = 1.0,
+    no_proactive: Annotated[bool, typer.Option("--no-proactive", help="Never send proactive messages.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Piped mode: print JSON lines.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")] = None,
+) -> None:
+    """Chat with the agent. With stdin not a terminal, reads one message per line and prints the replies."""
+    with handled():
+        overrides: dict[str, Any] = {}
+        if model:
+            overrides["llm"] = {"model": model}
+        if no_proactive:
+            overrides["proactive"] = {"enabled": False}
+        settings = common.load_settings(data_dir, config, **overrides)
+        user = user or settings.user
+        interactive = sys.stdin.isatty() and not json
+        if interactive:
+            console.print(f"[dim]cogarch: loading {settings.llm.model} ...[/]", highlight=False)
+        from cogarch.agent import Agent
+        from cogarch.clock import ScaledClock
+
+        agent = Agent(settings, clock=ScaledClock(time_scale))
+        try:
+            agent.resume_pending(user)
+            if interactive:
+                Session(agent, user, time_scale=time_scale, proactive=not no_proactive).run()
+            else:
+                _piped(agent, user, json)
+        finally:
+            agent.close()
+
+
+def _piped(agent: Any, user: str, as_json: bool) -> None:
+    for line in sys.stdin:
+        message = line.strip()
+        if not message:
+            continue
+        if message.startswith("/"):
+            out = _command_text(agent, user, message)
+            if as_json:
+                print_json({"command": message, "output": out})
+            else:
+                sys.stdout.write(out + "\n")
+            continue
+        reply = agent.chat(message, user=user)
+        if as_json:
+            print_json(
+                {
+                    "user": user,
+                    "message": message,
+                    "reply": reply.text,
+                    "recalled": [{"id": r.id, "kind": r.kind, "text": r.text, "score": r.score} for r in reply.recalled],
+                    "tokens": reply.tokens.total_tokens,
+                    "latency_s": round(reply.latency_s, 3),
+                }
+            )
+        else:
+            sys.stdout.write(reply.text + "\n")
+        sys.stdout.flush()
+
+
+def _command_text(agent: Any, user: str, line: str) -> str:
+    """Piped-mode slash commands that make sense without a terminal."""
+    name, _, arg = line.partition(" ")
+    if name == "/idle":
+        actions = agent.idle(parse_duration(arg or "1h"), user=user)
+        return "\n".join(f"[proactive] {a.content}" for a in actions) or "(nothing happened)"
+    if name == "/memory":
+        items = agent.memory.recall(arg or "", namespace=user, k=10) if arg else []
+        return "\n".join(f"{r.kind}: {r.text}" for r in items)
+    return f"unknown command in piped mode: {name}"
+
+
+class Session:
+    """The interactive chat: prompt_toolkit input with history, rich output, a background idle loop."""
+
+    def __init__(self, agent: Any, user: str, *, time_scale: float, proactive: bool) -> None:
+        self.agent = agent
+        self.user = user
+        self.time_scale = time_scale
+        self.proactive = proactive
+        self.last_reply: Any = None
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        history = Path(self.agent.settings.data_dir) / "chat_history"
+        session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
+        console.print(
+            f"[bold]cogarch[/] · {self.agent.llm.name} · user [cyan]{self.user}[/] · /help for commands, Ctrl-D to quit",
+            highlight=False,
+        )
+        idle_thread = threading.Thread(target=self._idle_loop, daemon=True)
+        with patch_stdout(raw=True):
+            if self.proactive:
+                idle_thread.start()
+            while True:
+                try:
+                    line = session.prompt("you> ")
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    if line.startswith("/"):
+                        if not self.command(line):
+                            break
+                    else:
+                        self.say(line)
+                except KeyboardInterrupt:
+                    console.print("[dim](cancelled)[/]")
+                    self.agent.cancel_pending(self.user)
+                except Exception as exc:  # noqa: BLE001 - the session survives any failed turn
+                    from reasoning.errors import CogarchError
+
+                    if isinstance(exc, CogarchError):
+                        common.fail(exc)
+                    else:
+                        err_console.print(f"[red]error:[/] {exc}")
+        self._stop.set()
+        console.print("[dim]bye: everything is saved[/]")
+
+    def _idle_loop(self) -> None:
+        """While the prompt waits, let idle time pass (scaled) and print proactive messages."""
+        period = 1.0
+        last = time.monotonic()
+        while not self._stop.wait(period):
+            now = time.monotonic()
+            seconds = (now - last) * self.time_scale
+            last = now
+            try:
+                actions = self.agent.idle(seconds, user=self.user)
+            except Exception:  # noqa: BLE001 - a failing idle tick must not kill the chat
+                continue
+            for action in actions:
+                self._show_proactive(action)
+
+    def _show_proactive(self, action: Any) -> None:
+        console.print(f"\n[magenta]agent (unprompted):[/] {action.content}", highlight=False)
+
+    def say(self, message: str, *, think: bool = False) -> None:
+        console.print("[green]agent>[/] ", end="")
+        reply = None
+        nodes = 0
+        for event in self.agent.stream(message, user=self.user, think=think):
+            if event.kind == "token":
+                console.print(event.token, end="", highlight=False, markup=False)
+            elif event.kind == "search":
+                nodes = int(event.data.get("nodes", nodes))
+                console.print(f"[dim]\r(thinking: {nodes} nodes)[/]", end="")
+            elif event.reply is not None:
+                reply = event.reply
+        console.print()
+        self.last_reply = reply
+        if reply is not None and (reply.recalled or reply.associations):
+            console.print(
+                f"[dim]  recalled {len(reply.recalled)} · associations {len(reply.associations)} · "
+                f"{reply.tokens.total_tokens} tokens · {reply.latency_s:.1f} s · /why for details[/]",
+                highlight=False,
+            )
+
+    def command(self, line: str) -> bool:
+        """Run a slash command; False means quit."""
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        agent, user = self.agent, self.user
+        if name in ("/quit", "/exit"):
+            return False
+        if name == "/help":
+            console.print(HELP, highlight=False, markup=False)
+        elif name == "/memory":
+            items = agent.memory.recall(arg, namespace=user, k=10) if arg else _recent(agent, user)
+            if not items:
+                console.print("[dim](nothing remembered yet)[/]")
+            for r in items:
+                rid = getattr(r, "id", "")
+                console.print(f"  [cyan]{r.kind}[/] {rid} [dim]{r.score:.2f}[/] {r.text}", highlight=False)
+        elif name == "/forget":
+            if not arg:
+                raise InvalidInputError("/forget needs an id or a query")
+            count = _forget(agent, user, arg)
+            console.print(f"forgot {count} item(s)")
+        elif name == "/why":
+            self._why()
+        elif name == "/persona":
+            persona = agent.memory.persona(user) if hasattr(agent.memory, "persona") else None
+            console.print(jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)",
+                          highlight=False, markup=False)
+        elif name == "/substrate":
+            console.print(jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str), highlight=False)
+        elif name == "/think":
+            if not arg:
+                raise InvalidInputError("/think needs a question")
+            self.say(arg, think=True)
+            if self.last_reply is not None and self.last_reply.search:
+                s = self.last_reply.search
+                console.print(f"[dim]  search: {s['nodes']} nodes, value {s['value']:.2f}, stopped by "
+                              f"{s['stopped_by']}[/]", highlight=False)
+                for i, thought in enumerate(s["chain"], 1):
+                    console.print(f"[dim]  {i}. {thought}[/]", highlight=False, markup=False)
+        elif name in ("/good", "/bad"):
+            agent.feedback(1.0 if name == "/good" else -1.0, user=user)
+            console.print("[dim]noted[/]")
+        elif name == "/idle":
+            seconds = parse_duration(arg or "1h")
+            actions = agent.idle(seconds, user=user)
+            if not actions:
+                console.print(f"[dim]({arg or '1h'} passed; nothing came to mind)[/]")
+            for action in actions:
+                self._show_proactive(action)
+        elif name == "/model":
+            console.print(f"{agent.llm.name} (embedder {agent.context.embedder.name})", highlight=False)
+        else:
+            console.print(f"unknown command {name}; /help lists them", highlight=False)
+        return True
+
+    def _why(self) -> None:
+        reply = self.last_reply
+        if reply is None:
+            console.print("[dim](no reply yet)[/]")
+            return
+        console.print(f"recall confidence {reply.confidence:.2f}; searched: {reply.searched}", highlight=False)
+        for r in reply.recalled:
+            flag = " [red](suspicious: kept out of the prompt)[/]" if r.suspicious else ""
+            console.print(f"  [cyan]{r.kind}[/] {r.score:.2f} {r.why}{flag}: {r.text}", highlight=False)
+        for a in reply.associations:
+            console.print(f"  [magenta]association[/] {a.strength:.2f}: {a.text}", highlight=False)
+        timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in reply.timings.items())
+        console.print(f"[dim]  {timings}[/]", highlight=False)
+
+
+def _recent(agent: Any, user: str) -> list[Any]:
+    recent = getattr(agent.memory, "recent", None)
+    if recent is not None:
+        return list(recent(namespace=user, limit=10))
+    return list(agent.memory.recall("", namespace=user, k=10))
+
+
+def _forget(agent: Any, user: str, arg: str) -> int:
+    memory = agent.memory
+    try:
+        result = memory.forget(arg, namespace=user)
+    except Exception:  # noqa: BLE001 - not an id: forget by query
+        result = memory.forget(query=arg, namespace=user)
+    return int(result) if isinstance(result, int) else len(result or [])
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if hasattr(value, "__dict__"):
+        return {k: _plain(v) for k, v in vars(value).items()}
+    return value
