@@ -1,0 +1,420 @@
+"""CoAT search with ScriptedLLM: UCT, backpropagation, associations in prompts, budgets, judge, determinism,
+environment mode, exports and events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from reasoning.config import SearchSettings
+from reasoning.engines.scripted import ScriptedLLM
+from reasoning.errors import InvalidInputError
+from reasoning.llm import GenerationOptions, Message
+from reasoning.search import (
+    Association,
+    CoATSearch,
+    Evaluation,
+    GenerativeAssociator,
+    LexicalAssociator,
+    LLMJudge,
+    OptionScoringJudge,
+    SearchEvent,
+    SearchResult,
+)
+from reasoning.search.thoughts import clean_thought, parse_answer
+from reasoning.search.tree import (
+    Node,
+    add_child,
+    backpropagate,
+    mark_exhausted,
+    new_tree,
+    select,
+    uct_score,
+    update_node,
+)
+
+
+def settings(**kw: object) -> SearchSettings:
+    return SearchSettings.model_validate(kw)
+
+
+def counter_llm(prefix: str = "thought") -> ScriptedLLM:
+    """Replies 'thought 1', 'thought 2', ... in call order (each a distinct, non-final thought)."""
+    state = {"i": 0}
+
+    def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        state["i"] += 1
+        return f"{prefix} {state['i']}"
+
+    return ScriptedLLM(fn)
+
+
+class TableEvaluator:
+    """F_g from a table keyed by the last thought (default 0.1); F_a = mean association score."""
+
+    def __init__(self, table: dict[str, float], default: float = 0.1) -> None:
+        self.table = table
+        self.default = default
+        self.calls: list[tuple[str, list[str], list[Association], str | None]] = []
+
+    def __call__(
+        self, question: str, path: Sequence[str], associations: Sequence[Association], answer: str | None
+    ) -> Evaluation:
+        self.calls.append((question, list(path), list(associations), answer))
+        score = self.table.get(path[-1], self.default)
+        assoc = sum(a.score for a in associations) / len(associations) if associations else 0.0
+        return Evaluation(score, assoc)
+
+
+# ---------------------------------------------------------------------------- pure tree functions
+
+
+def test_uct_picks_the_expected_child() -> None:
+    tree = new_tree("q")
+    tree, a = add_child(tree, 0, Node(0, None, 0, "a", visits=2, value_sum=1.0))  # Q = 0.5
+    tree, b = add_child(tree, 0, Node(0, None, 0, "b", visits=1, value_sum=0.4))  # Q = 0.4, less visited
+    tree = with_root_visits(tree, 3)
+    # UCT(a) = 0.5 + sqrt(ln 3 / 2) = 1.241; UCT(b) = 0.4 + sqrt(ln 3 / 1) = 1.448
+    assert uct_score(tree, a, 1.0) == pytest.approx(0.5 + math.sqrt(math.log(3) / 2))
+    assert uct_score(tree, b, 1.0) == pytest.approx(0.4 + math.sqrt(math.log(3)))
+    assert select(tree, 1.0) == b
+    # with no exploration the better mean wins
+    assert select(tree, 0.0) == a
+
+
+def with_root_visits(tree, visits):  # type: ignore[no-untyped-def]
+
+    return update_node(tree, replace(tree.root, visits=visits))
+
+
+def test_select_skips_exhausted_children_and_returns_none_when_all_are() -> None:
+    tree = new_tree("q")
+    tree, a = add_child(tree, 0, Node(0, None, 0, "a", visits=1, value_sum=0.9))
+    tree, b = add_child(tree, 0, Node(0, None, 0, "b", visits=1, value_sum=0.1))
+    tree = with_root_visits(tree, 2)
+    tree = mark_exhausted(tree, a)
+    assert select(tree, 1.0) == b
+    tree = mark_exhausted(tree, b)
+    assert tree.root.exhausted
+    assert select(tree, 1.0) is None
+
+
+def test_backpropagate_adds_a_visit_and_the_value_to_every_ancestor() -> None:
+    tree = new_tree("q")
+    tree, a = add_child(tree, 0, Node(0, None, 0, "a", visits=1, value_sum=0.3))
+    tree, c = add_child(tree, a, Node(0, None, 0, "c", visits=1, value_sum=0.7))
+    before = tree
+    tree = backpropagate(tree, c, 0.7)
+    assert [(n.visits, n.value_sum) for n in tree.nodes] == [(1, 0.7), (2, 1.0), (2, 1.4)]
+    assert before.nodes[1].visits == 1  # the old value is untouched
+
+
+# ---------------------------------------------------------------------------- the driver
+
+
+def test_search_backpropagates_as_computed_by_hand() -> None:
+    # iteration 1 expands the root into thought 1 (0.2) and thought 2 (0.8): root N=1, W=0.8
+    # iteration 2 selects thought 2 (UCT 0.8 > 0.2, ln 1 = 0) and expands it into 3 (0.5) and 4 (0.6):
+    #   thought 2: N=2, W=0.8+0.6=1.4; root: N=2, W=1.4
+    evaluator = TableEvaluator({"thought 1": 0.2, "thought 2": 0.8, "thought 3": 0.5, "thought 4": 0.6})
+    search = CoATSearch(
+        counter_llm(), evaluator=evaluator, settings=settings(max_nodes=4, branching=2, max_depth=4)
+    )
+    result = search.run("what?")
+    nodes = result.tree.nodes
+    assert [n.thought for n in nodes] == ["", "thought 1", "thought 2", "thought 3", "thought 4"]
+    assert nodes[3].parent == 2 and nodes[4].parent == 2
+    assert (nodes[0].visits, nodes[0].value_sum) == (2, pytest.approx(1.4))
+    assert (nodes[2].visits, nodes[2].value_sum) == (2, pytest.approx(1.4))
+    assert (nodes[1].visits, nodes[1].value_sum) == (1, pytest.approx(0.2))
+    assert (nodes[4].visits, nodes[4].value_sum) == (1, pytest.approx(0.6))
+    assert result.stopped_by == "nodes"
+    # no answer was stated: the best node is the highest-valued one, thought 2
+    assert result.best_id == 2 and result.answer == "thought 2" and result.value == pytest.approx(0.8)
+    # the next selection would go: root -> thought 2 (1.289 > 1.033) -> thought 4 (1.433 > 1.333)
+    assert select(result.tree, 1.0) == 4
+
+
+def test_associations_are_fetched_per_node_and_appear_in_the_next_prompts() -> None:
+    calls: list[tuple[str, list[str]]] = []
+
+    def associator(question: str, path: Sequence[str]) -> list[Association]:
+        calls.append((question, list(path)))
+        last = path[-1] if path else "the question"
+        return [Association(f"fact about {last}", (f"id-{len(calls)}",), 0.5)]
+
+    llm = counter_llm()
+    evaluator = TableEvaluator({"thought 1": 0.9})
+    search = CoATSearch(
+        llm, associator=associator, evaluator=evaluator, settings=settings(max_nodes=3, branching=1)
+    )
+    result = search.run("why?")
+    # the root, then every new node, once each
+    assert calls == [("why?", []), ("why?", ["thought 1"]), ("why?", ["thought 1", "thought 2"]),
+                     ("why?", ["thought 1", "thought 2", "thought 3"])]  # fmt: skip
+    assert result.tree.nodes[1].associations == (Association("fact about thought 1", ("id-2",), 0.5),)
+    prompts = [call[0][-1]["content"] for call in llm.calls]
+    assert "fact about the question" in prompts[0]
+    assert "fact about thought 1" not in prompts[0]
+    assert "fact about thought 1" in prompts[1] and "fact about the question" in prompts[1]
+    assert "fact about thought 2" in prompts[2]
+    # the evaluator saw each node's associations; F_a enters V with beta = 0.5
+    assert evaluator.calls[0][2] == [Association("fact about thought 1", ("id-2",), 0.5)]
+    assert result.tree.nodes[1].value == pytest.approx(0.9 + 0.5 * 0.5)
+    assert result.associations[0] == result.tree.nodes[1].associations
+
+
+def test_candidates_are_deduplicated() -> None:
+    llm = ScriptedLLM(lambda m, o: "Same thought." if o.temperature == 0 else "same   THOUGHT")
+    result = CoATSearch(llm, evaluator=TableEvaluator({}), settings=settings(max_nodes=3, branching=3)).run(
+        "q"
+    )
+    assert len(result.tree.root.children) == 1
+
+
+def test_expansion_that_produces_nothing_is_a_dead_end() -> None:
+    result = CoATSearch(ScriptedLLM(lambda m, o: "   "), evaluator=TableEvaluator({})).run("q")
+    assert result.nodes == 0
+    assert result.stopped_by == "exhausted"
+    assert result.answer == ""
+
+
+def test_judge_acceptance_stops_early() -> None:
+    script = ScriptedLLM.replies("Step one.", "Answer: 42")
+    evaluator = TableEvaluator({"Answer: 42": 0.95, "Step one.": 0.5})
+    result = CoATSearch(script, evaluator=evaluator, settings=settings(branching=1, max_nodes=20)).run("6*7?")
+    assert result.stopped_by == "judge"
+    assert result.accepted and result.answer == "42"
+    assert result.nodes == 2
+    assert result.chain == ["Step one.", "Answer: 42"]
+
+
+def test_evaluator_acceptance_also_stops() -> None:
+    class Accepting:
+        def __call__(self, q: str, p: Sequence[str], a: Sequence[Association], ans: str | None) -> Evaluation:
+            return Evaluation(0.1, 0.0, accepted=ans is not None)
+
+    result = CoATSearch(ScriptedLLM.replies("Answer: yes"), evaluator=Accepting()).run("q?")
+    assert result.stopped_by == "judge" and result.answer == "yes"
+
+
+def test_node_budget_stops_with_best_so_far() -> None:
+    evaluator = TableEvaluator({"thought 2": 0.7})
+    result = CoATSearch(counter_llm(), evaluator=evaluator, settings=settings(max_nodes=5, branching=2)).run(
+        "q"
+    )
+    assert result.stopped_by == "nodes" and result.nodes == 5
+    assert result.answer == "thought 2" and result.value == pytest.approx(0.7)
+
+
+def test_depth_budget_stops_and_forces_a_final_answer() -> None:
+    llm = counter_llm()
+    evaluator = TableEvaluator({"thought 2": 0.6})
+    result = CoATSearch(
+        llm, evaluator=evaluator, settings=settings(max_depth=2, branching=1, max_nodes=50)
+    ).run("q")
+    assert result.stopped_by == "depth"
+    assert max(n.depth for n in result.tree.nodes) == 2
+    # the last prompt asked for the answer, and the thought at the depth limit counts as the answer
+    assert "Answer: <answer>' now" in llm.calls[-1][0][-1]["content"]
+    assert result.answer == "thought 2" and result.tree.nodes[2].answer == "thought 2"
+
+
+def test_token_budget_stops_with_best_so_far() -> None:
+    evaluator = TableEvaluator({"thought 1": 0.3})
+    result = CoATSearch(
+        counter_llm(), evaluator=evaluator, settings=settings(max_tokens=60, max_nodes=100)
+    ).run("a question")
+    assert result.stopped_by == "tokens"
+    assert result.tokens >= 60
+    assert result.nodes >= 1 and result.answer == "thought 1"
+
+
+def test_time_budget_stops_with_best_so_far() -> None:
+    ticks = {"t": 0.0}
+
+    def clock() -> float:
+        ticks["t"] += 1.0
+        return ticks["t"]
+
+    evaluator = TableEvaluator({"thought 1": 0.4})
+    search = CoATSearch(
+        counter_llm(), evaluator=evaluator, settings=settings(max_seconds=6, max_nodes=100), clock=clock
+    )
+    result = search.run("q")
+    assert result.stopped_by == "time"
+    assert 1 <= result.nodes < 100
+    assert result.answer == "thought 1"
+
+
+def test_budget_hit_inside_an_expansion_keeps_finished_children() -> None:
+    # 2 children fit in the token budget, the third call starts beyond it
+    evaluator = TableEvaluator({"thought 1": 0.2, "thought 2": 0.9})
+    llm = counter_llm()
+    search = CoATSearch(llm, evaluator=evaluator, settings=settings(max_tokens=70, branching=3))
+    result = search.run("q")
+    assert result.stopped_by == "tokens"
+    assert len(result.tree.root.children) == 2
+    assert result.tree.root.visits == 1 and result.tree.root.value_sum == pytest.approx(0.9)
+
+
+def test_deterministic_for_a_seed() -> None:
+    def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        rng = random.Random(options.seed)
+        return rng.choice(["try a", "try b", "try c", "try d", "Answer: x", "Answer: y"])
+
+    def evaluate(q: str, p: Sequence[str], a: Sequence[Association], ans: str | None) -> Evaluation:
+        return Evaluation(random.Random(p[-1] + str(len(p))).random() * 0.8)
+
+    def run(seed: int) -> str:
+        search = CoATSearch(ScriptedLLM(fn), evaluator=evaluate, seed=seed, settings=settings(max_nodes=10))
+        data = search.run("q").to_dict()
+        del data["seconds"]  # wall time is the only thing a seed does not fix
+        return json.dumps(data)
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_progress_events_stream() -> None:
+    events: list[SearchEvent] = []
+    CoATSearch(
+        counter_llm(), evaluator=TableEvaluator({}), settings=settings(max_nodes=4), on_event=events.append
+    ).run("q")
+    assert events[0].kind == "start" and events[-1].kind == "stop" and events[-1].text == "nodes"
+    node_events = [e for e in events if e.kind == "node"]
+    assert [e.nodes for e in node_events] == [1, 2, 3, 4]
+    assert all(b.tokens >= a.tokens for a, b in itertools.pairwise(events))
+
+
+def test_empty_question_is_invalid() -> None:
+    with pytest.raises(InvalidInputError):
+        CoATSearch(counter_llm(), evaluator=TableEvaluator({})).run("  ")
+
+
+# ---------------------------------------------------------------------------- exports
+
+
+def _result() -> SearchResult:
+    def associator(question: str, path: Sequence[str]) -> list[Association]:
+        return [Association('a "quoted" fact\nwith newline', ("f1",), 0.8)]
+
+    script = ScriptedLLM.replies("Think first.", "Maybe B.", "Answer: A")
+    return CoATSearch(
+        script,
+        associator=associator,
+        evaluator=TableEvaluator({"Answer: A": 0.95}),
+        settings=settings(branching=1),
+    ).run('Which "letter"?')
+
+
+def test_json_export_parses_and_holds_the_tree() -> None:
+    result = _result()
+    data = json.loads(result.to_json())
+    assert data["answer"] == "A" and data["stopped_by"] == "judge"
+    assert data["chain"] == ["Think first.", "Maybe B.", "Answer: A"]
+    assert len(data["tree"]["nodes"]) == result.nodes + 1
+    assert data["tree"]["nodes"][1]["associations"][0]["source_ids"] == ["f1"]
+    assert data["associations"][0][0]["text"].startswith("a ")
+
+
+_DOT_LINE = re.compile(
+    r'^\s*(n\d+ \[label="(?:[^"\\]|\\.)*"[^\]]*\];|n\d+ -> n\d+( \[style=bold\])?;|node \[.*\];)$'
+)
+
+
+def test_dot_export_is_a_well_formed_digraph() -> None:
+    result = _result()
+    lines = result.to_dot().splitlines()
+    assert lines[0] == "digraph coat {" and lines[-1] == "}"
+    for line in lines[1:-1]:
+        assert _DOT_LINE.match(line), line
+    edges = [line for line in lines if "->" in line]
+    assert len(edges) == result.nodes
+
+
+def test_text_rendering_marks_the_chain() -> None:
+    text = _result().render_text()
+    assert 'Q: Which "letter"?' in text
+    assert "* #3" in text and "[accepted]" in text and '~ a "quoted" fact with newline (f1)' in text
+    assert text.splitlines()[-1].startswith("answer: A")
+
+
+# ---------------------------------------------------------------------------- evaluators and associators
+
+
+def test_llm_judge_reads_structured_output_and_falls_back() -> None:
+    judge = LLMJudge(
+        ScriptedLLM.replies('{"thought_score": 8, "association_score": 5, "final_answer_correct": true}')
+    )
+    ev = judge("q", ["Answer: 1"], [Association("f")], "1")
+    assert (ev.thought_score, ev.association_score, ev.accepted) == (0.8, 0.5, True)
+    assert judge.usage.total_tokens > 0
+    ev = LLMJudge(ScriptedLLM.replies("I'd say 7 out of 10"))("q", ["step"], [], None)
+    assert ev.thought_score == pytest.approx(0.7) and not ev.accepted
+    ev = LLMJudge(ScriptedLLM.replies("no idea"))("q", ["step"], [], None)
+    assert ev.thought_score == 0.0
+
+
+def test_option_scoring_judge_yes_no_and_candidates() -> None:
+    def score(messages: Sequence[Message], option: str) -> float:
+        text = messages[-1]["content"]
+        if option in ("yes", "no"):
+            good = "Paris" in text
+            return math.log(0.8 if (option == "yes") == good else 0.2)
+        return 0.0 if option == "Ostria" else -2.0
+
+    llm = ScriptedLLM(score=score)
+    judge = OptionScoringJudge(llm)
+    assert judge("q", ["It is Paris."], [], None).thought_score == pytest.approx(0.8)
+    assert judge("q", ["It is Rome."], [], None).thought_score == pytest.approx(0.2)
+    assert judge.usage.total_tokens > 0
+    cand = OptionScoringJudge(
+        llm, candidates=lambda q: ["Ostria", "Velan", "Dorn"], association_mode="scores"
+    )
+    ev = cand("q", ["x", "Answer: ostria"], [Association("f", score=0.6)], "ostria")
+    assert ev.thought_score == pytest.approx(1 / (1 + 2 * math.exp(-2)))
+    assert ev.association_score == pytest.approx(0.6)
+    assert cand("q", ["Answer: Rome"], [], "Rome").thought_score == 0.0
+
+
+def test_lexical_associator_follows_the_last_thought() -> None:
+    facts = {
+        "f1": "Zorvan lives in Kelmoor.",
+        "f2": "Kelmoor is a city in Ostria.",
+        "f3": "Mirel lives in Dastow.",
+        "f4": "Dastow is a city in Velan.",
+    }
+    assoc = LexicalAssociator(facts, k=1)
+    assert assoc("Which country does Zorvan live in?", [])[0].source_ids == ("f1",)
+    hop = assoc("Which country does Zorvan live in?", ["Zorvan lives in Kelmoor."])
+    assert hop[0].source_ids == ("f2",) and hop[0].score == 1.0
+    assert assoc("nothing matches", []) == []
+
+
+def test_generative_associator_parses_lines() -> None:
+    llm = ScriptedLLM.replies("- Paris is in France.\n- paris is in france.\n* The Seine flows there.\n")
+    assoc = GenerativeAssociator(llm, max_items=3)
+    out = assoc("q", ["Paris"])
+    assert [a.text for a in out] == ["Paris is in France.", "The Seine flows there."]
+    assert assoc.usage.total_tokens > 0
+
+
+def test_thought_parsing() -> None:
+    assert parse_answer("So the answer is: Ostria.") == "Ostria"
+    assert parse_answer("Answer: 42") == "42"
+    assert parse_answer("Zorvan lives in Kelmoor.") is None
+    assert clean_thought("\n\nStep 2: go north\nmore") == "go north"
+
+
+def test_default_evaluator_is_the_llm_judge() -> None:
+    llm = ScriptedLLM(lambda m, o: '{"thought_score": 10}' if o.schema is not None else "Answer: 3")
+    result = CoATSearch(llm).run("1+2?")
+    assert result.stopped_by == "judge" and result.answer == "3"
