@@ -130,6 +130,56 @@ def models_check(
             raise typer.Exit(code=1)
 
 
+@app.command("graph")
+def graph(
+    out: Annotated[Path | None, typer.Option("--out", help="Write a PNG of the graph here.")] = None,
+    json: Json = False,
+) -> None:
+    """Print the cognitive graph as Mermaid text (and render it to PNG with --out)."""
+    with handled():
+        from cogarch.graph import build_graph
+
+        drawable = build_graph().compile().get_graph()
+        mermaid = drawable.draw_mermaid()
+        if out is not None:
+            _draw_png(drawable, out)
+        if json:
+            print_json({"mermaid": mermaid, "nodes": sorted(drawable.nodes), "png": str(out) if out else None})
+        else:
+            console.print(mermaid, highlight=False, markup=False)
+
+
+def _draw_png(drawable: Any, out: Path) -> None:
+    """Render the graph with matplotlib (offline: no Mermaid web service)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = ["__start__", "perceive", "encode", "recall", "respond", "deliberate", "act", "learn", "tick",
+             "trigger", "decide", "__end__"]
+    pos = {
+        "__start__": (1.5, 6), "perceive": (0, 5), "encode": (0, 4), "recall": (0, 3), "respond": (-1, 2),
+        "deliberate": (0, 2), "act": (1, 2), "learn": (0, 1), "tick": (3, 5), "trigger": (3, 4),
+        "decide": (3, 3), "__end__": (1.5, 0),
+    }
+    fig, ax = plt.subplots(figsize=(7, 7))
+    for edge in drawable.edges:
+        (x1, y1), (x2, y2) = pos[edge.source], pos[edge.target]
+        ax.annotate("", xy=(x2, y2), xytext=(x1, y1),
+                    arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": "--" if edge.conditional else "-"})
+    for name in order:
+        x, y = pos[name]
+        ax.text(x, y, name.strip("_"), ha="center", va="center",
+                bbox={"boxstyle": "round", "facecolor": "#dde8f5" if name[0] != "_" else "#eeeeee"})
+    ax.set_xlim(-2, 4)
+    ax.set_ylim(-0.5, 6.5)
+    ax.axis("off")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
 def _mount() -> None:
     from cli.chat import chat
 
