@@ -1,0 +1,163 @@
+"""Benchmark M: evidence recall@k on LoCoMo with the bundled embedder and no LLM.
+
+    /work/venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
+        [--embedder local|hash] [--cache FILE] [--dense-only]
+
+Ingests every turn of each conversation as an episode (in order, ``dia_id`` and session date in metadata,
+the image caption appended to the text as ``[image: ...]``), consolidates, then recalls k items for each
+question of categories 1-4 and maps them to the first k distinct source turns. Writes
+``benchmarks/results/memory_locomo.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from memory import Memory
+from memory.embedders.base import Embedder, HashEmbedder, Vectors
+from memory.index import InMemoryIndex
+
+CATS = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+KS = (5, 10, 25)
+
+
+class CachedEmbedder:
+    """Benchmark-only: memoises vectors by text in an .npz file (reruns skip the model)."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner, self.path = inner, path
+        self.cache: dict[str, np.ndarray] = {}
+        if path.exists():
+            data = np.load(path, allow_pickle=False)
+            self.cache = dict(zip(json.loads(str(data["texts"])), data["vectors"], strict=True))
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def __call__(self, texts: Sequence[str]) -> Vectors:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.inner(missing), strict=True))
+        return np.stack([self.cache[t] for t in texts]).astype(np.float32)
+
+    def save(self) -> None:
+        texts = list(self.cache)
+        np.savez(self.path, texts=json.dumps(texts), vectors=np.stack([self.cache[t] for t in texts]))
+
+
+def parse_date(s: str) -> float:
+    # LoCoMo: "1:56 pm on 8 May, 2023"
+    return datetime.strptime(s.strip(), "%I:%M %p on %d %B, %Y").timestamp()
+
+
+def turns(conv: dict) -> list[dict]:
+    c = conv["conversation"]
+    out = []
+    sessions = sorted((int(m.group(1)) for key in c if (m := re.fullmatch(r"session_(\d+)", key))))
+    for n in sessions:
+        if not isinstance(c[f"session_{n}"], list):
+            continue
+        date = c.get(f"session_{n}_date_time", "")
+        ts = parse_date(date) if date else 0.0
+        for i, t in enumerate(c[f"session_{n}"]):
+            text = t["text"] + (f" [image: {t['blip_caption']}]" if t.get("blip_caption") else "")
+            out.append({"text": text, "speaker": t["speaker"], "timestamp": ts + 30 * i,
+                        "metadata": {"dia_id": t["dia_id"], "session": f"session_{n}", "date": date}})
+    return out
+
+
+def evidence(q: dict) -> set[str]:
+    return {e for item in q["evidence"] for e in re.split(r"[;\s]+", item) if e}
+
+
+def run(args: argparse.Namespace) -> dict:
+    data = json.loads(Path(args.data).read_text())
+    if args.embedder == "hash":
+        embedder: Embedder = HashEmbedder(384)
+    else:
+        from memory.embedders import build_embedder
+
+        from memory.config import EmbeddingSettings
+
+        embedder = build_embedder(EmbeddingSettings())
+    cached = CachedEmbedder(embedder, Path(args.cache)) if args.cache else None
+    emb = cached or embedder
+    per_cat: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    ingest_s = n_turns = 0.0
+    latencies: list[float] = []
+    for conv in data:
+        with tempfile.TemporaryDirectory() as tmp:
+            index = InMemoryIndex() if args.inmemory else None
+            with Memory.open(tmp, embedder=emb, index=index) as mem:
+                ns = conv["sample_id"]
+                items = turns(conv)
+                t0 = time.perf_counter()
+                mem.remember_many(items, namespace=ns)
+                mem.consolidate(namespace=ns)
+                ingest_s += time.perf_counter() - t0
+                n_turns += len(items)
+                for q in conv["qa"]:
+                    if q["category"] not in CATS:
+                        continue
+                    gold = evidence(q)
+                    if not gold:
+                        continue
+                    t1 = time.perf_counter()
+                    recs = mem.recall(q["question"], namespace=ns, k=max(KS))
+                    latencies.append(time.perf_counter() - t1)
+                    ranked: list[str] = []
+                    for r in recs:
+                        for s in r.sources:
+                            d = s.metadata.get("dia_id")
+                            if d and d not in ranked:
+                                ranked.append(d)
+                    for k in KS:
+                        per_cat[q["category"]][k].append(len(gold & set(ranked[:k])) / len(gold))
+    if cached:
+        cached.save()
+    table = {}
+    for cat, name in CATS.items():
+        table[name] = {f"r@{k}": float(np.mean(per_cat[cat][k])) for k in KS} | {"n": len(per_cat[cat][5])}
+    allv = {k: [v for cat in CATS for v in per_cat[cat][k]] for k in KS}
+    table["all (1-4)"] = {f"r@{k}": float(np.mean(allv[k])) for k in KS} | {"n": len(allv[5])}
+    return {"table": table, "turns": n_turns, "ingest_turns_per_s": n_turns / ingest_s,
+            "recall_p50_ms": 1e3 * float(np.median(latencies)), "recall_p95_ms": 1e3 * float(np.percentile(latencies, 95)),
+            "embedder": emb.name, "data": args.data}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", default="/work/shared/data/locomo/locomo_dev.json")
+    p.add_argument("--embedder", choices=["local", "hash"], default="local")
+    p.add_argument("--cache", default=None, help="benchmark-only vector cache (.npz)")
+    p.add_argument("--inmemory", action="store_true", help="use the in-memory index instead of Chroma")
+    p.add_argument("--out", default="benchmarks/results/memory_locomo.json")
+    args = p.parse_args()
+    res = run(args)
+    print(f"{'category':<14}" + "".join(f"{'r@' + str(k):>8}" for k in KS) + f"{'n':>6}")
+    for name, row in res["table"].items():
+        print(f"{name:<14}" + "".join(f"{row['r@' + str(k)]:>8.3f}" for k in KS) + f"{row['n']:>6}")
+    print(f"ingest {res['ingest_turns_per_s']:.1f} turns/s; recall p50 {res['recall_p50_ms']:.1f} ms "
+          f"p95 {res['recall_p95_ms']:.1f} ms (query embedding included)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""``Memory``: the facade over the system of record (SQLite), the vector index (Chroma) and the embedder.
+
+Write path (``remember``): gateway tags, embed (batched), one SQLite transaction (record + vector + edge to the
+previous episode + lexical entry + outbox row), then the index. No LLM. Consolidation and recall live in
+:mod:`memory.consolidation` and :mod:`memory.recall`; export/import in :mod:`memory.transfer`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from memory.config import EmbeddingSettings, MemorySettings
+from memory.embedders.base import Embedder
+from memory.gateway import tag
+from memory.hygiene import prompt_context
+from memory.index.base import VectorIndex
+from memory.index.chroma import ChromaIndex, chroma_client
+from memory.records import Episode, Fact, JSONDict, PersonaSlot, RecallResult, Recollection, Scene
+from memory.store.lock import DirectoryLock
+from memory.store.sqlite import SQLiteStore, store_vectors
+from reasoning.errors import ConfigError, InvalidInputError, MemoryBackendError, NotFoundError, UsageError
+from reasoning.llm import LLM
+
+Timestamp = float | int | datetime | str | None
+
+
+def new_id(prefix: str) -> str:
+    """A fresh record id such as ``ep_3f2a...`` (20 hex digits)."""
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+def to_epoch(value: Timestamp) -> float:
+    """Epoch seconds from a number, a datetime (naive = UTC) or an ISO-8601 string; None -> now.
+
+    Raises:
+        InvalidInputError: an unparseable string.
+    """
+    if value is None:
+        return time.time()
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601 or epoch seconds") from exc
+    if value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def check_namespace(namespace: str) -> str:
+    if not isinstance(namespace, str) or not namespace or len(namespace) > 256:
+        raise InvalidInputError("namespace must be a non-empty string of at most 256 characters")
+    return namespace
+
+
+class Memory:
+    """Hierarchical long-term memory of one data directory (one writer process at a time).
+
+    Build with :meth:`open`; use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        settings: MemorySettings,
+        store: SQLiteStore,
+        index: VectorIndex,
+        embedder: Embedder,
+        llm: LLM | None,
+        lock: DirectoryLock | None,
+    ) -> None:
+        self.directory = directory
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self._lock = lock
+        self._closed = False
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        directory: str | Path,
+        settings: MemorySettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        index: VectorIndex | None = None,
+    ) -> Memory:
+        """Open (or create) the memory in ``directory`` and reconcile the index with the records.
+
+        Args:
+            directory: the data directory (created if missing); holds ``memory.sqlite3`` and ``chroma/``.
+            settings: memory settings (defaults: embedded Chroma in the directory).
+            embedder: the embedder; default ``memory.embedders.build_embedder(EmbeddingSettings())``.
+            llm: enables fact extraction, contradiction resolution, persona induction and scene calibration.
+            index: a vector index to use instead of Chroma (e.g. ``InMemoryIndex`` in tests).
+
+        Raises:
+            StoreLockedError: another process has this directory open.
+            ConfigError: the embedder differs from the one the memory was built with.
+            CorruptStoreError / MemoryBackendError: a store cannot be opened.
+        """
+        settings = settings or MemorySettings()
+        path = Path(directory).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        lock = DirectoryLock(path)
+        lock.acquire()
+        store: SQLiteStore | None = None
+        try:
+            if embedder is None:
+                from memory.embedders import build_embedder  # type: ignore[attr-defined]
+
+                embedder = build_embedder(EmbeddingSettings())
+            store = SQLiteStore(path / "memory.sqlite3")
+            known = store.meta("embedder")
+            if known is None:
+                store.set_meta("embedder", embedder.name)
+                store.set_meta("dim", str(embedder.dim))
+            elif known != embedder.name:
+                raise ConfigError(
+                    f"this memory was built with embedder {known!r}, not {embedder.name!r}",
+                    hint="open it with the same embedding model, or export it and import into a new directory",
+                )
+            if index is None:
+                token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+                client = chroma_client(path=path / "chroma", url=settings.chroma_url, token=token)
+                index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
+            memory = cls(path, settings, store, index, embedder, llm, lock)
+            memory.reconcile()
+            return memory
+        except BaseException:
+            if store is not None:
+                store.close()
+            lock.release()
+            raise
+
+    def close(self) -> None:
+        """Flush pending index operations and release the directory. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._flush()
+        except MemoryBackendError:
+            pass  # replayed at next open
+        self.index.close()
+        self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise UsageError("this Memory is closed", hint="open it again with Memory.open(directory)")
+
+    # -- index maintenance --------------------------------------------------------------------------------------
+    def _flush(self) -> int:
+        """Apply the outbox to the vector index; returns the number of operations applied."""
+        rows = self.store.pending()
+        if not rows:
+            return 0
+        # Collapse per id: the last operation wins (upsert then delete = delete).
+        last: dict[tuple[str, str], Any] = {}
+        for row in rows:
+            last[(row["namespace"], row["id"])] = row
+        by_ns: dict[tuple[str, str], list[Any]] = {}
+        for (ns, _), row in last.items():
+            by_ns.setdefault((ns, row["op"]), []).append(row)
+        for (ns, op), items in by_ns.items():
+            if op == "delete":
+                self.index.delete(ns, [r["id"] for r in items])
+                continue
+            for kind in ("episode", "fact", "scene"):
+                ids = [r["id"] for r in items if r["kind"] == kind]
+                if not ids:
+                    continue
+                vecs = self.store.vectors_of(kind, ids)
+                present = [i for i in ids if i in vecs]
+                gone = [i for i in ids if i not in vecs]
+                if present:
+                    import numpy as np
+
+                    self.index.upsert(ns, present, np.stack([vecs[i] for i in present]), [kind] * len(present))
+                if gone:
+                    self.index.delete(ns, gone)
+        self.store.done([r["seq"] for r in rows])
+        return len(rows)
+
+    def reconcile(self, *, full: bool = False) -> dict[str, int]:
+        """Replay pending index operations; with ``full``, also compare every namespace's index with the records
+        (re-add missing vectors, delete entries without a record). Returns counts."""
+        self._check_open()
+        replayed = self._flush()
+        added = removed = 0
+        if full:
+            import numpy as np
+
+            for ns in self.namespaces():
+                have: dict[str, str] = {}
+                for kind, table in (("episode", "episodes"), ("fact", "facts"), ("scene", "scenes")):
+                    for row in self.store.q(f"SELECT id FROM {table} WHERE namespace=?", (ns,)):
+                        have[row[0]] = kind
+                indexed = self.index.ids(ns)
+                stale = sorted(indexed - have.keys())
+                self.index.delete(ns, stale)
+                removed += len(stale)
+                for kind in ("episode", "fact", "scene"):
+                    missing = [i for i, k in have.items() if k == kind and i not in indexed]
+                    vecs = self.store.vectors_of(kind, missing)
+                    ids = [i for i in missing if i in vecs]
+                    if ids:
+                        self.index.upsert(ns, ids, np.stack([vecs[i] for i in ids]), [kind] * len(ids))
+                        added += len(ids)
+        return {"replayed": replayed, "added": added, "removed": removed}
+
+    # -- write path ---------------------------------------------------------------------------------------------
+    def remember(
+        self,
+        text: str,
+        *,
+        namespace: str,
+        speaker: str | None = None,
+        timestamp: Timestamp = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store one episode (no LLM). Returns its id once it is durable.
+
+        ``metadata`` (JSON-serialisable) is returned untouched in recollections' sources; its ``session`` and
+        ``channel`` keys, if present, also set the episode's session and channel.
+
+        Raises:
+            InvalidInputError: empty text, bad namespace, bad timestamp or non-JSON metadata.
+        """
+        item: dict[str, Any] = {"text": text, "speaker": speaker, "timestamp": timestamp, "metadata": metadata}
+        return self.remember_many([item], namespace=namespace)[0]
+
+    def remember_many(self, items: Iterable[str | Mapping[str, Any]], *, namespace: str) -> list[str]:
+        """Store many episodes in order (batched embedding and one transaction per batch). Each item is a text
+        or a mapping with ``text`` and optional ``speaker``, ``timestamp``, ``metadata``. Returns the ids."""
+        self._check_open()
+        check_namespace(namespace)
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
+            text = data.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidInputError("cannot remember an empty text")
+            meta = dict(data.get("metadata") or {})
+            try:
+                meta_json = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from exc
+            speaker = data.get("speaker")
+            imp, val, flags = tag(text, flag_injections=self.settings.flag_injections)
+            rows.append(
+                {
+                    "id": new_id("ep"),
+                    "text": text,
+                    "speaker": None if speaker is None else str(speaker),
+                    "channel": meta.get("channel"),
+                    "ts": to_epoch(data.get("timestamp")),
+                    "session": None if meta.get("session") is None else str(meta.get("session")),
+                    "metadata": meta_json,
+                    "importance": imp,
+                    "valence": val,
+                    "flags": ",".join(flags),
+                }
+            )
+        ids: list[str] = []
+        batch = 256
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            vectors = self.embedder([embed_text(r["text"], r["speaker"]) for r in chunk])
+            blobs = store_vectors(vectors)
+            now = time.time()
+            with self.store.transaction() as conn:
+                prev = conn.execute(
+                    "SELECT id FROM episodes WHERE namespace=? ORDER BY seq DESC LIMIT 1", (namespace,)
+                ).fetchone()
+                prev_id = prev[0] if prev else None
+                for r, blob in zip(chunk, blobs, strict=True):
+                    conn.execute(
+                        "INSERT INTO episodes(id, namespace, text, speaker, channel, ts, session, metadata, valence,"
+                        " importance, flags, vector, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (r["id"], namespace, r["text"], r["speaker"], r["channel"], r["ts"], r["session"],
+                         r["metadata"], r["valence"], r["importance"], r["flags"], blob, now),
+                    )
+                    conn.execute(
+                        "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'episode')",
+                        (embed_text(r["text"], r["speaker"]), r["id"], namespace),
+                    )
+                    if prev_id is not None:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'next',1.0)", (namespace, prev_id, r["id"])
+                        )
+                    prev_id = r["id"]
+                self.store.enqueue(conn, namespace, [(r["id"], "episode") for r in chunk], "upsert")
+                self.store.audit(conn, namespace, "remember", chunk[0]["id"], {"count": len(chunk)})
+            ids.extend(r["id"] for r in chunk)
+            self._flush()
+        return ids
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def namespaces(self) -> list[str]:
+        """Every namespace with at least one record."""
+        rows = self.store.q(
+            "SELECT namespace FROM episodes UNION SELECT namespace FROM facts UNION SELECT namespace FROM scenes "
+            "UNION SELECT namespace FROM persona"
+        )
+        return sorted(r[0] for r in rows)
+
+    def get(self, record_id: str, *, namespace: str | None = None) -> Episode | Fact | Scene:
+        """The record with this id (optionally checked to belong to ``namespace``).
+
+        Raises:
+            NotFoundError: no such record (in that namespace).
+        """
+        self._check_open()
+        from memory.rows import episode_from_row, fact_from_row, scene_from_row
+
+        for table, conv in (("episodes", episode_from_row), ("facts", fact_from_row), ("scenes", scene_from_row)):
+            row = self.store.conn.execute(f"SELECT * FROM {table} WHERE id=?", (record_id,)).fetchone()
+            if row is not None and (namespace is None or row["namespace"] == namespace):
+                result: Episode | Fact | Scene = conv(row)
+                return result
+        raise NotFoundError(f"no memory record {record_id!r}" + (f" in namespace {namespace!r}" if namespace else ""))
+
+    def episodes(self, *, namespace: str, limit: int | None = None) -> list[Episode]:
+        """The namespace's episodes in the order they were remembered."""
+        from memory.rows import episode_from_row
+
+        sql = "SELECT * FROM episodes WHERE namespace=? ORDER BY seq"
+        rows = self.store.q(sql + (f" LIMIT {int(limit)}" if limit else ""), (namespace,))
+        return [episode_from_row(r) for r in rows]
+
+    def facts(self, *, namespace: str, current_only: bool = False) -> list[Fact]:
+        """The namespace's facts in order of creation (``current_only``: still valid ones)."""
+        from memory.rows import fact_from_row
+
+        sql = "SELECT * FROM facts WHERE namespace=?" + (" AND valid_to IS NULL" if current_only else "")
+        return [fact_from_row(r) for r in self.store.q(sql + " ORDER BY seq", (namespace,))]
+
+    def scenes(self, *, namespace: str) -> list[Scene]:
+        from memory.rows import scene_from_row
+
+        return [scene_from_row(r) for r in self.store.q("SELECT * FROM scenes WHERE namespace=? ORDER BY seq", (namespace,))]
+
+    def persona(self, namespace: str) -> list[PersonaSlot]:
+        """The namespace's persona slots (empty until consolidation with an LLM has induced them)."""
+        rows = self.store.q("SELECT * FROM persona WHERE namespace=? ORDER BY slot", (namespace,))
+        return [
+            PersonaSlot(r["namespace"], r["slot"], r["value"], tuple(json.loads(r["evidence"])), r["updated"])
+            for r in rows
+        ]
+
+    def stats(self, namespace: str | None = None) -> dict[str, Any]:
+        """Record counts (of one namespace, or of all), pending index operations and the embedder."""
+        where, params = ("WHERE namespace=?", (namespace,)) if namespace else ("", ())
+        out: dict[str, Any] = {"namespace": namespace, "embedder": self.embedder.name}
+        for table in ("episodes", "facts", "scenes", "entities", "persona", "edges"):
+            out[table] = int(self.store.q(f"SELECT COUNT(*) FROM {table} {where}", params)[0][0])
+        out["current_facts"] = int(
+            self.store.q(f"SELECT COUNT(*) FROM facts {where or 'WHERE 1'} AND valid_to IS NULL", params)[0][0]
+        )
+        out["unconsolidated"] = int(
+            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND consolidated=0", params)[0][0]
+        )
+        out["flagged"] = int(
+            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND flags != ''", params)[0][0]
+        )
+        out["pending_index_ops"] = int(self.store.q("SELECT COUNT(*) FROM outbox")[0][0])
+        if namespace is None:
+            out["namespaces"] = len(self.namespaces())
+        return out
+
+    def audit_log(self, namespace: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest audit entries (newest first): time, namespace, operation, target id, detail (no content)."""
+        where, params = ("WHERE namespace=?", [namespace]) if namespace else ("", [])
+        rows = self.store.q(f"SELECT * FROM audit {where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+        return [
+            {"ts": r["ts"], "namespace": r["namespace"], "op": r["op"], "target": r["target"],
+             "detail": json.loads(r["detail"])}
+            for r in rows
+        ]
+
+    # -- consolidation, recall, forget, transfer ---------------------------------------------------------------
+    def consolidate(self, *, namespace: str) -> dict[str, int]:
+        """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts."""
+        self._check_open()
+        check_namespace(namespace)
+        from memory.consolidation import consolidate
+
+        result = consolidate(self, namespace)
+        self._flush()
+        return result
+
+    def recall(self, query: str, *, namespace: str, k: int = 10) -> list[Recollection]:
+        """The ``k`` most relevant items for ``query`` (episodes, facts, scenes, persona), best first."""
+        return self.recall_with_confidence(query, namespace=namespace, k=k).items
+
+    def recall_with_confidence(
+        self, query: str, *, namespace: str, k: int = 10, deep: bool | None = None
+    ) -> RecallResult:
+        """Like :meth:`recall`, with the fast path's confidence in [0, 1]. ``deep`` None: run the deeper graph
+        walk when confidence < ``settings.deep_recall_below``; True/False forces it."""
+        self._check_open()
+        check_namespace(namespace)
+        if not query or not query.strip():
+            raise InvalidInputError("cannot recall with an empty query")
+        if k < 1:
+            raise InvalidInputError("k must be >= 1")
+        from memory.recall import recall
+
+        return recall(self, query, namespace, k, deep)
+
+    def forget(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        namespace: str,
+        query: str | None = None,
+        k: int = 5,
+        all: bool = False,
+    ) -> int:
+        """Forget records and everything derived from them; returns the number of records removed.
+
+        Exactly one of: ``ids`` (a record id or ids), ``query`` (the top ``k`` recalled episodes and facts), or
+        ``all=True`` (the whole namespace). Cascade: a forgotten episode removes the facts and persona slots
+        whose every source is forgotten, and leaves scenes without it; index entries go too. The audit log keeps
+        an entry with the ids and counts, never the content.
+
+        Raises:
+            InvalidInputError: not exactly one selector given. NotFoundError: an id not in the namespace.
+        """
+        self._check_open()
+        check_namespace(namespace)
+        from memory.forgetting import forget
+
+        if sum(x is not None and x is not False for x in (ids, query, all or None)) != 1:
+            raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
+        return forget(self, namespace, ids=ids, query=query, k=k, everything=all)
+
+    def export(self, namespace: str, *, with_vectors: bool = True) -> JSONDict:
+        """The namespace as a JSON-able dict (see :mod:`memory.transfer`)."""
+        self._check_open()
+        from memory.transfer import export_namespace
+
+        return export_namespace(self, check_namespace(namespace), with_vectors=with_vectors)
+
+    def import_(self, data: Mapping[str, Any], *, namespace: str | None = None, replace: bool = False) -> int:
+        """Import an export (into ``namespace`` or the exported one). Returns the number of records imported.
+
+        Raises:
+            InvalidInputError: malformed data, or the namespace is not empty and ``replace`` is False.
+        """
+        self._check_open()
+        from memory.transfer import import_namespace
+
+        count = import_namespace(self, data, namespace=namespace, replace=replace)
+        self._flush()
+        return count
+
+    @staticmethod
+    def prompt_context(items: Sequence[Recollection], *, include_flagged: bool = True) -> str:
+        """Recalled items rendered as quoted data for a prompt (:func:`memory.hygiene.prompt_context`)."""
+        return prompt_context(items, include_flagged=include_flagged)
+
+
+def embed_text(text: str, speaker: str | None) -> str:
+    """What is embedded and indexed for an episode: ``"speaker: text"`` (the speaker is part of the event)."""
+    return f"{speaker}: {text}" if speaker else text
+
+
+__all__ = ["Memory", "embed_text", "new_id", "to_epoch"]

@@ -1,0 +1,286 @@
+"""Hybrid associative recall.
+
+Score of a candidate item (all signals normalised to [0, 1] within the query):
+
+1. seeds: ``s = w_dense * dense + w_lex * bm25`` where ``dense`` is the cosine similarity rescaled between the
+   n-th and the best hit, and ``bm25`` the FTS5 BM25 score over the best (porter-stemmed keywords).
+2. spreading activation: personalized PageRank (HippoRAG 2) over the local memory graph around the seeds —
+   temporal adjacency (``next``), associative links (``similar``), entity mentions, scene membership, fact
+   provenance — personalised by the seeds and by the entities the query names, with hub dampening
+   ``1 / log(e + degree)`` (GAAMA). ``+ w_ppr * ppr / max(ppr)``.
+3. temporal contiguity (EM-LLM): ``+ w_adj * max(seed of the previous / next episode)``.
+4. entity match: ``+ w_ent * hub_weight`` for each query entity the episode mentions or speaks as.
+5. date awareness: a query naming a date window boosts items inside it; a "when" question boosts episodes
+   that carry a time expression.
+6. priors: ``+ w_rec * recency + w_imp * importance``.
+7. validity: superseded facts are scaled by ``past_factor`` unless the query asks about the past, in which
+   case they are boosted.
+
+The fast path uses a small candidate pool and one hop; when its confidence (top cosine similarity and the
+agreement of the dense and lexical rankings) is low, the deep walk widens the pool and adds a second hop
+through specific (low-degree) entities.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from memory.graph import hub_weight, personalized_pagerank
+from memory.records import RecallResult, Recollection, Source
+from memory.text import (
+    asks_about_past,
+    fts_query,
+    has_temporal_cue,
+    is_when_question,
+    query_time_window,
+    words,
+)
+
+if TYPE_CHECKING:
+    from memory.memory import Memory
+
+
+class Weights(NamedTuple):
+    """Weights of the recall signals (see the module docstring)."""
+
+    dense: float = 1.0
+    lex: float = 1.0
+    ppr: float = 0.3
+    adj: float = 0.25
+    ent: float = 0.15
+    when: float = 0.15
+    window: float = 0.3
+    recency: float = 0.03
+    importance: float = 0.05
+    past_factor: float = 0.5
+    pool: int = 40
+    alpha: float = 0.5
+
+
+WEIGHTS = Weights()
+
+
+def recall(memory: Memory, query: str, namespace: str, k: int, deep: bool | None) -> RecallResult:
+    qv = memory.embedder([query])
+    items, confidence = _run(memory, qv, query, namespace, k, deep=bool(deep), w=WEIGHTS)
+    ran_deep = bool(deep)
+    if deep is None and confidence < memory.settings.deep_recall_below:
+        items, _ = _run(memory, qv, query, namespace, k, deep=True, w=WEIGHTS)
+        ran_deep = True
+    return RecallResult(items=items, confidence=confidence, deep=ran_deep)
+
+
+def _norm(values: dict[str, float], floor: float | None = None) -> dict[str, float]:
+    if not values:
+        return {}
+    top = max(values.values())
+    low = min(values.values()) if floor is None else floor
+    span = top - low
+    if span <= 1e-9:
+        return {key: 1.0 for key in values}
+    return {key: max(0.0, (v - low) / span) for key, v in values.items()}
+
+
+def _run(
+    memory: Memory, qv: Any, query: str, ns: str, k: int, *, deep: bool, w: Weights
+) -> tuple[list[Recollection], float]:
+    store = memory.store
+    pool = max(w.pool, 3 * k) * (3 if deep else 1)
+    hits = memory.index.query(ns, qv, pool)[0]
+    dense_raw = {h.id: h.similarity for h in hits}
+    kinds = {h.id: h.kind for h in hits}
+    lex_hits = store.fts_search(ns, fts_query(query), pool)
+    lex_raw = {i: s for i, _, s in lex_hits}
+    for i, kind, _ in lex_hits:
+        kinds.setdefault(i, kind)
+    dense = _norm(dense_raw, floor=min(dense_raw.values()) if dense_raw else None)
+    lex = _norm(lex_raw, floor=0.0)
+    seeds = {i: w.dense * dense.get(i, 0.0) + w.lex * lex.get(i, 0.0) for i in kinds}
+
+    # confidence of the fast path: best raw cosine and dense/lexical agreement in the top 5
+    top_sim = max(dense_raw.values(), default=0.0)
+    top_d = {h.id for h in hits[:5]}
+    top_l = {i for i, _, _ in lex_hits[:5]}
+    agreement = len(top_d & top_l) / 5.0
+    confidence = float(min(1.0, max(0.0, 0.7 * (top_sim - 0.15) / 0.5 + 0.3 * agreement + 0.1 * bool(top_l))))
+
+    # query entities known in this namespace
+    qwords = words(query)
+    grams = set(qwords) | {f"{a} {b}" for a, b in zip(qwords, qwords[1:], strict=False)}
+    ent_rows = store.q(
+        f"SELECT id, name, mentions FROM entities WHERE namespace=? AND name IN ({','.join('?' * len(grams))})",
+        [ns, *grams],
+    ) if grams else []
+    q_entities = {r["id"]: hub_weight(int(r["mentions"])) for r in ent_rows}
+
+    # local graph: seeds + one hop (+ a second hop through specific entities when deep)
+    seed_ids = sorted(seeds, key=lambda i: -seeds[i])[: pool]
+    frontier = seed_ids + list(q_entities)
+    edges = store.edges_of(frontier)
+    if deep:
+        ent_nodes = {d for _, d, kind, _ in edges if kind == "mentions"}
+        degrees = store.degree(sorted(ent_nodes))
+        specific = [e for e in ent_nodes if degrees.get(e, 0) <= 25]
+        edges += store.edges_of(specific, kinds=["mentions"])
+    nodes: dict[str, int] = {}
+    for i in [*seed_ids, *q_entities]:
+        nodes.setdefault(i, len(nodes))
+    for s, d, _, _ in edges:
+        nodes.setdefault(s, len(nodes))
+        nodes.setdefault(d, len(nodes))
+    ent_in_graph = [n for n in nodes if n.startswith("en_")]
+    degrees = store.degree(ent_in_graph) if ent_in_graph else {}
+    graph_edges: list[tuple[int, int, float]] = []
+    adjacency: dict[str, list[str]] = {}
+    mentions: dict[str, set[str]] = {}
+    for s, d, kind, wt in edges:
+        damp = hub_weight(degrees.get(d, 0)) if d.startswith("en_") else 1.0
+        graph_edges.append((nodes[s], nodes[d], wt * damp))
+        if kind == "next":
+            adjacency.setdefault(s, []).append(d)
+            adjacency.setdefault(d, []).append(s)
+        elif kind == "mentions":
+            mentions.setdefault(s, set()).add(d)
+    pers = np.zeros(len(nodes))
+    for i, v in seeds.items():
+        if i in nodes:
+            pers[nodes[i]] = v
+    for e, hw in q_entities.items():
+        pers[nodes[e]] += 0.5 * hw
+    ppr = personalized_pagerank(len(nodes), list(dict.fromkeys(graph_edges)), pers, alpha=w.alpha)
+    ppr_max = float(ppr.max()) if len(ppr) else 1.0
+
+    # candidates: seeds plus episodes reached by the graph
+    candidates = {n for n in nodes if not n.startswith("en_")}
+    ep_rows = _rows(memory, "episodes", [c for c in candidates if c.startswith("ep_")])
+    fact_rows = _rows(memory, "facts", [c for c in candidates if c.startswith("fa_")])
+    scene_rows = _rows(memory, "scenes", [c for c in candidates if c.startswith("sc_")])
+    window = query_time_window(query)
+    when_q = is_when_question(query)
+    past_q = asks_about_past(query)
+    last_ts = max((r["ts"] for r in ep_rows.values()), default=0.0)
+
+    scored: list[tuple[float, str, str]] = []
+    for cid in candidates:
+        why: list[str] = []
+        base = seeds.get(cid, 0.0)
+        if cid in dense:
+            why.append(f"dense {dense_raw[cid]:.2f}")
+        if cid in lex:
+            why.append(f"bm25 {lex[cid]:.2f}")
+        score = base + w.ppr * float(ppr[nodes[cid]]) / (ppr_max or 1.0)
+        if cid in ep_rows:
+            row = ep_rows[cid]
+            adj = max((seeds.get(n, 0.0) for n in adjacency.get(cid, [])), default=0.0)
+            if adj > 0:
+                score += w.adj * adj
+                why.append("adjacent")
+            ent_hit = [q_entities[e] for e in mentions.get(cid, set()) if e in q_entities]
+            if ent_hit:
+                score += w.ent * sum(ent_hit)
+                why.append("entity")
+            if window and window[0] <= row["ts"] < window[1]:
+                score += w.window
+                why.append("date")
+            if when_q and has_temporal_cue(row["text"]):
+                score += w.when
+                why.append("time-cue")
+            score += w.importance * row["importance"]
+            score += w.recency * math.exp(-max(0.0, last_ts - row["ts"]) / (90 * 86400))
+        elif cid in fact_rows:
+            row = fact_rows[cid]
+            if row["valid_to"] is not None:
+                score = score * (1.25 if past_q else w.past_factor)
+                why.append("past")
+            else:
+                why.append("current")
+            if window and window[0] <= row["valid_from"] < window[1]:
+                score += w.window
+        elif cid not in scene_rows:
+            continue
+        if score <= 0:
+            continue
+        if base == 0:
+            why.append("graph")
+        scored.append((score, cid, ", ".join(why)))
+    scored.sort(key=lambda t: -t[0])
+    return _build(memory, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query), confidence
+
+
+def _rows(memory: Memory, table: str, ids: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in memory.store.q(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+            out[r["id"]] = r
+    return out
+
+
+def _sources(memory: Memory, ids: list[str]) -> tuple[Source, ...]:
+    rows = _rows(memory, "episodes", ids)
+    found = [rows[i] for i in ids if i in rows]
+    found.sort(key=lambda r: (r["ts"], r["seq"]))
+    return tuple(Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]) for r in found)
+
+
+def _build(
+    memory: Memory,
+    ns: str,
+    scored: list[tuple[float, str, str]],
+    k: int,
+    ep_rows: dict[str, Any],
+    fact_rows: dict[str, Any],
+    scene_rows: dict[str, Any],
+    seeds: dict[str, float],
+    query: str,
+) -> list[Recollection]:
+    out: list[Recollection] = []
+    scenes_used = 0
+    for score, cid, why in scored:
+        if len(out) >= k:
+            break
+        if cid in ep_rows:
+            r = ep_rows[cid]
+            text = f"{r['speaker']}: {r['text']}" if r["speaker"] else r["text"]
+            src = (Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]),)
+            out.append(Recollection(cid, "episode", text, score, src, why, bool(r["flags"]), None, r["ts"]))
+        elif cid in fact_rows:
+            r = fact_rows[cid]
+            src = _sources(memory, json.loads(r["sources"]))
+            flagged = any("injection" in (ep_rows.get(s.id, {}) or {"flags": ""})["flags"] for s in src)
+            out.append(Recollection(cid, "fact", r["text"], score, src, why, flagged, r["valid_to"] is None,
+                                    r["valid_from"]))
+        elif cid in scene_rows and scenes_used < 1:
+            r = scene_rows[cid]
+            members = json.loads(r["members"])
+            best = sorted((m for m in members if m in seeds), key=lambda m: -seeds[m])[:3]
+            text = r["summary"] + (f" ({r['calibration']})" if r["calibration"] else "")
+            out.append(Recollection(cid, "scene", text, score, _sources(memory, best), why))
+            scenes_used += 1
+    persona = _persona(memory, ns, query)
+    if persona is not None and (len(out) < k or persona.score > out[-1].score):
+        out = [*out[: k - 1], persona] if len(out) >= k else [*out, persona]
+        out.sort(key=lambda r: -r.score)
+    return out
+
+
+def _persona(memory: Memory, ns: str, query: str) -> Recollection | None:
+    rows = memory.store.q("SELECT slot, value, evidence FROM persona WHERE namespace=? ORDER BY slot", (ns,))
+    if not rows:
+        return None
+    q = set(words(query))
+    matched = [r for r in rows if q & set(words(r["slot"].replace("_", " ") + " " + r["value"]))]
+    if not matched:
+        return None
+    text = "; ".join(f"{r['slot']}: {r['value']}" for r in matched)
+    evidence = [e for r in matched for e in json.loads(r["evidence"])]
+    return Recollection(f"pe_{ns}", "persona", text, 0.5 + 0.1 * len(matched), _sources(memory, evidence),
+                        "persona slot matches query")
+
+
+__all__ = ["WEIGHTS", "Weights", "recall"]

@@ -1,0 +1,150 @@
+"""The record types of memory and what ``recall`` returns.
+
+Hierarchy (Bi-Mem): episodes (verbatim events) -> facts (subject-relation-object with a validity interval)
+-> scenes (clusters of events) -> persona (per-namespace profile slots). Every derived record keeps the ids of
+the episodes it came from (provenance), so a recollection can always name its source turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["episode", "fact", "scene", "persona"]
+KINDS: tuple[Kind, ...] = ("episode", "fact", "scene", "persona")
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source episode of a recollection: its id, the caller's metadata, and its time (epoch seconds)."""
+
+    id: str
+    metadata: JSONDict
+    timestamp: float
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A verbatim event as remembered.
+
+    Attributes:
+        id: ``ep_...``; namespace: the owner; text: verbatim content; speaker; channel;
+        timestamp: epoch seconds (the event's time, given by the caller or the wall clock);
+        session: a caller's grouping key (e.g. a conversation id), from ``metadata['session']`` if present;
+        metadata: the caller's JSON metadata, returned untouched; valence in [-1, 1]; importance in [0, 1];
+        flags: gateway tags such as ``"injection"``; event_id: the event segment (after consolidation).
+    """
+
+    id: str
+    namespace: str
+    text: str
+    speaker: str | None
+    channel: str | None
+    timestamp: float
+    session: str | None
+    metadata: JSONDict
+    valence: float
+    importance: float
+    flags: tuple[str, ...]
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A subject-relation-object triple with its text and validity interval ``[valid_from, valid_to)``.
+
+    ``valid_to`` is None while the fact is current; a contradicting newer fact sets it (the fact stays
+    queryable as past) and ``superseded_by`` names the newer fact.
+    """
+
+    id: str
+    namespace: str
+    subject: str
+    relation: str
+    object: str
+    text: str
+    valid_from: float
+    valid_to: float | None
+    confidence: float
+    sources: tuple[str, ...]
+    superseded_by: str | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A cluster of events with a short extractive summary; ``members`` are episode ids in time order."""
+
+    id: str
+    namespace: str
+    summary: str
+    members: tuple[str, ...]
+    calibration: str = ""
+
+
+@dataclass(frozen=True)
+class PersonaSlot:
+    """One slot of a namespace's persona (e.g. ``home_city`` = ``Berlin``) with its evidence episodes."""
+
+    namespace: str
+    slot: str
+    value: str
+    evidence: tuple[str, ...]
+    updated: float
+
+
+@dataclass(frozen=True)
+class Recollection:
+    """One recalled item.
+
+    Attributes:
+        id: the record id (``ep_``, ``fa_``, ``sc_`` or ``pe_`` prefix).
+        kind: "episode", "fact", "scene" or "persona".
+        text: the item's text (a fact's sentence, a scene's summary, a persona line).
+        score: the final relevance score (higher first; comparable within one call only).
+        sources: the source episodes, in time order, each with its ``id`` and the caller's ``metadata``.
+        why: a short explanation of the signals that matched (``dense 0.61, bm25 'paris', graph``).
+        flagged: the item (or a source) looks like injected instructions; shown quoted, never obeyed.
+        current: for facts, whether still valid; None for other kinds.
+        timestamp: the time of the item (episodes) or the start of validity (facts).
+    """
+
+    id: str
+    kind: Kind
+    text: str
+    score: float
+    sources: tuple[Source, ...]
+    why: str = ""
+    flagged: bool = False
+    current: bool | None = None
+    timestamp: float | None = None
+    extra: JSONDict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecallResult:
+    """``recall_with_confidence`` output: the items, a confidence in [0, 1], and whether the deep walk ran."""
+
+    items: list[Recollection]
+    confidence: float
+    deep: bool
+
+
+__all__ = [
+    "KINDS",
+    "Episode",
+    "Fact",
+    "JSONDict",
+    "Kind",
+    "PersonaSlot",
+    "RecallResult",
+    "Recollection",
+    "Scene",
+    "Source",
+]

@@ -1,0 +1,217 @@
+"""SQLite (WAL) system of record.
+
+Tables: ``episodes``, ``facts``, ``scenes``, ``entities``, ``persona``, ``edges`` (the memory graph),
+``fts`` (FTS5, porter stemming: the lexical index with BM25), ``outbox`` (vector-index operations not yet applied
+to the index), ``audit`` (who did what, never the content) and ``meta``.
+
+Write protocol (crash safety): a record, its vector, its edges, its lexical entry and an outbox row are written
+in ONE transaction; only then is the vector index updated and the outbox row deleted. A crash at any point
+leaves either nothing (not acknowledged) or a committed record with a pending outbox row that
+``Memory.open`` replays (index operations are idempotent). Deletes go through the outbox the same way, so the
+index never keeps an entry whose record is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.embedders.base import Vectors
+from reasoning.errors import CorruptStoreError, MemoryBackendError
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL, namespace TEXT NOT NULL, text TEXT NOT NULL, speaker TEXT, channel TEXT,
+    ts REAL NOT NULL, session TEXT, metadata TEXT NOT NULL, valence REAL NOT NULL, importance REAL NOT NULL,
+    flags TEXT NOT NULL, event_id TEXT, consolidated INTEGER NOT NULL DEFAULT 0, vector BLOB, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS episodes_ns ON episodes(namespace, seq);
+CREATE INDEX IF NOT EXISTS episodes_pending ON episodes(namespace, consolidated);
+CREATE TABLE IF NOT EXISTS facts(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL, namespace TEXT NOT NULL, subject TEXT NOT NULL, relation TEXT NOT NULL,
+    object TEXT NOT NULL, text TEXT NOT NULL, valid_from REAL NOT NULL, valid_to REAL, confidence REAL NOT NULL,
+    sources TEXT NOT NULL, superseded_by TEXT, vector BLOB, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS facts_ns ON facts(namespace, subject, relation);
+CREATE TABLE IF NOT EXISTS scenes(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL, namespace TEXT NOT NULL, summary TEXT NOT NULL, members TEXT NOT NULL,
+    calibration TEXT NOT NULL DEFAULT '', vector BLOB, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS scenes_ns ON scenes(namespace);
+CREATE TABLE IF NOT EXISTS entities(
+    id TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, mentions INTEGER NOT NULL DEFAULT 0,
+    UNIQUE(namespace, name));
+CREATE TABLE IF NOT EXISTS persona(
+    namespace TEXT NOT NULL, slot TEXT NOT NULL, value TEXT NOT NULL, evidence TEXT NOT NULL,
+    updated REAL NOT NULL, PRIMARY KEY(namespace, slot));
+CREATE TABLE IF NOT EXISTS edges(
+    namespace TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL, weight REAL NOT NULL,
+    PRIMARY KEY(src, dst, kind)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    text, id UNINDEXED, namespace UNINDEXED, kind UNINDEXED, tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS outbox(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
+    op TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, namespace TEXT NOT NULL, op TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+VECTOR_TABLES = {"episode": "episodes", "fact": "facts", "scene": "scenes"}
+
+
+def to_blob(vector: np.ndarray[Any, Any]) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray[Any, np.dtype[np.float32]]:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+class SQLiteStore:
+    """A thin typed shell over one SQLite connection (single writer; not shared across threads)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+            self.conn.execute("PRAGMA cache_size=-65536")
+            self.conn.executescript(_SCHEMA)
+            check = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise CorruptStoreError(
+                f"cannot open the memory database {path}: {exc}",
+                hint="restore it from an export (`cogarch memory import`) or move it aside",
+            ) from exc
+        if check != "ok":
+            raise CorruptStoreError(f"the memory database {path} is damaged: {check}")
+        self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+
+    # -- transactions -------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error). Durable when it returns (WAL)."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise MemoryBackendError(f"SQLite: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
+
+    def audit(self, conn: sqlite3.Connection, namespace: str, op: str, target: str, detail: dict[str, Any]) -> None:
+        """Append an audit entry. ``detail`` must never hold record content (ids, counts, reasons only)."""
+        conn.execute(
+            "INSERT INTO audit(ts, namespace, op, target, detail) VALUES(?,?,?,?,?)",
+            (time.time(), namespace, op, target, json.dumps(detail, sort_keys=True)),
+        )
+
+    # -- outbox -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def enqueue(conn: sqlite3.Connection, namespace: str, items: Iterable[tuple[str, str]], op: str) -> None:
+        conn.executemany(
+            "INSERT INTO outbox(namespace, id, kind, op) VALUES(?,?,?,?)",
+            [(namespace, rid, kind, op) for rid, kind in items],
+        )
+
+    def pending(self, limit: int = 100000) -> list[sqlite3.Row]:
+        return self.q("SELECT seq, namespace, id, kind, op FROM outbox ORDER BY seq LIMIT ?", (limit,))
+
+    def done(self, seqs: Sequence[int]) -> None:
+        if seqs:
+            with self.transaction() as conn:
+                conn.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
+
+    def vectors_of(self, kind: str, ids: Sequence[str]) -> dict[str, np.ndarray[Any, np.dtype[np.float32]]]:
+        """The stored vectors of records of one kind (missing ids are absent from the result)."""
+        table = VECTOR_TABLES[kind]
+        out: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.q(f"SELECT id, vector FROM {table} WHERE id IN ({marks})", chunk):
+                if row["vector"] is not None:
+                    out[row["id"]] = from_blob(row["vector"])
+        return out
+
+    # -- lexical ------------------------------------------------------------------------------------------------
+    def fts_search(self, namespace: str, match: str, limit: int) -> list[tuple[str, str, float]]:
+        """BM25 search: ``(id, kind, score)`` best first, score = -bm25 (higher is better)."""
+        if not match:
+            return []
+        try:
+            rows = self.q(
+                "SELECT id, kind, bm25(fts) AS s FROM fts WHERE fts MATCH ? AND namespace = ? ORDER BY s LIMIT ?",
+                (match, namespace, limit),
+            )
+        except sqlite3.OperationalError:
+            return []
+        return [(r["id"], r["kind"], -float(r["s"])) for r in rows]
+
+    # -- graph --------------------------------------------------------------------------------------------------
+    def edges_of(self, ids: Sequence[str], kinds: Sequence[str] | None = None) -> list[tuple[str, str, str, float]]:
+        """Edges touching ``ids`` in either direction: ``(src, dst, kind, weight)``."""
+        out: list[tuple[str, str, str, float]] = []
+        kind_sql = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
+        extra = list(kinds) if kinds else []
+        for i in range(0, len(ids), 400):
+            chunk = list(ids[i : i + 400])
+            marks = ",".join("?" * len(chunk))
+            for sql in (
+                f"SELECT src, dst, kind, weight FROM edges WHERE src IN ({marks}){kind_sql}",
+                f"SELECT src, dst, kind, weight FROM edges WHERE dst IN ({marks}){kind_sql}",
+            ):
+                out.extend((r[0], r[1], r[2], float(r[3])) for r in self.q(sql, chunk + extra))
+        return out
+
+    def degree(self, ids: Sequence[str]) -> dict[str, int]:
+        """Number of edges pointing at each id (entity hubs have many)."""
+        out: dict[str, int] = {}
+        for i in range(0, len(ids), 400):
+            chunk = list(ids[i : i + 400])
+            marks = ",".join("?" * len(chunk))
+            for r in self.q(f"SELECT dst, COUNT(*) FROM edges WHERE dst IN ({marks}) GROUP BY dst", chunk):
+                out[r[0]] = int(r[1])
+        return out
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+
+def store_vectors(vectors: Vectors) -> list[bytes]:
+    """Rows of ``vectors`` as float32 blobs."""
+    return [to_blob(v) for v in vectors]
+
+
+__all__ = ["SCHEMA_VERSION", "VECTOR_TABLES", "SQLiteStore", "from_blob", "store_vectors", "to_blob"]
