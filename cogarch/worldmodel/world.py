@@ -1,0 +1,152 @@
+"""``WorldModel``: the triplet graph kept up to date from each step's observation, plus action memory.
+
+Each step: perceive (rule-based, optionally an LLM extractor), replace outdated triplets, add the episodic
+vertex, remember which commands were tried where, which failed (the game refused them or nothing changed)
+and which earned reward.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cogarch.worldmodel.graph import EXIT, Triplet, TripletGraph
+from cogarch.worldmodel.perception import perceive
+from cogarch.worldmodel.text import OPPOSITE, command_direction, command_verb
+
+Extractor = Callable[[str], list[Triplet]]
+"""Optional LLM extraction: observation text -> extra triplets."""
+
+_FAIL = re.compile(
+    r"(you can't|you cannot|can't see|that's not|i don't|i didn't understand|there is no|there's no|not something|"
+    r"you need|you'll have to|isn't|aren't|is locked|nothing happens|you have to|not open|already|"
+    r"you're not carrying|you don't|still needs?|needs to be|first need)",
+    re.IGNORECASE,
+)
+
+_ARTICLES = re.compile(r"^(a|an|the)\s+")
+
+
+@dataclass
+class WorldModel:
+    """The agent's belief state for one episode."""
+
+    extractor: Extractor | None = None
+    graph: TripletGraph = field(default_factory=TripletGraph)
+    tried: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failed: set[tuple[str, str]] = field(default_factory=set)
+    rewarded: set[str] = field(default_factory=set)
+    last_observation: str = ""
+    _inventory: list[str] = field(default_factory=list)
+
+    @property
+    def room(self) -> str:
+        return self.graph.location() or "unknown"
+
+    def observe(
+        self,
+        step: int,
+        observation: str,
+        *,
+        admissible: Sequence[str] = (),
+        info: Mapping[str, Any] | None = None,
+        command: str | None = None,
+        reward: float = 0.0,
+    ) -> None:
+        """Update the beliefs with the result of ``command`` (None at the start of an episode)."""
+        info = info or {}
+        prev_room = self.graph.location()
+        description = info.get("description") if isinstance(info.get("description"), str) else None
+        inventory = info.get("inventory") if isinstance(info.get("inventory"), str) else None
+        p = perceive(
+            observation, admissible=list(admissible), inventory_text=inventory, description=description
+        )
+        produced: list[Triplet] = []
+        room = p.room or prev_room
+        if p.room is not None:
+            self.graph.add(Triplet("you", "at", p.room))
+            produced.append(Triplet("you", "at", p.room))
+        if command is not None and prev_room is not None:
+            key = (prev_room, command)
+            self.tried[key] += 1
+            moved = room is not None and room != prev_room
+            failed = bool(_FAIL.search(observation[:200])) or (
+                observation.strip() == self.last_observation.strip() and not moved and reward <= 0
+            )
+            direction = command_direction(command)
+            if direction is not None:
+                failed = not moved
+                if moved and room is not None:
+                    for t in (Triplet(prev_room, direction, room),):
+                        self.graph.add(t)
+                        produced.append(t)
+                    back = OPPOSITE[direction]
+                    if back not in self.graph.exits(room) or self.graph.exits(room).get(back) is None:
+                        self.graph.add(Triplet(room, back, prev_room))
+            if failed:
+                self.failed.add(key)
+            if reward > 0:
+                self.rewarded.add(command)
+            if reward > 0 or (p.inventory is not None and p.inventory != self._inventory):
+                # the world changed: refused actions may work now (moves stay remembered)
+                self.failed = {k for k in self.failed if command_direction(k[1]) is not None}
+            produced += self._apply_action(command, observation, room, failed)
+        if room is not None:
+            for d in p.exits:
+                if d not in self.graph.exits(room):
+                    self.graph.add(Triplet(room, EXIT, d))
+            if p.in_room or p.contents:
+                self.graph.replace_scope("in", room, p.in_room)
+                produced += p.in_room
+            for (rel, holder), items in p.contents.items():
+                self.graph.replace_scope(rel, holder, items)
+                produced += items
+            for t in p.states:
+                self.graph.add(t)
+                produced.append(t)
+        if p.inventory is not None:
+            self._inventory = p.inventory
+            self.graph.replace_scope("in", "inventory", [Triplet(i, "in", "inventory") for i in p.inventory])
+        if self.extractor is not None:
+            for t in self.extractor(observation):
+                self.graph.add(t)
+                produced.append(t)
+        self.graph.record_episode(step, observation, produced)
+        self.last_observation = observation
+
+    def _apply_action(self, command: str, observation: str, room: str | None, failed: bool) -> list[Triplet]:
+        if failed:
+            return []
+        verb = command_verb(command)
+        rest = command[len(verb) :].strip().lower()
+        obj = _ARTICLES.sub("", re.split(r"\s+(?:from|with|on|in|into)\s+", rest)[0]).strip()
+        out: list[Triplet] = []
+        if verb in {"take", "pick"} and obj:
+            out.append(Triplet(obj, "in", "inventory"))
+        elif verb == "drop" and obj and room:
+            out.append(Triplet(obj, "in", room))
+        elif verb in {"put", "insert"} and obj:
+            m = re.search(r"\s(on|into|in)\s+(?:the\s+)?(.+)$", rest)
+            if m:
+                out.append(Triplet(obj, "on" if m.group(1) == "on" else "in", m.group(2)))
+        elif verb in {"open", "close", "unlock", "lock"} and obj:
+            out.append(
+                Triplet(
+                    obj, "is", {"open": "open", "close": "closed", "unlock": "closed"}.get(verb, "locked")
+                )
+            )
+        for t in out:
+            self.graph.add(t)
+        return out
+
+    def was_failed(self, command: str, room: str | None = None) -> bool:
+        return ((room or self.room), command) in self.failed
+
+    def times_tried(self, command: str, room: str | None = None) -> int:
+        return self.tried[((room or self.room), command)]
+
+
+__all__ = ["Extractor", "WorldModel"]
