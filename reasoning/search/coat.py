@@ -383,6 +383,7 @@ class CoATSearch:
             tokens=run.tokens,
             seconds=run.seconds(),
             node_id=node.id if node else None,
+            parent_id=node.parent if node else None,
             depth=node.depth if node else 0,
             text=node.thought if node else text,
         )
@@ -393,10 +394,8 @@ class CoATSearch:
         best = best_node(tree)
         chain = path_to(tree, best.id)[1:]
         actions = [n.action for n in chain if n.action is not None]
-        if env_mode:
-            answer = actions[0] if actions else ""
-        else:
-            answer = best.answer if best.answer is not None else best.thought
+        stated = best.answer if best.answer is not None else best.thought
+        answer = (actions[0] if actions else "") if env_mode else stated
         self._emit(run, "stop", text=reason)
         return SearchResult(
             answer=answer,

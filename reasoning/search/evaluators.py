@@ -9,8 +9,10 @@ scores in [0, 1]; the search combines them as V(n) = F_g + beta * F_a (CoAT, 202
   "no" (p = e^yes / (e^yes + e^no)) or, given candidate answers, the softmax over the candidates'
   likelihoods at the proposed answer. This lets a 135M model serve as a value function.
 
-Both keep their token use in ``usage``; option scoring has no usage report, so its tokens are estimated
-(prompt + option per option, by ``token_counter``) to charge the search's budget honestly.
+A repairing wrapper (``reasoning.wrappers.StructuredRepair``) that gives up raises StructuredOutputError;
+the judge then parses the raw reply leniently (its tokens estimated). Both keep their token use in
+``usage``; option scoring has no usage report, so its tokens are estimated (prompt + option per option, by
+``token_counter``) to charge the search's budget honestly.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field, ValidationError
 
-from reasoning.errors import ConfigError
-from reasoning.llm import LLM, GenerationOptions, Message, OptionScorer, Usage, system, user
+from reasoning.errors import ConfigError, StructuredOutputError
+from reasoning.llm import LLM, Completion, GenerationOptions, Message, OptionScorer, Usage, system, user
 from reasoning.search.associations import Association
 
 
@@ -127,10 +129,14 @@ class LLMJudge:
         prompt += f"Reasoning:\n{_steps(path)}\n"
         if answer is not None:
             prompt += f"Proposed final answer: {answer}\n"
-        completion = self._llm.complete(
-            [system(_JUDGE_SYSTEM), user(prompt)],
-            GenerationOptions(max_tokens=self._max_tokens, temperature=0.0, schema=JudgeVerdict),
-        )
+        messages = [system(_JUDGE_SYSTEM), user(prompt)]
+        try:
+            completion = self._llm.complete(
+                messages, GenerationOptions(max_tokens=self._max_tokens, temperature=0.0, schema=JudgeVerdict)
+            )
+        except StructuredOutputError as exc:  # a repairing wrapper gave up: read what the model said
+            estimate = sum(estimate_tokens(m["content"]) for m in messages)
+            completion = Completion(text=exc.raw, usage=Usage(estimate, estimate_tokens(exc.raw)))
         self.usage = self.usage + completion.usage
         verdict = (
             completion.parsed

@@ -26,6 +26,7 @@ class SearchEvent:
         tokens: tokens spent so far.
         seconds: wall time so far.
         node_id: the node just added ("node" events).
+        parent_id: its parent ("node" events), so a display can grow the tree.
         depth: its depth.
         text: its thought ("node"), or the stop reason ("stop").
     """
@@ -36,6 +37,7 @@ class SearchEvent:
     tokens: int
     seconds: float
     node_id: int | None = None
+    parent_id: int | None = None
     depth: int = 0
     text: str = ""
 
