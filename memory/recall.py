@@ -97,7 +97,9 @@ def _run(
     lex_raw = {i: s for i, _, s in lex_hits}
     for i, kind, _ in lex_hits:
         kinds.setdefault(i, kind)
-    dense = _norm(dense_raw, floor=min(dense_raw.values()) if dense_raw else None)
+    # rescale between the pool's worst hit and the best; a partial pool (small namespace) keeps 0 as floor
+    floor = min(dense_raw.values()) if len(hits) >= pool else min(0.0, *dense_raw.values())
+    dense = _norm(dense_raw, floor=floor)
     lex = _norm(lex_raw, floor=0.0)
     seeds = {i: w.dense * dense.get(i, 0.0) + w.lex * lex.get(i, 0.0) for i in kinds}
 
