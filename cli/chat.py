@@ -36,19 +36,30 @@ def parse_duration(text: str) -> float:
     """Seconds in ``'90s'``, ``'30m'``, ``'8h'``, ``'2d'`` or a bare number of seconds."""
     match = _DURATION.match(text)
     if match is None:
-        raise InvalidInputError(f"cannot read the duration {text!r}", hint="use a number with s, m, h or d: 8h")
+        raise InvalidInputError(
+            f"cannot read the duration {text!r}", hint="use a number with s, m, h or d: 8h"
+        )
     value, unit = float(match.group(1)), match.group(2) or "s"
     return value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
 def chat(
-    user: Annotated[str | None, typer.Option("--user", "-u", help="Who is talking (the memory namespace).")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="Who is talking (the memory namespace).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="LLM: a litellm model string or local/...")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="LLM: a litellm model string or local/...")
+    ] = None,
     time_scale: Annotated[
-        float, typer.Option("--time-scale", min=0.001, help="Idle time runs this much faster (3600: an hour a second).")
+        float,
+        typer.Option(
+            "--time-scale", min=0.001, help="Idle time runs this much faster (3600: an hour a second)."
+        ),
     ] = 1.0,
-    no_proactive: Annotated[bool, typer.Option("--no-proactive", help="Never send proactive messages.")] = False,
+    no_proactive: Annotated[
+        bool, typer.Option("--no-proactive", help="Never send proactive messages.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Piped mode: print JSON lines.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")] = None,
 ) -> None:
@@ -97,7 +108,9 @@ def _piped(agent: Any, user: str, as_json: bool) -> None:
                     "user": user,
                     "message": message,
                     "reply": reply.text,
-                    "recalled": [{"id": r.id, "kind": r.kind, "text": r.text, "score": r.score} for r in reply.recalled],
+                    "recalled": [
+                        {"id": r.id, "kind": r.kind, "text": r.text, "score": r.score} for r in reply.recalled
+                    ],
                     "tokens": reply.tokens.total_tokens,
                     "latency_s": round(reply.latency_s, 3),
                 }
@@ -164,7 +177,7 @@ class Session:
                 except KeyboardInterrupt:
                     console.print("[dim](cancelled)[/]")
                     self.agent.cancel_pending(self.user)
-                except Exception as exc:  # noqa: BLE001 - the session survives any failed turn
+                except Exception as exc:
                     from reasoning.errors import CogarchError
 
                     if isinstance(exc, CogarchError):
@@ -184,7 +197,7 @@ class Session:
             last = now
             try:
                 actions = self.agent.idle(seconds, user=self.user)
-            except Exception:  # noqa: BLE001 - a failing idle tick must not kill the chat
+            except Exception:
                 continue
             for action in actions:
                 self._show_proactive(action)
@@ -238,18 +251,26 @@ class Session:
             self._why()
         elif name == "/persona":
             persona = agent.memory.persona(user) if hasattr(agent.memory, "persona") else None
-            console.print(jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)",
-                          highlight=False, markup=False)
+            console.print(
+                jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)",
+                highlight=False,
+                markup=False,
+            )
         elif name == "/substrate":
-            console.print(jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str), highlight=False)
+            console.print(
+                jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str), highlight=False
+            )
         elif name == "/think":
             if not arg:
                 raise InvalidInputError("/think needs a question")
             self.say(arg, think=True)
             if self.last_reply is not None and self.last_reply.search:
                 s = self.last_reply.search
-                console.print(f"[dim]  search: {s['nodes']} nodes, value {s['value']:.2f}, stopped by "
-                              f"{s['stopped_by']}[/]", highlight=False)
+                console.print(
+                    f"[dim]  search: {s['nodes']} nodes, value {s['value']:.2f}, stopped by "
+                    f"{s['stopped_by']}[/]",
+                    highlight=False,
+                )
                 for i, thought in enumerate(s["chain"], 1):
                     console.print(f"[dim]  {i}. {thought}[/]", highlight=False, markup=False)
         elif name in ("/good", "/bad"):
@@ -273,7 +294,9 @@ class Session:
         if reply is None:
             console.print("[dim](no reply yet)[/]")
             return
-        console.print(f"recall confidence {reply.confidence:.2f}; searched: {reply.searched}", highlight=False)
+        console.print(
+            f"recall confidence {reply.confidence:.2f}; searched: {reply.searched}", highlight=False
+        )
         for r in reply.recalled:
             flag = " [red](suspicious: kept out of the prompt)[/]" if r.suspicious else ""
             console.print(f"  [cyan]{r.kind}[/] {r.score:.2f} {r.why}{flag}: {r.text}", highlight=False)
@@ -294,7 +317,7 @@ def _forget(agent: Any, user: str, arg: str) -> int:
     memory = agent.memory
     try:
         result = memory.forget(arg, namespace=user)
-    except Exception:  # noqa: BLE001 - not an id: forget by query
+    except Exception:
         result = memory.forget(query=arg, namespace=user)
     return int(result) if isinstance(result, int) else len(result or [])
 

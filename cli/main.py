@@ -29,7 +29,9 @@ models_app = typer.Typer(help="Check the configured models.", no_args_is_help=Tr
 app.add_typer(config_app, name="config")
 app.add_typer(models_app, name="models")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir).")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: per-user data dir).")
+]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -82,7 +84,9 @@ def config_init(
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = settings.masked()
         data.pop("data_dir", None)
-        path.write_text("# cogarch settings; environment variables COGARCH_* override them\n" + _as_toml(data))
+        path.write_text(
+            "# cogarch settings; environment variables COGARCH_* override them\n" + _as_toml(data)
+        )
         console.print(f"wrote {path}")
 
 
@@ -144,7 +148,9 @@ def graph(
         if out is not None:
             _draw_png(drawable, out)
         if json:
-            print_json({"mermaid": mermaid, "nodes": sorted(drawable.nodes), "png": str(out) if out else None})
+            print_json(
+                {"mermaid": mermaid, "nodes": sorted(drawable.nodes), "png": str(out) if out else None}
+            )
         else:
             console.print(mermaid, highlight=False, markup=False)
 
@@ -156,22 +162,53 @@ def _draw_png(drawable: Any, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    order = ["__start__", "perceive", "encode", "recall", "respond", "deliberate", "act", "learn", "tick",
-             "trigger", "decide", "__end__"]
+    order = [
+        "__start__",
+        "perceive",
+        "encode",
+        "recall",
+        "respond",
+        "deliberate",
+        "act",
+        "learn",
+        "tick",
+        "trigger",
+        "decide",
+        "__end__",
+    ]
     pos = {
-        "__start__": (1.5, 6), "perceive": (0, 5), "encode": (0, 4), "recall": (0, 3), "respond": (-1, 2),
-        "deliberate": (0, 2), "act": (1, 2), "learn": (0, 1), "tick": (3, 5), "trigger": (3, 4),
-        "decide": (3, 3), "__end__": (1.5, 0),
+        "__start__": (1.5, 6),
+        "perceive": (0, 5),
+        "encode": (0, 4),
+        "recall": (0, 3),
+        "respond": (-1, 2),
+        "deliberate": (0, 2),
+        "act": (1, 2),
+        "learn": (0, 1),
+        "tick": (3, 5),
+        "trigger": (3, 4),
+        "decide": (3, 3),
+        "__end__": (1.5, 0),
     }
     fig, ax = plt.subplots(figsize=(7, 7))
     for edge in drawable.edges:
         (x1, y1), (x2, y2) = pos[edge.source], pos[edge.target]
-        ax.annotate("", xy=(x2, y2), xytext=(x1, y1),
-                    arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": "--" if edge.conditional else "-"})
+        ax.annotate(
+            "",
+            xy=(x2, y2),
+            xytext=(x1, y1),
+            arrowprops={"arrowstyle": "->", "color": "grey", "linestyle": "--" if edge.conditional else "-"},
+        )
     for name in order:
         x, y = pos[name]
-        ax.text(x, y, name.strip("_"), ha="center", va="center",
-                bbox={"boxstyle": "round", "facecolor": "#dde8f5" if name[0] != "_" else "#eeeeee"})
+        ax.text(
+            x,
+            y,
+            name.strip("_"),
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round", "facecolor": "#dde8f5" if name[0] != "_" else "#eeeeee"},
+        )
     ax.set_xlim(-2, 4)
     ax.set_ylim(-0.5, 6.5)
     ax.axis("off")

@@ -133,7 +133,13 @@ class Agent:
     ) -> None:
         self.settings = settings if settings is not None else Settings.load()
         self.context: AgentContext = build_context(
-            self.settings, llm=llm, embedder=embedder, memory=memory, clock=clock, policy=policy, trace_path=trace_path
+            self.settings,
+            llm=llm,
+            embedder=embedder,
+            memory=memory,
+            clock=clock,
+            policy=policy,
+            trace_path=trace_path,
         )
         self._checkpointer, self._checkpoint_resource = build_checkpointer(self.settings)
         self.graph = compile_graph(self._checkpointer)
@@ -158,8 +164,15 @@ class Agent:
         if data_dir is not None:
             overrides["data_dir"] = Path(data_dir).expanduser()
         settings = Settings.load(**overrides)
-        return cls(settings, llm=llm, embedder=embedder, memory=memory, clock=clock, policy=policy,
-                   trace_path=trace_path)
+        return cls(
+            settings,
+            llm=llm,
+            embedder=embedder,
+            memory=memory,
+            clock=clock,
+            policy=policy,
+            trace_path=trace_path,
+        )
 
     # -- properties ---------------------------------------------------------------------------------------------
 
@@ -212,7 +225,9 @@ class Agent:
         if self.graph.get_state(config).next:
             self.graph.update_state(config, {"reply": "", "stored": ["cancelled"]}, as_node="learn")
 
-    def chat(self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main") -> Reply:
+    def chat(
+        self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main"
+    ) -> Reply:
         """One turn: perceive, encode, recall, respond (or search), learn. Returns the :class:`Reply`."""
         reply: Reply | None = None
         for event in self.stream(message, user=user, think=think, conversation=conversation):
@@ -247,8 +262,16 @@ class Agent:
                     final = chunk
             reply = self._reply(final, user, time.perf_counter() - start)
             self._after_turn(user)
-        self.context.emit("replied", user, {"text": reply.text, "tokens": reply.tokens.total_tokens,
-                                            "latency_s": reply.latency_s, "timings": reply.timings})
+        self.context.emit(
+            "replied",
+            user,
+            {
+                "text": reply.text,
+                "tokens": reply.tokens.total_tokens,
+                "latency_s": reply.latency_s,
+                "timings": reply.timings,
+            },
+        )
         yield StreamEvent(kind="reply", reply=reply)
 
     def _reply(self, state: Mapping[str, Any], user: str, latency: float) -> Reply:
@@ -322,7 +345,9 @@ class Agent:
 
     # -- idle and feedback --------------------------------------------------------------------------------------
 
-    def idle(self, seconds: float, *, user: str | None = None, clock: Clock | None = None) -> list[ProactiveAction]:
+    def idle(
+        self, seconds: float, *, user: str | None = None, clock: Clock | None = None
+    ) -> list[ProactiveAction]:
         """Let ``seconds`` of (simulated) idle time pass for ``user``: the substrate runs in bursts, triggers may
         become proactive actions (within the guardrails). A :class:`ManualClock` is advanced by ``seconds``."""
         if seconds < 0:
@@ -376,7 +401,9 @@ class Agent:
     async def aidle(self, seconds: float, *, user: str | None = None) -> list[ProactiveAction]:
         return await asyncio.to_thread(self.idle, seconds, user=user)
 
-    async def astream(self, message: str, *, user: str | None = None, think: bool = False) -> AsyncIterator[StreamEvent]:
+    async def astream(
+        self, message: str, *, user: str | None = None, think: bool = False
+    ) -> AsyncIterator[StreamEvent]:
         queue: asyncio.Queue[StreamEvent | BaseException | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -384,7 +411,7 @@ class Agent:
             try:
                 for event in self.stream(message, user=user, think=think):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            except BaseException as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)

@@ -77,7 +77,7 @@ class EventBus:
         for fn in subscribers:
             try:
                 fn(event)
-            except Exception:  # noqa: BLE001 - an observer must not break the agent
+            except Exception:
                 continue
 
     def close(self) -> None:

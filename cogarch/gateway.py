@@ -13,14 +13,49 @@ import re
 from dataclasses import dataclass
 
 _POSITIVE = frozenset(
-    "love like enjoy happy glad great good wonderful excited thanks thank proud fun nice awesome amazing".split()
+    [
+        "love",
+        "like",
+        "enjoy",
+        "happy",
+        "glad",
+        "great",
+        "good",
+        "wonderful",
+        "excited",
+        "thanks",
+        "thank",
+        "proud",
+        "fun",
+        "nice",
+        "awesome",
+        "amazing",
+    ]
 )
 _NEGATIVE = frozenset(
-    "hate sad angry upset bad terrible awful worried afraid scared sick tired lost hurt annoyed sorry".split()
+    [
+        "hate",
+        "sad",
+        "angry",
+        "upset",
+        "bad",
+        "terrible",
+        "awful",
+        "worried",
+        "afraid",
+        "scared",
+        "sick",
+        "tired",
+        "lost",
+        "hurt",
+        "annoyed",
+        "sorry",
+    ]
 )
 _IMPORTANT = re.compile(
     r"\b(my|i am|i'm|i have|i live|i work|remember|birthday|allergic|name is|tomorrow|next week|"
-    r"appointment|deadline|meeting|favourite|favorite|wife|husband|daughter|son|mother|father|friend)\b",
+    r"appointment|deadline|meeting|favourite|favorite|"
+    r"wife|husband|daughter|son|mother|father|friend)\b",
     re.IGNORECASE,
 )
 _INJECTION = re.compile(
@@ -48,8 +83,12 @@ def tag(text: str) -> Tags:
     pos = sum(w in _POSITIVE for w in words)
     neg = sum(w in _NEGATIVE for w in words)
     valence = 0.0 if pos + neg == 0 else (pos - neg) / (pos + neg)
-    importance = min(1.0, 0.2 + 0.2 * len(_IMPORTANT.findall(text)) + (0.1 if any(c.isdigit() for c in text) else 0))
-    return Tags(valence=round(valence, 3), importance=round(importance, 3), suspicious=looks_like_injection(text))
+    importance = min(
+        1.0, 0.2 + 0.2 * len(_IMPORTANT.findall(text)) + (0.1 if any(c.isdigit() for c in text) else 0)
+    )
+    return Tags(
+        valence=round(valence, 3), importance=round(importance, 3), suspicious=looks_like_injection(text)
+    )
 
 
 def looks_like_injection(text: str) -> bool:

@@ -158,7 +158,7 @@ def _get(ctx: AgentContext, key: str, user: str) -> dict[str, Any] | None:
     memory: Any = ctx.memory
     try:
         record = memory.get(key, namespace=user)
-    except Exception:  # noqa: BLE001 - a forgotten or foreign id simply does not surface
+    except Exception:
         return None
     if record is None:
         return None
@@ -203,7 +203,9 @@ def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """System 1: answer directly, streaming tokens to the graph's custom stream."""
     ctx = runtime.context
     messages = build_messages(state)
-    options = GenerationOptions(max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature)
+    options = GenerationOptions(
+        max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature
+    )
     pieces: list[str] = []
     usage = Usage()
     writer = runtime.stream_writer
@@ -300,12 +302,18 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     text = state.get("text", "")
     if text:
         speaker = "environment" if mode == "game" else user
-        stored.append(memory.remember(text, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "input"}))
+        stored.append(
+            memory.remember(
+                text, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "input"}
+            )
+        )
     answer = state.get("command") if mode == "game" else state.get("reply")
     if answer:
         speaker = "agent"
         stored.append(
-            memory.remember(answer, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "output"})
+            memory.remember(
+                answer, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "output"}
+            )
         )
     if ctx.substrates.enabled and state.get("code") and stored:
         substrate = ctx.substrates.get(user)
@@ -314,7 +322,10 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     ctx.emit("learned", user, {"stored": stored, "turn_id": state.get("turn_id")})
     history: list[dict[str, Any]] = []
     if mode == "chat":
-        history = [{"role": "user", "content": text}, {"role": "assistant", "content": state.get("reply", "")}]
+        history = [
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": state.get("reply", "")},
+        ]
     return {"stored": stored, "history": history}
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +48,13 @@ class Action:
     cause: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"user": self.user, "t": self.t, "action": self.action, "content": self.content, "cause": self.cause}
+        return {
+            "user": self.user,
+            "t": self.t,
+            "action": self.action,
+            "content": self.content,
+            "cause": self.cause,
+        }
 
 
 class ProactiveLog:
@@ -57,7 +62,9 @@ class ProactiveLog:
 
     def __init__(self, path: Path | None) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS proactive (id INTEGER PRIMARY KEY, user TEXT NOT NULL, t REAL NOT NULL, "
@@ -65,8 +72,17 @@ class ProactiveLog:
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS proactive_user_t ON proactive(user, t)")
 
-    def record(self, user: str, t: float, kind: str, *, action: str = "", content: str = "",
-               cause: list[str] | None = None, reason: str = "") -> None:
+    def record(
+        self,
+        user: str,
+        t: float,
+        kind: str,
+        *,
+        action: str = "",
+        content: str = "",
+        cause: list[str] | None = None,
+        reason: str = "",
+    ) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT INTO proactive(user, t, kind, action, content, cause, reason) VALUES (?,?,?,?,?,?,?)",
@@ -82,7 +98,9 @@ class ProactiveLog:
 
     def last_action(self, user: str) -> float | None:
         with self._lock:
-            row = self._db.execute("SELECT max(t) FROM proactive WHERE user=? AND kind='action'", (user,)).fetchone()
+            row = self._db.execute(
+                "SELECT max(t) FROM proactive WHERE user=? AND kind='action'", (user,)
+            ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def entries(self, user: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -92,7 +110,14 @@ class ProactiveLog:
                 (user, limit),
             ).fetchall()
         return [
-            {"t": r[0], "kind": r[1], "action": r[2], "content": r[3], "cause": json.loads(r[4] or "[]"), "reason": r[5]}
+            {
+                "t": r[0],
+                "kind": r[1],
+                "action": r[2],
+                "content": r[3],
+                "cause": json.loads(r[4] or "[]"),
+                "reason": r[5],
+            }
             for r in rows
         ]
 
@@ -195,8 +220,11 @@ def _ask(ctx: AgentContext, memories: list[str]) -> ProactiveDecision:
         pass
     plain: list[Message] = [
         messages[0],
-        {"role": "user", "content": f"These memories came back to mind:\n{notes}\n\nWrite one short, friendly "
-         "message to the user following up on them."},
+        {
+            "role": "user",
+            "content": f"These memories came back to mind:\n{notes}\n\nWrite one short, friendly "
+            "message to the user following up on them.",
+        },
     ]
     try:
         text = ctx.llm.complete(plain, GenerationOptions(max_tokens=60)).text.strip()
@@ -205,5 +233,11 @@ def _ask(ctx: AgentContext, memories: list[str]) -> ProactiveDecision:
     return ProactiveDecision(action="message", content=text)
 
 
-
-__all__ = ["Action", "ProactiveDecision", "ProactiveLog", "blocked_by", "decide_on_triggers", "run_idle_bursts"]
+__all__ = [
+    "Action",
+    "ProactiveDecision",
+    "ProactiveLog",
+    "blocked_by",
+    "decide_on_triggers",
+    "run_idle_bursts",
+]

@@ -39,9 +39,14 @@ class SubstrateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = Field(True, description="Run the spiking substrate (off: no associations, no proactivity).")
+    enabled: bool = Field(
+        True, description="Run the spiking substrate (off: no associations, no proactivity)."
+    )
     neurons: int = Field(
-        20_000, ge=1_000, le=5_000_000, description="Total neurons over the 4 layers (EMBER: 220000, for a GPU)."
+        20_000,
+        ge=1_000,
+        le=5_000_000,
+        description="Total neurons over the 4 layers (EMBER: 220000, for a GPU).",
     )
     code_k: int = Field(32, ge=1, description="Active sensory neurons in an embedding's population code.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' takes CUDA when available.")
@@ -60,10 +65,13 @@ class ProactiveSettings(BaseModel):
         600.0, gt=0, description="Simulated idle seconds between two bursts of spontaneous activity."
     )
     burst_ms: float = Field(200.0, gt=0, description="Simulated milliseconds of network activity per burst.")
-    cooldown_s: float = Field(3600.0, ge=0, description="Minimum seconds between two proactive actions per user.")
+    cooldown_s: float = Field(
+        3600.0, ge=0, description="Minimum seconds between two proactive actions per user."
+    )
     max_per_day: int = Field(3, ge=0, description="Maximum proactive actions per user per day.")
     quiet_hours: tuple[int, int] | None = Field(
-        None, description="Local hours [start, end) with no proactive actions, e.g. [22, 7]; None: no quiet hours."
+        None,
+        description="Local hours [start, end) with no proactive actions, e.g. [22, 7]; None: no quiet hours.",
     )
     opt_out: tuple[str, ...] = Field((), description="Users who never receive proactive actions.")
 
@@ -74,12 +82,15 @@ class PersistenceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     checkpointer: Literal["sqlite", "postgres", "memory"] = Field(
-        "sqlite", description="'sqlite' in the data directory, 'postgres' (needs postgres_url), 'memory' (tests)."
+        "sqlite",
+        description="'sqlite' in the data directory, 'postgres' (needs postgres_url), 'memory' (tests).",
     )
     postgres_url: SecretStr | None = Field(None, description="postgresql://user:pass@host:5432/db")
 
 
-_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("cogarch_config_file", default=None)
+_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "cogarch_config_file", default=None
+)
 
 
 def default_data_dir() -> Path:
@@ -98,10 +109,14 @@ class _TomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def _path(self) -> Path | None:
-        explicit = _config_file.get() or (Path(os.environ["COGARCH_CONFIG"]) if "COGARCH_CONFIG" in os.environ else None)
+        explicit = _config_file.get() or (
+            Path(os.environ["COGARCH_CONFIG"]) if "COGARCH_CONFIG" in os.environ else None
+        )
         if explicit is not None:
             if not explicit.is_file():
-                raise ConfigError(f"config file {explicit} does not exist", hint="create it with `cogarch config init`")
+                raise ConfigError(
+                    f"config file {explicit} does not exist", hint="create it with `cogarch config init`"
+                )
             return explicit
         data_dir = self._data_dir or Path(os.environ.get("COGARCH_DATA_DIR", default_data_dir()))
         candidate = data_dir / "config.toml"
@@ -114,7 +129,9 @@ class _TomlSource(PydanticBaseSettingsSource):
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}", hint="fix or delete the file") from exc
+            raise ConfigError(
+                f"config file {path} is not valid TOML: {exc}", hint="fix or delete the file"
+            ) from exc
 
 
 class Settings(BaseSettings):
@@ -128,7 +145,9 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    data_dir: Path = Field(default_factory=default_data_dir, description="Holds everything the agent persists.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Holds everything the agent persists."
+    )
     user: str = Field("default", min_length=1, description="Default user (memory namespace) of the chat.")
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -139,7 +158,13 @@ class Settings(BaseSettings):
     persistence: PersistenceSettings = Field(default_factory=PersistenceSettings)
 
     SECTIONS: ClassVar[tuple[str, ...]] = (
-        "llm", "embedding", "memory", "substrate", "search", "proactive", "persistence",
+        "llm",
+        "embedding",
+        "memory",
+        "substrate",
+        "search",
+        "proactive",
+        "persistence",
     )
 
     def __init__(self, **values: Any) -> None:
@@ -157,7 +182,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        init_dir = init_settings.init_kwargs.get("data_dir") if hasattr(init_settings, "init_kwargs") else None
+        init_dir = (
+            init_settings.init_kwargs.get("data_dir") if hasattr(init_settings, "init_kwargs") else None
+        )
         return (init_settings, env_settings, _TomlSource(settings_cls, Path(init_dir) if init_dir else None))
 
     @classmethod

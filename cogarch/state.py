@@ -15,7 +15,9 @@ HISTORY_LIMIT = 40
 Mode = Literal["chat", "game", "idle"]
 
 
-def append_history(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def append_history(
+    left: list[dict[str, Any]] | None, right: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Reducer of ``history``: append, keeping the last :data:`HISTORY_LIMIT` messages."""
     merged = [*(left or []), *(right or [])]
     return merged[-HISTORY_LIMIT:]

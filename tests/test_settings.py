@@ -18,7 +18,9 @@ def test_defaults_run_offline_on_the_bundled_models() -> None:
     assert settings.persistence.checkpointer == "sqlite"
 
 
-def test_default_data_dir_is_under_the_users_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_data_dir_is_under_the_users_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert Settings().data_dir == tmp_path / "cogarch"
 
@@ -74,7 +76,7 @@ def test_unknown_key_names_the_key_and_the_allowed_ones() -> None:
 
 def test_unknown_env_section_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COGARCH_MEMORY__CHROMA_ULR", "http://x")
-    with pytest.raises(ConfigError, match="memory.chroma_ulr"):
+    with pytest.raises(ConfigError, match=r"memory\.chroma_ulr"):
         Settings()
 
 
@@ -88,7 +90,7 @@ def test_invalid_value_names_key_and_allowed_values() -> None:
 
 def test_invalid_env_value_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COGARCH_LLM__TEMPERATURE", "hot")
-    with pytest.raises(ConfigError, match="llm.temperature"):
+    with pytest.raises(ConfigError, match=r"llm\.temperature"):
         Settings()
 
 
