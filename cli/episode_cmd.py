@@ -14,6 +14,11 @@ from cli.common import console, handled, load_settings, print_json
 app = typer.Typer(help="Run episode scripts (TextWorld games, scripted conversations).", no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Run episode scripts (TextWorld games, scripted conversations)."""
+
+
 def agent_factory(
     settings: Any, *, direct: bool, use_llm: bool = True, overrides: dict[str, Any] | None = None
 ) -> Any:

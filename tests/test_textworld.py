@@ -1,0 +1,314 @@
+"""TextWorld episodes on real generated games: replay reproduces scores, no hidden state, clear errors,
+interrupted runs keep traces, the CLI, LLM plumbing (scripted, structured choice, litellm stub)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cogarch.environments import HIDDEN_KEYS, TextWorldEnv, check_game_file
+from cogarch.episodes import (
+    GameContext,
+    PolicyAgent,
+    WorldModelPolicy,
+    load_script,
+    read_trace,
+    replay_commands,
+    run_episode,
+    run_script,
+)
+from cogarch.episodes.games import GeneratorSpec, build_game
+from reasoning.engines.scripted import ScriptedLLM
+from reasoning.errors import InvalidInputError, MissingResourceError
+from reasoning.llm import Completion, GenerationOptions, Message, Usage
+
+
+@pytest.fixture(scope="session")
+def games(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    cache = tmp_path_factory.mktemp("tw-games")
+    return {
+        "coin": build_game(GeneratorSpec(generator="tw-coin_collector", seed=7, options={"level": 5}), cache),
+        "cook": build_game(
+            GeneratorSpec(
+                generator="tw-cooking", seed=11, options={"recipe": 1, "take": 1, "go": 1, "cut": True}
+            ),
+            cache,
+        ),
+    }
+
+
+def _play(game: Path, *, truth: bool, trace: Path | None = None, llm: Any = None, steps: int = 60) -> Any:
+    env = TextWorldEnv(game, truth=truth)
+    policy = WorldModelPolicy("full", seed=3)
+    try:
+        return run_episode(
+            env,
+            PolicyAgent(policy, llm=llm),
+            max_steps=steps,
+            trace_path=trace,
+            world=(lambda: policy.world) if truth else None,
+        )
+    finally:
+        env.close()
+
+
+def test_build_is_cached(games: dict[str, Path], tmp_path: Path) -> None:
+    spec = GeneratorSpec(generator="tw-coin_collector", seed=7, options={"level": 5})
+    again = build_game(spec, games["coin"].parent)
+    assert again == games["coin"]
+
+
+@pytest.mark.parametrize("name", ["coin", "cook"])
+def test_trace_replay_reproduces_score(games: dict[str, Path], tmp_path: Path, name: str) -> None:
+    trace = tmp_path / "t.jsonl"
+    res = _play(games[name], truth=True, trace=trace)
+    records = read_trace(trace)
+    assert records[0]["step"] == 0 and records[0]["command"] is None
+    assert all({"step", "command", "observation", "score"} <= set(r) for r in records)
+    assert records[-1]["score"] == res.score and len(records) == res.steps + 1
+    fresh = TextWorldEnv(games[name])
+    try:
+        final = replay_commands(fresh, [r["command"] for r in records[1:]])
+    finally:
+        fresh.close()
+    assert final.score == res.score
+    if name == "coin":
+        assert res.won  # a 5-room coin collector with the instructions in the objective
+
+
+def test_agent_never_reads_hidden_state(games: dict[str, Path], tmp_path: Path) -> None:
+    env = TextWorldEnv(games["cook"])
+    first = env.reset()
+    assert not HIDDEN_KEYS & set(first.info)
+    with pytest.raises(Exception, match="not requested"):
+        env.true_facts()
+    env.close()
+    seen: list[set[str]] = []
+
+    class Spy(WorldModelPolicy):
+        def choose(self, ctx: GameContext) -> str:
+            seen.append(set(ctx.info))
+            return super().choose(ctx)
+
+    env = TextWorldEnv(games["cook"])
+    policy = Spy("full", seed=3)
+    without = run_episode(env, PolicyAgent(policy), max_steps=40, trace_path=tmp_path / "a.jsonl")
+    env.close()
+    assert seen and all(not HIDDEN_KEYS & keys for keys in seen)
+    with_truth = _play(games["cook"], truth=True, trace=tmp_path / "b.jsonl", steps=40)
+    # the hidden facts (available only for scoring) change nothing in the agent's behaviour
+    cmds_a = [r["command"] for r in read_trace(tmp_path / "a.jsonl")]
+    cmds_b = [r["command"] for r in read_trace(tmp_path / "b.jsonl")]
+    assert cmds_a == cmds_b and without.score == with_truth.score
+    assert with_truth.wm_precision is not None and with_truth.wm_precision > 0.5
+
+
+def test_missing_and_corrupt_game_files(games: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(MissingResourceError, match="does not exist"):
+        check_game_file(tmp_path / "nope.z8")
+    bad = tmp_path / "bad.z8"
+    bad.write_bytes(b"this is not a story file" * 10)
+    bad.with_suffix(".json").write_text("{}")
+    with pytest.raises(InvalidInputError, match="corrupt"):
+        TextWorldEnv(bad)
+    lonely = tmp_path / "lonely.z8"
+    shutil.copy(games["coin"], lonely)
+    with pytest.raises(MissingResourceError, match="json"):
+        check_game_file(lonely)
+    with pytest.raises(InvalidInputError):
+        check_game_file(tmp_path / "x.txt") if (tmp_path / "x.txt").write_text("x") else None
+
+
+def test_option_scoring_llm_steers_the_choice(games: dict[str, Path]) -> None:
+    prompts: list[Sequence[Message]] = []
+
+    def score(messages: Sequence[Message], option: str) -> float:
+        prompts.append(messages)
+        return 5.0 if option.startswith("examine") else 0.0
+
+    env = TextWorldEnv(games["cook"])
+    res = env.reset()
+    policy = WorldModelPolicy("full", seed=0, weights=None)
+    policy.w.llm = 10.0
+    cmd = policy.choose(GameContext(res.observation, res.admissible, res.info, llm=ScriptedLLM(score=score)))
+    env.close()
+    assert cmd.startswith("examine") and prompts
+    assert "Goal:" in prompts[0][-1]["content"]
+
+
+class _ChoiceLLM:
+    """An LLM without option scoring: answers the structured choice with index 0."""
+
+    name = "choice"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Completion:
+        self.calls += 1
+        return Completion(text='{"index": 0}', usage=Usage(10, 3))
+
+    def stream(self, messages: Any, options: Any = None) -> Any:
+        raise NotImplementedError
+
+
+def test_structured_choice_for_llms_without_scoring(games: dict[str, Path]) -> None:
+    llm = _ChoiceLLM()
+    res = _play(games["coin"], truth=False, llm=llm, steps=10)
+    assert llm.calls > 0 and res.tokens > 0
+
+
+def test_ablations_and_random_run(games: dict[str, Path]) -> None:
+    from cogarch.episodes import make_policy
+
+    for ablation in ("no-memory", "full-history", "rag", "random"):
+        env = TextWorldEnv(games["coin"])
+        res = run_episode(env, PolicyAgent(make_policy(ablation, 0)), max_steps=15)  # type: ignore[arg-type]
+        env.close()
+        assert 0 < res.steps <= 15
+
+
+def _script(tmp_path: Path, game: Path, runs: int = 2) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        f"name: coin\nenvironment:\n  textworld:\n    game: {game}\nmax_steps: 40\nruns: {runs}\n"
+        "expect:\n  min_score: 1.0\n"
+    )
+    return p
+
+
+def test_interrupted_run_keeps_completed_traces(games: dict[str, Path], tmp_path: Path) -> None:
+    script = load_script(_script(tmp_path, games["coin"], runs=3))
+    calls = {"n": 0}
+
+    class Boom:
+        def act(self, *a: Any, **k: Any) -> Any:
+            raise KeyboardInterrupt
+
+        def close(self) -> None:
+            return None
+
+    def factory(policy: Any, run: int) -> Any:
+        calls["n"] += 1
+        return PolicyAgent(policy) if run == 0 else Boom()
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_script(script, out, agent_factory=factory, cache_dir=tmp_path / "cache")
+    results = json.loads((out / "results.json").read_text())
+    assert [r["run"] for r in results["runs"]] == [0]
+    assert read_trace(out / "coin-run0.jsonl")[-1]["score"] == results["runs"][0]["score"]
+
+
+def test_cli_play_json_and_episode_run(games: dict[str, Path], tmp_path: Path) -> None:
+    from cli.episode_cmd import app as episode_app
+    from cli.textworld_cmd import app as tw_app
+
+    runner = CliRunner()
+    trace = tmp_path / "play.jsonl"
+    r = runner.invoke(
+        tw_app,
+        [
+            "play",
+            str(games["coin"]),
+            "--max-steps",
+            "40",
+            "--seed",
+            "1",
+            "--trace",
+            str(trace),
+            "--json",
+            "--direct",
+            "--no-llm",
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout.strip())
+    assert {"score", "max_score", "steps", "won", "tokens"} <= set(data)
+    assert read_trace(trace)[-1]["score"] == data["score"]
+    out = tmp_path / "ep"
+    r = runner.invoke(
+        episode_app,
+        [
+            "run",
+            str(_script(tmp_path, games["coin"])),
+            "--out",
+            str(out),
+            "--direct",
+            "--no-llm",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout.strip())
+    assert len(result["runs"]) == 2 and result["passed"]
+    assert (out / "coin-run0.jsonl").is_file() and (out / "coin-run1.jsonl").is_file()
+    r = runner.invoke(tw_app, ["play", str(tmp_path / "missing.z8"), "--json", "--direct", "--no-llm"])
+    assert r.exit_code == 3 and "does not exist" in " ".join(r.output.split())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("environment:\n  textworld:\n    gam: x.z8\n")
+    r = runner.invoke(episode_app, ["run", str(bad), "--direct", "--no-llm"])
+    assert r.exit_code == 2 and "environment.textworld.gam" in "".join(r.output.split())
+
+
+def test_scripted_conversation_episode(tmp_path: Path) -> None:
+    from cogarch.episodes.script import parse_script
+
+    script = parse_script(
+        {
+            "name": "conv",
+            "environment": {
+                "conversation": {
+                    "turns": [
+                        {"user": "My sister lives in Porto."},
+                        {"user": "Where does she live?", "must_recall": ["Porto"]},
+                    ]
+                }
+            },
+        }
+    )
+
+    class Reply:
+        def __init__(self, text: str, recalled: list[str]) -> None:
+            self.text, self.recalled, self.tokens = text, recalled, 3
+
+    class Chat:
+        def __init__(self) -> None:
+            self.said: list[str] = []
+
+        def chat(self, message: str, *, user: str) -> Reply:
+            hits = [s for s in self.said if "porto" in s.lower() and "where" in message.lower()]
+            self.said.append(message)
+            return Reply("ok", hits)
+
+        def close(self) -> None:
+            return None
+
+    result = run_script(script, tmp_path / "o", agent_factory=lambda p, i: Chat(), cache_dir=tmp_path / "c")
+    assert result.passed and result.runs[0]["score"] == 1.0
+
+
+def test_hosted_model_plumbing_via_stub_server(games: dict[str, Path]) -> None:
+    from reasoning.config import LLMSettings
+    from reasoning.engines import build_llm
+    from reasoning.testing.stub_server import StubReply, StubServer
+
+    with StubServer() as server:
+        for _ in range(12):
+            server.enqueue(StubReply('{"index": 0}'))
+        llm = build_llm(
+            LLMSettings(model="openai/stub", api_base=server.url, api_key="x", max_retries=0),
+            cache_dir=Path("/tmp"),
+        )
+        res = _play(games["coin"], truth=False, llm=llm, steps=6)
+        assert res.steps > 0 and server.requests

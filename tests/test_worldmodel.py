@@ -1,0 +1,92 @@
+"""World model: perception of text-adventure conventions, replacement of outdated triplets, path-finding,
+plan matching, accuracy mapping."""
+
+from __future__ import annotations
+
+from cogarch.episodes.plan import Plan, match
+from cogarch.worldmodel import Triplet, TripletGraph, WorldModel, perceive, world_model_accuracy
+from cogarch.worldmodel.text import clean_feedback, content_words
+
+KITCHEN = (
+    "-= Kitchen =-\nYou arrive in a kitchen.\n\nYou can see a closed fridge. You see a table. On the table you "
+    "make out a cookbook and a knife. The counter contains a red onion and a carrot.\n\n"
+    "There is an exit to the north. You don't like doors? Why not try going west."
+)
+
+
+def test_perceive_room_objects_and_exits() -> None:
+    p = perceive(KITCHEN, admissible=["go north", "go west", "look"])
+    assert p.room == "kitchen"
+    assert set(p.exits) == {"north", "west"}
+    assert Triplet("fridge", "in", "kitchen") in p.in_room
+    assert Triplet("fridge", "is", "closed") in p.states
+    assert {t.subject for t in p.contents[("on", "table")]} == {"cookbook", "knife"}
+    assert {t.subject for t in p.contents[("in", "counter")]} == {"red onion", "carrot"}
+
+
+def test_inventory_and_clean_feedback() -> None:
+    p = perceive("x", inventory_text="You are carrying:\n  a knife\n  a red apple")
+    assert p.inventory == ["knife", "red apple"]
+    assert clean_feedback("You take it.\n\n\n>    -= Kitchen =-0/3") == "You take it."
+
+
+def test_outdated_triplets_are_replaced() -> None:
+    g = TripletGraph()
+    g.add(Triplet("knife", "on", "table"))
+    g.add(Triplet("knife", "in", "inventory"))
+    assert g.about("knife") == [Triplet("knife", "in", "inventory")]
+    g.add(Triplet("fridge", "is", "closed"))
+    g.add(Triplet("fridge", "is", "open"))
+    assert Triplet("fridge", "is", "closed") not in g.triplets
+
+
+def test_world_model_moves_paths_and_frontier() -> None:
+    wm = WorldModel()
+    wm.observe(0, KITCHEN, admissible=["go north", "go west"])
+    wm.observe(
+        1,
+        "-= Pantry =-\nA pantry. There is an exit to the south.",
+        admissible=["go south"],
+        command="go north",
+    )
+    assert wm.room == "pantry"
+    assert wm.graph.path("pantry", "kitchen") == ["south"]
+    assert wm.graph.path("kitchen", "pantry") == ["north"]
+    assert wm.graph.frontier_path("pantry") == ["south", "west"]
+    wm.observe(2, "You can't go that way.", admissible=["go south"], command="go east")
+    assert wm.was_failed("go east", "pantry")
+
+
+def test_plan_matching_is_generic_language() -> None:
+    assert match("go west", set(content_words("Make an attempt to take a trip west."))) == 1.0
+    assert match("go east", set(content_words("Make an attempt to take a trip west."))) == 0.0
+    assert match("take teaspoon", set(content_words("pick-up the teaspoon from the floor"))) == 1.0
+    plan = Plan()
+    plan.add_text("First, go north. Then, travel east.")
+    plan.set_known({"go", "north", "east"})
+    assert plan.current is not None and "north" in plan.current.words
+    plan.progress("go north", True, 0.0)
+    assert plan.current is not None and "east" in plan.current.words
+
+
+def test_accuracy_mapping() -> None:
+    facts = [
+        ("at", ("P", "kitchen")),
+        ("at", ("fridge", "kitchen")),
+        ("in", ("carrot", "fridge")),
+        ("north_of", ("pantry", "kitchen")),
+        ("open", ("fridge",)),
+        ("in", ("knife", "I")),
+    ]
+    mine = [
+        Triplet("you", "at", "kitchen"),
+        Triplet("fridge", "in", "kitchen"),
+        Triplet("raw carrot", "in", "fridge"),
+        Triplet("kitchen", "north", "pantry"),
+        Triplet("fridge", "is", "open"),
+        Triplet("spoon", "in", "kitchen"),
+    ]
+    acc = world_model_accuracy(mine, facts)
+    assert acc.agent_triplets == 6 and acc.true_facts == 6
+    assert abs(acc.precision - 5 / 6) < 1e-9
+    assert abs(acc.recall - 5 / 6) < 1e-9
