@@ -29,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from cogarch.serve.settings import ServeSettings
 from memory.config import EmbeddingSettings, MemorySettings
 from reasoning.config import LLMSettings, SearchSettings
 from reasoning.errors import ConfigError
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
     persistence: PersistenceSettings = Field(default_factory=PersistenceSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     SECTIONS: ClassVar[tuple[str, ...]] = (
         "llm",

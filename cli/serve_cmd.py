@@ -1,0 +1,106 @@
+"""``cogarch serve``: run the OpenAI-compatible agent server on uvicorn (see ``cogarch/serve/README.md``).
+
+The lead mounts :func:`serve` as a command: ``app.command("serve")(serve)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import console, handled, load_settings, print_json
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: serve.host, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default: serve.port, 8000).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (>1 needs --memory-mode shared, a Chroma server, Postgres)."),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The agent's data directory.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML config file.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="LLM (litellm model string, local/..., scripted/echo).")
+    ] = None,
+    memory_mode: Annotated[str | None, typer.Option(help="'exclusive' (default) or 'shared'.")] = None,
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key", help="Print a new API key and the hash to put in serve.api_keys, then exit."
+        ),
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="With --new-key: print JSON.")] = False,
+) -> None:
+    """Serve the agent over an OpenAI-compatible HTTP API (chat completions, memory, proactive messages)."""
+    from cogarch.serve.settings import hash_key
+    from cogarch.serve.settings import new_key as make_key
+
+    if new_key:
+        key = make_key()
+        if json_out:
+            print_json({"key": key, "hash": hash_key(key)})
+        else:
+            console.print(f"key:  {key}\nhash: {hash_key(key)}", highlight=False)
+            console.print(
+                '[dim]add to the config: [[serve.api_keys]] name = "...", hash = "<hash>", '
+                'users = ["alice"][/]'
+            )
+        return
+    with handled():
+        # The options reach every worker process through the environment (each worker loads the settings).
+        env = {
+            "COGARCH_DATA_DIR": str(data_dir.expanduser()) if data_dir else None,
+            "COGARCH_CONFIG": str(config.expanduser()) if config else None,
+            "COGARCH_LLM__MODEL": model,
+            "COGARCH_SERVE__MEMORY_MODE": memory_mode,
+            "COGARCH_SERVE__WORKERS": str(workers) if workers else None,
+        }
+        os.environ.update({k: v for k, v in env.items() if v is not None})
+        settings = load_settings(data_dir, config)
+        run_server(settings.serve, host=host, port=port)
+
+
+def run_server(serve_settings: object, *, host: str | None, port: int | None) -> None:
+    """Run uvicorn in this process (one worker: the app is built here, so errors show before it listens)."""
+    import uvicorn
+
+    from cogarch.serve.factory import app_from_settings
+    from reasoning.errors import ConfigError
+
+    s = serve_settings
+    host = host or s.host  # type: ignore[attr-defined]
+    port = port if port is not None else s.port  # type: ignore[attr-defined]
+    workers = s.workers  # type: ignore[attr-defined]
+    if workers > 1 and s.memory_mode != "shared":  # type: ignore[attr-defined]
+        raise ConfigError(
+            f"{workers} workers cannot share one memory in exclusive mode",
+            hint="use --memory-mode shared with COGARCH_MEMORY__CHROMA_URL and a Postgres checkpointer",
+        )
+    if not s.api_keys and not s.allow_anonymous:  # type: ignore[attr-defined]
+        raise ConfigError(
+            "no API keys configured: every request would be refused",
+            hint="create one with `cogarch serve --new-key` and add it to serve.api_keys",
+        )
+    if workers == 1:
+        uvicorn.run(
+            app_from_settings(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=30
+        )
+    else:
+        uvicorn.run(
+            "cogarch.serve.factory:app_from_settings",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            timeout_graceful_shutdown=30,
+        )
+
+
+__all__ = ["run_server", "serve"]

@@ -1,0 +1,41 @@
+"""``cogarch serve``: an OpenAI-compatible agent server (see README.md in this folder).
+
+Settings live in :mod:`cogarch.serve.settings` (imported eagerly: the settings root uses them); the app and the
+runtime are imported on first use, so importing the settings never pulls in starlette.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cogarch.serve.settings import ApiKeySettings, ServeSettings, hash_key, new_key
+
+_LAZY = {
+    "create_app": "cogarch.serve.app",
+    "Server": "cogarch.serve.app",
+    "build_server_agent": "cogarch.serve.runtime",
+    "SerializedMemory": "cogarch.serve.runtime",
+    "app_from_settings": "cogarch.serve.factory",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cogarch.serve' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "ApiKeySettings",
+    "SerializedMemory",
+    "ServeSettings",
+    "Server",
+    "app_from_settings",
+    "build_server_agent",
+    "create_app",
+    "hash_key",
+    "new_key",
+]

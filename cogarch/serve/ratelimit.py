@@ -1,0 +1,37 @@
+"""Per-key rate limits: a token bucket per API key (capacity ``burst``, refilled at ``rate`` per minute).
+
+Process-local: with N server processes a key may reach N times its rate; put a shared limiter (the proxy or
+gateway in front) there if that matters.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Token buckets by key name. ``clock`` returns seconds (monotonic); injectable for tests."""
+
+    def __init__(self, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, rate_per_minute: float) -> float:
+        """Take one token for ``key``. Returns 0 when allowed, else the seconds until a token is available."""
+        now = self._clock()
+        per_s = rate_per_minute / 60.0
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - last) * per_s)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / per_s
+
+
+__all__ = ["RateLimiter"]

@@ -1,0 +1,125 @@
+"""Building the agent a server process runs: memory made safe for concurrent requests, and the shared mode.
+
+- :class:`SerializedMemory` wraps a ``memory.Memory`` and runs its methods one at a time. The memory's SQLite
+  store keeps one connection (its docstring: "not shared across threads"); a server runs turns of different
+  users on different threads, and two interleaved ``BEGIN IMMEDIATE`` on one connection fail. LLM calls happen
+  outside memory calls, so turns of different users still overlap where it matters.
+- ``memory_mode="shared"``: ``memory.Memory.open`` takes an exclusive ``flock`` on the data directory even when the
+  vectors live in a Chroma server (``memory/store/lock.py``), so a second process could not open it. Shared mode
+  builds the same ``Memory`` without that lock over one data directory on one host: records in SQLite (WAL; its
+  own file locks serialise writers across processes), vectors in the Chroma server, checkpoints in Postgres.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cogarch.agent import Agent
+from cogarch.clock import Clock
+from cogarch.composition import build_embedder, build_llm, prepare_data_dir
+from cogarch.settings import Settings
+from reasoning.errors import ConfigError
+
+
+class SerializedMemory:
+    """The wrapped memory with every method call under one lock (same interface: a wrapper, not a subclass)."""
+
+    def __init__(self, memory: Any) -> None:
+        self._memory = memory
+        self._lock = threading.RLock()
+
+    @property
+    def wrapped(self) -> Any:
+        return self._memory
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._memory, name)
+        if not callable(attr):
+            return attr
+        lock = self._lock
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return attr(*args, **kwargs)
+
+        locked.__name__ = name
+        return locked
+
+
+def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, llm: Any) -> Any:
+    """A ``memory.Memory`` over ``directory`` that other processes may open at the same time.
+
+    Raises:
+        ConfigError: no ``memory.chroma_url`` (an embedded Chroma cannot be shared between processes), or the
+            directory's memory was built with another embedder.
+    """
+    from memory import Memory
+    from memory.index.chroma import ChromaIndex, chroma_client
+    from memory.store.sqlite import SQLiteStore
+
+    if not settings.memory.chroma_url:
+        raise ConfigError(
+            "serve.memory_mode='shared' needs a Chroma server",
+            hint="start one (`chroma run --path DIR`) and set COGARCH_MEMORY__CHROMA_URL=http://host:8000",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(directory / "memory.sqlite3")
+    try:
+        with store.transaction() as conn:
+            known = conn.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
+            if known is None:
+                conn.execute("INSERT INTO meta VALUES('embedder', ?)", (embedder.name,))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES('dim', ?)", (str(embedder.dim),))
+        if known is not None and known[0] != embedder.name:
+            raise ConfigError(
+                f"this memory was built with embedder {known[0]!r}, not {embedder.name!r}",
+                hint="serve it with the same embedding model",
+            )
+        token = settings.memory.chroma_token.get_secret_value() if settings.memory.chroma_token else None
+        client = chroma_client(url=settings.memory.chroma_url, token=token)
+        index = ChromaIndex(client, prefix=settings.memory.collection_prefix, dim=embedder.dim)
+        memory = Memory(directory, settings.memory, store, index, embedder, llm, None)
+        memory.reconcile()
+        return memory
+    except BaseException:
+        store.close()
+        raise
+
+
+def build_server_agent(
+    settings: Settings,
+    *,
+    llm: Any = None,
+    embedder: Any = None,
+    clock: Clock | None = None,
+    serve: Any = None,
+) -> Agent:
+    """The agent of one server process, per ``serve.memory_mode`` (``serve`` defaults to ``settings.serve``).
+
+    Raises:
+        ConfigError: shared mode without a Chroma server. StoreLockedError: exclusive mode and another process
+            has the data directory.
+    """
+    from memory import Memory
+
+    serve = serve if serve is not None else settings.serve  # type: ignore[attr-defined]
+    data_dir = prepare_data_dir(Path(settings.data_dir))
+    llm = llm if llm is not None else build_llm(settings)
+    embedder = embedder if embedder is not None else build_embedder(settings)
+    if serve.memory_mode == "shared":
+        memory = open_shared_memory(data_dir / "memory", settings, embedder=embedder, llm=llm)
+    else:
+        memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
+    try:
+        return Agent(settings, llm=llm, embedder=embedder, memory=SerializedMemory(memory), clock=clock)
+    except BaseException:
+        memory.close()
+        raise
+
+
+AgentFactory = Callable[[], Agent]
+
+__all__ = ["AgentFactory", "SerializedMemory", "build_server_agent", "open_shared_memory"]
