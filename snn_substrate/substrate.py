@@ -1,0 +1,471 @@
+"""``Substrate``: the stateful shell the agent uses (encode, stimulate, bind, reward, idle, run, save/load).
+
+Assemblies. ``stimulate(code)`` drives the code's sensory neurons with a constant current for the given
+time; the excitatory concept and category neurons that fire at least ``assembly_min_spikes`` times form the
+responding assembly (feed-forward random projections + inhibition act as a sparse hash of the code).
+``bind(code, key)`` stores that assembly under an external key. With learning on, STDP on the lateral
+concept/category synapses strengthens the links among co-active neurons (and, through shared neurons,
+between the assemblies of co-occurring stimuli); the same pairings feed eligibility traces so that
+``reward(r)`` strengthens (r > 0) or weakens (r < 0) what was just learned.
+
+Idle. ``idle(ms)`` advances the network under weak background Poisson drive in windows of ``cue_window_ms``.
+In each window one bound assembly (sampled uniformly by the substrate's own RNG) gets a weak replay cue for
+``cue_ms``; every *other* bound assembly whose own members (those not in the cued one) fire at least once
+in the window with a share >= ``trigger_threshold`` has been reactivated laterally and surfaces in a
+``Trigger``. Only learned lateral links carry activity that far: without plasticity nothing surfaces.
+A key that surfaced (and its cue) rests for ``cooldown_ms`` of simulated time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from snn_substrate.coding import Code, population_code
+from snn_substrate.connectivity import Connectivity, build, expand_rows
+from snn_substrate.dynamics import LIFParams, LIFState, init_state
+from snn_substrate.engine import Engine, resolve_device
+from snn_substrate.network import Layout, SubstrateShape, substrate_layout
+from snn_substrate.plasticity import STDPParams, apply_reward
+
+FORMAT = "snn_substrate"
+FORMAT_VERSION = 1
+
+DEFAULT_LIF = LIFParams(
+    tau_m=20.0, tau_e=5.0, tau_i=10.0, v_rest=-65.0, v_reset=-65.0, v_th=-50.0, t_ref=2.0,
+    tau_theta=200.0, d_theta=1.0, noise_hz=200.0, noise_w=8.0,
+)
+DEFAULT_STDP = STDPParams(a_plus=1.0, a_minus=0.3, tau_plus=20.0, tau_minus=20.0, w_max=8.0, tau_elig=1000.0,
+                          reward_lr=1.0)
+
+
+@dataclass(frozen=True)
+class SubstrateConfig:
+    """Everything that defines a substrate (frozen; saved with it).
+
+    Attributes:
+        neurons: total neurons over the 4 layers; code_k: active sensory neurons per code; seed: construction,
+        noise and sampling seed; plasticity: learning on (off is the control); dt_ms: step.
+        shape/lif/stdp: network layout, neuron and plasticity constants.
+        stim_drive_mv: drive on a code's sensory neurons; assembly_min_spikes: (unused, kept for format stability);
+        settle_ms: undriven time after each stimulation; key_threshold: share of a key's members active to
+        report it in a Response; trigger_threshold, cooldown_ms, cue_drive_mv, cue_ms, cue_window_ms: idle
+        replay (module docstring); threads: CPU threads for the native kernel (None: torch's setting).
+    """
+
+    neurons: int = 20_000
+    code_k: int = 32
+    seed: int = 0
+    plasticity: bool = True
+    dt_ms: float = 1.0
+    shape: SubstrateShape = field(default_factory=SubstrateShape)
+    lif: LIFParams = DEFAULT_LIF
+    stdp: STDPParams = DEFAULT_STDP
+    stim_drive_mv: float = 30.0
+    assembly_min_spikes: int = 2
+    settle_ms: float = 50.0
+    key_threshold: float = 0.3
+    trigger_threshold: float = 0.4
+    cooldown_ms: float = 2000.0
+    cue_drive_mv: float = 22.0
+    cue_ms: float = 20.0
+    cue_window_ms: float = 50.0
+    threads: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["shape"], d["lif"], d["stdp"] = self.shape._asdict(), self.lif._asdict(), self.stdp._asdict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SubstrateConfig:
+        d = dict(d)
+        shape = d.pop("shape", {})
+        if isinstance(shape.get("fractions"), list):
+            shape["fractions"] = tuple(shape["fractions"])
+        return cls(shape=SubstrateShape(**shape), lif=LIFParams(**d.pop("lif", {})),
+                   stdp=STDPParams(**d.pop("stdp", {})), **d)
+
+
+class Response(NamedTuple):
+    """What a stimulation evoked: assembly (sorted concept/category E neuron ids), bound keys co-activated
+    (key, share of its members active), strongest first; total spikes; simulated time at the end."""
+
+    assembly: npt.NDArray[np.int64]
+    keys: list[tuple[str, float]]
+    spikes: int
+    t_ms: float
+
+
+class Trigger(NamedTuple):
+    """An idle reactivation: surfaced keys (key, strength) strongest first; path = [cued key, *surfaced];
+    simulated time of the window's end."""
+
+    keys: list[tuple[str, float]]
+    path: list[str]
+    t_ms: float
+
+
+class RunStats(NamedTuple):
+    """One ``run``: steps, simulated ms, wall s, spikes and rates per population, synaptic events, and the
+    raster (int32 rows (step, neuron)) when recorded (None otherwise)."""
+
+    steps: int
+    duration_ms: float
+    wall_s: float
+    spikes: dict[str, int]
+    rates_hz: dict[str, float]
+    synaptic_events: int
+    raster: npt.NDArray[np.int32] | None
+
+
+class _Binding(NamedTuple):
+    code: npt.NDArray[np.int64]
+    members: npt.NDArray[np.int64]
+
+
+class Substrate:
+    """A spiking associative substrate (module docstring). Not thread-safe: one caller at a time.
+
+    Args:
+        config: the configuration (default: 20k neurons).
+        device: 'auto' | 'cpu' | 'cuda'.
+        backend: force 'native' or 'torch' (default: native kernel on CPU when it builds).
+
+    Raises:
+        ValueError: invalid device or configuration.
+    """
+
+    def __init__(self, config: SubstrateConfig | None = None, device: str = "auto", backend: str | None = None,
+                 *, _conn: Connectivity | None = None) -> None:
+        self.config = cfg = config or SubstrateConfig()
+        if cfg.code_k < 1 or cfg.neurons < 100:
+            raise ValueError("need code_k >= 1 and neurons >= 100")
+        self.device = resolve_device(device)
+        self.layout: Layout = substrate_layout(cfg.neurons, cfg.shape)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        t0 = time.perf_counter()
+        conn = _conn if _conn is not None else build(cfg.neurons, self.layout.is_exc(), list(self.layout.projections),
+                                                      gen)
+        state = init_state(cfg.neurons, cfg.lif, gen, torch.device("cpu"))
+        if backend not in (None, "native", "torch"):
+            raise ValueError(f"unknown backend {backend!r}")
+        self.engine = Engine(conn, cfg.lif, cfg.stdp, state, cfg.dt_ms, cfg.seed, self.device,
+                             backend=backend, threads=cfg.threads)  # type: ignore[arg-type]
+        self.build_s = time.perf_counter() - t0
+        self._rng = torch.Generator().manual_seed(cfg.seed + 1)
+        self._bindings: dict[str, _Binding] = {}
+        self._cool: dict[str, float] = {}
+        self._last: tuple[bytes, npt.NDArray[np.int64]] | None = None
+        self._index: tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]] | None = None
+        self._sens = self.layout.pop("sensory_E")
+        self._ce, self._ge = ce, ge = self.layout.pop("concept_E"), self.layout.pop("category_E")
+        self._cat_ids = np.arange(ge.start, ge.stop, dtype=np.int64)
+        self._assembly_mask = torch.zeros(cfg.neurons, dtype=torch.bool, device=self.device)
+        self._assembly_mask[ce.start : ce.stop] = True
+        self._assembly_mask[ge.start : ge.stop] = True
+
+    # ------------------------------------------------------------------ coding
+    @property
+    def n_sensory(self) -> int:
+        return self._sens.size
+
+    def encode(self, embedding: npt.ArrayLike) -> Code:
+        """The population code of ``embedding`` (coding.population_code with this substrate's sizes)."""
+        return population_code(embedding, self.n_sensory, self.config.code_k, seed=self.config.seed)
+
+    # ------------------------------------------------------------------ stimulation
+    def _check_code(self, code: Code) -> npt.NDArray[np.int64]:
+        idx = np.asarray(code.indices if isinstance(code, Code) else code, dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_sensory):
+            raise ValueError(f"code indices must lie in [0, {self.n_sensory})")
+        return idx
+
+    def _steps(self, ms: float) -> int:
+        return max(0, int(round(ms / self.config.dt_ms)))
+
+    def _learn_mode(self, learn: bool) -> str:
+        return "both" if (learn and self.config.plasticity) else "off"
+
+    def stimulate(self, code: Code, duration_ms: float = 50.0, learn: bool = True) -> Response:
+        """Present ``code`` for ``duration_ms``, then let the network settle (``settle_ms``, no drive).
+
+        Returns the responding assembly and the bound keys it co-activates.
+
+        Raises:
+            ValueError: code indices outside the sensory population or a negative duration.
+        """
+        if duration_ms < 0:
+            raise ValueError("duration_ms must be >= 0")
+        idx = self._check_code(code)
+        eng = self.engine
+        eng.drive.zero_()
+        eng.drive[torch.as_tensor(idx + self._sens.start, device=self.device)] = self.config.stim_drive_mv
+        res = eng.run(self._steps(duration_ms), self._learn_mode(learn))
+        eng.drive.zero_()
+        counts = res.counts
+        asm = self._assembly(idx, counts)
+        keys = self._key_strengths(counts >= 1, exclude=self._cat_ids)
+        keys = [(k, s) for k, s in keys if s >= self.config.key_threshold]
+        if self.config.settle_ms > 0:
+            eng.run(self._steps(self.config.settle_ms), "off")
+        self._last = (idx.tobytes(), asm)
+        return Response(asm, keys, res.spikes, eng.t_ms)
+
+    def _ff_input(self, rows: torch.Tensor, pop_start: int, pop_stop: int) -> torch.Tensor:
+        """Summed static weight from neurons ``rows`` onto each neuron of [pop_start, pop_stop)."""
+        conn = self.engine.conn
+        syn = expand_rows(conn.row_ptr, rows)
+        tgt = conn.col[syn].to(torch.int64)
+        keep = (tgt >= pop_start) & (tgt < pop_stop)
+        out = torch.zeros(pop_stop - pop_start, dtype=torch.float32, device=self.device)
+        return out.index_add_(0, tgt[keep] - pop_start, conn.w[syn][keep])
+
+    def _assembly(self, idx: npt.NDArray[np.int64], counts: torch.Tensor) -> npt.NDArray[np.int64]:
+        # The most active neurons of each layer; ties (spike counts are small integers) are resolved by
+        # the feed-forward input from the code (concept) or from the concept assembly (category).
+        k = self.config.code_k
+        rows = torch.as_tensor(idx + self._sens.start, device=self.device)
+        picked = []
+        for pop, size in ((self._ce, 2 * k), (self._ge, k)):
+            ff = self._ff_input(rows, pop.start, pop.stop)
+            c = counts[pop.start : pop.stop].float()
+            score = torch.where(c > 0, c * 1e4 + ff, torch.full_like(c, -1.0))
+            n_ok = int((score > 0).sum())
+            top = torch.topk(score, min(size, n_ok)).indices if n_ok else score.new_zeros(0, dtype=torch.int64)
+            sel = top + pop.start
+            picked.append(sel)
+            rows = sel
+        return np.sort(torch.cat(picked).cpu().numpy().astype(np.int64))
+
+    # ------------------------------------------------------------------ bindings
+    def bind(self, code: Code, key: str) -> npt.NDArray[np.int64]:
+        """Associate ``code``'s assembly with ``key`` (replacing an earlier binding of the key); returns it.
+
+        Uses the assembly of the last stimulation when it was this code, else stimulates without learning.
+
+        Raises:
+            ValueError: empty key or invalid code.
+        """
+        if not key:
+            raise ValueError("key must be a non-empty string")
+        idx = self._check_code(code)
+        if self._last is not None and self._last[0] == idx.tobytes():
+            members = self._last[1]
+        else:
+            members = self.stimulate(Code(idx), learn=False).assembly
+        self._bindings[key] = _Binding(idx.copy(), members.copy())
+        self._index = None
+        return members
+
+    def unbind(self, key: str) -> bool:
+        """Forget ``key``'s binding; True if it existed."""
+        self._cool.pop(key, None)
+        existed = self._bindings.pop(key, None) is not None
+        self._index = None
+        return existed
+
+    def keys(self) -> list[str]:
+        """Bound keys in binding order."""
+        return list(self._bindings)
+
+    def assembly_of(self, key: str) -> npt.NDArray[np.int64]:
+        """The neurons bound to ``key``. Raises KeyError if unbound."""
+        return self._bindings[key].members.copy()
+
+    def _key_index(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+        if self._index is None:
+            names = list(self._bindings)
+            mem = [torch.as_tensor(self._bindings[k].members, dtype=torch.int64) for k in names]
+            flat = torch.cat(mem) if mem else torch.zeros(0, dtype=torch.int64)
+            owner = torch.repeat_interleave(torch.arange(len(names)), torch.tensor([m.numel() for m in mem],
+                                                                                   dtype=torch.int64))
+            sizes = torch.tensor([max(1, m.numel()) for m in mem], dtype=torch.float32)
+            self._index = (flat.to(self.device), owner.to(self.device), sizes.to(self.device), names)
+        return self._index
+
+    def _key_strengths(self, active: torch.Tensor, exclude: npt.NDArray[np.int64] | None) -> list[tuple[str, float]]:
+        flat, owner, sizes, names = self._key_index()
+        if not names:
+            return []
+        act = active[flat].float()
+        if exclude is not None and exclude.size:
+            keep = ~torch.isin(flat, torch.as_tensor(exclude, device=self.device))
+            act = act * keep.float()
+            sizes = torch.zeros(len(names), device=self.device).index_add_(0, owner, keep.float()).clamp_(min=1.0)
+        share = torch.zeros(len(names), device=self.device).index_add_(0, owner, act) / sizes
+        vals = share.cpu().tolist()
+        out = [(names[i], float(vals[i])) for i in range(len(names)) if vals[i] > 0]
+        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        return out
+
+    # ------------------------------------------------------------------ reward
+    def reward(self, value: float) -> None:
+        """Third factor: ``w += lr * value * eligibility`` on the plastic synapses (no-op without plasticity).
+
+        Raises:
+            ValueError: non-finite value.
+        """
+        if not np.isfinite(value):
+            raise ValueError("reward must be finite")
+        if not self.config.plasticity:
+            return
+        eng = self.engine
+        apply_reward(eng.conn.w, eng.elig, eng.plastic_ids(), float(value), eng.t_ms, eng.elig_t0, self.config.stdp)
+
+    # ------------------------------------------------------------------ idle
+    def idle(self, duration_ms: float, learn: bool = False) -> list[Trigger]:
+        """Advance ``duration_ms`` under background drive with replay cues; return the triggers (module doc).
+
+        Raises:
+            ValueError: negative duration.
+        """
+        if duration_ms < 0:
+            raise ValueError("duration_ms must be >= 0")
+        cfg, eng = self.config, self.engine
+        mode = self._learn_mode(learn)
+        triggers: list[Trigger] = []
+        left = self._steps(duration_ms)
+        win = max(1, self._steps(cfg.cue_window_ms))
+        cue = min(win, self._steps(cfg.cue_ms))
+        while left > 0:
+            n = min(win, left)
+            left -= n
+            names = list(self._bindings)
+            seed_key = None
+            if names:
+                seed_key = names[int(torch.randint(len(names), (1,), generator=self._rng))]
+            eng.drive.zero_()
+            counts = torch.zeros(cfg.neurons, dtype=torch.int32, device=self.device)
+            c = min(cue, n) if seed_key is not None else 0
+            if seed_key is not None and c > 0:
+                members = torch.as_tensor(self._bindings[seed_key].members, device=self.device)
+                eng.drive[members] = cfg.cue_drive_mv
+                counts += eng.run(c, mode).counts
+                eng.drive.zero_()
+            if n - c > 0:
+                counts += eng.run(n - c, mode).counts
+            if seed_key is None:
+                continue
+            now = eng.t_ms
+            # concept-layer members only: the category layer also receives the cue's feed-forward volley
+            seed_members = self._bindings[seed_key].members
+            excl = np.union1d(seed_members, self._cat_ids)
+            got = [
+                (k, s) for k, s in self._key_strengths(counts >= 1, exclude=excl)
+                if k != seed_key and s >= cfg.trigger_threshold and now - self._cool.get(k, -1e18) >= cfg.cooldown_ms
+            ]
+            if got:
+                for k, _ in got:
+                    self._cool[k] = now
+                self._cool[seed_key] = now
+                triggers.append(Trigger(got, [seed_key, *[k for k, _ in got]], now))
+        return triggers
+
+    # ------------------------------------------------------------------ plain runs
+    def run(self, duration_ms: float, record: bool = False, record_cap: int | None = None,
+            learn: bool | None = None) -> RunStats:
+        """Advance ``duration_ms`` with background drive only; learning per config unless ``learn`` is given.
+
+        ``record`` keeps up to ``record_cap`` (default: 20 spikes per neuron) (step, neuron) rows.
+        """
+        if duration_ms < 0:
+            raise ValueError("duration_ms must be >= 0")
+        steps = self._steps(duration_ms)
+        cap = (record_cap if record_cap is not None else 20 * self.config.neurons) if record else 0
+        self.engine.drive.zero_()
+        res = self.engine.run(steps, self._learn_mode(self.config.plasticity if learn is None else learn), cap)
+        counts = res.counts.cpu()
+        spikes = {p.name: int(counts[p.start : p.stop].sum()) for p in self.layout.populations}
+        sim_s = steps * self.config.dt_ms / 1000.0
+        rates = {p.name: (spikes[p.name] / p.size / sim_s if sim_s > 0 else 0.0) for p in self.layout.populations}
+        rates["all"] = res.spikes / self.config.neurons / sim_s if sim_s > 0 else 0.0
+        raster = res.raster.cpu().numpy() if record else None
+        return RunStats(steps, steps * self.config.dt_ms, res.wall_s, spikes, rates, res.events, raster)
+
+    # ------------------------------------------------------------------ introspection
+    def stats(self) -> dict[str, Any]:
+        """JSON-able summary: sizes, synapses, weights, bindings, device, backend, simulated time."""
+        conn = self.engine.conn
+        pl = self.engine.plastic_ids()
+        wp = conn.w[pl] if pl.numel() else torch.zeros(1)
+        return {
+            "neurons": self.config.neurons,
+            "populations": {p.name: p.size for p in self.layout.populations},
+            "synapses": conn.n_synapses,
+            "plastic_synapses": int(pl.numel()),
+            "plastic_weight_mean": float(wp.mean()),
+            "plastic_weight_max": float(wp.max()),
+            "bytes": conn.nbytes() + int(self.engine.elig.numel()) * 4,
+            "bindings": len(self._bindings),
+            "code_k": self.config.code_k,
+            "plasticity": self.config.plasticity,
+            "device": str(self.device),
+            "backend": self.engine.backend,
+            "sim_time_ms": self.engine.t_ms,
+            "dt_ms": self.config.dt_ms,
+        }
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        """Write the whole substrate (config, connectivity, weights, traces, bindings, RNG) to ``path``."""
+        eng = self.engine
+        blob = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "conn": {k: v.cpu() for k, v in eng.conn._asdict().items()},
+            "state": {k: v.cpu() for k, v in eng.state._asdict().items()},
+            "x_pre": eng.x_pre.cpu(),
+            "x_post": eng.x_post.cpu(),
+            "elig": eng.elig.cpu(),
+            "elig_t0": eng.elig_t0,
+            "step": eng.step,
+            "rng": self._rng.get_state(),
+            "bindings": {k: (b.code.tolist(), b.members.tolist()) for k, b in self._bindings.items()},
+            "cooldown": dict(self._cool),
+        }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(blob, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", backend: str | None = None) -> Substrate:
+        """Read a substrate written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file. ValueError: not a substrate file or an unsupported version.
+        """
+        try:
+            blob = torch.load(Path(path), map_location="cpu", weights_only=False)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:
+            raise ValueError(f"{path} is not a readable substrate file: {exc}") from exc
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a substrate file")
+        if blob.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported substrate format version {blob.get('version')} (this build reads "
+                             f"{FORMAT_VERSION})")
+        cfg = SubstrateConfig.from_dict(blob["config"])
+        sub = cls(cfg, device=device, backend=backend, _conn=Connectivity(**blob["conn"]))
+        eng = sub.engine
+        eng.state = LIFState(*(blob["state"][k].to(sub.device).contiguous() for k in LIFState._fields))
+        eng.x_pre = blob["x_pre"].to(sub.device)
+        eng.x_post = blob["x_post"].to(sub.device)
+        eng.elig = blob["elig"].to(sub.device)
+        eng.elig_t0 = float(blob["elig_t0"])
+        eng.step = int(blob["step"])
+        sub._rng.set_state(blob["rng"])
+        sub._bindings = {k: _Binding(np.asarray(c, dtype=np.int64), np.asarray(m, dtype=np.int64))
+                         for k, (c, m) in blob["bindings"].items()}
+        sub._cool = {str(k): float(v) for k, v in blob["cooldown"].items()}
+        return sub
