@@ -1,8 +1,9 @@
 """``Substrate``: the stateful shell the agent uses (encode, stimulate, bind, reward, idle, run, save/load).
 
 Assemblies. ``stimulate(code)`` drives the code's sensory neurons with a constant current for the given
-time; the excitatory concept and category neurons that fire at least ``assembly_min_spikes`` times form the
-responding assembly (feed-forward random projections + inhibition act as a sparse hash of the code).
+time; the responding assembly is the 2k most active excitatory concept neurons and the k most active
+category neurons (ties among the small spike counts resolved by feed-forward input from the code).
+Key strengths (Response.keys, triggers) are measured on concept-layer members only.
 ``bind(code, key)`` stores that assembly under an external key. With learning on, STDP on the lateral
 concept/category synapses strengthens the links among co-active neurons (and, through shared neurons,
 between the assemblies of co-occurring stimuli); the same pairings feed eligibility traces so that

@@ -1,0 +1,158 @@
+"""Behaviour of snn_substrate: coding, dynamics properties, plasticity bounds, persistence, associations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snn_substrate import Substrate, SubstrateConfig, Trigger, population_code
+from snn_substrate.connectivity import build
+from snn_substrate.dynamics import LIFParams, init_state
+from snn_substrate.engine import Engine
+from snn_substrate.network import cuba_layout
+from snn_substrate.plasticity import STDPParams
+
+BACKENDS = ["native", "torch"]
+
+
+def _cuba(n: int, backend: str, plastic: bool = False, seed: int = 0) -> Engine:
+    lay = cuba_layout(n)
+    projs = list(lay.projections)
+    if plastic:
+        projs[0] = projs[0]._replace(plastic=True)
+    g = torch.Generator().manual_seed(seed)
+    conn = build(n, lay.is_exc(), projs, g)
+    lif = LIFParams()
+    return Engine(conn, lif, STDPParams(a_plus=0.05, a_minus=0.06, w_max=3.0), init_state(n, lif, g, torch.device("cpu")),
+                  1.0, seed, torch.device("cpu"), backend=backend)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None)
+@given(dim=st.integers(1, 2000), k=st.integers(1, 64), seed=st.integers(0, 2**31 - 1))
+def test_population_code_has_exactly_k_units(dim: int, k: int, seed: int) -> None:
+    x = np.random.default_rng(seed).normal(size=dim) * (seed % 7 + 0.1)
+    code = population_code(x, 500, k)
+    assert len(code) == k
+    assert np.all(np.diff(code.indices) > 0) and code.indices.min() >= 0 and code.indices.max() < 500
+
+
+def test_population_code_is_deterministic_and_similarity_preserving() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=384)
+    near, far = a + 0.3 * rng.normal(size=384), rng.normal(size=384)
+    ca = population_code(a, 3000, 32)
+    assert np.array_equal(ca.indices, population_code(a.copy(), 3000, 32).indices)
+    assert ca.overlap(population_code(near, 3000, 32)) > ca.overlap(population_code(far, 3000, 32))
+    # scale and offset do not matter (z-scoring)
+    assert np.array_equal(ca.indices, population_code(3 * a + 1, 3000, 32).indices)
+
+
+def test_population_code_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        population_code(np.array([]), 10, 2)
+    with pytest.raises(ValueError):
+        population_code(np.array([1.0, np.nan]), 10, 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_input_and_zero_drive_give_no_spikes(backend: str) -> None:
+    cfg = SubstrateConfig(neurons=2000, lif=SubstrateConfig().lif._replace(noise_hz=0.0))
+    sub = Substrate(cfg, device="cpu", backend=backend)
+    assert sub.run(200).spikes == {p.name: 0 for p in sub.layout.populations}
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 1000), backend=st.sampled_from(BACKENDS))
+def test_weights_stay_within_bounds_under_stdp(seed: int, backend: str) -> None:
+    eng = _cuba(1000, backend, plastic=True, seed=seed)
+    eng.run(100 if backend == "torch" else 500, "both")
+    pl = eng.plastic_ids()
+    w = eng.conn.w[pl]
+    assert float(w.min()) >= 0.0 and float(w.max()) <= eng.stdp.w_max
+    assert torch.isfinite(eng.elig).all()
+
+
+def test_native_and_torch_backends_agree() -> None:
+    a, b = _cuba(2000, "native"), _cuba(2000, "torch")
+    ra, rb = a.run(300), b.run(300)
+    assert ra.spikes > 0
+    assert abs(ra.spikes - rb.spikes) / ra.spikes < 0.1
+
+
+def test_cuba_rate_is_in_the_brian2_regime() -> None:
+    eng = _cuba(4000, "native")
+    r = eng.run(1000)
+    assert 3.0 < r.spikes / 4000 < 9.0  # Brian2's CUBA example: about 5-6 Hz
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_save_load_then_run_gives_identical_spikes(tmp_path, backend: str) -> None:  # type: ignore[no-untyped-def]
+    sub = Substrate(SubstrateConfig(neurons=2000, seed=3), device="cpu", backend=backend)
+    code = sub.encode(np.arange(16.0))
+    sub.stimulate(code)
+    sub.bind(code, "m1")
+    sub.save(tmp_path / "s.pt")
+    r1 = sub.run(100, record=True)
+    other = Substrate.load(tmp_path / "s.pt", device="cpu", backend=backend)
+    r2 = other.run(100, record=True)
+    assert r1.raster is not None and r2.raster is not None
+    assert np.array_equal(r1.raster, r2.raster)
+    assert other.keys() == ["m1"]
+
+
+def test_load_rejects_foreign_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    torch.save({"format": "x"}, tmp_path / "x.pt")
+    with pytest.raises(ValueError):
+        Substrate.load(tmp_path / "x.pt", device="cpu")
+
+
+def test_bind_unbind_keys_and_stats() -> None:
+    sub = Substrate(SubstrateConfig(neurons=2000), device="cpu")
+    code = sub.encode(np.ones(8) + np.arange(8))
+    resp = sub.stimulate(code, learn=False)
+    assert resp.assembly.size > 0
+    sub.bind(code, "k")
+    assert sub.keys() == ["k"]
+    assert sub.stimulate(code, learn=False).keys[0][0] == "k"
+    assert sub.unbind("k") and sub.keys() == []
+    st_ = sub.stats()
+    assert st_["neurons"] == 2000 and st_["synapses"] > 0 and st_["bindings"] == 0
+
+
+def _pairing(plasticity: bool) -> tuple[float, float, list[Trigger]]:
+    sub = Substrate(SubstrateConfig(neurons=20_000, plasticity=plasticity, key_threshold=0.0), device="cpu")
+    rng = np.random.default_rng(1)
+    a, b, c = (sub.encode(rng.normal(size=384)) for _ in range(3))
+    for key, code in (("A", a), ("B", b), ("C", c)):
+        sub.stimulate(code, learn=False)
+        sub.bind(code, key)
+    for _ in range(5):
+        sub.stimulate(a.union(b), learn=True)
+    shares = dict(sub.stimulate(a, learn=False).keys)
+    sub.unbind("C")
+    return shares.get("B", 0.0), shares.get("C", 0.0), sub.idle(1000)
+
+
+def test_paired_stimuli_associate_and_replay_only_with_learning() -> None:
+    b_share, c_share, triggers = _pairing(True)
+    assert b_share > c_share + 0.15  # A alone reactivates B's assembly above chance (C: never paired)
+    surfaced = {k for t in triggers for k, _ in t.keys}
+    assert surfaced & {"A", "B"}
+    b0, _, t0 = _pairing(False)
+    assert b0 < b_share - 0.15
+    assert t0 == []
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_path_runs_and_learns() -> None:
+    sub = Substrate(SubstrateConfig(neurons=5000), device="cuda")
+    code = sub.encode(np.arange(32.0))
+    sub.stimulate(code)
+    sub.bind(code, "k")
+    stats = sub.run(100, record=True)
+    assert stats.raster is not None
+    assert sub.stats()["device"].startswith("cuda")
