@@ -98,7 +98,7 @@ def _run(
     for i, kind, _ in lex_hits:
         kinds.setdefault(i, kind)
     # rescale between the pool's worst hit and the best; a partial pool (small namespace) keeps 0 as floor
-    floor = min(dense_raw.values()) if len(hits) >= pool else min(0.0, *dense_raw.values())
+    floor = min(dense_raw.values()) if len(hits) >= pool else min([0.0, *dense_raw.values()])
     dense = _norm(dense_raw, floor=floor)
     lex = _norm(lex_raw, floor=0.0)
     seeds = {i: w.dense * dense.get(i, 0.0) + w.lex * lex.get(i, 0.0) for i in kinds}
