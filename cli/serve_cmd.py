@@ -48,8 +48,9 @@ def serve(
         else:
             console.print(f"key:  {key}\nhash: {hash_key(key)}", highlight=False)
             console.print(
-                '[dim]add to the config: [[serve.api_keys]] name = "...", hash = "<hash>", '
-                'users = ["alice"][/]'
+                'add to the config: [[serve.api_keys]] name = "...", hash = "<hash>", users = ["alice"]',
+                markup=False,
+                style="dim",
             )
         return
     with handled():
@@ -63,44 +64,9 @@ def serve(
         }
         os.environ.update({k: v for k, v in env.items() if v is not None})
         settings = load_settings(data_dir, config)
-        run_server(settings.serve, host=host, port=port)
+        from cogarch.serve.runner import run
+
+        run(settings, host=host, port=port)
 
 
-def run_server(serve_settings: object, *, host: str | None, port: int | None) -> None:
-    """Run uvicorn in this process (one worker: the app is built here, so errors show before it listens)."""
-    import uvicorn
-
-    from cogarch.serve.factory import app_from_settings
-    from reasoning.errors import ConfigError
-
-    s = serve_settings
-    host = host or s.host  # type: ignore[attr-defined]
-    port = port if port is not None else s.port  # type: ignore[attr-defined]
-    workers = s.workers  # type: ignore[attr-defined]
-    if workers > 1 and s.memory_mode != "shared":  # type: ignore[attr-defined]
-        raise ConfigError(
-            f"{workers} workers cannot share one memory in exclusive mode",
-            hint="use --memory-mode shared with COGARCH_MEMORY__CHROMA_URL and a Postgres checkpointer",
-        )
-    if not s.api_keys and not s.allow_anonymous:  # type: ignore[attr-defined]
-        raise ConfigError(
-            "no API keys configured: every request would be refused",
-            hint="create one with `cogarch serve --new-key` and add it to serve.api_keys",
-        )
-    if workers == 1:
-        uvicorn.run(
-            app_from_settings(), host=host, port=port, log_level="warning", timeout_graceful_shutdown=30
-        )
-    else:
-        uvicorn.run(
-            "cogarch.serve.factory:app_from_settings",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            timeout_graceful_shutdown=30,
-        )
-
-
-__all__ = ["run_server", "serve"]
+__all__ = ["serve"]

@@ -68,7 +68,9 @@ class Live:
         self.app = create_app(agent, serve)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Live:
@@ -163,7 +165,7 @@ def test_memory_search_list_export_forget(live: Live) -> None:
     found = http.get("/v1/memory/search", params={"q": "dog Rex", "k": 3}).json()
     assert found["user"] == "bob" and any("Rex" in item["text"] for item in found["data"])
     episodes = http.get("/v1/memory/records", params={"kind": "episode"}).json()["data"]
-    assert [e["text"] for e in episodes][0] == "My dog is called Rex."
+    assert episodes[0]["text"] == "My dog is called Rex."
     assert http.get("/v1/memory/stats").json()["episodes"] == len(episodes)
     exported = http.get("/v1/memory/export")
     assert exported.status_code == 200 and "Rex" in exported.text
@@ -230,8 +232,9 @@ def test_errors_have_openai_shape_and_the_client_raises_typed_errors(live: Live)
     with pytest.raises(openai.AuthenticationError):
         live.client("ck-wrong").models.list()
     with pytest.raises(openai.PermissionDeniedError):
-        live.client(ALICE).chat.completions.create(model="cogarch", messages=[{"role": "user", "content": "x"}],
-                                                   user="bob")
+        live.client(ALICE).chat.completions.create(
+            model="cogarch", messages=[{"role": "user", "content": "x"}], user="bob"
+        )
     with pytest.raises(openai.NotFoundError):
         live.client(ALICE).chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "x"}])
     body = live.http(ALICE).post("/v1/chat/completions", json={"model": "cogarch", "messages": []}).json()
@@ -302,7 +305,9 @@ def test_a_turn_over_the_timeout_answers_504_and_is_still_remembered(data_dir: P
 # -- metrics, health, proactive -----------------------------------------------------------------------------------
 def test_metrics_count_turns_tokens_latency(live: Live) -> None:
     for text in ("one", "two"):
-        live.client(ALICE).chat.completions.create(model="cogarch", messages=[{"role": "user", "content": text}])
+        live.client(ALICE).chat.completions.create(
+            model="cogarch", messages=[{"role": "user", "content": text}]
+        )
     http = live.http(OPS)
     assert http.get("/healthz").json()["status"] == "ok"
     page = http.get("/metrics")
@@ -325,7 +330,9 @@ def test_proactive_messages_reach_the_users_sse_stream_only(live: Live) -> None:
                     received.append({"listener": user, **json.loads(line[6:])})
                     return
 
-    threads = [threading.Thread(target=listen, args=args, daemon=True) for args in ((ALICE, "alice"), (BOB, "bob"))]
+    threads = [
+        threading.Thread(target=listen, args=args, daemon=True) for args in ((ALICE, "alice"), (BOB, "bob"))
+    ]
     for thread in threads:
         thread.start()
     server = live.app.state.server
@@ -336,12 +343,28 @@ def test_proactive_messages_reach_the_users_sse_stream_only(live: Live) -> None:
     # What the idle path emits when the agent decides to act (cogarch/proactive.py):
     live.agent.context.emit("trigger", "alice", {"keys": ["k"], "t": 0.0})
     live.agent.context.emit(
-        "proactive", "alice", {"acted": True, "user": "alice", "t": 0.0, "action": "message",
-                               "content": "How was Paris?", "cause": ["ep_1"]}
+        "proactive",
+        "alice",
+        {
+            "acted": True,
+            "user": "alice",
+            "t": 0.0,
+            "action": "message",
+            "content": "How was Paris?",
+            "cause": ["ep_1"],
+        },
     )
     threads[0].join(10)
-    assert received == [{"listener": "alice", "user": "alice", "t": 0.0, "action": "message",
-                         "content": "How was Paris?", "cause": ["ep_1"]}]
+    assert received == [
+        {
+            "listener": "alice",
+            "user": "alice",
+            "t": 0.0,
+            "action": "message",
+            "content": "How was Paris?",
+            "cause": ["ep_1"],
+        }
+    ]
     metrics = server.metrics
     assert metrics.value("cogarch_proactive_triggers_total") == 1
     assert metrics.value("cogarch_proactive_actions_total", acted="true") == 1
@@ -381,7 +404,7 @@ def test_metrics_render_prometheus_text() -> None:
     metrics.inc("cogarch_turns_total", status="ok")
     metrics.observe("cogarch_turn_latency_seconds", 0.02)
     text = metrics.render()
-    assert '# TYPE cogarch_turn_latency_seconds histogram' in text
+    assert "# TYPE cogarch_turn_latency_seconds histogram" in text
     assert 'cogarch_turn_latency_seconds_bucket{le="0.025"} 1' in text
     assert 'cogarch_turn_latency_seconds_bucket{le="0.01"} 0' in text
 

@@ -40,7 +40,7 @@ chroma_exe() {
     if [[ -n "${CHROMA:-}" ]]; then echo "$CHROMA"; return; fi
     local here
     here="$(dirname "$(command -v python3 || true)")"
-    for candidate in /work/venv/bin/chroma "$here/chroma" "$(command -v chroma || true)"; do
+    for candidate in "$(dirname "$0")/../../.venv/bin/chroma" /work/venv/bin/chroma "$here/chroma" "$(command -v chroma || true)"; do
         if [[ -n "$candidate" && -x "$candidate" ]]; then echo "$candidate"; return; fi
     done
     log "no chroma executable: pip install chromadb"; exit 1
