@@ -102,7 +102,7 @@ def make_agent(data_dir: Path, llm: Any = None, **serve: Any) -> Agent:
 def live(data_dir: Path) -> Iterator[Live]:
     agent = make_agent(data_dir)
     try:
-        with Live(agent, agent.settings.serve) as server:  # type: ignore[attr-defined]
+        with Live(agent, agent.settings.serve) as server:
             yield server
     finally:
         agent.close()
@@ -245,7 +245,7 @@ def test_errors_have_openai_shape_and_the_client_raises_typed_errors(live: Live)
 def test_size_limits(data_dir: Path) -> None:
     agent = make_agent(data_dir, max_body_bytes=2048, max_message_chars=100)
     try:
-        with Live(agent, agent.settings.serve) as live, live.http(ALICE) as http:  # type: ignore[attr-defined]
+        with Live(agent, agent.settings.serve) as live, live.http(ALICE) as http:
             long = {"model": "cogarch", "messages": [{"role": "user", "content": "x" * 101}]}
             assert http.post("/v1/chat/completions", json=long).status_code == 413
             huge = {"model": "cogarch", "messages": [{"role": "user", "content": "hi"}], "pad": "y" * 5000}
@@ -265,7 +265,7 @@ def test_size_limits(data_dir: Path) -> None:
 def test_rate_limit_per_key(data_dir: Path) -> None:
     agent = make_agent(data_dir, rate_per_minute=1, rate_burst=3)
     try:
-        with Live(agent, agent.settings.serve) as live:  # type: ignore[attr-defined]
+        with Live(agent, agent.settings.serve) as live:
             with live.http(ALICE) as alice:
                 statuses = [alice.get("/v1/models").status_code for _ in range(5)]
                 assert statuses == [200, 200, 200, 429, 429]
@@ -288,7 +288,7 @@ def test_a_turn_over_the_timeout_answers_504_and_is_still_remembered(data_dir: P
 
     agent = make_agent(data_dir, llm=ScriptedLLM(slow), request_timeout_s=0.3)
     try:
-        with Live(agent, agent.settings.serve) as live, live.http(ALICE) as http:  # type: ignore[attr-defined]
+        with Live(agent, agent.settings.serve) as live, live.http(ALICE) as http:
             body = {"model": "cogarch", "messages": [{"role": "user", "content": "answer slowly please"}]}
             response = http.post("/v1/chat/completions", json=body)
             assert response.status_code == 504 and response.json()["error"]["code"] == "turn_timeout"

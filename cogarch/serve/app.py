@@ -588,8 +588,8 @@ def _endpoint(
         except HTTPFailure as failure:
             response = JSONResponse(failure.body(), status_code=failure.status, headers=failure.headers)
         except CogarchError as error:
-            failure = _from_cogarch(error)
-            response = JSONResponse(failure.body(), status_code=failure.status)
+            mapped = _from_cogarch(error)
+            response = JSONResponse(mapped.body(), status_code=mapped.status)
         server.metrics.inc("cogarch_http_requests_total", route=route, status=str(response.status_code))
         return response
 

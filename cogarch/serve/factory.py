@@ -21,7 +21,7 @@ def app_from_settings() -> Starlette:
     """
     settings = Settings.load()
     agent = build_server_agent(settings)
-    return create_app(agent, settings.serve, owns_agent=True)  # type: ignore[attr-defined]
+    return create_app(agent, settings.serve, owns_agent=True)
 
 
 __all__ = ["app_from_settings"]

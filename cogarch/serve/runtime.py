@@ -105,7 +105,7 @@ def build_server_agent(
     """
     from memory import Memory
 
-    serve = serve if serve is not None else settings.serve  # type: ignore[attr-defined]
+    serve = serve if serve is not None else settings.serve
     data_dir = prepare_data_dir(Path(settings.data_dir))
     llm = llm if llm is not None else build_llm(settings)
     embedder = embedder if embedder is not None else build_embedder(settings)
