@@ -37,16 +37,22 @@ class MemorySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     chroma_url: str | None = Field(
-        None, description="URL of a Chroma server (http://host:8000); unset: embedded Chroma in the data directory."
+        None,
+        description="URL of a Chroma server (http://host:8000); unset: embedded Chroma in the data directory.",
     )
-    chroma_token: SecretStr | None = Field(None, description="Auth token for the Chroma server, if it needs one.")
+    chroma_token: SecretStr | None = Field(
+        None, description="Auth token for the Chroma server, if it needs one."
+    )
     collection_prefix: str = Field("cogarch", description="Prefix of the Chroma collection names.")
     recall_k: int = Field(10, ge=1, le=1000, description="Items recalled per query by default.")
     consolidate_every: int = Field(
         50, ge=1, description="Consolidate a namespace after this many new episodes (the agent's schedule)."
     )
     deep_recall_below: float = Field(
-        0.35, ge=0, le=1, description="Run the deeper graph walk when the fast path's confidence is below this."
+        0.35,
+        ge=0,
+        le=1,
+        description="Run the deeper graph walk when the fast path's confidence is below this.",
     )
     flag_injections: bool = Field(True, description="Flag stored text that looks like injected instructions.")
 

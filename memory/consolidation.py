@@ -53,7 +53,7 @@ def segment(vectors: np.ndarray[Any, Any], sessions: list[str | None], times: li
             surprise = 1.0 - float(v @ c)
             window = surprises[-30:]
             threshold = (np.mean(window) + GAMMA * np.std(window)) if len(window) >= 5 else 0.9
-            boundary = (
+            boundary = bool(
                 sessions[i] != sessions[i - 1]
                 or times[i] - times[i - 1] > GAP_SECONDS
                 or size >= MAX_EVENT
@@ -78,8 +78,16 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
         "WHERE namespace=? AND consolidated=0 ORDER BY seq",
         (namespace,),
     )
-    counts = {"episodes": len(new), "events": 0, "entities": 0, "links": 0, "scenes": 0, "facts": 0,
-              "superseded": 0, "persona": 0}
+    counts = {
+        "episodes": len(new),
+        "events": 0,
+        "entities": 0,
+        "links": 0,
+        "scenes": 0,
+        "facts": 0,
+        "superseded": 0,
+        "persona": 0,
+    }
     if not new:
         return counts
     vectors = np.stack([from_blob(r["vector"]) for r in new]).astype(np.float32)
@@ -87,26 +95,33 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
     event_ids = {lab: f"ev_{new[0]['seq']}_{lab}" for lab in set(labels)}
     counts["events"] = len(event_ids)
 
-    speakers = {str(r[0]).lower() for r in store.q(
-        "SELECT DISTINCT speaker FROM episodes WHERE namespace=? AND speaker IS NOT NULL", (namespace,))}
+    speakers = {
+        str(r[0]).lower()
+        for r in store.q(
+            "SELECT DISTINCT speaker FROM episodes WHERE namespace=? AND speaker IS NOT NULL", (namespace,)
+        )
+    }
     known = frozenset(speakers)
 
     # associative links to nearest earlier episodes (batched index query)
-    hits = memory.index.query(namespace, vectors, LINKS_PER_EPISODE + 3, kind="episode")
+    hits = memory.index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
     seq_of = {r["id"]: r["seq"] for r in new}
 
     with store.transaction() as conn:
         entity_ids: dict[str, str] = {}
         for r, lab in zip(new, labels, strict=True):
-            conn.execute("UPDATE episodes SET event_id=?, consolidated=1 WHERE id=?", (event_ids[lab], r["id"]))
+            conn.execute(
+                "UPDATE episodes SET event_id=?, consolidated=1 WHERE id=?", (event_ids[lab], r["id"])
+            )
             names = entities(r["text"], known=known)
             if r["speaker"]:
                 names.append(str(r["speaker"]).lower())
             for name in dict.fromkeys(names):
                 eid = entity_ids.get(name)
                 if eid is None:
-                    row = conn.execute("SELECT id FROM entities WHERE namespace=? AND name=?",
-                                       (namespace, name)).fetchone()
+                    row = conn.execute(
+                        "SELECT id FROM entities WHERE namespace=? AND name=?", (namespace, name)
+                    ).fetchone()
                     if row is None:
                         eid = "en_" + hashlib.sha1(f"{namespace}\0{name}".encode()).hexdigest()[:20]
                         conn.execute("INSERT INTO entities VALUES(?,?,?,0)", (eid, namespace, name))
@@ -115,16 +130,25 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
                         eid = row[0]
                     entity_ids[name] = eid
                 conn.execute("UPDATE entities SET mentions = mentions + 1 WHERE id=?", (eid,))
-                conn.execute("INSERT OR REPLACE INTO edges VALUES(?,?,?,'mentions',1.0)", (namespace, r["id"], eid))
+                conn.execute(
+                    "INSERT OR REPLACE INTO edges VALUES(?,?,?,'mentions',1.0)", (namespace, r["id"], eid)
+                )
         for r, row_hits in zip(new, hits, strict=True):
             made = 0
             for h in row_hits:
-                if h.id == r["id"] or h.similarity < LINK_MIN or made >= LINKS_PER_EPISODE:
+                if (
+                    h.kind != "episode"
+                    or h.id == r["id"]
+                    or h.similarity < LINK_MIN
+                    or made >= LINKS_PER_EPISODE
+                ):
                     continue
                 if seq_of.get(h.id, 0) > r["seq"]:
                     continue  # link to earlier episodes only; later ones link back
-                conn.execute("INSERT OR REPLACE INTO edges VALUES(?,?,?,'similar',?)",
-                             (namespace, r["id"], h.id, float(h.similarity)))
+                conn.execute(
+                    "INSERT OR REPLACE INTO edges VALUES(?,?,?,'similar',?)",
+                    (namespace, r["id"], h.id, float(h.similarity)),
+                )
                 made += 1
                 counts["links"] += 1
         counts["scenes"] = _scenes(memory, conn, namespace, new, vectors, labels, event_ids)
@@ -148,36 +172,51 @@ def _scenes(
     labels: list[int],
     event_ids: dict[int, str],
 ) -> int:
-    existing = conn.execute("SELECT id, members, vector FROM scenes WHERE namespace=?", (namespace,)).fetchall()
+    existing = conn.execute(
+        "SELECT id, members, vector FROM scenes WHERE namespace=?", (namespace,)
+    ).fetchall()
     scene_ids = [r["id"] for r in existing]
     members: list[list[str]] = [json.loads(r["members"]) for r in existing]
-    cents = [from_blob(r["vector"]).astype(np.float64) * max(1, len(m)) for r, m in zip(existing, members, strict=True)]
+    n_events = len(set(labels))
+    dim = vectors.shape[1]
+    # running sums of member vectors, and their unit versions as one matrix (vectorised assignment)
+    sums = np.zeros((len(existing) + n_events, dim))
+    units = np.zeros((len(existing) + n_events, dim))
+    for j, (r, m) in enumerate(zip(existing, members, strict=True)):
+        units[j] = from_blob(r["vector"])
+        sums[j] = units[j] * max(1, len(m))
+    count = len(existing)
     touched: set[int] = set()
     created = 0
     for lab in sorted(set(labels)):
         idx = [i for i, x in enumerate(labels) if x == lab]
         c = vectors[idx].sum(axis=0).astype(np.float64)
         cn = c / (np.linalg.norm(c) or 1.0)
-        best, best_sim = -1, SCENE_MIN
-        for j, sc in enumerate(cents):
-            sim = float(cn @ (sc / (np.linalg.norm(sc) or 1.0)))
-            if sim > best_sim:
-                best, best_sim = j, sim
+        best = -1
+        if count:
+            sims = units[:count] @ cn
+            j = int(np.argmax(sims))
+            if sims[j] > SCENE_MIN:
+                best = j
         if best < 0:
             scene_ids.append(f"sc_{event_ids[lab]}")
             members.append([])
-            cents.append(np.zeros_like(c))
-            best = len(scene_ids) - 1
+            best = count
+            count += 1
             created += 1
         members[best].extend(new[i]["id"] for i in idx)
-        cents[best] = cents[best] + c
+        sums[best] += c
+        units[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
         touched.add(best)
     now = time.time()
-    texts = dict(conn.execute(
-        "SELECT id, text FROM episodes WHERE namespace=? AND id IN (SELECT value FROM json_each(?))",
-        (namespace, json.dumps([m for j in touched for m in members[j]]))).fetchall())
+    texts = dict(
+        conn.execute(
+            "SELECT id, text FROM episodes WHERE namespace=? AND id IN (SELECT value FROM json_each(?))",
+            (namespace, json.dumps([m for j in touched for m in members[j]])),
+        ).fetchall()
+    )
     for j in touched:
-        vec = cents[j] / (np.linalg.norm(cents[j]) or 1.0)
+        vec = units[j]
         summary = _summary([texts.get(m, "") for m in members[j]])
         conn.execute(
             "INSERT INTO scenes(id, namespace, summary, members, vector, created) VALUES(?,?,?,?,?,?) "
@@ -185,9 +224,14 @@ def _scenes(
             (scene_ids[j], namespace, summary, json.dumps(members[j]), to_blob(vec), now),
         )
         conn.execute("DELETE FROM fts WHERE id=?", (scene_ids[j],))
-        conn.execute("INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'scene')", (summary, scene_ids[j], namespace))
-        conn.executemany("INSERT OR REPLACE INTO edges VALUES(?,?,?,'member',0.5)",
-                         [(namespace, scene_ids[j], m) for m in members[j][-400:]])
+        conn.execute(
+            "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'scene')",
+            (summary, scene_ids[j], namespace),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'member',0.5)",
+            [(namespace, scene_ids[j], m) for m in members[j][-400:]],
+        )
     memory.store.enqueue(conn, namespace, [(scene_ids[j], "scene") for j in touched], "upsert")
     return created
 

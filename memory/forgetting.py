@@ -20,7 +20,13 @@ _TABLE = {"ep": ("episodes", "episode"), "fa": ("facts", "fact"), "sc": ("scenes
 
 
 def forget(
-    memory: Memory, namespace: str, *, ids: str | Sequence[str] | None, query: str | None, k: int, everything: bool
+    memory: Memory,
+    namespace: str,
+    *,
+    ids: str | Sequence[str] | None,
+    query: str | None,
+    k: int,
+    everything: bool,
 ) -> int:
     store = memory.store
     if everything:
@@ -45,14 +51,19 @@ def forget(
         targets = [ids] if isinstance(ids, str) else list(ids or [])
         reason = "ids"
     for rid in targets:
-        table = _TABLE.get(rid[:2], (None, None))[0]
-        row = None if table is None else store.q(f"SELECT namespace FROM {table} WHERE id=?", (rid,))
+        entry = _TABLE.get(rid[:2])
+        row = None if entry is None else store.q(f"SELECT namespace FROM {entry[0]} WHERE id=?", (rid,))
         if not row or row[0][0] != namespace:
             raise NotFoundError(f"no memory record {rid!r} in namespace {namespace!r}")
     with store.transaction() as conn:
         removed = _cascade(memory, conn, namespace, set(targets))
-        store.audit(conn, namespace, "forget", ",".join(sorted(targets))[:2000],
-                    {"by": reason, "requested": len(targets), "removed": removed})
+        store.audit(
+            conn,
+            namespace,
+            "forget",
+            ",".join(sorted(targets))[:2000],
+            {"by": reason, "requested": len(targets), "removed": removed},
+        )
     memory.reconcile()
     return removed
 
@@ -94,14 +105,18 @@ def _cascade(memory: Memory, conn: sqlite3.Connection, namespace: str, targets: 
             else:
                 _delete(conn, memory, namespace, s["id"])
                 removed += 1
-        for p in conn.execute("SELECT slot, evidence FROM persona WHERE namespace=?", (namespace,)).fetchall():
+        for p in conn.execute(
+            "SELECT slot, evidence FROM persona WHERE namespace=?", (namespace,)
+        ).fetchall():
             evidence = json.loads(p["evidence"])
             left = [e for e in evidence if e not in episodes]
             if len(left) == len(evidence):
                 continue
             if left:
-                conn.execute("UPDATE persona SET evidence=? WHERE namespace=? AND slot=?",
-                             (json.dumps(left), namespace, p["slot"]))
+                conn.execute(
+                    "UPDATE persona SET evidence=? WHERE namespace=? AND slot=?",
+                    (json.dumps(left), namespace, p["slot"]),
+                )
             else:
                 conn.execute("DELETE FROM persona WHERE namespace=? AND slot=?", (namespace, p["slot"]))
                 removed += 1

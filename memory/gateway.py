@@ -13,15 +13,60 @@ from memory.hygiene import injection_flags
 from memory.text import keywords, words
 
 _POS = frozenset(
-    "love great happy glad excited awesome amazing wonderful proud grateful fun enjoy enjoyed beautiful "
-    "fantastic thrilled good best nice relieved".split()
+    [
+        "love",
+        "great",
+        "happy",
+        "glad",
+        "excited",
+        "awesome",
+        "amazing",
+        "wonderful",
+        "proud",
+        "grateful",
+        "fun",
+        "enjoy",
+        "enjoyed",
+        "beautiful",
+        "fantastic",
+        "thrilled",
+        "good",
+        "best",
+        "nice",
+        "relieved",
+    ]
 )
 _NEG = frozenset(
-    "sad angry upset hate terrible awful worried afraid scared lost hurt sick stressed anxious bad worst "
-    "died death cry lonely tough hard".split()
+    [
+        "sad",
+        "angry",
+        "upset",
+        "hate",
+        "terrible",
+        "awful",
+        "worried",
+        "afraid",
+        "scared",
+        "lost",
+        "hurt",
+        "sick",
+        "stressed",
+        "anxious",
+        "bad",
+        "worst",
+        "died",
+        "death",
+        "cry",
+        "lonely",
+        "tough",
+        "hard",
+    ]
 )
-_FIRST_PERSON_EVENT = re.compile(r"\b(i|we)\s+(just\s+)?(went|got|made|started|finished|bought|moved|joined|"
-                                 r"won|lost|met|visited|took|adopted|signed|painted|ran|had)\b", re.IGNORECASE)
+_FIRST_PERSON_EVENT = re.compile(
+    r"\b(i|we)\s+(just\s+)?(went|got|made|started|finished|bought|moved|joined|"
+    r"won|lost|met|visited|took|adopted|signed|painted|ran|had)\b",
+    re.IGNORECASE,
+)
 
 
 def importance(text: str) -> float:

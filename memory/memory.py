@@ -7,6 +7,7 @@ previous episode + lexical entry + outbox row), then the index. No LLM. Consolid
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -122,7 +123,7 @@ class Memory:
         store: SQLiteStore | None = None
         try:
             if embedder is None:
-                from memory.embedders import build_embedder  # type: ignore[attr-defined]
+                from memory.embedders import build_embedder
 
                 embedder = build_embedder(EmbeddingSettings())
             store = SQLiteStore(path / "memory.sqlite3")
@@ -153,10 +154,8 @@ class Memory:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(MemoryBackendError):  # replayed at next open
             self._flush()
-        except MemoryBackendError:
-            pass  # replayed at next open
         self.index.close()
         self.store.close()
         if self._lock is not None:
@@ -201,7 +200,9 @@ class Memory:
                 if present:
                     import numpy as np
 
-                    self.index.upsert(ns, present, np.stack([vecs[i] for i in present]), [kind] * len(present))
+                    self.index.upsert(
+                        ns, present, np.stack([vecs[i] for i in present]), [kind] * len(present)
+                    )
                 if gone:
                     self.index.delete(ns, gone)
         self.store.done([r["seq"] for r in rows])
@@ -252,7 +253,12 @@ class Memory:
         Raises:
             InvalidInputError: empty text, bad namespace, bad timestamp or non-JSON metadata.
         """
-        item: dict[str, Any] = {"text": text, "speaker": speaker, "timestamp": timestamp, "metadata": metadata}
+        item: dict[str, Any] = {
+            "text": text,
+            "speaker": speaker,
+            "timestamp": timestamp,
+            "metadata": metadata,
+        }
         return self.remember_many([item], namespace=namespace)[0]
 
     def remember_many(self, items: Iterable[str | Mapping[str, Any]], *, namespace: str) -> list[str]:
@@ -303,8 +309,21 @@ class Memory:
                     conn.execute(
                         "INSERT INTO episodes(id, namespace, text, speaker, channel, ts, session, metadata, valence,"
                         " importance, flags, vector, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (r["id"], namespace, r["text"], r["speaker"], r["channel"], r["ts"], r["session"],
-                         r["metadata"], r["valence"], r["importance"], r["flags"], blob, now),
+                        (
+                            r["id"],
+                            namespace,
+                            r["text"],
+                            r["speaker"],
+                            r["channel"],
+                            r["ts"],
+                            r["session"],
+                            r["metadata"],
+                            r["valence"],
+                            r["importance"],
+                            r["flags"],
+                            blob,
+                            now,
+                        ),
                     )
                     conn.execute(
                         "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'episode')",
@@ -312,7 +331,8 @@ class Memory:
                     )
                     if prev_id is not None:
                         conn.execute(
-                            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'next',1.0)", (namespace, prev_id, r["id"])
+                            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'next',1.0)",
+                            (namespace, prev_id, r["id"]),
                         )
                     prev_id = r["id"]
                 self.store.enqueue(conn, namespace, [(r["id"], "episode") for r in chunk], "upsert")
@@ -339,12 +359,18 @@ class Memory:
         self._check_open()
         from memory.rows import episode_from_row, fact_from_row, scene_from_row
 
-        for table, conv in (("episodes", episode_from_row), ("facts", fact_from_row), ("scenes", scene_from_row)):
+        for table, conv in (
+            ("episodes", episode_from_row),
+            ("facts", fact_from_row),
+            ("scenes", scene_from_row),
+        ):
             row = self.store.conn.execute(f"SELECT * FROM {table} WHERE id=?", (record_id,)).fetchone()
             if row is not None and (namespace is None or row["namespace"] == namespace):
                 result: Episode | Fact | Scene = conv(row)
                 return result
-        raise NotFoundError(f"no memory record {record_id!r}" + (f" in namespace {namespace!r}" if namespace else ""))
+        raise NotFoundError(
+            f"no memory record {record_id!r}" + (f" in namespace {namespace!r}" if namespace else "")
+        )
 
     def episodes(self, *, namespace: str, limit: int | None = None) -> list[Episode]:
         """The namespace's episodes in the order they were remembered."""
@@ -364,7 +390,10 @@ class Memory:
     def scenes(self, *, namespace: str) -> list[Scene]:
         from memory.rows import scene_from_row
 
-        return [scene_from_row(r) for r in self.store.q("SELECT * FROM scenes WHERE namespace=? ORDER BY seq", (namespace,))]
+        return [
+            scene_from_row(r)
+            for r in self.store.q("SELECT * FROM scenes WHERE namespace=? ORDER BY seq", (namespace,))
+        ]
 
     def persona(self, namespace: str) -> list[PersonaSlot]:
         """The namespace's persona slots (empty until consolidation with an LLM has induced them)."""
@@ -381,10 +410,14 @@ class Memory:
         for table in ("episodes", "facts", "scenes", "entities", "persona", "edges"):
             out[table] = int(self.store.q(f"SELECT COUNT(*) FROM {table} {where}", params)[0][0])
         out["current_facts"] = int(
-            self.store.q(f"SELECT COUNT(*) FROM facts {where or 'WHERE 1'} AND valid_to IS NULL", params)[0][0]
+            self.store.q(f"SELECT COUNT(*) FROM facts {where or 'WHERE 1'} AND valid_to IS NULL", params)[0][
+                0
+            ]
         )
         out["unconsolidated"] = int(
-            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND consolidated=0", params)[0][0]
+            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND consolidated=0", params)[0][
+                0
+            ]
         )
         out["flagged"] = int(
             self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND flags != ''", params)[0][0]
@@ -399,8 +432,13 @@ class Memory:
         where, params = ("WHERE namespace=?", [namespace]) if namespace else ("", [])
         rows = self.store.q(f"SELECT * FROM audit {where} ORDER BY seq DESC LIMIT ?", [*params, limit])
         return [
-            {"ts": r["ts"], "namespace": r["namespace"], "op": r["op"], "target": r["target"],
-             "detail": json.loads(r["detail"])}
+            {
+                "ts": r["ts"],
+                "namespace": r["namespace"],
+                "op": r["op"],
+                "target": r["target"],
+                "detail": json.loads(r["detail"]),
+            }
             for r in rows
         ]
 
@@ -457,7 +495,7 @@ class Memory:
         check_namespace(namespace)
         from memory.forgetting import forget
 
-        if sum(x is not None and x is not False for x in (ids, query, all or None)) != 1:
+        if sum(x is not None for x in (ids, query, True if all else None)) != 1:
             raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
         return forget(self, namespace, ids=ids, query=query, k=k, everything=all)
 

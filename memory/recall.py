@@ -23,6 +23,7 @@ through specific (low-degree) entities.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -112,15 +113,19 @@ def _run(
 
     # query entities known in this namespace
     qwords = words(query)
-    grams = set(qwords) | {f"{a} {b}" for a, b in zip(qwords, qwords[1:], strict=False)}
-    ent_rows = store.q(
-        f"SELECT id, name, mentions FROM entities WHERE namespace=? AND name IN ({','.join('?' * len(grams))})",
-        [ns, *grams],
-    ) if grams else []
+    grams = set(qwords) | {f"{a} {b}" for a, b in itertools.pairwise(qwords)}
+    ent_rows = (
+        store.q(
+            f"SELECT id, name, mentions FROM entities WHERE namespace=? AND name IN ({','.join('?' * len(grams))})",
+            [ns, *grams],
+        )
+        if grams
+        else []
+    )
     q_entities = {r["id"]: hub_weight(int(r["mentions"])) for r in ent_rows}
 
     # local graph: seeds + one hop (+ a second hop through specific entities when deep)
-    seed_ids = sorted(seeds, key=lambda i: -seeds[i])[: pool]
+    seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
     frontier = seed_ids + list(q_entities)
     edges = store.edges_of(frontier)
     if deep:
@@ -249,14 +254,17 @@ def _build(
         if cid in ep_rows:
             r = ep_rows[cid]
             text = f"{r['speaker']}: {r['text']}" if r["speaker"] else r["text"]
-            src = (Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]),)
+            src: tuple[Source, ...] = (Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]),)
             out.append(Recollection(cid, "episode", text, score, src, why, bool(r["flags"]), None, r["ts"]))
         elif cid in fact_rows:
             r = fact_rows[cid]
             src = _sources(memory, json.loads(r["sources"]))
             flagged = any("injection" in (ep_rows.get(s.id, {}) or {"flags": ""})["flags"] for s in src)
-            out.append(Recollection(cid, "fact", r["text"], score, src, why, flagged, r["valid_to"] is None,
-                                    r["valid_from"]))
+            out.append(
+                Recollection(
+                    cid, "fact", r["text"], score, src, why, flagged, r["valid_to"] is None, r["valid_from"]
+                )
+            )
         elif cid in scene_rows and scenes_used < 1:
             r = scene_rows[cid]
             members = json.loads(r["members"])
@@ -281,8 +289,14 @@ def _persona(memory: Memory, ns: str, query: str) -> Recollection | None:
         return None
     text = "; ".join(f"{r['slot']}: {r['value']}" for r in matched)
     evidence = [e for r in matched for e in json.loads(r["evidence"])]
-    return Recollection(f"pe_{ns}", "persona", text, 0.5 + 0.1 * len(matched), _sources(memory, evidence),
-                        "persona slot matches query")
+    return Recollection(
+        f"pe_{ns}",
+        "persona",
+        text,
+        0.5 + 0.1 * len(matched),
+        _sources(memory, evidence),
+        "persona slot matches query",
+    )
 
 
 __all__ = ["WEIGHTS", "Weights", "recall"]

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from memory import Memory, prompt_context
 from memory.embedders.base import HashEmbedder
-from memory.index import InMemoryIndex
 from memory.graph import personalized_pagerank
+from memory.index import InMemoryIndex
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import InvalidInputError, NotFoundError, StoreLockedError
 from reasoning.llm import GenerationOptions, Message
@@ -56,13 +56,17 @@ def test_invalid_inputs(mem: Memory) -> None:
 
 
 def test_one_writer_per_directory(tmp_path: Path) -> None:
-    with Memory.open(tmp_path, embedder=HashEmbedder(64), index=InMemoryIndex()):
-        with pytest.raises(StoreLockedError):
-            Memory.open(tmp_path, embedder=HashEmbedder(64), index=InMemoryIndex())
+    with (
+        Memory.open(tmp_path, embedder=HashEmbedder(64), index=InMemoryIndex()),
+        pytest.raises(StoreLockedError),
+    ):
+        Memory.open(tmp_path, embedder=HashEmbedder(64), index=InMemoryIndex())
     Memory.open(tmp_path, embedder=HashEmbedder(64), index=InMemoryIndex()).close()
 
 
-_words = st.sampled_from("apple river mountain piano violin garden castle rocket lemon forest".split())
+_words = st.sampled_from(
+    ["apple", "river", "mountain", "piano", "violin", "garden", "castle", "rocket", "lemon", "forest"]
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -71,8 +75,9 @@ _words = st.sampled_from("apple river mountain piano violin garden castle rocket
     texts=st.lists(st.lists(_words, min_size=2, max_size=5).map(" ".join), min_size=4, max_size=12),
     queries=st.lists(_words, min_size=1, max_size=3),
 )
-def test_isolation_randomised(tmp_path_factory: pytest.TempPathFactory, namespaces: list[str],
-                              texts: list[str], queries: list[str]) -> None:
+def test_isolation_randomised(
+    tmp_path_factory: pytest.TempPathFactory, namespaces: list[str], texts: list[str], queries: list[str]
+) -> None:
     with Memory.open(tmp_path_factory.mktemp("iso"), embedder=HashEmbedder(64), index=InMemoryIndex()) as m:
         owner: dict[str, str] = {}
         for i, text in enumerate(texts):
@@ -95,9 +100,13 @@ def _extractor(messages: Sequence[Message], options: GenerationOptions) -> str:
     if "Episodes:" in text:
         facts = []
         if "Paris" in text:
-            facts.append({"subject": "Ada", "relation": "lives_in", "object": "Paris", "text": "Ada lives in Paris"})
+            facts.append(
+                {"subject": "Ada", "relation": "lives_in", "object": "Paris", "text": "Ada lives in Paris"}
+            )
         if "Berlin" in text:
-            facts.append({"subject": "Ada", "relation": "moved_to", "object": "Berlin", "text": "Ada lives in Berlin"})
+            facts.append(
+                {"subject": "Ada", "relation": "moved_to", "object": "Berlin", "text": "Ada lives in Berlin"}
+            )
         return json.dumps({"facts": facts})
     if "Facts:" in text:
         return json.dumps({"slots": [{"slot": "home_city", "value": "Berlin", "evidence": [0]}]})
@@ -137,8 +146,14 @@ def test_injection_flagged_and_quoted(mem: Memory) -> None:
 
 def test_export_import_round_trip(tmp_path: Path) -> None:
     with Memory.open(tmp_path / "a", embedder=HashEmbedder(64), llm=ScriptedLLM(_extractor)) as a:
-        a.remember_many([{"text": "Ada lives in Paris", "speaker": "Ada", "metadata": {"k": [1, "x"]}},
-                         "Ada moved to Berlin", "Bob plays chess"], namespace="n")
+        a.remember_many(
+            [
+                {"text": "Ada lives in Paris", "speaker": "Ada", "metadata": {"k": [1, "x"]}},
+                "Ada moved to Berlin",
+                "Bob plays chess",
+            ],
+            namespace="n",
+        )
         a.consolidate(namespace="n")
         data = a.export("n")
     doc = json.loads(json.dumps(data))

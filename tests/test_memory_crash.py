@@ -31,8 +31,12 @@ def test_sigkill_loses_no_acknowledged_record(tmp_path: Path) -> None:
     rng = random.Random(7)
     acknowledged: list[str] = []
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
         target = rng.randint(5, 40)

@@ -69,7 +69,7 @@ def parse_date(s: str) -> float:
 def turns(conv: dict) -> list[dict]:
     c = conv["conversation"]
     out = []
-    sessions = sorted((int(m.group(1)) for key in c if (m := re.fullmatch(r"session_(\d+)", key))))
+    sessions = sorted(int(m.group(1)) for key in c if (m := re.fullmatch(r"session_(\d+)", key)))
     for n in sessions:
         if not isinstance(c[f"session_{n}"], list):
             continue
@@ -77,8 +77,14 @@ def turns(conv: dict) -> list[dict]:
         ts = parse_date(date) if date else 0.0
         for i, t in enumerate(c[f"session_{n}"]):
             text = t["text"] + (f" [image: {t['blip_caption']}]" if t.get("blip_caption") else "")
-            out.append({"text": text, "speaker": t["speaker"], "timestamp": ts + 30 * i,
-                        "metadata": {"dia_id": t["dia_id"], "session": f"session_{n}", "date": date}})
+            out.append(
+                {
+                    "text": text,
+                    "speaker": t["speaker"],
+                    "timestamp": ts + 30 * i,
+                    "metadata": {"dia_id": t["dia_id"], "session": f"session_{n}", "date": date},
+                }
+            )
     return out
 
 
@@ -91,9 +97,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.embedder == "hash":
         embedder: Embedder = HashEmbedder(384)
     else:
-        from memory.embedders import build_embedder
-
         from memory.config import EmbeddingSettings
+        from memory.embedders import build_embedder
 
         embedder = build_embedder(EmbeddingSettings())
     cached = CachedEmbedder(embedder, Path(args.cache)) if args.cache else None
@@ -136,9 +141,15 @@ def run(args: argparse.Namespace) -> dict:
         table[name] = {f"r@{k}": float(np.mean(per_cat[cat][k])) for k in KS} | {"n": len(per_cat[cat][5])}
     allv = {k: [v for cat in CATS for v in per_cat[cat][k]] for k in KS}
     table["all (1-4)"] = {f"r@{k}": float(np.mean(allv[k])) for k in KS} | {"n": len(allv[5])}
-    return {"table": table, "turns": n_turns, "ingest_turns_per_s": n_turns / ingest_s,
-            "recall_p50_ms": 1e3 * float(np.median(latencies)), "recall_p95_ms": 1e3 * float(np.percentile(latencies, 95)),
-            "embedder": emb.name, "data": args.data}
+    return {
+        "table": table,
+        "turns": n_turns,
+        "ingest_turns_per_s": n_turns / ingest_s,
+        "recall_p50_ms": 1e3 * float(np.median(latencies)),
+        "recall_p95_ms": 1e3 * float(np.percentile(latencies, 95)),
+        "embedder": emb.name,
+        "data": args.data,
+    }
 
 
 def main() -> None:
@@ -153,8 +164,10 @@ def main() -> None:
     print(f"{'category':<14}" + "".join(f"{'r@' + str(k):>8}" for k in KS) + f"{'n':>6}")
     for name, row in res["table"].items():
         print(f"{name:<14}" + "".join(f"{row['r@' + str(k)]:>8.3f}" for k in KS) + f"{row['n']:>6}")
-    print(f"ingest {res['ingest_turns_per_s']:.1f} turns/s; recall p50 {res['recall_p50_ms']:.1f} ms "
-          f"p95 {res['recall_p95_ms']:.1f} ms (query embedding included)")
+    print(
+        f"ingest {res['ingest_turns_per_s']:.1f} turns/s; recall p50 {res['recall_p50_ms']:.1f} ms "
+        f"p95 {res['recall_p95_ms']:.1f} ms (query embedding included)"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2))
 

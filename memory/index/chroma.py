@@ -8,6 +8,7 @@ Telemetry is off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from memory.index.base import Hit
 from reasoning.errors import ConfigError, MemoryBackendError, MissingResourceError
 
 _BATCH = 4000  # below Chroma's max batch size
+_QUERY_BATCH = 32
 
 
 def chroma_client(*, path: Path | None = None, url: str | None = None, token: str | None = None) -> Any:
@@ -131,25 +133,30 @@ class ChromaIndex:
         col = self._col(namespace, create=False)
         if col is None or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
-        try:
-            res = col.query(
-                query_embeddings=np.asarray(vectors, dtype=np.float32),
-                n_results=n,
-                where={"kind": kind} if kind else None,
-                include=["distances", "metadatas"],
-            )
-        except Exception as exc:
-            if "Nothing found" in str(exc) or "0 elements" in str(exc):
-                return [[] for _ in range(len(vectors))]
-            raise MemoryBackendError(f"Chroma query failed: {exc}") from exc
         out: list[list[Hit]] = []
-        for ids, dists, metas in zip(res["ids"], res["distances"] or [], res["metadatas"] or [], strict=False):
-            out.append(
-                [
-                    Hit(i, str((m or {}).get("kind", "episode")), 1.0 - float(d))
-                    for i, d, m in zip(ids, dists, metas, strict=False)
-                ]
-            )
+        # small query batches: a filtered query with many vectors exceeds SQLite's variable limit inside Chroma
+        for start in range(0, len(vectors), _QUERY_BATCH):
+            try:
+                res = col.query(
+                    query_embeddings=np.asarray(vectors[start : start + _QUERY_BATCH], dtype=np.float32),
+                    n_results=n,
+                    where={"kind": kind} if kind else None,
+                    include=["distances", "metadatas"],
+                )
+            except Exception as exc:
+                if "Nothing found" in str(exc) or "0 elements" in str(exc):
+                    out.extend([] for _ in vectors[start : start + _QUERY_BATCH])
+                    continue
+                raise MemoryBackendError(f"Chroma query failed: {exc}") from exc
+            for ids, dists, metas in zip(
+                res["ids"], res["distances"] or [], res["metadatas"] or [], strict=False
+            ):
+                out.append(
+                    [
+                        Hit(i, str((m or {}).get("kind", "episode")), 1.0 - float(d))
+                        for i, d, m in zip(ids, dists, metas, strict=False)
+                    ]
+                )
         return out
 
     def ids(self, namespace: str) -> set[str]:
@@ -167,10 +174,8 @@ class ChromaIndex:
 
     def drop(self, namespace: str) -> None:
         self._collections.pop(namespace, None)
-        try:
+        with contextlib.suppress(Exception):  # nothing to drop
             self._client.delete_collection(self.collection_name(namespace))
-        except Exception:
-            pass  # nothing to drop
 
     def close(self) -> None:
         self._collections.clear()

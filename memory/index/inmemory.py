@@ -28,7 +28,7 @@ class InMemoryIndex:
         if not ids:
             return
         space = self._spaces.setdefault(namespace, _Space(vectors.shape[1]))
-        new_rows = []
+        new_rows: list[int] = []
         for i, (rid, kind) in enumerate(zip(ids, kinds, strict=True)):
             if rid in space.pos:
                 space.mat[space.pos[rid]] = vectors[i]

@@ -13,6 +13,7 @@ index never keeps an entry whose record is gone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -127,7 +128,9 @@ class SQLiteStore:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
 
-    def audit(self, conn: sqlite3.Connection, namespace: str, op: str, target: str, detail: dict[str, Any]) -> None:
+    def audit(
+        self, conn: sqlite3.Connection, namespace: str, op: str, target: str, detail: dict[str, Any]
+    ) -> None:
         """Append an audit entry. ``detail`` must never hold record content (ids, counts, reasons only)."""
         conn.execute(
             "INSERT INTO audit(ts, namespace, op, target, detail) VALUES(?,?,?,?,?)",
@@ -177,7 +180,9 @@ class SQLiteStore:
         return [(r["id"], r["kind"], -float(r["s"])) for r in rows]
 
     # -- graph --------------------------------------------------------------------------------------------------
-    def edges_of(self, ids: Sequence[str], kinds: Sequence[str] | None = None) -> list[tuple[str, str, str, float]]:
+    def edges_of(
+        self, ids: Sequence[str], kinds: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str, float]]:
         """Edges touching ``ids`` in either direction: ``(src, dst, kind, weight)``."""
         out: list[tuple[str, str, str, float]] = []
         kind_sql = f" AND kind IN ({','.join('?' * len(kinds))})" if kinds else ""
@@ -203,10 +208,8 @@ class SQLiteStore:
         return out
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self.conn.close()
-        except sqlite3.Error:
-            pass
 
 
 def store_vectors(vectors: Vectors) -> list[bytes]:
