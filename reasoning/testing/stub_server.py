@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -39,7 +39,8 @@ class StubReply:
     """What the stub answers to one request.
 
     Attributes:
-        text: the assistant's reply (chat), split into word chunks when streamed.
+        text: the assistant's reply (chat), split into word chunks when streamed; cut to the request's
+            ``max_tokens`` words (finish reason "length").
         status: HTTP status; >= 400 sends an OpenAI-style error body.
         headers: extra response headers (e.g. ``{"Retry-After": "1"}``).
         delay_s: seconds to wait before answering (a client with a shorter timeout times out).
@@ -305,6 +306,10 @@ def _make_handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
         def _chat(self, body: dict[str, Any], reply: StubReply) -> None:
             if self._prelude(reply):
                 return
+            limit = body.get("max_tokens") or body.get("max_completion_tokens")
+            words = reply.text.split(" ")
+            if isinstance(limit, int) and len(words) > limit:  # a "token" is a word here
+                reply = replace(reply, text=" ".join(words[:limit]), finish_reason="length")
             prompt = sum(_count(str(m.get("content", ""))) for m in body.get("messages") or [])
             usage = reply.usage or (prompt, _count(reply.text))
             usage_json = {
