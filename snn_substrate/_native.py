@@ -78,8 +78,11 @@ def load_kernel() -> ctypes.CDLL | None:
                 raise RuntimeError("kernel ABI mismatch")
             _declare(lib)
         except Exception as exc:  # any failure: fall back to torch, loudly
-            warnings.warn(f"snn_substrate: native kernel unavailable ({exc}); using the torch backend",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"snn_substrate: native kernel unavailable ({exc}); using the torch backend",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             lib = None
     _cache[key] = lib
     return lib
@@ -90,9 +93,31 @@ def _declare(lib: ctypes.CDLL) -> None:
     i64 = ctypes.c_int64
     lib.snn_run.restype = i64
     lib.snn_run.argtypes = [
-        i64, p, p, p, p, p, p, p, p, p,  # N, v, ge, gi, theta, refrac, xpre, xpost, drive, is_exc
-        p, p, p, p,  # row_ptr, col, w, n_plastic
-        p, p, p, p,  # rev_ptr, rev_syn, rev_pre, elig
-        p, i64, i64, p,  # params, step0, n_steps, counts
-        p, i64, p, ctypes.c_int, p,  # rec, rec_cap, out, nthreads, scratch
+        i64,
+        p,
+        p,
+        p,
+        p,
+        p,
+        p,
+        p,
+        p,
+        p,  # N, v, ge, gi, theta, refrac, xpre, xpost, drive, is_exc
+        p,
+        p,
+        p,
+        p,  # row_ptr, col, w, n_plastic
+        p,
+        p,
+        p,
+        p,  # rev_ptr, rev_syn, rev_pre, elig
+        p,
+        i64,
+        i64,
+        p,  # params, step0, n_steps, counts
+        p,
+        i64,
+        p,
+        ctypes.c_int,
+        p,  # rec, rec_cap, out, nthreads, scratch
     ]

@@ -56,7 +56,9 @@ class Connectivity(NamedTuple):
         return Connectivity(*(t.to(device) for t in self))
 
 
-def build(n: int, is_exc: torch.Tensor, projections: list[Projection], generator: torch.Generator) -> Connectivity:
+def build(
+    n: int, is_exc: torch.Tensor, projections: list[Projection], generator: torch.Generator
+) -> Connectivity:
     """Draw every projection and assemble the CSR (on CPU; move with ``.to``).
 
     Raises:
@@ -115,7 +117,9 @@ def plastic_ids(conn: Connectivity) -> torch.Tensor:
     return conn.rev_syn.to(torch.int64)
 
 
-def expand_rows(row_ptr: torch.Tensor, rows: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+def expand_rows(
+    row_ptr: torch.Tensor, rows: torch.Tensor, lengths: torch.Tensor | None = None
+) -> torch.Tensor:
     """Synapse ids of ``rows`` (all of each row, or its first ``lengths[row]``), concatenated (int64)."""
     start = row_ptr[rows]
     ln = (row_ptr[rows + 1] - start) if lengths is None else lengths[rows].to(torch.int64)

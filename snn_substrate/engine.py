@@ -67,8 +67,17 @@ class Engine:
     """
 
     def __init__(
-        self, conn: Connectivity, lif: LIFParams, stdp: STDPParams, state: LIFState, dt: float, seed: int,
-        device: torch.device, backend: Backend | None = None, threads: int | None = None, eligibility: bool = True,
+        self,
+        conn: Connectivity,
+        lif: LIFParams,
+        stdp: STDPParams,
+        state: LIFState,
+        dt: float,
+        seed: int,
+        device: torch.device,
+        backend: Backend | None = None,
+        threads: int | None = None,
+        eligibility: bool = True,
     ) -> None:
         self.device = device
         self.conn = conn.to(device)
@@ -81,7 +90,9 @@ class Engine:
         self.state = LIFState(*(t.to(device).contiguous() for t in state))
         z = torch.zeros(self.n, dtype=torch.float32, device=device)
         self.x_pre, self.x_post = z.clone(), z.clone()
-        self.elig = torch.zeros(self.conn.n_synapses if eligibility else 0, dtype=torch.float32, device=device)
+        self.elig = torch.zeros(
+            self.conn.n_synapses if eligibility else 0, dtype=torch.float32, device=device
+        )
         self.elig_t0 = 0.0
         self.step = 0
         self.drive = z.clone()
@@ -128,11 +139,30 @@ class Engine:
     def _params(self, bits: int) -> torch.Tensor:
         c, p, s = self.consts, self.lif, self.stdp
         vals = [
-            c.em, c.ee, c.ei, c.ae, c.ai, c.ad, p.v_rest, p.v_reset, p.v_th, c.ref_steps, c.eth, p.d_theta,
-            c.p_noise, p.noise_w, self.seed, bits, s.a_plus, s.a_minus,
+            c.em,
+            c.ee,
+            c.ei,
+            c.ae,
+            c.ai,
+            c.ad,
+            p.v_rest,
+            p.v_reset,
+            p.v_th,
+            c.ref_steps,
+            c.eth,
+            p.d_theta,
+            c.p_noise,
+            p.noise_w,
+            self.seed,
+            bits,
+            s.a_plus,
+            s.a_minus,
             torch.exp(torch.tensor(-self.dt / s.tau_plus, dtype=torch.float64)).item(),
             torch.exp(torch.tensor(-self.dt / s.tau_minus, dtype=torch.float64)).item(),
-            s.w_max, self.elig_t0, 1.0 / s.tau_elig, self.dt,
+            s.w_max,
+            self.elig_t0,
+            1.0 / s.tau_elig,
+            self.dt,
         ]
         return torch.tensor(vals, dtype=torch.float64)
 
@@ -145,12 +175,33 @@ class Engine:
         out = torch.zeros(3, dtype=torch.int64)
         elig_ptr = self.elig.data_ptr() if self.elig.numel() else None
         self._lib.snn_run(
-            self.n, st.v.data_ptr(), st.ge.data_ptr(), st.gi.data_ptr(), st.theta.data_ptr(),
-            st.refrac.data_ptr(), self.x_pre.data_ptr(), self.x_post.data_ptr(), self.drive.data_ptr(),
-            cn.is_exc.data_ptr(), cn.row_ptr.data_ptr(), cn.col.data_ptr(), cn.w.data_ptr(),
-            cn.n_plastic.data_ptr(), cn.rev_ptr.data_ptr(), cn.rev_syn.data_ptr(), cn.rev_pre.data_ptr(),
-            elig_ptr, params.data_ptr(), self.step, n_steps, counts.data_ptr(),
-            rec.data_ptr() if cap > 0 else None, cap, out.data_ptr(), self.threads, self._scratch.data_ptr(),
+            self.n,
+            st.v.data_ptr(),
+            st.ge.data_ptr(),
+            st.gi.data_ptr(),
+            st.theta.data_ptr(),
+            st.refrac.data_ptr(),
+            self.x_pre.data_ptr(),
+            self.x_post.data_ptr(),
+            self.drive.data_ptr(),
+            cn.is_exc.data_ptr(),
+            cn.row_ptr.data_ptr(),
+            cn.col.data_ptr(),
+            cn.w.data_ptr(),
+            cn.n_plastic.data_ptr(),
+            cn.rev_ptr.data_ptr(),
+            cn.rev_syn.data_ptr(),
+            cn.rev_pre.data_ptr(),
+            elig_ptr,
+            params.data_ptr(),
+            self.step,
+            n_steps,
+            counts.data_ptr(),
+            rec.data_ptr() if cap > 0 else None,
+            cap,
+            out.data_ptr(),
+            self.threads,
+            self._scratch.data_ptr(),
         )
         self.step += n_steps
         return int(out[2]), int(out[1]), int(out[0])
@@ -167,7 +218,11 @@ class Engine:
         spikes_total = events = nrec = 0
         st = self.state
         for _ in range(n_steps):
-            noise = noise_mask(self.step, self.seed, idx, self.consts.p_noise) if self.consts.p_noise > 0 else None
+            noise = (
+                noise_mask(self.step, self.seed, idx, self.consts.p_noise)
+                if self.consts.p_noise > 0
+                else None
+            )
             spk, st = lif_step(st, drive, self.consts, p, noise)
             if bits:
                 self.x_pre.mul_(e_pre)
@@ -195,12 +250,28 @@ class Engine:
                     gain = elig_gain(self.step * self.dt, self.elig_t0, s.tau_elig)
                     pre_syn = expand_rows(cn.row_ptr, ids, cn.n_plastic)
                     if pre_syn.numel():
-                        stdp_on_pre(cn.w, self.elig, pre_syn, cn.col[pre_syn].to(torch.int64), self.x_post, s,
-                                    bits, gain)
+                        stdp_on_pre(
+                            cn.w,
+                            self.elig,
+                            pre_syn,
+                            cn.col[pre_syn].to(torch.int64),
+                            self.x_post,
+                            s,
+                            bits,
+                            gain,
+                        )
                     rev = expand_rows(cn.rev_ptr, ids)
                     if rev.numel():
-                        stdp_on_post(cn.w, self.elig, cn.rev_syn[rev].to(torch.int64),
-                                     cn.rev_pre[rev].to(torch.int64), self.x_pre, s, bits, gain)
+                        stdp_on_post(
+                            cn.w,
+                            self.elig,
+                            cn.rev_syn[rev].to(torch.int64),
+                            cn.rev_pre[rev].to(torch.int64),
+                            self.x_pre,
+                            s,
+                            bits,
+                            gain,
+                        )
             spikes_total += k
             self.step += 1
         self.state = LIFState(*(t.contiguous() for t in st))

@@ -13,6 +13,7 @@ Neurons are numbered layer by layer, E before I within a layer.
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import torch
@@ -64,8 +65,8 @@ class Layout(NamedTuple):
 def cuba_layout(n: int, k_in: int = 80) -> Layout:
     """Brian2's CUBA example with fixed in-degree ``k_in`` (80 % of it excitatory): we = 1.62 mV,
     wi = -9 mV."""
-    ne = int(round(0.8 * n))
-    ke = int(round(0.8 * k_in))
+    ne = round(0.8 * n)
+    ke = round(0.8 * k_in)
     pops = (Population("E", 0, ne, True), Population("I", ne, n, False))
     projs = (
         Projection((0, ne), (0, n), ke, 60 * 0.27 / 10, name="E->all"),
@@ -106,7 +107,7 @@ def substrate_layout(n: int, shape: SubstrateShape = SubstrateShape()) -> Layout
     pops: list[Population] = []
     start = 0
     for name, size in zip(LAYERS, sizes, strict=True):
-        ne = int(round(0.8 * size))
+        ne = round(0.8 * size)
         pops.append(Population(f"{name}_E", start, start + ne, True))
         pops.append(Population(f"{name}_I", start + ne, start + size, False))
         start += size
@@ -114,21 +115,52 @@ def substrate_layout(n: int, shape: SubstrateShape = SubstrateShape()) -> Layout
 
     def k(x: int, src: str) -> int:
         a, b = by[src]
-        return max(1, min(b - a, int(round(x * shape.conn_scale))))
+        return max(1, min(b - a, round(x * shape.conn_scale)))
 
     projs: list[Projection] = []
-    for lo, hi in zip(LAYERS[:-1], LAYERS[1:], strict=True):
-        projs.append(Projection(by[f"{lo}_E"], by[f"{hi}_E"], k(shape.k_ff, f"{lo}_E"), shape.w_ff, jitter=0.3,
-                                name=f"{lo}->{hi}"))
+    for lo, hi in itertools.pairwise(LAYERS):
+        projs.append(
+            Projection(
+                by[f"{lo}_E"],
+                by[f"{hi}_E"],
+                k(shape.k_ff, f"{lo}_E"),
+                shape.w_ff,
+                jitter=0.3,
+                name=f"{lo}->{hi}",
+            )
+        )
         if lo != "sensory":
-            projs.append(Projection(by[f"{hi}_E"], by[f"{lo}_E"], k(shape.k_fb, f"{hi}_E"), shape.w_fb, jitter=0.3,
-                                    name=f"{hi}->{lo} (fb)"))
+            projs.append(
+                Projection(
+                    by[f"{hi}_E"],
+                    by[f"{lo}_E"],
+                    k(shape.k_fb, f"{hi}_E"),
+                    shape.w_fb,
+                    jitter=0.3,
+                    name=f"{hi}->{lo} (fb)",
+                )
+            )
     for name in ("concept", "category"):
-        projs.append(Projection(by[f"{name}_E"], by[f"{name}_E"], k(shape.k_lat, f"{name}_E"), shape.w_lat,
-                                plastic=True, jitter=0.5, name=f"{name} lateral"))
+        projs.append(
+            Projection(
+                by[f"{name}_E"],
+                by[f"{name}_E"],
+                k(shape.k_lat, f"{name}_E"),
+                shape.w_lat,
+                plastic=True,
+                jitter=0.5,
+                name=f"{name} lateral",
+            )
+        )
     for name in LAYERS:
         e, i = by[f"{name}_E"], by[f"{name}_I"]
-        projs.append(Projection(e, i, k(shape.k_ei, f"{name}_E"), shape.w_ei, jitter=0.3, name=f"{name} E->I"))
-        projs.append(Projection(i, e, k(shape.k_ie, f"{name}_I"), shape.w_ie, jitter=0.3, name=f"{name} I->E"))
-        projs.append(Projection(i, i, k(shape.k_ii, f"{name}_I"), shape.w_ii, jitter=0.3, name=f"{name} I->I"))
+        projs.append(
+            Projection(e, i, k(shape.k_ei, f"{name}_E"), shape.w_ei, jitter=0.3, name=f"{name} E->I")
+        )
+        projs.append(
+            Projection(i, e, k(shape.k_ie, f"{name}_I"), shape.w_ie, jitter=0.3, name=f"{name} I->E")
+        )
+        projs.append(
+            Projection(i, i, k(shape.k_ii, f"{name}_I"), shape.w_ii, jitter=0.3, name=f"{name} I->I")
+        )
     return Layout(n, tuple(pops), tuple(projs))

@@ -56,8 +56,14 @@ def elig_gain(t_ms: float, t0_ms: float, tau_elig: float) -> float:
 
 
 def stdp_on_pre(
-    w: torch.Tensor, elig: torch.Tensor | None, syn: torch.Tensor, post: torch.Tensor, x_post: torch.Tensor,
-    p: STDPParams, bits: int, gain: float,
+    w: torch.Tensor,
+    elig: torch.Tensor | None,
+    syn: torch.Tensor,
+    post: torch.Tensor,
+    x_post: torch.Tensor,
+    p: STDPParams,
+    bits: int,
+    gain: float,
 ) -> None:
     """Depression for plastic synapses ``syn`` (ids) whose presynaptic neuron spiked; in place."""
     dw = -p.a_minus * x_post[post]
@@ -68,8 +74,14 @@ def stdp_on_pre(
 
 
 def stdp_on_post(
-    w: torch.Tensor, elig: torch.Tensor | None, syn: torch.Tensor, pre: torch.Tensor, x_pre: torch.Tensor,
-    p: STDPParams, bits: int, gain: float,
+    w: torch.Tensor,
+    elig: torch.Tensor | None,
+    syn: torch.Tensor,
+    pre: torch.Tensor,
+    x_pre: torch.Tensor,
+    p: STDPParams,
+    bits: int,
+    gain: float,
 ) -> None:
     """Potentiation for plastic synapses ``syn`` whose postsynaptic neuron spiked; in place."""
     dw = p.a_plus * x_pre[pre]
@@ -80,7 +92,12 @@ def stdp_on_post(
 
 
 def apply_reward(
-    w: torch.Tensor, elig: torch.Tensor, plastic: torch.Tensor, reward: float, t_ms: float, t0_ms: float,
+    w: torch.Tensor,
+    elig: torch.Tensor,
+    plastic: torch.Tensor,
+    reward: float,
+    t_ms: float,
+    t0_ms: float,
     p: STDPParams,
 ) -> None:
     """Third factor: ``w += lr * reward * e(t)`` on the plastic synapse ids ``plastic``, clipped; in place."""

@@ -32,7 +32,7 @@ import torch
 from snn_substrate.coding import Code, population_code
 from snn_substrate.connectivity import Connectivity, build, expand_rows
 from snn_substrate.dynamics import LIFParams, LIFState, init_state
-from snn_substrate.engine import Engine, resolve_device
+from snn_substrate.engine import Backend, Engine, resolve_device
 from snn_substrate.network import Layout, SubstrateShape, substrate_layout
 from snn_substrate.plasticity import STDPParams, apply_reward
 
@@ -40,11 +40,21 @@ FORMAT = "snn_substrate"
 FORMAT_VERSION = 1
 
 DEFAULT_LIF = LIFParams(
-    tau_m=20.0, tau_e=5.0, tau_i=10.0, v_rest=-65.0, v_reset=-65.0, v_th=-50.0, t_ref=2.0,
-    tau_theta=200.0, d_theta=1.0, noise_hz=200.0, noise_w=8.0,
+    tau_m=20.0,
+    tau_e=5.0,
+    tau_i=10.0,
+    v_rest=-65.0,
+    v_reset=-65.0,
+    v_th=-50.0,
+    t_ref=2.0,
+    tau_theta=200.0,
+    d_theta=1.0,
+    noise_hz=200.0,
+    noise_w=8.0,
 )
-DEFAULT_STDP = STDPParams(a_plus=1.0, a_minus=0.3, tau_plus=20.0, tau_minus=20.0, w_max=8.0, tau_elig=1000.0,
-                          reward_lr=1.0)
+DEFAULT_STDP = STDPParams(
+    a_plus=1.0, a_minus=0.3, tau_plus=20.0, tau_minus=20.0, w_max=8.0, tau_elig=1000.0, reward_lr=1.0
+)
 
 
 @dataclass(frozen=True)
@@ -91,8 +101,18 @@ class SubstrateConfig:
         shape = d.pop("shape", {})
         if isinstance(shape.get("fractions"), list):
             shape["fractions"] = tuple(shape["fractions"])
-        return cls(shape=SubstrateShape(**shape), lif=LIFParams(**d.pop("lif", {})),
-                   stdp=STDPParams(**d.pop("stdp", {})), **d)
+        return cls(
+            shape=SubstrateShape(**shape),
+            lif=LIFParams(**d.pop("lif", {})),
+            stdp=STDPParams(**d.pop("stdp", {})),
+            **d,
+        )
+
+
+def _backend(name: str | None) -> Backend | None:
+    if name is None or name == "native" or name == "torch":
+        return name  # type: ignore[return-value]
+    raise ValueError(f"unknown backend {name!r}; use 'native' or 'torch'")
 
 
 class Response(NamedTuple):
@@ -144,8 +164,14 @@ class Substrate:
         ValueError: invalid device or configuration.
     """
 
-    def __init__(self, config: SubstrateConfig | None = None, device: str = "auto", backend: str | None = None,
-                 *, _conn: Connectivity | None = None) -> None:
+    def __init__(
+        self,
+        config: SubstrateConfig | None = None,
+        device: str = "auto",
+        backend: str | None = None,
+        *,
+        _conn: Connectivity | None = None,
+    ) -> None:
         self.config = cfg = config or SubstrateConfig()
         if cfg.code_k < 1 or cfg.neurons < 100:
             raise ValueError("need code_k >= 1 and neurons >= 100")
@@ -153,13 +179,25 @@ class Substrate:
         self.layout: Layout = substrate_layout(cfg.neurons, cfg.shape)
         gen = torch.Generator().manual_seed(cfg.seed)
         t0 = time.perf_counter()
-        conn = _conn if _conn is not None else build(cfg.neurons, self.layout.is_exc(), list(self.layout.projections),
-                                                      gen)
+        conn = (
+            _conn
+            if _conn is not None
+            else build(cfg.neurons, self.layout.is_exc(), list(self.layout.projections), gen)
+        )
         state = init_state(cfg.neurons, cfg.lif, gen, torch.device("cpu"))
         if backend not in (None, "native", "torch"):
             raise ValueError(f"unknown backend {backend!r}")
-        self.engine = Engine(conn, cfg.lif, cfg.stdp, state, cfg.dt_ms, cfg.seed, self.device,
-                             backend=backend, threads=cfg.threads)  # type: ignore[arg-type]
+        self.engine = Engine(
+            conn,
+            cfg.lif,
+            cfg.stdp,
+            state,
+            cfg.dt_ms,
+            cfg.seed,
+            self.device,
+            backend=_backend(backend),
+            threads=cfg.threads,
+        )
         self.build_s = time.perf_counter() - t0
         self._rng = torch.Generator().manual_seed(cfg.seed + 1)
         self._bindings: dict[str, _Binding] = {}
@@ -190,7 +228,7 @@ class Substrate:
         return idx
 
     def _steps(self, ms: float) -> int:
-        return max(0, int(round(ms / self.config.dt_ms)))
+        return max(0, round(ms / self.config.dt_ms))
 
     def _learn_mode(self, learn: bool) -> str:
         return "both" if (learn and self.config.plasticity) else "off"
@@ -240,7 +278,9 @@ class Substrate:
             c = counts[pop.start : pop.stop].float()
             score = torch.where(c > 0, c * 1e4 + ff, torch.full_like(c, -1.0))
             n_ok = int((score > 0).sum())
-            top = torch.topk(score, min(size, n_ok)).indices if n_ok else score.new_zeros(0, dtype=torch.int64)
+            top = (
+                torch.topk(score, min(size, n_ok)).indices if n_ok else score.new_zeros(0, dtype=torch.int64)
+            )
             sel = top + pop.start
             picked.append(sel)
             rows = sel
@@ -286,13 +326,16 @@ class Substrate:
             names = list(self._bindings)
             mem = [torch.as_tensor(self._bindings[k].members, dtype=torch.int64) for k in names]
             flat = torch.cat(mem) if mem else torch.zeros(0, dtype=torch.int64)
-            owner = torch.repeat_interleave(torch.arange(len(names)), torch.tensor([m.numel() for m in mem],
-                                                                                   dtype=torch.int64))
+            owner = torch.repeat_interleave(
+                torch.arange(len(names)), torch.tensor([m.numel() for m in mem], dtype=torch.int64)
+            )
             sizes = torch.tensor([max(1, m.numel()) for m in mem], dtype=torch.float32)
             self._index = (flat.to(self.device), owner.to(self.device), sizes.to(self.device), names)
         return self._index
 
-    def _key_strengths(self, active: torch.Tensor, exclude: npt.NDArray[np.int64] | None) -> list[tuple[str, float]]:
+    def _key_strengths(
+        self, active: torch.Tensor, exclude: npt.NDArray[np.int64] | None
+    ) -> list[tuple[str, float]]:
         flat, owner, sizes, names = self._key_index()
         if not names:
             return []
@@ -300,7 +343,9 @@ class Substrate:
         if exclude is not None and exclude.size:
             keep = ~torch.isin(flat, torch.as_tensor(exclude, device=self.device))
             act = act * keep.float()
-            sizes = torch.zeros(len(names), device=self.device).index_add_(0, owner, keep.float()).clamp_(min=1.0)
+            sizes = (
+                torch.zeros(len(names), device=self.device).index_add_(0, owner, keep.float()).clamp_(min=1.0)
+            )
         share = torch.zeros(len(names), device=self.device).index_add_(0, owner, act) / sizes
         vals = share.cpu().tolist()
         out = [(names[i], float(vals[i])) for i in range(len(names)) if vals[i] > 0]
@@ -319,7 +364,9 @@ class Substrate:
         if not self.config.plasticity:
             return
         eng = self.engine
-        apply_reward(eng.conn.w, eng.elig, eng.plastic_ids(), float(value), eng.t_ms, eng.elig_t0, self.config.stdp)
+        apply_reward(
+            eng.conn.w, eng.elig, eng.plastic_ids(), float(value), eng.t_ms, eng.elig_t0, self.config.stdp
+        )
 
     # ------------------------------------------------------------------ idle
     def idle(self, duration_ms: float, learn: bool = False) -> list[Trigger]:
@@ -360,8 +407,11 @@ class Substrate:
             seed_members = self._bindings[seed_key].members
             excl = np.union1d(seed_members, self._cat_ids)
             got = [
-                (k, s) for k, s in self._key_strengths(counts >= 1, exclude=excl)
-                if k != seed_key and s >= cfg.trigger_threshold and now - self._cool.get(k, -1e18) >= cfg.cooldown_ms
+                (k, s)
+                for k, s in self._key_strengths(counts >= 1, exclude=excl)
+                if k != seed_key
+                and s >= cfg.trigger_threshold
+                and now - self._cool.get(k, -1e18) >= cfg.cooldown_ms
             ]
             if got:
                 for k, _ in got:
@@ -371,8 +421,13 @@ class Substrate:
         return triggers
 
     # ------------------------------------------------------------------ plain runs
-    def run(self, duration_ms: float, record: bool = False, record_cap: int | None = None,
-            learn: bool | None = None) -> RunStats:
+    def run(
+        self,
+        duration_ms: float,
+        record: bool = False,
+        record_cap: int | None = None,
+        learn: bool | None = None,
+    ) -> RunStats:
         """Advance ``duration_ms`` with background drive only; learning per config unless ``learn`` is given.
 
         ``record`` keeps up to ``record_cap`` (default: 20 spikes per neuron) (step, neuron) rows.
@@ -382,11 +437,15 @@ class Substrate:
         steps = self._steps(duration_ms)
         cap = (record_cap if record_cap is not None else 20 * self.config.neurons) if record else 0
         self.engine.drive.zero_()
-        res = self.engine.run(steps, self._learn_mode(self.config.plasticity if learn is None else learn), cap)
+        res = self.engine.run(
+            steps, self._learn_mode(self.config.plasticity if learn is None else learn), cap
+        )
         counts = res.counts.cpu()
         spikes = {p.name: int(counts[p.start : p.stop].sum()) for p in self.layout.populations}
         sim_s = steps * self.config.dt_ms / 1000.0
-        rates = {p.name: (spikes[p.name] / p.size / sim_s if sim_s > 0 else 0.0) for p in self.layout.populations}
+        rates = {
+            p.name: (spikes[p.name] / p.size / sim_s if sim_s > 0 else 0.0) for p in self.layout.populations
+        }
         rates["all"] = res.spikes / self.config.neurons / sim_s if sim_s > 0 else 0.0
         raster = res.raster.cpu().numpy() if record else None
         return RunStats(steps, steps * self.config.dt_ms, res.wall_s, spikes, rates, res.events, raster)
@@ -454,10 +513,12 @@ class Substrate:
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise ValueError(f"{path} is not a substrate file")
         if blob.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported substrate format version {blob.get('version')} (this build reads "
-                             f"{FORMAT_VERSION})")
+            raise ValueError(
+                f"unsupported substrate format version {blob.get('version')} (this build reads "
+                f"{FORMAT_VERSION})"
+            )
         cfg = SubstrateConfig.from_dict(blob["config"])
-        sub = cls(cfg, device=device, backend=backend, _conn=Connectivity(**blob["conn"]))
+        sub = cls(cfg, device=device, backend=_backend(backend), _conn=Connectivity(**blob["conn"]))
         eng = sub.engine
         eng.state = LIFState(*(blob["state"][k].to(sub.device).contiguous() for k in LIFState._fields))
         eng.x_pre = blob["x_pre"].to(sub.device)
@@ -466,7 +527,9 @@ class Substrate:
         eng.elig_t0 = float(blob["elig_t0"])
         eng.step = int(blob["step"])
         sub._rng.set_state(blob["rng"])
-        sub._bindings = {k: _Binding(np.asarray(c, dtype=np.int64), np.asarray(m, dtype=np.int64))
-                         for k, (c, m) in blob["bindings"].items()}
+        sub._bindings = {
+            k: _Binding(np.asarray(c, dtype=np.int64), np.asarray(m, dtype=np.int64))
+            for k, (c, m) in blob["bindings"].items()
+        }
         sub._cool = {str(k): float(v) for k, v in blob["cooldown"].items()}
         return sub

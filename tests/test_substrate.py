@@ -26,8 +26,16 @@ def _cuba(n: int, backend: str, plastic: bool = False, seed: int = 0) -> Engine:
     g = torch.Generator().manual_seed(seed)
     conn = build(n, lay.is_exc(), projs, g)
     lif = LIFParams()
-    return Engine(conn, lif, STDPParams(a_plus=0.05, a_minus=0.06, w_max=3.0), init_state(n, lif, g, torch.device("cpu")),
-                  1.0, seed, torch.device("cpu"), backend=backend)  # type: ignore[arg-type]
+    return Engine(
+        conn,
+        lif,
+        STDPParams(a_plus=0.05, a_minus=0.06, w_max=3.0),
+        init_state(n, lif, g, torch.device("cpu")),
+        1.0,
+        seed,
+        torch.device("cpu"),
+        backend=backend,
+    )  # type: ignore[arg-type]
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,0 +1,75 @@
+"""Brian2 reference for S1 (run inside /work/brian2-venv, see README.md): CUBA, fixed in-degree 80,
+cpp_standalone, 2 OpenMP threads, float32. Prints one JSON object (build time apart from run time)."""
+
+import json
+import sys
+import tempfile
+import time
+
+import numpy as np
+from brian2 import (
+    Network,
+    NeuronGroup,
+    SpikeMonitor,
+    Synapses,
+    defaultclock,
+    device,
+    ms,
+    mV,
+    prefs,
+    set_device,
+)
+
+n, dt, dur, threads = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+prefs.core.default_float_dtype = np.float32
+prefs.devices.cpp_standalone.openmp_threads = threads
+out = tempfile.mkdtemp(prefix="brian2_cuba_")
+set_device("cpp_standalone", directory=out, build_on_run=False)
+defaultclock.dt = dt * ms
+taum, taue, taui, Vt, Vr, El = 20 * ms, 5 * ms, 10 * ms, -50 * mV, -60 * mV, -49 * mV
+eqs = """dv/dt = (ge+gi-(v-El))/taum : volt (unless refractory)
+dge/dt = -ge/taue : volt
+dgi/dt = -gi/taui : volt"""
+P = NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact")
+P.v = "Vr + rand() * (Vt - Vr)"
+ne = round(0.8 * n)
+rng = np.random.default_rng(0)
+Ce = Synapses(P[:ne], P, on_pre="ge += 1.62*mV")
+Ci = Synapses(P[ne:], P, on_pre="gi -= 9*mV")
+post = np.repeat(np.arange(n), 64)
+Ce.connect(i=rng.integers(0, ne, n * 64), j=post)
+Ci.connect(i=rng.integers(0, n - ne, n * 16), j=np.repeat(np.arange(n), 16))
+M = SpikeMonitor(P, record=False)
+net = Network(P, Ce, Ci, M)
+net.run(dur * 1000 * ms, profile=False)
+t0 = time.perf_counter()
+device.build(directory=out, compile=True, run=False)
+build_s = time.perf_counter() - t0
+t0 = time.perf_counter()
+device.run(directory=out)
+wall_total = time.perf_counter() - t0
+# the standalone binary's own timing of the simulation loop (excludes loading synapses from disk)
+try:
+    with open(f"{out}/results/last_run_info.txt") as f:
+        sim_wall = float(f.read().split()[0])
+except Exception:
+    sim_wall = wall_total
+count = int(M.num_spikes)
+print(
+    json.dumps(
+        {
+            "simulator": "brian2-2.9.0 cpp_standalone",
+            "neurons": n,
+            "synapses": n * 80,
+            "dt_ms": dt,
+            "duration_s": dur,
+            "threads": threads,
+            "rate_hz": count / n / dur,
+            "wall_s": sim_wall,
+            "process_wall_s": wall_total,
+            "build_s": build_s,
+            "rtf": sim_wall / dur,
+            "events_per_s": count * 80 / sim_wall,
+        }
+    )
+)

@@ -1,0 +1,146 @@
+"""`cogarch substrate stats|raster` and `cogarch bench substrate s1|s2|s3` (mounted by cli/main.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cli.common import console, handled, print_json
+from reasoning.errors import InvalidInputError, MissingResourceError
+
+app = typer.Typer(help="Inspect the spiking substrate.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks of the spiking substrate (BENCHMARKS.md, section S).", no_args_is_help=True
+)
+
+
+def _open(path: Path | None, neurons: int, device: str, data_dir: Path | None) -> Any:
+    from snn_substrate import Substrate, SubstrateConfig
+
+    if path is None and data_dir is not None and (data_dir / "substrate.pt").exists():
+        path = data_dir / "substrate.pt"
+    if path is not None:
+        if not path.exists():
+            raise MissingResourceError(
+                f"no substrate file at {path}", hint="pass --neurons N for a fresh one"
+            )
+        try:
+            return Substrate.load(path, device=device)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), hint="pass a file written by Substrate.save") from None
+    try:
+        return Substrate(SubstrateConfig(neurons=neurons), device=device)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), hint="use --device cpu|cuda|auto and --neurons >= 100") from None
+
+
+@app.command()
+def stats(
+    path: Path | None = typer.Argument(None, help="A saved substrate file (default: a fresh one)."),
+    neurons: int = typer.Option(20_000, help="Size of a fresh substrate."),
+    device: str = typer.Option("auto", help="auto|cpu|cuda"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Use <data-dir>/substrate.pt if present."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Sizes, synapses, weights, bindings, device and simulated time of a substrate."""
+    with handled():
+        info = _open(path, neurons, device, data_dir).stats()
+        if as_json:
+            print_json(info)
+            return
+        for k, v in info.items():
+            console.print(f"[bold]{k}[/]: {v}")
+
+
+@app.command()
+def raster(
+    path: Path | None = typer.Argument(None, help="A saved substrate file (default: a fresh one)."),
+    out: Path = typer.Option(Path("raster.png"), "--out", help="PNG to write."),
+    neurons: int = typer.Option(20_000, help="Size of a fresh substrate."),
+    duration_ms: float = typer.Option(500.0, "--duration-ms", help="Simulated time to plot."),
+    device: str = typer.Option("auto", help="auto|cpu|cuda"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Use <data-dir>/substrate.pt if present."),
+) -> None:
+    """Run the substrate idle for a while and plot its spikes, layers marked."""
+    with handled():
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        sub = _open(path, neurons, device, data_dir)
+        res = sub.run(duration_ms, record=True, learn=False)
+        r = res.raster
+        fig, ax = plt.subplots(figsize=(10, 6))
+        if r is not None and len(r):
+            t = (r[:, 0] - r[:, 0].min()) * sub.config.dt_ms
+            ax.scatter(t, r[:, 1], s=0.5, c="k", marker=".")
+        for p in sub.layout.populations:
+            ax.axhline(p.start, color="tab:blue" if p.excitatory else "tab:red", lw=0.5)
+            ax.text(duration_ms * 1.01, (p.start + p.stop) / 2, p.name, fontsize=7, va="center")
+        ax.set_xlim(0, duration_ms)
+        ax.set_ylim(0, sub.config.neurons)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("neuron")
+        ax.set_title(f"{sub.config.neurons} neurons, {res.rates_hz['all']:.2f} Hz mean")
+        fig.tight_layout()
+        fig.savefig(out, dpi=120)
+        plt.close(fig)
+        console.print(f"wrote {out}")
+
+
+def _bench(which: str, neurons: int, dt: float, duration: float, device: str, as_json: bool) -> None:
+    with handled():
+        from snn_substrate.bench import run_benchmark
+
+        try:
+            res = run_benchmark(which, neurons, dt, duration, device)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), hint="use --device cpu|cuda") from None
+        if as_json:
+            print_json(res)
+        else:
+            for k, v in res.items():
+                console.print(f"[bold]{k}[/]: {v}")
+
+
+_N = typer.Option(16_000, "--neurons", help="Neurons.")
+_DT = typer.Option(1.0, "--dt", help="Step (ms).")
+_DUR = typer.Option(10.0, "--duration", help="Simulated seconds.")
+_DEV = typer.Option("cpu", "--device", help="cpu|cuda")
+_JSON = typer.Option(False, "--json", help="Print one JSON object.")
+
+
+@bench_app.command("s1")
+def s1(
+    neurons: int = _N, dt: float = _DT, duration: float = _DUR, device: str = _DEV, as_json: bool = _JSON
+) -> None:
+    """S1: Brian2's CUBA network (fixed in-degree 80)."""
+    _bench("s1", neurons, dt, duration, device, as_json)
+
+
+@bench_app.command("s2")
+def s2(
+    neurons: int = _N,
+    dt: float = _DT,
+    duration: float = _DUR,
+    device: str = _DEV,
+    as_json: bool = _JSON,
+    reward: bool = typer.Option(False, "--reward", help="Reward-modulated variant."),
+) -> None:
+    """S2: S1 plus STDP on E->E synapses (``--reward``: eligibility traces + reward pulses)."""
+    _bench("s2r" if reward else "s2", neurons, dt, duration, device, as_json)
+
+
+@bench_app.command("s3")
+def s3(
+    neurons: int = typer.Option(220_000, "--neurons"),
+    dt: float = _DT,
+    duration: float = _DUR,
+    device: str = _DEV,
+    as_json: bool = _JSON,
+) -> None:
+    """S3: the 4-layer substrate idle with plasticity on."""
+    _bench("s3", neurons, dt, duration, device, as_json)
