@@ -162,7 +162,9 @@ def _run(
     ppr_max = float(ppr.max()) if len(ppr) else 1.0
 
     # candidates: seeds plus episodes reached by the graph
-    candidates = {n for n in nodes if not n.startswith("en_")}
+    # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
+    by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: -ppr[nodes[n]])
+    candidates = set(seed_ids) | set(by_ppr[: 2 * pool])
     ep_rows = _rows(memory, "episodes", [c for c in candidates if c.startswith("ep_")])
     fact_rows = _rows(memory, "facts", [c for c in candidates if c.startswith("fa_")])
     scene_rows = _rows(memory, "scenes", [c for c in candidates if c.startswith("sc_")])
@@ -218,12 +220,19 @@ def _run(
     return _build(memory, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query), confidence
 
 
+_COLS = {
+    "episodes": "seq, id, text, speaker, ts, metadata, importance, flags",
+    "facts": "id, text, valid_from, valid_to, sources",
+    "scenes": "id, summary, members, calibration",
+}
+
+
 def _rows(memory: Memory, table: str, ids: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        for r in memory.store.q(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+        for r in memory.store.q(f"SELECT {_COLS[table]} FROM {table} WHERE id IN ({marks})", chunk):
             out[r["id"]] = r
     return out
 
