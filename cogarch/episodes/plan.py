@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cogarch.worldmodel.text import DIRECTIONS, content_words, sentences
+from cogarch.worldmodel.text import DIRECTIONS, content_words, sentences, stem
 
 
-def match(command: str, step_words: set[str]) -> float:
+def match(command: str, step_words: set[str], affordances: dict[str, set[str]] | None = None) -> float:
     """How well ``command`` carries out a step (0..1).
 
     The share of the command's object words found in the step (directions weighted double), times 1 when
@@ -26,6 +26,15 @@ def match(command: str, step_words: set[str]) -> float:
         return 0.0
     verb, objects = cw[0], cw[1:]
     verb_ok = verb in step_words
+    if not verb_ok and affordances:
+        # what the agent read about the things in the command ("Useful for roasting things") can name the
+        # step's verb: "cook X with oven" carries out "roast the X"
+        step_stems = {stem(w) for w in step_words}
+        for i in range(len(objects)):
+            for j in range(i + 1, len(objects) + 1):
+                said = affordances.get(" ".join(objects[i:j]), set())
+                if {stem(w) for w in said} & step_stems - {stem(w) for w in objects}:
+                    verb_ok = True
     if not objects:
         return 1.0 if verb_ok else 0.0
     directions = [w for w in objects if w in DIRECTIONS]
@@ -79,6 +88,7 @@ class Plan:
         return added
 
     known: set[str] = field(default_factory=set)
+    affordances: dict[str, set[str]] = field(default_factory=dict)
 
     def set_known(self, vocabulary: set[str]) -> None:
         """Words the agent can act on now (admissible commands, known rooms and things)."""
@@ -105,18 +115,18 @@ class Plan:
         best = 0.0
         for s in self.open_steps():
             weight = 1.0 if s is cur else 0.5
-            best = max(best, weight * match(command, s.words))
+            best = max(best, weight * match(command, s.words, self.affordances))
         return best
 
     def progress(self, command: str, succeeded: bool, reward: float) -> None:
         """Mark steps done after ``command``; count steps without progress."""
         cur = self.current
         advanced = False
-        if succeeded and cur is not None and match(command, cur.words) >= 0.5:
+        if succeeded and cur is not None and match(command, cur.words, self.affordances) >= 0.5:
             cur.done = True
             advanced = True
         if reward > 0:
-            scored = [(match(command, s.words), s) for s in self.open_steps()]
+            scored = [(match(command, s.words, self.affordances), s) for s in self.open_steps()]
             best = max(scored, default=(0.0, None), key=lambda x: x[0])
             if best[1] is not None and best[0] >= 0.3:
                 best[1].done = True

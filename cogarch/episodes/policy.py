@@ -88,6 +88,7 @@ class _Choice(BaseModel):
 _META = {"look", "inventory"}
 _CONSUME = {"eat", "drink"}  # verbs that destroy their object
 _RELEASE = {"drop", "put", "insert"}  # verbs that let go of their object
+_FREE = {"take", "open", "close", "examine", "look", "inventory", "go", "drop", "put", "insert", "unlock"}
 _UNDO = {
     "drop": "take",
     "put": "take",
@@ -113,7 +114,7 @@ class Weights:
     rewarded: float = 1.5
     undo: float = 0.8
     meta: float = 0.6
-    llm: float = 0.5
+    llm: float = 0.3
 
 
 class WorldModelPolicy:
@@ -132,7 +133,7 @@ class WorldModelPolicy:
         ablation: Ablation = "full",
         *,
         seed: int = 0,
-        top_k: int = 8,
+        top_k: int = 6,
         weights: Weights | None = None,
         history_chars: int = 1500,
     ) -> None:
@@ -216,14 +217,18 @@ class WorldModelPolicy:
         if self._last is not None:
             succeeded = not self.world.was_failed(self._last, self._previous_room())
             self.plan.progress(self._last, succeeded, self._last_reward)
-            if succeeded and self._last_reward > 0 and command_direction(self._last) is None:
+            verb = command_verb(self._last)
+            if succeeded and command_direction(self._last) is None and verb not in _META | {"examine"}:
                 self._done_signatures.add(_signature(self._last))
             # notes: keep what was read when examining something the plan names
             verb = command_verb(self._last)
             target = set(content_words(self._last)) - {verb}
-            if verb in {"examine", "read"} and target and target <= self._plan_words() and succeeded:
-                if len(ctx.observation) > 80:
-                    self.plan.add_text(ctx.observation)
+            if verb == "examine" and target and succeeded:
+                name = " ".join(content_words(_signature(self._last)[1]))
+                self.plan.affordances[name] = set(content_words(ctx.observation[:200])) - target
+            reads = verb in {"examine", "read"} and target and target <= self._plan_words()
+            if reads and succeeded and len(ctx.observation) > 80:
+                self.plan.add_text(ctx.observation)
         self._last_observation = ctx.observation
 
     def _previous_room(self) -> str | None:
@@ -282,8 +287,8 @@ class WorldModelPolicy:
             last_verb = command_verb(self._last)
             if _UNDO[verb] == last_verb and set(words(command)[1:]) & set(words(self._last)[1:]):
                 v -= w.undo
-        if verb == "examine" and not (set(content_words(command)) - {verb}) <= self.plan.words():
-            v -= w.meta / 2
+        if verb not in _FREE and command_direction(command) is None and self.plan.relevance(command) < 0.25:
+            v -= w.relevance / 2  # transform things only as the plan asks
         direction = command_direction(command)
         if direction is not None:
             v += self._move_bonus(room, direction)
@@ -327,7 +332,7 @@ class WorldModelPolicy:
             ents = set(self.plan.current.words) if self.plan.current else set()
             facts = [t for t in self.world.graph.triplets if t.relation != "has exit" and _mentions(t, ents)]
             if facts:
-                parts.append("Known: " + "; ".join(t.text() for t in sorted(facts)[:8]))
+                parts.append("Known: " + "; ".join(t.text() for t in sorted(facts)[:6]))
             recalled = [str(getattr(r, "text", r))[:200] for r in list(ctx.recalled)[:2]]
             if recalled:
                 parts.append("Remembered: " + " | ".join(recalled))
@@ -337,7 +342,7 @@ class WorldModelPolicy:
             parts.append("History:\n" + hist[-self.history_chars :])
         elif self.ablation == "rag":
             parts.append("Remembered: " + " | ".join(self._rag(ctx)))
-        parts.append(f"Observation: {ctx.observation[:500]}")
+        parts.append(f"Observation: {ctx.observation[:300]}")
         return [
             {
                 "role": "system",

@@ -173,7 +173,7 @@ def run_script(
     for i, seed in enumerate(script.run_seeds()):
         trace = out / f"{script.name}-run{i}.jsonl"
         user = f"{script.user}-run{i}"
-        cb: StepCallback | None = (lambda rec, i=i: on_step(i, rec)) if on_step is not None else None  # type: ignore[misc]
+        cb: StepCallback | None = (lambda rec, i=i: on_step(i, rec)) if on_step is not None else None
         if game is not None:
             policy = make_policy(script.ablation, seed)
             agent = agent_factory(policy, i)

@@ -140,7 +140,7 @@ class TripletGraph:
 
     def frontier_path(self, start: str) -> list[str] | None:
         """Shortest known path from ``start`` ending with an unexplored exit, None when nothing is left."""
-        queue = deque([(start, [])])
+        queue: deque[tuple[str, list[str]]] = deque([(start, [])])
         seen = {start}
         while queue:
             room, steps = queue.popleft()

@@ -210,6 +210,22 @@ def canonical(word: str) -> str:
     return _SYNONYMS.get(word, word)
 
 
+def stem(word: str) -> str:
+    """A crude English stem: roasting/roasted -> roast, frying/fried -> fry, slicing/sliced -> slic."""
+    for suffix, repl in (
+        ("ying", "y"),
+        ("ied", "y"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+        ("e", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
 def content_words(text: str) -> list[str]:
     """Canonical content words of ``text``, stopwords dropped, order kept."""
     out = []
@@ -261,5 +277,6 @@ __all__ = [
     "content_words",
     "room_header",
     "sentences",
+    "stem",
     "words",
 ]
