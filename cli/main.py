@@ -219,7 +219,7 @@ def _draw_png(drawable: Any, out: Path) -> None:
 
 def _mount() -> None:
     """Attach the sub-commands (each module imports only typer/rich at top level, so this stays fast)."""
-    from cli import episode_cmd, memory_cmd, serve_cmd, textworld_cmd, think_cmd
+    from cli import episode_cmd, memory_cmd, serve_cmd, substrate_cmd, textworld_cmd, think_cmd
     from cli.chat import chat
 
     app.command("chat")(chat)
@@ -228,6 +228,10 @@ def _mount() -> None:
     app.add_typer(memory_cmd.app, name="memory")
     app.add_typer(episode_cmd.app, name="episode")
     app.add_typer(textworld_cmd.app, name="textworld")
+    app.add_typer(substrate_cmd.app, name="substrate")
+    bench_app = typer.Typer(help="Run the benchmarks (see BENCHMARKS.md).", no_args_is_help=True)
+    bench_app.add_typer(substrate_cmd.bench_app, name="substrate")
+    app.add_typer(bench_app, name="bench")
 
 
 _mount()
