@@ -125,13 +125,14 @@ def models_check(
         report = check_models(settings, live=live)
         if json:
             print_json(report)
-            return
-        for part in ("llm", "embedder"):
-            entry = report[part]
-            status = "[green]ok[/]" if entry["ok"] else "[red]failed[/]"
-            console.print(f"{part:9} {entry['name']}  {status}  {entry.get('detail', '')}", highlight=False)
-        if not all(report[p]["ok"] for p in ("llm", "embedder")):
-            raise typer.Exit(code=1)
+        else:
+            for part in ("llm", "embedder"):
+                entry = report[part]
+                status = "[green]ok[/]" if entry["ok"] else "[red]failed[/]"
+                console.print(f"{part:9} {entry['name']}  {status}  {entry.get('detail', '')}", highlight=False)
+        failed = [report[p] for p in ("llm", "embedder") if not report[p]["ok"]]
+        if failed:
+            raise typer.Exit(code=max(int(e.get("error", {}).get("exit_code", 1)) for e in failed))
 
 
 @app.command("graph")
