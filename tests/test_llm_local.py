@@ -1,0 +1,83 @@
+"""The bundled SmolLM2 engine: cache round-trip, chat, stop strings, option scoring (integration)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from reasoning.config import LLMSettings
+from reasoning.engines import build_llm
+from reasoning.engines.local import CACHE_SUBDIR, LocalEngine
+from reasoning.errors import ConfigError
+from reasoning.llm import GenerationOptions, OptionScorer, system, user
+
+MODEL_CACHE = Path(tempfile.gettempdir()) / "cogarch-test-models"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def local() -> LocalEngine:
+    return LocalEngine(cache_dir=MODEL_CACHE, device="cpu", max_tokens=32)
+
+
+def test_cache_is_written_and_reused(local: LocalEngine) -> None:
+    assert (MODEL_CACHE / CACHE_SUBDIR / "model.safetensors").is_file()
+    again = LocalEngine(cache_dir=MODEL_CACHE, device="cpu")
+    assert again.loaded_from_cache
+    prompt = [user("What is the capital of France?")]
+    options = GenerationOptions(max_tokens=10)
+    assert again.complete(prompt, options).text == local.complete(prompt, options).text
+
+
+def test_answers_a_chat(local: LocalEngine) -> None:
+    completion = local.complete([user("What is the capital of France?")], GenerationOptions(max_tokens=20))
+    assert "Paris" in completion.text
+    assert completion.usage.prompt_tokens > 5 and 0 < completion.usage.completion_tokens <= 20
+
+
+def test_stop_strings_never_leak(local: LocalEngine) -> None:
+    options = GenerationOptions(max_tokens=40, stop=("5",))
+    chunks = list(local.stream([user("Count from 1 to 10, one number per line.")], options))
+    text = "".join(c.delta for c in chunks)
+    assert "5" not in text and "4" in text
+    assert chunks[-1].finish_reason == "stop"
+
+
+def test_sampling_is_seeded(local: LocalEngine) -> None:
+    prompt = [user("Tell me a word.")]
+    a = local.complete(prompt, GenerationOptions(max_tokens=8, temperature=1.0, seed=3)).text
+    b = local.complete(prompt, GenerationOptions(max_tokens=8, temperature=1.0, seed=3)).text
+    assert a == b
+
+
+def test_option_scoring_is_batched_equivalent_and_sensible(local: LocalEngine) -> None:
+    import torch
+
+    messages = [
+        system("You play a text adventure. Reply with one command."),
+        user("You are in a kitchen. The fridge is closed. You are hungry. What do you do?"),
+    ]
+    options = ["open fridge", "eat the door", "xyzzy plugh", "go north"]
+    scores = local.score_options(messages, options)
+    totals = local.score_options(messages, options, normalize=False)
+    # Reference: each option scored alone with a full forward pass, no shared cache.
+    prompt = local._prompt_ids(messages)
+    for option, score, total in zip(options, scores, totals, strict=True):
+        ids = [*local._tokenizer(option, add_special_tokens=False)["input_ids"], local._im_end]
+        with torch.inference_mode():
+            logprobs = local._model(input_ids=torch.tensor([prompt + ids])).logits[0].log_softmax(-1)
+        reference = sum(float(logprobs[len(prompt) - 1 + i, t]) for i, t in enumerate(ids))
+        assert total == pytest.approx(reference, abs=1e-3)
+        assert score == pytest.approx(reference / len(ids), abs=1e-3)
+    assert scores[options.index("open fridge")] > scores[options.index("xyzzy plugh")]
+
+
+def test_build_llm_local_scores_through_wrappers(tmp_path: Path) -> None:
+    llm = build_llm(LLMSettings(device="cpu"), cache_dir=MODEL_CACHE)
+    assert isinstance(llm, OptionScorer)
+    assert len(llm.score_options([user("Pick.")], ["a", "b"])) == 2
+    with pytest.raises(ConfigError):
+        LocalEngine(cache_dir=tmp_path, device="tpu")
