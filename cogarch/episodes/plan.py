@@ -122,12 +122,18 @@ class Plan:
         """Mark steps done after ``command``; count steps without progress."""
         cur = self.current
         advanced = False
-        if succeeded and cur is not None and match(command, cur.words, self.affordances) >= 0.5:
+        inspecting = content_words(command)[:1] in (["examine"], ["look"], ["inventory"])
+        if (
+            succeeded
+            and not inspecting
+            and cur is not None
+            and match(command, cur.words, self.affordances) >= 0.5
+        ):
             cur.done = True
             advanced = True
         if reward > 0:
             scored = [(match(command, s.words, self.affordances), s) for s in self.open_steps()]
-            best = max(scored, default=(0.0, None), key=lambda x: x[0])
+            best = max(scored, default=(0.0, None), key=lambda x: x[0])  # the earliest of equals
             if best[1] is not None and best[0] >= 0.3:
                 best[1].done = True
             advanced = True

@@ -277,8 +277,7 @@ class WorldModelPolicy:
         room = self.world.room
         tried = self.world.times_tried(command)
         v += w.novelty if tried == 0 else -w.repeat * tried
-        if self.world.was_failed(command):
-            v -= w.failed
+        v -= w.failed * self.world.failure_weight(command)
         if command in self.world.rewarded:
             v -= w.rewarded
         elif _signature(command) in self._done_signatures:

@@ -38,6 +38,7 @@ class WorldModel:
     graph: TripletGraph = field(default_factory=TripletGraph)
     tried: Counter[tuple[str, str]] = field(default_factory=Counter)
     failed: set[tuple[str, str]] = field(default_factory=set)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     rewarded: set[str] = field(default_factory=set)
     last_observation: str = ""
     _inventory: list[str] = field(default_factory=list)
@@ -88,10 +89,14 @@ class WorldModel:
                         self.graph.add(Triplet(room, back, prev_room))
             if failed:
                 self.failed.add(key)
+                self.failures[key] += 1
             if reward > 0:
                 self.rewarded.add(command)
+            if reward > 0:
+                self.failures = Counter({k: v for k, v in self.failures.items() if command_direction(k[1])})
             if reward > 0 or (p.inventory is not None and p.inventory != self._inventory):
-                # the world changed: refused actions may work now (moves stay remembered)
+                # the world changed: refused actions may work now (moves stay remembered); how often they were
+                # refused still counts (failure_weight) until the score moves
                 self.failed = {k for k in self.failed if command_direction(k[1]) is not None}
             produced += self._apply_action(command, observation, room, failed)
         if room is not None:
@@ -144,6 +149,14 @@ class WorldModel:
 
     def was_failed(self, command: str, room: str | None = None) -> bool:
         return ((room or self.room), command) in self.failed
+
+    def failure_weight(self, command: str, room: str | None = None) -> float:
+        """1 per refusal while nothing changed since; refusals before a change count half."""
+        key = ((room or self.room), command)
+        count = self.failures[key]
+        if not count:
+            return 0.0
+        return float(count) if key in self.failed else count - 0.5
 
     def times_tried(self, command: str, room: str | None = None) -> int:
         return self.tried[((room or self.room), command)]
