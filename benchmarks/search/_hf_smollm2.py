@@ -59,13 +59,19 @@ class HFSmolLM2:
     def score_options(
         self, messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
     ) -> list[float]:
-        prompt = self._ids(messages)
-        n = prompt.shape[1]
+        prompt = self._ids(messages)[0]
+        n = prompt.shape[0]
+        opts = [self.tok(o, add_special_tokens=False, return_tensors="pt").input_ids[0] for o in options]
+        width = n + max(len(o) for o in opts)
+        ids = torch.full((len(opts), width), int(self.tok.eos_token_id))
+        mask = torch.zeros((len(opts), width), dtype=torch.long)
+        for j, o in enumerate(opts):  # one batched forward pass: shared prompt, right-padded options
+            ids[j, : n + len(o)] = torch.cat([prompt, o])
+            mask[j, : n + len(o)] = 1
+        logp = torch.log_softmax(self.model(ids, attention_mask=mask).logits.float(), dim=-1)
         out: list[float] = []
-        for option in options:
-            opt = self.tok(option, add_special_tokens=False, return_tensors="pt").input_ids
-            ids = torch.cat([prompt, opt], dim=1)
-            logp = torch.log_softmax(self.model(ids).logits[0, n - 1 : -1].float(), dim=-1)
-            total = float(logp.gather(1, opt[0].unsqueeze(1)).sum())
-            out.append(total / opt.shape[1] if normalize else total)
+        for j, o in enumerate(opts):
+            rows = logp[j, n - 1 : n - 1 + len(o)]
+            total = float(rows.gather(1, o.unsqueeze(1)).sum())
+            out.append(total / len(o) if normalize else total)
         return out
