@@ -215,7 +215,7 @@ class Agent:
         if not snapshot.next:
             return False
         with self.context.lock_for(user):
-            self.graph.invoke(None, config, context=self.context)
+            self.graph.invoke(None, config, context=self.context, durability="sync")
         return True
 
     def cancel_pending(self, user: str | None = None, conversation: str = "main") -> None:
@@ -247,11 +247,11 @@ class Agent:
         start = time.perf_counter()
         with self.context.lock_for(user):
             if self.graph.get_state(config).next:
-                self.graph.invoke(None, config, context=self.context)
+                self.graph.invoke(None, config, context=self.context, durability="sync")
             state_in = {"mode": "chat", "user": user, "text": message, "think": think, "t": self.clock.now()}
             final: dict[str, Any] = {}
             for mode, chunk in self.graph.stream(
-                state_in, config, context=self.context, stream_mode=["custom", "values"]
+                state_in, config, context=self.context, stream_mode=["custom", "values"], durability="sync"
             ):
                 if mode == "custom":
                     if "token" in chunk:
@@ -327,7 +327,7 @@ class Agent:
             "t": self.clock.now(),
         }
         with self.context.lock_for(user):
-            final = self.graph.invoke(state_in, config, context=self.context)
+            final = self.graph.invoke(state_in, config, context=self.context, durability="sync")
         tokens = final.get("tokens") or {}
         return ActResult(
             command=str(final.get("command", "")),

@@ -7,11 +7,14 @@ Collaborators come from ``runtime.context`` (:class:`cogarch.context.AgentContex
 
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from cogarch import gateway
@@ -55,10 +58,12 @@ def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     tags = gateway.tag(text)
     turn = int(state.get("turn", 0)) + 1
     user = state["user"]
+    thread = str(get_config().get("configurable", {}).get("thread_id", user))
     ctx.emit("perceived", user, {"text": text, "mode": state.get("mode", "chat"), **tags.__dict__})
     return {
         "turn": turn,
-        "turn_id": f"{user}:{state.get('mode', 'chat')}:{turn}",
+        # unique even if checkpoints are lost; checkpointed, so a resumed turn keeps it (idempotent writes)
+        "turn_id": f"{thread}:{turn}:{uuid.uuid4().hex[:8]}",
         "t": state.get("t") or ctx.clock.now(),
         "tags": tags.__dict__,
         "code": [],
@@ -292,7 +297,7 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     ctx = runtime.context
     user = state["user"]
     if state.get("stored"):
-        return {}  # this turn was already learned (a resumed checkpoint)
+        return {}  # this turn was already learned
     mode = state.get("mode", "chat")
     tags = state.get("tags", {})
     t = float(state.get("t") or ctx.clock.now())
@@ -304,7 +309,12 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         speaker = "environment" if mode == "game" else user
         stored.append(
             memory.remember(
-                text, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "input"}
+                text,
+                namespace=user,
+                speaker=speaker,
+                timestamp=t,
+                metadata={**base, "role": "input"},
+                id=_episode_id(state, "input"),
             )
         )
     answer = state.get("command") if mode == "game" else state.get("reply")
@@ -312,7 +322,12 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         speaker = "agent"
         stored.append(
             memory.remember(
-                answer, namespace=user, speaker=speaker, timestamp=t, metadata={**base, "role": "output"}
+                answer,
+                namespace=user,
+                speaker=speaker,
+                timestamp=t,
+                metadata={**base, "role": "output"},
+                id=_episode_id(state, "output"),
             )
         )
     if ctx.substrates.enabled and state.get("code") and stored:
@@ -327,6 +342,12 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
             {"role": "assistant", "content": state.get("reply", "")},
         ]
     return {"stored": stored, "history": history}
+
+
+def _episode_id(state: TurnState, role: str) -> str:
+    """A deterministic episode id per turn and role: re-running ``learn`` (a resumed turn) never duplicates."""
+    digest = hashlib.sha256(f"{state.get('turn_id')}:{role}".encode()).hexdigest()[:20]
+    return f"ep_{digest}"
 
 
 def substrate_code(substrate: Any, indices: Sequence[int]) -> Any:

@@ -8,14 +8,16 @@ previous episode + lexical entry + outbox row), then the index. No LLM. Consolid
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from memory.config import EmbeddingSettings, MemorySettings
 from memory.embedders.base import Embedder
@@ -65,6 +67,20 @@ def check_namespace(namespace: str) -> str:
     return namespace
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _synchronized(method: _F) -> _F:
+    """Run ``method`` under the memory's lock: one SQLite connection serves every thread, one at a time."""
+
+    @functools.wraps(method)
+    def wrapper(self: Memory, *args: Any, **kwargs: Any) -> Any:
+        with self._guard:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, wrapper)
+
+
 class Memory:
     """Hierarchical long-term memory of one data directory (one writer process at a time).
 
@@ -88,6 +104,7 @@ class Memory:
         self.embedder = embedder
         self.llm = llm
         self._lock = lock
+        self._guard = threading.RLock()
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -149,6 +166,7 @@ class Memory:
             lock.release()
             raise
 
+    @_synchronized
     def close(self) -> None:
         """Flush pending index operations and release the directory. Idempotent."""
         if self._closed:
@@ -208,6 +226,7 @@ class Memory:
         self.store.done([r["seq"] for r in rows])
         return len(rows)
 
+    @_synchronized
     def reconcile(self, *, full: bool = False) -> dict[str, int]:
         """Replay pending index operations; with ``full``, also compare every namespace's index with the records
         (re-add missing vectors, delete entries without a record). Returns counts."""
@@ -244,31 +263,47 @@ class Memory:
         speaker: str | None = None,
         timestamp: Timestamp = None,
         metadata: Mapping[str, Any] | None = None,
+        id: str | None = None,
     ) -> str:
         """Store one episode (no LLM). Returns its id once it is durable.
 
         ``metadata`` (JSON-serialisable) is returned untouched in recollections' sources; its ``session`` and
-        ``channel`` keys, if present, also set the episode's session and channel.
+        ``channel`` keys, if present, also set the episode's session and channel. ``id`` makes the call
+        idempotent: an episode with that id already in the namespace is kept and its id returned (a retried or
+        resumed write never duplicates).
 
         Raises:
-            InvalidInputError: empty text, bad namespace, bad timestamp or non-JSON metadata.
+            InvalidInputError: empty text, bad namespace, bad timestamp, non-JSON metadata, or an ``id`` that
+            another namespace uses.
         """
         item: dict[str, Any] = {
             "text": text,
             "speaker": speaker,
             "timestamp": timestamp,
             "metadata": metadata,
+            "id": id,
         }
         return self.remember_many([item], namespace=namespace)[0]
 
+    @_synchronized
     def remember_many(self, items: Iterable[str | Mapping[str, Any]], *, namespace: str) -> list[str]:
         """Store many episodes in order (batched embedding and one transaction per batch). Each item is a text
-        or a mapping with ``text`` and optional ``speaker``, ``timestamp``, ``metadata``. Returns the ids."""
+        or a mapping with ``text`` and optional ``speaker``, ``timestamp``, ``metadata`` and ``id`` (idempotent,
+        see :meth:`remember`). Returns the ids, in order."""
         self._check_open()
         check_namespace(namespace)
         rows: list[dict[str, Any]] = []
+        order: list[str] = []
         for item in items:
             data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
+            given = data.get("id")
+            if given is not None:
+                owner = self.store.q("SELECT namespace FROM episodes WHERE id=?", (str(given),))
+                if owner and owner[0][0] != namespace:
+                    raise InvalidInputError(f"episode id {given!r} belongs to another namespace")
+                if owner:
+                    order.append(str(given))
+                    continue
             text = data.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInputError("cannot remember an empty text")
@@ -279,9 +314,10 @@ class Memory:
                 raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from exc
             speaker = data.get("speaker")
             imp, val, flags = tag(text, flag_injections=self.settings.flag_injections)
+            order.append(str(given) if given is not None else new_id("ep"))
             rows.append(
                 {
-                    "id": new_id("ep"),
+                    "id": order[-1],
                     "text": text,
                     "speaker": None if speaker is None else str(speaker),
                     "channel": meta.get("channel"),
@@ -293,7 +329,6 @@ class Memory:
                     "flags": ",".join(flags),
                 }
             )
-        ids: list[str] = []
         batch = 256
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
@@ -337,11 +372,11 @@ class Memory:
                     prev_id = r["id"]
                 self.store.enqueue(conn, namespace, [(r["id"], "episode") for r in chunk], "upsert")
                 self.store.audit(conn, namespace, "remember", chunk[0]["id"], {"count": len(chunk)})
-            ids.extend(r["id"] for r in chunk)
             self._flush()
-        return ids
+        return order
 
     # -- reads --------------------------------------------------------------------------------------------------
+    @_synchronized
     def namespaces(self) -> list[str]:
         """Every namespace with at least one record."""
         rows = self.store.q(
@@ -350,6 +385,7 @@ class Memory:
         )
         return sorted(r[0] for r in rows)
 
+    @_synchronized
     def get(self, record_id: str, *, namespace: str | None = None) -> Episode | Fact | Scene:
         """The record with this id (optionally checked to belong to ``namespace``).
 
@@ -372,6 +408,7 @@ class Memory:
             f"no memory record {record_id!r}" + (f" in namespace {namespace!r}" if namespace else "")
         )
 
+    @_synchronized
     def episodes(self, *, namespace: str, limit: int | None = None) -> list[Episode]:
         """The namespace's episodes in the order they were remembered."""
         from memory.rows import episode_from_row
@@ -380,6 +417,7 @@ class Memory:
         rows = self.store.q(sql + (f" LIMIT {int(limit)}" if limit else ""), (namespace,))
         return [episode_from_row(r) for r in rows]
 
+    @_synchronized
     def facts(self, *, namespace: str, current_only: bool = False) -> list[Fact]:
         """The namespace's facts in order of creation (``current_only``: still valid ones)."""
         from memory.rows import fact_from_row
@@ -387,6 +425,7 @@ class Memory:
         sql = "SELECT * FROM facts WHERE namespace=?" + (" AND valid_to IS NULL" if current_only else "")
         return [fact_from_row(r) for r in self.store.q(sql + " ORDER BY seq", (namespace,))]
 
+    @_synchronized
     def scenes(self, *, namespace: str) -> list[Scene]:
         from memory.rows import scene_from_row
 
@@ -395,6 +434,7 @@ class Memory:
             for r in self.store.q("SELECT * FROM scenes WHERE namespace=? ORDER BY seq", (namespace,))
         ]
 
+    @_synchronized
     def persona(self, namespace: str) -> list[PersonaSlot]:
         """The namespace's persona slots (empty until consolidation with an LLM has induced them)."""
         rows = self.store.q("SELECT * FROM persona WHERE namespace=? ORDER BY slot", (namespace,))
@@ -403,6 +443,7 @@ class Memory:
             for r in rows
         ]
 
+    @_synchronized
     def stats(self, namespace: str | None = None) -> dict[str, Any]:
         """Record counts (of one namespace, or of all), pending index operations and the embedder."""
         where, params = ("WHERE namespace=?", (namespace,)) if namespace else ("", ())
@@ -427,6 +468,7 @@ class Memory:
             out["namespaces"] = len(self.namespaces())
         return out
 
+    @_synchronized
     def audit_log(self, namespace: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The latest audit entries (newest first): time, namespace, operation, target id, detail (no content)."""
         where, params = ("WHERE namespace=?", [namespace]) if namespace else ("", [])
@@ -443,6 +485,7 @@ class Memory:
         ]
 
     # -- consolidation, recall, forget, transfer ---------------------------------------------------------------
+    @_synchronized
     def consolidate(self, *, namespace: str) -> dict[str, int]:
         """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts."""
         self._check_open()
@@ -457,6 +500,7 @@ class Memory:
         """The ``k`` most relevant items for ``query`` (episodes, facts, scenes, persona), best first."""
         return self.recall_with_confidence(query, namespace=namespace, k=k).items
 
+    @_synchronized
     def recall_with_confidence(
         self, query: str, *, namespace: str, k: int = 10, deep: bool | None = None
     ) -> RecallResult:
@@ -472,6 +516,7 @@ class Memory:
 
         return recall(self, query, namespace, k, deep)
 
+    @_synchronized
     def forget(
         self,
         ids: str | Sequence[str] | None = None,
@@ -499,6 +544,7 @@ class Memory:
             raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
         return forget(self, namespace, ids=ids, query=query, k=k, everything=all)
 
+    @_synchronized
     def export(self, namespace: str, *, with_vectors: bool = True) -> JSONDict:
         """The namespace as a JSON-able dict (see :mod:`memory.transfer`)."""
         self._check_open()
@@ -506,6 +552,7 @@ class Memory:
 
         return export_namespace(self, check_namespace(namespace), with_vectors=with_vectors)
 
+    @_synchronized
     def import_(self, data: Mapping[str, Any], *, namespace: str | None = None, replace: bool = False) -> int:
         """Import an export (into ``namespace`` or the exported one). Returns the number of records imported.
 

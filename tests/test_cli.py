@@ -46,7 +46,9 @@ def test_config_init_writes_a_file_that_loads_back(data_dir: Path) -> None:
 
 
 def test_bad_setting_is_one_line_with_a_hint_and_exit_code_2(data_dir: Path) -> None:
-    result = runner.invoke(app, ["config", "show", "--data-dir", str(data_dir)], env={"COGARCH_LLM__TEMPERATURE": "9"})
+    result = runner.invoke(
+        app, ["config", "show", "--data-dir", str(data_dir)], env={"COGARCH_LLM__TEMPERATURE": "9"}
+    )
     assert result.exit_code == 2
     assert "llm.temperature" in result.output
     assert "Traceback" not in result.output
@@ -99,6 +101,8 @@ def test_chat_unknown_option_is_a_usage_error() -> None:
 
 
 def test_chat_piped_idle_with_a_bad_duration(data_dir: Path) -> None:
-    result = runner.invoke(app, ["chat", "--data-dir", str(data_dir), "--json"], input="/idle soon\n", env=FAST)
+    result = runner.invoke(
+        app, ["chat", "--data-dir", str(data_dir), "--json"], input="/idle soon\n", env=FAST
+    )
     assert result.exit_code == 2
     assert "duration" in result.output

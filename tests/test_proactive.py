@@ -20,8 +20,12 @@ NOON = datetime(2026, 1, 5, 12, 0).timestamp()  # local noon
 def _agent(data_dir: Path, **proactive: Any) -> Agent:
     llm = ScriptedLLM(lambda m, o: '{"action": "message", "content": "How did the marathon go?"}')
     return Agent.open(
-        data_dir, llm=llm, embedder=HashEmbedder(64), clock=ManualClock(NOON),
-        substrate={"enabled": False}, proactive=proactive,
+        data_dir,
+        llm=llm,
+        embedder=HashEmbedder(64),
+        clock=ManualClock(NOON),
+        substrate={"enabled": False},
+        proactive=proactive,
     )
 
 
@@ -69,8 +73,9 @@ def test_each_guardrail_blocks_an_action_that_would_otherwise_fire(
 
 def test_junk_from_the_model_still_yields_a_plain_message_or_nothing(data_dir: Path) -> None:
     llm = ScriptedLLM(lambda m, o: "not json at all, but a kind note")
-    with Agent.open(data_dir, llm=llm, embedder=HashEmbedder(64), clock=ManualClock(NOON),
-                    substrate={"enabled": False}) as agent:
+    with Agent.open(
+        data_dir, llm=llm, embedder=HashEmbedder(64), clock=ManualClock(NOON), substrate={"enabled": False}
+    ) as agent:
         actions = decide_on_triggers(agent.context, "u", _trigger(agent, NOON))
     assert [a["content"] for a in actions] == ["not json at all, but a kind note"]
 

@@ -13,14 +13,17 @@ from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "agent"))
-from conversation import exchanges  # noqa: E402
+from conversation import exchanges
 
 START = 1_767_261_600.0
 
 
 def _run(data_dir: Path, plasticity: bool) -> tuple[int | None, list[str], int]:
     with Agent.open(
-        data_dir, llm=ScriptedLLM(), embedder=HashEmbedder(384), clock=ManualClock(START),
+        data_dir,
+        llm=ScriptedLLM(),
+        embedder=HashEmbedder(384),
+        clock=ManualClock(START),
         substrate={"plasticity": plasticity},
     ) as agent:
         own: set[str] = set()

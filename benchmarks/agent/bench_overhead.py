@@ -28,17 +28,47 @@ from typing import Any
 
 import numpy as np
 
-WORDS = (
-    "alice bob chen dana marathon bread violin garden paris berlin tokyo coffee tennis piano book movie "
-    "train office sister brother doctor dentist birthday holiday recipe project meeting deadline"
-).split()
+WORDS = [
+    "alice",
+    "bob",
+    "chen",
+    "dana",
+    "marathon",
+    "bread",
+    "violin",
+    "garden",
+    "paris",
+    "berlin",
+    "tokyo",
+    "coffee",
+    "tennis",
+    "piano",
+    "book",
+    "movie",
+    "train",
+    "office",
+    "sister",
+    "brother",
+    "doctor",
+    "dentist",
+    "birthday",
+    "holiday",
+    "recipe",
+    "project",
+    "meeting",
+    "deadline",
+]
 
 
 def synthetic(n: int, seed: int = 0) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     return [
-        {"text": " ".join(rng.choice(WORDS, size=12)), "speaker": "user", "timestamp": 1.7e9 + i * 60.0,
-         "metadata": {"i": i}}
+        {
+            "text": " ".join(rng.choice(WORDS, size=12)),
+            "speaker": "user",
+            "timestamp": 1.7e9 + i * 60.0,
+            "metadata": {"i": i},
+        }
         for i in range(n)
     ]
 
@@ -50,8 +80,13 @@ def overhead(n: int, turns: int, substrate: bool) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         embedder = HashEmbedder(384)
-        agent = Agent.open(tmp, llm=ScriptedLLM(), embedder=embedder, substrate={"enabled": substrate},
-                           memory={"consolidate_every": 10**9})
+        agent = Agent.open(
+            tmp,
+            llm=ScriptedLLM(),
+            embedder=embedder,
+            substrate={"enabled": substrate},
+            memory={"consolidate_every": 10**9},
+        )
         start = time.perf_counter()
         items = synthetic(n)
         for i in range(0, n, 5000):
@@ -102,7 +137,9 @@ def cold_start(runs: int) -> dict[str, Any]:
 
 def _time_to_prompt(pexpect: Any, exe: str, data_dir: str) -> float:
     start = time.perf_counter()
-    child = pexpect.spawn(exe, ["chat", "--data-dir", data_dir, "--no-proactive"], encoding="utf-8", timeout=300)
+    child = pexpect.spawn(
+        exe, ["chat", "--data-dir", data_dir, "--no-proactive"], encoding="utf-8", timeout=300
+    )
     child.expect("you> ")
     elapsed = time.perf_counter() - start
     child.sendeof()
@@ -111,15 +148,20 @@ def _time_to_prompt(pexpect: Any, exe: str, data_dir: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--no-cold-start", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/agent_overhead.json"))
     args = parser.parse_args()
     rows = [overhead(n, args.turns, substrate=True) for n in args.sizes]
-    result: dict[str, Any] = {"benchmark": "A agent overhead", "rows": rows, "query_embedding_ms_minilm":
-                              query_embedding_ms()}
+    result: dict[str, Any] = {
+        "benchmark": "A agent overhead",
+        "rows": rows,
+        "query_embedding_ms_minilm": query_embedding_ms(),
+    }
     if not args.no_cold_start:
         result["cold_start"] = cold_start(3)
     print(f"{'memories':>9} {'p50 ms':>8} {'p95 ms':>8}  per node (median ms)")
@@ -128,8 +170,10 @@ def main() -> None:
         print(f"{r['memories']:>9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}  {nodes}")
     print(f"MiniLM query embedding: {result['query_embedding_ms_minilm']:.1f} ms")
     if "cold_start" in result:
-        print(f"cold start to first prompt: {result['cold_start']['cold_start_s_median']:.1f} s "
-              f"(first run {result['cold_start']['first_run_s']:.1f} s)")
+        print(
+            f"cold start to first prompt: {result['cold_start']['cold_start_s_median']:.1f} s "
+            f"(first run {result['cold_start']['first_run_s']:.1f} s)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
 

@@ -25,11 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conversation import exchanges  # noqa: E402
+from conversation import exchanges
 
-from cogarch.agent import Agent  # noqa: E402
-from cogarch.clock import ManualClock  # noqa: E402
-from reasoning.engines.scripted import ScriptedLLM  # noqa: E402
+from cogarch.agent import Agent
+from cogarch.clock import ManualClock
+from reasoning.engines.scripted import ScriptedLLM
 
 EIGHT_HOURS = 8 * 3600.0
 START = 1_767_261_600.0  # 2026-01-01 10:00 UTC: daytime, no quiet-hours questions
@@ -64,20 +64,28 @@ def run(plasticity: bool, max_exchanges: int, seed: int, embedder: Any) -> dict[
             triggers = sum(1 for e in agent.proactive_log("u", 10_000) if e["kind"] == "trigger")
         finally:
             agent.close()
-    return {"plasticity": plasticity, "seed": seed, "first_action_exchange": first, "surfaced": surfaced,
-            "triggers": triggers, "idle_8h_wall_s_median": statistics.median(wall)}
+    return {
+        "plasticity": plasticity,
+        "seed": seed,
+        "first_action_exchange": first,
+        "surfaced": surfaced,
+        "triggers": triggers,
+        "idle_8h_wall_s_median": statistics.median(wall),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--max-exchanges", type=int, default=12)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--embedder", choices=["local", "hash"], default="local")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/agent_proactive.json"))
     args = parser.parse_args()
     if args.embedder == "local":
-        from memory.embedders import build_embedder
         from memory.config import EmbeddingSettings
+        from memory.embedders import build_embedder
 
         embedder = build_embedder(EmbeddingSettings())
     else:
@@ -89,13 +97,17 @@ def main() -> None:
     firsts = [r["first_action_exchange"] for r in results]
     print(f"{'run':>4} {'first action after':>20} {'control triggers':>17} {'idle 8h wall s':>15}")
     for r, c in zip(results, controls, strict=True):
-        print(f"{r['seed']:>4} {r['first_action_exchange']!s:>20} {c['triggers']:>17} {r['idle_8h_wall_s_median']:>15.2f}")
+        print(
+            f"{r['seed']:>4} {r['first_action_exchange']!s:>20} {c['triggers']:>17} {r['idle_8h_wall_s_median']:>15.2f}"
+        )
     summary = {
         "benchmark": "E-agent first proactive action",
         "embedder": args.embedder,
         "runs": results,
         "controls": controls,
-        "median_first_action_exchange": statistics.median([f for f in firsts if f is not None] or [float("nan")]),
+        "median_first_action_exchange": statistics.median(
+            [f for f in firsts if f is not None] or [float("nan")]
+        ),
         "control_triggers_total": sum(c["triggers"] for c in controls),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
