@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(GAMES))
     ap.add_argument("--llm", choices=["local", "none"], default="local")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--game-major", action="store_true", help="all conditions of a game before the next game")
     args = ap.parse_args()
 
     from cogarch.environments import TextWorldEnv
@@ -88,9 +89,14 @@ def main() -> None:
         llm = TimedLLM(build_llm(LLMSettings(), cache_dir=Path.home() / ".cache" / "cogarch-bench"))
     rows: list[dict[str, Any]] = []
     started = time.time()
-    for cond in args.conditions.split(","):
-        for game in args.only.split(","):
-            for run in range(args.runs):
+    plan = [
+        (c, g, r) for c in args.conditions.split(",") for g in args.only.split(",") for r in range(args.runs)
+    ]
+    if args.game_major:  # every condition on a game before the next game: partial results stay comparable
+        plan.sort(key=lambda x: (args.only.split(",").index(x[1]), x[2]))
+    for cond, game, run in plan:
+        if True:
+            if True:
                 env = TextWorldEnv(args.games / f"{game}.z8")
                 policy = make_policy(cond, run)  # type: ignore[arg-type]
                 before = llm.seconds if llm is not None else 0.0
