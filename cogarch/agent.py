@@ -336,8 +336,8 @@ class Agent:
             latency_s=time.perf_counter() - start,
         )
 
-    def end_episode(self, observation: str, *, user: str | None = None, reward: float = 0.0) -> None:
-        """Tell the policy how the last command of an episode turned out."""
+    def finish(self, observation: str, reward: float = 0.0, *, user: str | None = None) -> None:
+        """End an episode: tell the policy how its last command turned out."""
         user = self._check_user(user)
         previous = self.context.game_state.pop(user, None)
         if previous is not None and self.context.policy is not None:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from locomo import turns  # noqa: E402
+from locomo import turns
 
-from memory import Memory  # noqa: E402
-from memory.config import EmbeddingSettings  # noqa: E402
-from memory.embedders import build_embedder  # noqa: E402
+from memory import Memory
+from memory.config import EmbeddingSettings
+from memory.embedders import build_embedder
 
 
 def main() -> None:

@@ -144,7 +144,7 @@ def run_episode(
             _emit(fh, on_step, rec)
         # let the agent learn from the last outcome
         if steps and hasattr(agent, "finish"):
-            agent.finish(res.observation, reward or 0.0)
+            agent.finish(res.observation, reward or 0.0, user=user)
     finally:
         if fh is not None:
             fh.close()

@@ -8,6 +8,7 @@ the vector space: stores refuse to mix vectors of different embedders.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -58,7 +59,7 @@ class HashEmbedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
             tokens = _TOKEN.findall(text.lower())
-            features = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+            features = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
             for feature in features:
                 digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
                 index = int.from_bytes(digest[:4], "little") % self._dim
