@@ -27,7 +27,22 @@ enum {
   P_MODE, P_APLUS, P_AMINUS, P_EPRE, P_EPOST, P_WMAX, P_ELIG_T0, P_ELIG_INV_TAU, P_DT, P_NPARAMS
 };
 
-extern "C" int snn_abi_version() { return 3; }
+extern "C" int snn_abi_version() { return 4; }
+
+// Reward (third factor): w += scale * elig on the plastic part of every row, clipped to [0, wmax].
+extern "C" void snn_reward(int64_t N, const int64_t* row_ptr, const int32_t* n_plastic, float* w,
+                           const float* elig, double scale, double wmax, int nthreads) {
+  const float sc = (float)scale, wm = (float)wmax;
+  if (nthreads < 1) nthreads = 1;
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t a = row_ptr[i], b = a + n_plastic[i];
+    for (int64_t s = a; s < b; ++s) {
+      float nw = w[s] + sc * elig[s];
+      w[s] = nw < 0.f ? 0.f : (nw > wm ? wm : nw);
+    }
+  }
+}
 
 extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* theta, int32_t* refrac,
                            float* xpre, float* xpost, const float* drive, const uint8_t* is_exc,
@@ -59,6 +74,8 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   int64_t rec_n = out[0];
   std::vector<int64_t> ev(nthreads, 0);
   int64_t total_spikes = 0;
+  // the neuron part of the noise hash does not depend on the step: once per call
+  std::vector<uint32_t> nh(noise ? (size_t)N : 0);
 
 #pragma omp parallel num_threads(nthreads)
   {
@@ -70,6 +87,16 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
     std::vector<int32_t>& mine = local[tid];
     mine.reserve(1024);
     int64_t my_ev = 0;
+    // one thread: input goes straight into ge/gi (added after this step's update, read undecayed by the
+    // next one: the same as the private buffers, without the extra pass over them)
+    const bool own_in = (T == 1);
+    if (own_in) {
+      be = ge;
+      bi = gi;
+    }
+    if (noise)
+      for (int64_t i = lo; i < hi; ++i) nh[i] = fmix32((uint32_t)i * 0x27d4eb2fu + 0x165667b1u);
+#pragma omp barrier
     for (int64_t k = 0; k < n_steps; ++k) {
       const int64_t step = step0 + k;
       const uint32_t hs = fmix32((uint32_t)step * 0x9E3779B1u ^ seed) ^ (uint32_t)(step >> 32);
@@ -77,7 +104,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       // (a) neuron update on my slice: collect input, integrate exactly, threshold, reset.
       for (int64_t i = lo; i < hi; ++i) {
         float e = ge[i], in = gi[i];
-        for (int t = 0; t < T; ++t) {
+        for (int t = 0; t < T && !own_in; ++t) {
           float* te = scratch + (size_t)(2 * t) * N;
           float* ti = scratch + (size_t)(2 * t + 1) * N;
           e += te[i];
@@ -97,7 +124,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         e *= eE;
         in *= eI;
         if (noise) {
-          const uint32_t h = fmix32(hs ^ fmix32((uint32_t)i * 0x27d4eb2fu + 0x165667b1u));
+          const uint32_t h = fmix32(hs ^ nh[i]);
           if (h < thresh) e += wnoise;
         }
         float th = theta[i] * eth;

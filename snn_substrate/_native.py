@@ -23,7 +23,7 @@ import platformdirs
 
 _SOURCE = Path(__file__).with_name("_kernel.cpp")
 _FLAGS = ["-O3", "-fopenmp", "-shared", "-fPIC", "-std=c++17", "-fno-math-errno"]
-_ABI = 3
+_ABI = 4
 _cache: dict[str, ctypes.CDLL | None] = {}
 
 
@@ -91,6 +91,8 @@ def load_kernel() -> ctypes.CDLL | None:
 def _declare(lib: ctypes.CDLL) -> None:
     p = ctypes.c_void_p
     i64 = ctypes.c_int64
+    lib.snn_reward.restype = None
+    lib.snn_reward.argtypes = [i64, p, p, p, p, ctypes.c_double, ctypes.c_double, ctypes.c_int]
     lib.snn_run.restype = i64
     lib.snn_run.argtypes = [
         i64,

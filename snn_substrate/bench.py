@@ -21,7 +21,7 @@ from snn_substrate.connectivity import build
 from snn_substrate.dynamics import LIFParams, init_state
 from snn_substrate.engine import Engine, resolve_device
 from snn_substrate.network import SubstrateShape, cuba_layout
-from snn_substrate.plasticity import STDPParams, apply_reward
+from snn_substrate.plasticity import STDPParams
 from snn_substrate.substrate import Substrate, SubstrateConfig, _backend
 
 Which = Literal["s1", "s2", "s2r", "s3"]
@@ -80,7 +80,7 @@ def run_benchmark(
             r = eng.run(n, mode)
             t1 = time.perf_counter()
             if which == "s2r":
-                apply_reward(eng.conn.w, eng.elig, eng.plastic_ids(), sign, eng.t_ms, eng.elig_t0, stdp)
+                eng.apply_reward(sign)
                 sign = -sign
             wall += r.wall_s + (time.perf_counter() - t1)
             spikes += r.spikes

@@ -40,11 +40,13 @@ class Code(NamedTuple):
 
 
 @lru_cache(maxsize=16)
-def _projection(dim: int, n_sensory: int, fan_in: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _projection(
+    dim: int, n_sensory: int, fan_in: int, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     g = torch.Generator().manual_seed((seed * 1_000_003 + dim) & 0x7FFFFFFFFFFFFFFF)
     idx = torch.randint(0, dim, (n_sensory, fan_in), generator=g)
     sign = torch.randint(0, 2, (n_sensory, fan_in), generator=g).to(torch.float32) * 2.0 - 1.0
-    return idx, sign
+    return idx.numpy(), sign.numpy()
 
 
 def population_code(
@@ -65,8 +67,7 @@ def population_code(
     sd = x.std()
     z = (x - x.mean()) / sd if sd > 1e-12 else np.zeros_like(x)
     idx, sign = _projection(int(x.size), n_sensory, min(fan_in, max(1, x.size)), seed)
-    zt = torch.from_numpy(z.astype(np.float32))
-    y = (zt[idx] * sign).sum(dim=1).numpy().astype(np.float64)
+    y = (z.astype(np.float32)[idx] * sign).sum(axis=1, dtype=np.float32).astype(np.float64)
     k = min(k, n_sensory)
     # stable top-k: sort by (-y, index)
     order = np.lexsort((np.arange(n_sensory), -y))[:k]

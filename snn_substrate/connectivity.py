@@ -57,64 +57,146 @@ class Connectivity(NamedTuple):
 
 
 def build(
-    n: int, is_exc: torch.Tensor, projections: list[Projection], generator: torch.Generator
+    n: int,
+    is_exc: torch.Tensor,
+    projections: list[Projection],
+    generator: torch.Generator,
+    reverse: bool = True,
 ) -> Connectivity:
     """Draw every projection and assemble the CSR (on CPU; move with ``.to``).
+
+    Vectorised and gather-free where it matters: the presynaptic partners of every projection are drawn in
+    bulk (post-major), one stable sort of the int32 presynaptic ids gives the permutation into CSR order
+    (plastic projections are placed first, so within each row the plastic synapses come first). Targets are
+    recomputed from the permutation arithmetically (a synapse's draw position gives its target), weights and
+    their jitter are drawn directly in CSR order (they are i.i.d. per synapse), and the reverse index of the
+    plastic synapses is in draw order already (post-major); only one random scatter remains.
+    ``reverse=False`` leaves the reverse index empty (build it later with :func:`with_reverse`).
 
     Raises:
         ValueError: a projection range outside [0, n) or an empty source with k > 0.
     """
-    pres, posts, ws, plast = [], [], [], []
     for pr in projections:
         (a, b), (c, d) = pr.pre, pr.post
         if not (0 <= a <= b <= n and 0 <= c <= d <= n):
             raise ValueError(f"projection {pr.name or pr} outside [0, {n})")
-        if pr.k <= 0 or d == c:
-            continue
-        if b == a:
+        if pr.k > 0 and d > c and b == a:
             raise ValueError(f"projection {pr.name or pr} has an empty source population")
-        m = (d - c) * pr.k
-        pre = torch.randint(a, b, (m,), generator=generator, dtype=torch.int64)
-        post = torch.arange(c, d, dtype=torch.int64).repeat_interleave(pr.k)
-        w = torch.full((m,), pr.w, dtype=torch.float32)
-        if pr.jitter > 0:
-            w *= 1.0 + pr.jitter * (2.0 * torch.rand(m, generator=generator) - 1.0)
-        pres.append(pre)
-        posts.append(post)
-        ws.append(w)
-        plast.append(torch.full((m,), pr.plastic, dtype=torch.bool))
-    if pres:
-        pre_all, post_all = torch.cat(pres), torch.cat(posts)
-        w_all, pl_all = torch.cat(ws), torch.cat(plast)
-    else:
-        pre_all = post_all = torch.zeros(0, dtype=torch.int64)
-        w_all, pl_all = torch.zeros(0), torch.zeros(0, dtype=torch.bool)
-    del pres, posts, ws, plast
-    # sort by (pre, static-after-plastic, post) -> CSR rows with plastic synapses first
-    key = (pre_all * 2 + (~pl_all).to(torch.int64)) * n + post_all
-    order = torch.sort(key).indices
-    del key
-    pre_s = pre_all[order]
-    col = post_all[order].to(torch.int32)
-    w_s = w_all[order].contiguous()
-    pl_s = pl_all[order]
-    del order, pre_all, post_all, w_all, pl_all
+    drawn: dict[int, torch.Tensor] = {}
+    for i, pr in enumerate(projections):  # draw in declaration order: reproducible streams
+        (a, b), (c, d) = pr.pre, pr.post
+        if pr.k > 0 and d > c:
+            drawn[i] = torch.randint(a, b, ((d - c) * pr.k,), generator=generator, dtype=torch.int32)
+    parts = sorted(drawn, key=lambda i: (not projections[i].plastic, i))  # plastic first
+    sizes = [int(drawn[i].numel()) for i in parts]
+    n_pl = sum(sz for i, sz in zip(parts, sizes, strict=True) if projections[i].plastic)
+    empty_rev = _empty_reverse(n)
+    if not parts:
+        z = torch.zeros(0, dtype=torch.int32)
+        return Connectivity(
+            torch.zeros(n + 1, dtype=torch.int64),
+            z,
+            torch.zeros(0),
+            torch.zeros(n, dtype=torch.int32),
+            *empty_rev,
+            is_exc.to(torch.uint8),
+        )
+    pre_all = torch.cat([drawn[i] for i in parts])
+    del drawn
+    # per-row block lengths of every projection -> row_ptr, n_plastic, and each CSR slot's projection
+    counts = torch.stack(
+        [
+            torch.bincount(pre_all[o : o + sz], minlength=n)
+            for o, sz in zip(_offsets(sizes), sizes, strict=True)
+        ],
+        dim=1,
+    )  # (n, P)
+    row_len = counts.sum(1)
     row_ptr = torch.zeros(n + 1, dtype=torch.int64)
-    row_ptr[1:] = torch.cumsum(torch.bincount(pre_s, minlength=n), 0)
-    n_plastic = torch.bincount(pre_s[pl_s], minlength=n).to(torch.int32)
-    syn_ids = torch.nonzero(pl_s).flatten()
-    rev_post = col[syn_ids].to(torch.int64)
-    rorder = torch.sort(rev_post * n + pre_s[syn_ids]).indices
-    rev_syn = syn_ids[rorder].to(torch.int32)
-    rev_pre = pre_s[syn_ids][rorder].to(torch.int32)
+    row_ptr[1:] = torch.cumsum(row_len, 0)
+    plastic_cols = [j for j, i in enumerate(parts) if projections[i].plastic]
+    n_plastic = (
+        counts[:, plastic_cols].sum(1).to(torch.int32) if plastic_cols else torch.zeros(n, dtype=torch.int32)
+    )
+    proj_of = torch.repeat_interleave(torch.arange(len(parts)).repeat(n), counts.reshape(-1))  # CSR order
+    del counts
+    order = torch.sort(pre_all, stable=True).indices  # CSR slot -> draw position
+    # target of draw position o in projection p: post_start[p] + (o - offset[p]) // k[p]
+    off = torch.tensor(_offsets(sizes), dtype=torch.int64)
+    kk = torch.tensor([projections[i].k for i in parts], dtype=torch.int64)
+    post0 = torch.tensor([projections[i].post[0] for i in parts], dtype=torch.int64)
+    col = (post0[proj_of] + torch.div(order - off[proj_of], kk[proj_of], rounding_mode="floor")).to(
+        torch.int32
+    )
+    base = torch.tensor([projections[i].w for i in parts], dtype=torch.float32)
+    jit = torch.tensor([projections[i].jitter for i in parts], dtype=torch.float32)
+    u = torch.rand(int(order.numel()), generator=generator)
+    w = base[proj_of] * (1.0 + jit[proj_of] * (2.0 * u - 1.0))
+    del u, proj_of
+    conn = Connectivity(row_ptr, col, w.contiguous(), n_plastic, *empty_rev, is_exc.to(torch.uint8))
+    if reverse and n_pl:
+        # draw order of the plastic synapses is post-major (posts ascending within each projection)
+        slots = torch.nonzero(order < n_pl).flatten()
+        rev_syn = torch.empty(n_pl, dtype=torch.int32)
+        rev_syn[order[slots]] = slots.to(torch.int32)
+        pre_pl = pre_all[:n_pl]
+        post_pl = col[rev_syn.to(torch.int64)].to(torch.int64)
+        if bool((post_pl[1:] < post_pl[:-1]).any()):  # plastic projections not in ascending post order
+            return _reverse_from(conn, rev_syn.to(torch.int64), pre_pl, n)
+        rev_ptr = torch.zeros(n + 1, dtype=torch.int64)
+        rev_ptr[1:] = torch.cumsum(torch.bincount(post_pl, minlength=n), 0)
+        conn = conn._replace(rev_ptr=rev_ptr, rev_syn=rev_syn, rev_pre=pre_pl.clone())
+    return conn
+
+
+def _offsets(sizes: list[int]) -> list[int]:
+    out, acc = [], 0
+    for sz in sizes:
+        out.append(acc)
+        acc += sz
+    return out
+
+
+def _empty_reverse(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.zeros(n + 1, dtype=torch.int64),
+        torch.zeros(0, dtype=torch.int32),
+        torch.zeros(0, dtype=torch.int32),
+    )
+
+
+def _reverse_from(conn: Connectivity, syn: torch.Tensor, pre: torch.Tensor, n: int) -> Connectivity:
+    post = conn.col[syn].to(torch.int64)
+    o = torch.sort(post, stable=True).indices
     rev_ptr = torch.zeros(n + 1, dtype=torch.int64)
-    rev_ptr[1:] = torch.cumsum(torch.bincount(rev_post, minlength=n), 0)
-    return Connectivity(row_ptr, col, w_s, n_plastic, rev_ptr, rev_syn, rev_pre, is_exc.to(torch.uint8))
+    rev_ptr[1:] = torch.cumsum(torch.bincount(post, minlength=n), 0)
+    return conn._replace(rev_ptr=rev_ptr, rev_syn=syn[o].to(torch.int32), rev_pre=pre[o].to(torch.int32))
+
+
+def has_reverse(conn: Connectivity) -> bool:
+    """True when the reverse index lists every plastic synapse."""
+    return int(conn.rev_ptr.numel()) == int(conn.n_plastic.numel()) + 1 and int(conn.rev_syn.numel()) == int(
+        conn.n_plastic.sum()
+    )
+
+
+def with_reverse(conn: Connectivity) -> Connectivity:
+    """``conn`` with its reverse index of plastic synapses built (a no-op if present)."""
+    if has_reverse(conn):
+        return conn
+    dev = conn.col.device
+    n = int(conn.n_plastic.numel())
+    cpu = conn.to(torch.device("cpu"))
+    rows = torch.arange(n, dtype=torch.int64)
+    syn = expand_rows(cpu.row_ptr, rows, cpu.n_plastic)
+    pre = torch.repeat_interleave(rows, cpu.n_plastic.to(torch.int64))
+    return _reverse_from(cpu, syn, pre, n).to(dev)
 
 
 def plastic_ids(conn: Connectivity) -> torch.Tensor:
-    """Ids of all plastic synapses (int64)."""
-    return conn.rev_syn.to(torch.int64)
+    """Ids of all plastic synapses (int64), row by row."""
+    rows = torch.arange(int(conn.n_plastic.numel()), device=conn.row_ptr.device)
+    return expand_rows(conn.row_ptr, rows, conn.n_plastic)
 
 
 def expand_rows(

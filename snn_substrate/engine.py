@@ -14,17 +14,25 @@ Per step: update neurons -> spikes -> propagate (input acts from the next step) 
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Literal, NamedTuple
 
 import torch
 
 from snn_substrate import _native
-from snn_substrate.connectivity import Connectivity, expand_rows
+from snn_substrate.connectivity import Connectivity, expand_rows, has_reverse, plastic_ids, with_reverse
 from snn_substrate.dynamics import LIFConstants, LIFParams, LIFState, lif_constants, lif_step, noise_mask
 from snn_substrate.plasticity import STDPParams, elig_gain, mode_bits, stdp_on_post, stdp_on_pre
 
 Backend = Literal["native", "torch"]
+
+
+def default_threads(n: int) -> int:
+    """OpenMP threads for an ``n``-neuron network: one below 100k neurons (a step is then tens of
+    microseconds and barrier synchronisation costs more than it saves, badly so on a loaded machine),
+    torch's setting above."""
+    return 1 if n < 100_000 else torch.get_num_threads()
 
 
 class RunResult(NamedTuple):
@@ -96,14 +104,14 @@ class Engine:
         self.elig_t0 = 0.0
         self.step = 0
         self.drive = z.clone()
-        self.threads = threads or torch.get_num_threads()
+        self.threads = threads or default_threads(self.n)
         lib = _native.load_kernel() if device.type == "cpu" and backend != "torch" else None
         if backend == "native" and lib is None:
             raise RuntimeError("native backend requested but the kernel is unavailable")
         self._lib = lib
         self.backend: Backend = "native" if lib is not None else "torch"
         self._scratch = torch.zeros(2 * self.threads * self.n if lib is not None else 0, dtype=torch.float32)
-        self._plastic_ids = self.conn.rev_syn.to(torch.int64)
+        self._plastic_ids: torch.Tensor | None = None
 
     @property
     def t_ms(self) -> float:
@@ -115,6 +123,8 @@ class Engine:
         ``record_cap`` > 0 records up to that many (step, neuron) spikes into a preallocated buffer.
         """
         bits = mode_bits(plasticity)
+        if bits and not has_reverse(self.conn):
+            self.conn = with_reverse(self.conn)
         if bits & 2 and self.elig.numel() == 0:
             bits &= 1
         if bits & 2 and (self.t_ms + n_steps * self.dt - self.elig_t0) > 30 * self.stdp.tau_elig:
@@ -281,4 +291,33 @@ class Engine:
         self.drive.zero_()
 
     def plastic_ids(self) -> torch.Tensor:
+        """Ids of all plastic synapses (int64, cached)."""
+        if self._plastic_ids is None:
+            self._plastic_ids = plastic_ids(self.conn)
         return self._plastic_ids
+
+    def apply_reward(self, reward: float) -> None:
+        """Third factor on every plastic synapse: ``w += lr * reward * e(t)``, clipped to [0, w_max].
+
+        Native kernel on CPU (one fused pass over the plastic part of each row, no temporaries); torch
+        otherwise. No-op without an eligibility array.
+        """
+        if reward == 0.0 or self.elig.numel() == 0:
+            return
+        s = self.stdp
+        scale = s.reward_lr * reward * math.exp(-(self.t_ms - self.elig_t0) / s.tau_elig)
+        if self._lib is not None:
+            cn = self.conn
+            self._lib.snn_reward(
+                self.n,
+                cn.row_ptr.data_ptr(),
+                cn.n_plastic.data_ptr(),
+                cn.w.data_ptr(),
+                self.elig.data_ptr(),
+                float(scale),
+                float(s.w_max),
+                self.threads,
+            )
+            return
+        ids = self.plastic_ids()
+        self.conn.w[ids] = (self.conn.w[ids] + scale * self.elig[ids]).clamp_(0.0, s.w_max)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from typing import Literal, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 import torch
 
 PlasticityMode = Literal["off", "direct", "eligibility", "both"]
@@ -111,3 +113,118 @@ def renormalise_eligibility(elig: torch.Tensor, t_ms: float, t0_ms: float, tau_e
     """Fold the decay since ``t0_ms`` into the stored eligibility (in place); returns the new ``t0`` (= t)."""
     elig.mul_(math.exp(-(t_ms - t0_ms) / tau_elig))
     return t_ms
+
+
+def assembly_potentiation(
+    row_ptr: torch.Tensor,
+    col: torch.Tensor,
+    w: torch.Tensor,
+    n_plastic: torch.Tensor,
+    rev_ptr: torch.Tensor,
+    rev_syn: torch.Tensor,
+    members: torch.Tensor,
+    eta: float,
+    w_max: float,
+    budget: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Assembly-restricted Hebbian learning with soft bounds and heterosynaptic normalisation; in place.
+
+    For the plastic synapses i -> j with both i and j in ``members`` (int64 neuron ids):
+    ``w += eta * (w_max - w)`` (the rate limit of pair STDP for neurons that fire together at high rate:
+    net potentiation, saturating at ``w_max``). Then, for each member j, if the summed weight of all its
+    incoming plastic synapses exceeds ``budget`` every one of them is scaled by ``budget / sum`` (synaptic
+    scaling: a neuron's total lateral drive stays bounded however many assemblies it joins, older links
+    fade as new ones form). Synapses of non-members are untouched.
+
+    CPU tensors are updated through NumPy views (single-threaded: a few tens of thousands of synapses per
+    call, where torch's intra-op thread pool costs more than it saves and keeps spinning afterwards).
+
+    Returns:
+        (synapse ids, net weight change) of every synapse that changed, for eligibility tagging.
+    """
+    dev = w.device
+    if dev.type == "cpu":
+        ids, d = _assembly_potentiation_np(
+            row_ptr.numpy(),
+            col.numpy(),
+            w.numpy(),
+            n_plastic.numpy(),
+            rev_ptr.numpy(),
+            rev_syn.numpy(),
+            members.numpy().astype(np.int64),
+            eta,
+            w_max,
+            budget,
+        )
+        return torch.from_numpy(ids), torch.from_numpy(d)
+    if members.numel() == 0:
+        z = torch.zeros(0, dtype=torch.int64, device=dev)
+        return z, torch.zeros(0, dtype=w.dtype, device=dev)
+    n = int(n_plastic.numel())
+    inside = torch.zeros(n, dtype=torch.bool, device=dev)
+    inside[members] = True
+    syn = _expand(row_ptr, members, n_plastic[members].to(torch.int64))
+    syn = syn[inside[col[syn].to(torch.int64)]]
+    rev = _expand(rev_ptr, members, rev_ptr[members + 1] - rev_ptr[members])
+    incoming = rev_syn[rev].to(torch.int64)
+    owner = torch.repeat_interleave(
+        torch.arange(members.numel(), device=dev), (rev_ptr[members + 1] - rev_ptr[members])
+    )
+    before = w[incoming].clone()
+    w[syn] += eta * (w_max - w[syn])
+    total = torch.zeros(members.numel(), dtype=w.dtype, device=dev).index_add_(0, owner, w[incoming])
+    factor = (budget / total.clamp(min=1e-12)).clamp(max=1.0)
+    w[incoming] = w[incoming] * factor[owner]
+    # syn (pre and post in the assembly) is a subset of incoming (every plastic synapse onto a member)
+    dw = w[incoming] - before
+    moved = dw != 0
+    return incoming[moved], dw[moved]
+
+
+def _expand_np(
+    ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], ln: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    total = int(ln.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(ptr[rows] - (np.cumsum(ln) - ln), ln) + np.arange(total, dtype=np.int64)
+
+
+def _assembly_potentiation_np(
+    row_ptr: npt.NDArray[np.int64],
+    col: npt.NDArray[np.int32],
+    w: npt.NDArray[np.float32],
+    n_plastic: npt.NDArray[np.int32],
+    rev_ptr: npt.NDArray[np.int64],
+    rev_syn: npt.NDArray[np.int32],
+    members: npt.NDArray[np.int64],
+    eta: float,
+    w_max: float,
+    budget: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    if members.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    inside = np.zeros(n_plastic.size, dtype=bool)
+    inside[members] = True
+    syn = _expand_np(row_ptr, members, n_plastic[members].astype(np.int64))
+    syn = syn[inside[col[syn]]]
+    ln = rev_ptr[members + 1] - rev_ptr[members]
+    incoming = rev_syn[_expand_np(rev_ptr, members, ln)].astype(np.int64)
+    owner = np.repeat(np.arange(members.size), ln)
+    before = w[incoming].copy()
+    w[syn] += np.float32(eta) * (np.float32(w_max) - w[syn])
+    total = np.bincount(owner, weights=w[incoming], minlength=members.size)
+    factor = np.minimum(budget / np.maximum(total, 1e-12), 1.0).astype(np.float32)
+    w[incoming] = w[incoming] * factor[owner]
+    dw = w[incoming] - before
+    moved = dw != 0
+    return incoming[moved], dw[moved]
+
+
+def _expand(ptr: torch.Tensor, rows: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    start = ptr[rows]
+    total = int(lengths.sum())
+    if total == 0:
+        return torch.zeros(0, dtype=torch.int64, device=ptr.device)
+    offs = torch.cumsum(lengths, 0) - lengths
+    return torch.repeat_interleave(start - offs, lengths) + torch.arange(total, device=ptr.device)

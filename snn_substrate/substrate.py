@@ -2,15 +2,23 @@
 
 Assemblies. ``stimulate(code)`` drives the code's sensory neurons with a constant current for the given
 time; the responding assembly is the 2k most active excitatory concept neurons and the k most active
-category neurons (ties among the small spike counts resolved by feed-forward input from the code).
-Key strengths (Response.keys, triggers) are measured on concept-layer members only.
-``bind(code, key)`` stores that assembly under an external key. With learning on, STDP on the lateral
-concept/category synapses strengthens the links among co-active neurons (and, through shared neurons,
-between the assemblies of co-occurring stimuli); the same pairings feed eligibility traces so that
-``reward(r)`` strengthens (r > 0) or weakens (r < 0) what was just learned.
+category neurons, k = the code's size (a union of two codes recruits an assembly as large as both); ties
+among the small spike counts are resolved by feed-forward input. Key strengths (Response.keys, triggers)
+are measured on concept-layer members only. ``bind(code, key)`` stores that assembly under an external key.
+
+Learning (``learn=True`` and plasticity on) is restricted to the stimulated assembly's own lateral synapses
+(plasticity.assembly_potentiation): soft-bounded Hebbian potentiation ``w += eta (w_max - w)`` among its
+members (the rate limit of pair STDP for neurons firing together at high rate), followed by synaptic
+scaling that caps each member's summed incoming lateral weight at ``lat_budget_mv``. Stimuli learned in
+succession count as co-occurring: the previous learned assembly (the context) is linked with the new one at
+``context_rate``. Nothing else changes, so background activity never potentiates and a neuron's lateral
+drive stays bounded however many turns are learned: idle activity stays in the low-rate asynchronous
+regime (BENCHMARKS.md, S: per-turn cost over 200 learning turns). Every change is tagged for ``tag_ms``;
+``reward(r)`` scales the tagged changes (three-factor rule, sparse). In-kernel trace STDP remains available
+for ``run(learn=True)`` / ``idle(learn=True)`` (depression-dominated, clipped to [0, w_max]).
 
 Idle. ``idle(ms)`` advances the network under weak background Poisson drive in windows of ``cue_window_ms``.
-In each window one bound assembly (sampled uniformly by the substrate's own RNG) gets a weak replay cue for
+In each window one bound assembly (sampled uniformly by the substrate's own RNG) gets a replay cue for
 ``cue_ms``; every *other* bound assembly whose own members (those not in the cued one) fire at least once
 in the window with a share >= ``trigger_threshold`` has been reactivated laterally and surfaces in a
 ``Trigger``. Only learned lateral links carry activity that far: without plasticity nothing surfaces.
@@ -30,14 +38,15 @@ import numpy.typing as npt
 import torch
 
 from snn_substrate.coding import Code, population_code
-from snn_substrate.connectivity import Connectivity, build, expand_rows
+from snn_substrate.connectivity import Connectivity, build, expand_rows, with_reverse
 from snn_substrate.dynamics import LIFParams, LIFState, init_state
 from snn_substrate.engine import Backend, Engine, resolve_device
 from snn_substrate.network import Layout, SubstrateShape, substrate_layout
-from snn_substrate.plasticity import STDPParams, apply_reward
+from snn_substrate.plasticity import STDPParams, assembly_potentiation
 
 FORMAT = "snn_substrate"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 DEFAULT_LIF = LIFParams(
     tau_m=20.0,
@@ -53,7 +62,7 @@ DEFAULT_LIF = LIFParams(
     noise_w=8.0,
 )
 DEFAULT_STDP = STDPParams(
-    a_plus=1.0, a_minus=0.3, tau_plus=20.0, tau_minus=20.0, w_max=8.0, tau_elig=1000.0, reward_lr=1.0
+    a_plus=0.02, a_minus=0.025, tau_plus=20.0, tau_minus=20.0, w_max=30.0, tau_elig=1000.0, reward_lr=1.0
 )
 
 
@@ -68,7 +77,11 @@ class SubstrateConfig:
         stim_drive_mv: drive on a code's sensory neurons; assembly_min_spikes: (unused, kept for format stability);
         settle_ms: undriven time after each stimulation; key_threshold: share of a key's members active to
         report it in a Response; trigger_threshold, cooldown_ms, cue_drive_mv, cue_ms, cue_window_ms: idle
-        replay (module docstring); threads: CPU threads for the native kernel (None: torch's setting).
+        replay (module docstring); threads: CPU threads for the native kernel (None: one below 100k neurons,
+        else torch's setting). learn_rate: assembly learning step (``eta`` of
+        plasticity.assembly_potentiation); lat_budget_mv: cap on a neuron's summed incoming lateral weight;
+        tag_ms: how long learned changes stay eligible for ``reward``; context_rate: learning step of the
+        links between an assembly and the one learned just before it (0: no sequence association).
     """
 
     neurons: int = 20_000
@@ -81,14 +94,18 @@ class SubstrateConfig:
     stdp: STDPParams = DEFAULT_STDP
     stim_drive_mv: float = 30.0
     assembly_min_spikes: int = 2
-    settle_ms: float = 50.0
+    settle_ms: float = 30.0
     key_threshold: float = 0.3
     trigger_threshold: float = 0.4
     cooldown_ms: float = 2000.0
-    cue_drive_mv: float = 22.0
+    cue_drive_mv: float = 30.0
     cue_ms: float = 20.0
     cue_window_ms: float = 50.0
     threads: int | None = None
+    learn_rate: float = 0.5
+    context_rate: float = 0.5
+    lat_budget_mv: float = 150.0
+    tag_ms: float = 5000.0
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -197,13 +214,16 @@ class Substrate:
             self.device,
             backend=_backend(backend),
             threads=cfg.threads,
+            eligibility=False,
         )
         self.build_s = time.perf_counter() - t0
         self._rng = torch.Generator().manual_seed(cfg.seed + 1)
         self._bindings: dict[str, _Binding] = {}
         self._cool: dict[str, float] = {}
+        self._tags: list[tuple[float, torch.Tensor, torch.Tensor]] = []
+        self._context: npt.NDArray[np.int64] | None = None
         self._last: tuple[bytes, npt.NDArray[np.int64]] | None = None
-        self._index: tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]] | None = None
+        self._index: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
         self._sens = self.layout.pop("sensory_E")
         self._ce, self._ge = ce, ge = self.layout.pop("concept_E"), self.layout.pop("category_E")
         self._cat_ids = np.arange(ge.start, ge.stop, dtype=np.int64)
@@ -247,10 +267,12 @@ class Substrate:
         eng = self.engine
         eng.drive.zero_()
         eng.drive[torch.as_tensor(idx + self._sens.start, device=self.device)] = self.config.stim_drive_mv
-        res = eng.run(self._steps(duration_ms), self._learn_mode(learn))
+        res = eng.run(self._steps(duration_ms), "off")
         eng.drive.zero_()
         counts = res.counts
         asm = self._assembly(idx, counts)
+        if learn and self.config.plasticity:
+            self._learn(asm)
         keys = self._key_strengths(counts >= 1, exclude=self._cat_ids)
         keys = [(k, s) for k, s in keys if s >= self.config.key_threshold]
         if self.config.settle_ms > 0:
@@ -258,9 +280,49 @@ class Substrate:
         self._last = (idx.tobytes(), asm)
         return Response(asm, keys, res.spikes, eng.t_ms)
 
+    def _learn(self, asm: npt.NDArray[np.int64]) -> None:
+        """Assembly-restricted Hebbian learning (plasticity.assembly_potentiation), tagged for reward:
+        the previous learned assembly (the context) with this one at ``context_rate``, then this one
+        within itself at ``learn_rate``."""
+        cfg, conn = self.config, self.engine.conn
+        now = self.engine.t_ms
+        self._tags = [t for t in self._tags if now - t[0] <= cfg.tag_ms]
+        steps = []
+        if self._context is not None and cfg.context_rate > 0:
+            steps.append((np.union1d(self._context, asm), cfg.context_rate))
+        steps.append((asm, cfg.learn_rate))
+        for members, rate in steps:
+            syn, dw = assembly_potentiation(
+                conn.row_ptr,
+                conn.col,
+                conn.w,
+                conn.n_plastic,
+                conn.rev_ptr,
+                conn.rev_syn,
+                torch.as_tensor(members, device=self.device),
+                rate,
+                cfg.stdp.w_max,
+                cfg.lat_budget_mv,
+            )
+            if syn.numel():
+                self._tags.append((now, syn, dw))
+        self._context = asm.copy()
+
     def _ff_input(self, rows: torch.Tensor, pop_start: int, pop_stop: int) -> torch.Tensor:
         """Summed static weight from neurons ``rows`` onto each neuron of [pop_start, pop_stop)."""
         conn = self.engine.conn
+        if self.device.type == "cpu":
+            rp, col, w = conn.row_ptr.numpy(), conn.col.numpy(), conn.w.numpy()
+            r = rows.numpy()
+            starts, stops = rp[r], rp[r + 1]
+            ln = stops - starts
+            if int(ln.sum()) == 0:
+                return torch.zeros(pop_stop - pop_start, dtype=torch.float32)
+            ids = np.repeat(starts - (np.cumsum(ln) - ln), ln) + np.arange(int(ln.sum()))
+            t_np = col[ids]
+            k_np = (t_np >= pop_start) & (t_np < pop_stop)
+            o_np = np.bincount(t_np[k_np] - pop_start, weights=w[ids][k_np], minlength=pop_stop - pop_start)
+            return torch.from_numpy(o_np.astype(np.float32))
         syn = expand_rows(conn.row_ptr, rows)
         tgt = conn.col[syn].to(torch.int64)
         keep = (tgt >= pop_start) & (tgt < pop_stop)
@@ -270,7 +332,7 @@ class Substrate:
     def _assembly(self, idx: npt.NDArray[np.int64], counts: torch.Tensor) -> npt.NDArray[np.int64]:
         # The most active neurons of each layer; ties (spike counts are small integers) are resolved by
         # the feed-forward input from the code (concept) or from the concept assembly (category).
-        k = self.config.code_k
+        k = max(1, int(idx.size))  # assembly size follows the code: a co-occurrence (union) recruits both
         rows = torch.as_tensor(idx + self._sens.start, device=self.device)
         picked = []
         for pop, size in ((self._ce, 2 * k), (self._ge, k)):
@@ -321,52 +383,54 @@ class Substrate:
         """The neurons bound to ``key``. Raises KeyError if unbound."""
         return self._bindings[key].members.copy()
 
-    def _key_index(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+    def _key_index(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         if self._index is None:
             names = list(self._bindings)
-            mem = [torch.as_tensor(self._bindings[k].members, dtype=torch.int64) for k in names]
-            flat = torch.cat(mem) if mem else torch.zeros(0, dtype=torch.int64)
-            owner = torch.repeat_interleave(
-                torch.arange(len(names)), torch.tensor([m.numel() for m in mem], dtype=torch.int64)
-            )
-            sizes = torch.tensor([max(1, m.numel()) for m in mem], dtype=torch.float32)
-            self._index = (flat.to(self.device), owner.to(self.device), sizes.to(self.device), names)
+            mem = [self._bindings[k].members for k in names]
+            flat = np.concatenate(mem) if mem else np.zeros(0, dtype=np.int64)
+            owner = np.repeat(np.arange(len(names)), [m.size for m in mem]).astype(np.int64)
+            self._index = (flat, owner, names)
         return self._index
 
     def _key_strengths(
         self, active: torch.Tensor, exclude: npt.NDArray[np.int64] | None
     ) -> list[tuple[str, float]]:
-        flat, owner, sizes, names = self._key_index()
+        """(key, share of its members in ``active``, ignoring ``exclude``d neurons), strongest first."""
+        flat, owner, names = self._key_index()
         if not names:
             return []
-        act = active[flat].float()
+        act_all = active.cpu().numpy()
+        keep = np.ones(flat.size, dtype=bool)
         if exclude is not None and exclude.size:
-            keep = ~torch.isin(flat, torch.as_tensor(exclude, device=self.device))
-            act = act * keep.float()
-            sizes = (
-                torch.zeros(len(names), device=self.device).index_add_(0, owner, keep.float()).clamp_(min=1.0)
-            )
-        share = torch.zeros(len(names), device=self.device).index_add_(0, owner, act) / sizes
-        vals = share.cpu().tolist()
-        out = [(names[i], float(vals[i])) for i in range(len(names)) if vals[i] > 0]
+            mask = np.zeros(act_all.size, dtype=bool)
+            mask[exclude] = True
+            keep = ~mask[flat]
+        act = act_all[flat] & keep
+        sizes = np.maximum(np.bincount(owner, weights=keep, minlength=len(names)), 1.0)
+        share = np.bincount(owner, weights=act, minlength=len(names)) / sizes
+        out = [(names[i], float(share[i])) for i in np.flatnonzero(share > 0)]
         out.sort(key=lambda kv: (-kv[1], kv[0]))
         return out
 
     # ------------------------------------------------------------------ reward
     def reward(self, value: float) -> None:
-        """Third factor: ``w += lr * value * eligibility`` on the plastic synapses (no-op without plasticity).
+        """Third factor on what was learned recently: every synapse changed by a learning stimulation within
+        ``tag_ms`` gets ``w += lr * value * dw * exp(-age / tau_elig)`` (clipped to [0, w_max]), so a
+        positive reward strengthens and a negative one weakens (or undoes) those changes. Sparse: only the
+        tagged synapses are touched. No-op without plasticity.
 
         Raises:
             ValueError: non-finite value.
         """
         if not np.isfinite(value):
             raise ValueError("reward must be finite")
-        if not self.config.plasticity:
+        if not self.config.plasticity or value == 0.0:
             return
-        eng = self.engine
-        apply_reward(
-            eng.conn.w, eng.elig, eng.plastic_ids(), float(value), eng.t_ms, eng.elig_t0, self.config.stdp
-        )
+        cfg, w, now = self.config, self.engine.conn.w, self.engine.t_ms
+        self._tags = [t for t in self._tags if now - t[0] <= cfg.tag_ms]
+        for t_ms, syn, dw in self._tags:
+            g = cfg.stdp.reward_lr * float(value) * float(np.exp(-(now - t_ms) / cfg.stdp.tau_elig))
+            w[syn] = (w[syn] + g * dw).clamp_(0.0, cfg.stdp.w_max)
 
     # ------------------------------------------------------------------ idle
     def idle(self, duration_ms: float, learn: bool = False) -> list[Trigger]:
@@ -464,6 +528,7 @@ class Substrate:
             "plastic_weight_mean": float(wp.mean()),
             "plastic_weight_max": float(wp.max()),
             "bytes": conn.nbytes() + int(self.engine.elig.numel()) * 4,
+            "build_s": round(self.build_s, 3),
             "bindings": len(self._bindings),
             "code_k": self.config.code_k,
             "plasticity": self.config.plasticity,
@@ -481,12 +546,12 @@ class Substrate:
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "config": self.config.to_dict(),
-            "conn": {k: v.cpu() for k, v in eng.conn._asdict().items()},
+            "conn": {k: v.cpu() for k, v in eng.conn._asdict().items() if not k.startswith("rev_")},
             "state": {k: v.cpu() for k, v in eng.state._asdict().items()},
             "x_pre": eng.x_pre.cpu(),
             "x_post": eng.x_post.cpu(),
-            "elig": eng.elig.cpu(),
-            "elig_t0": eng.elig_t0,
+            "tags": [(t, syn.cpu(), dw.cpu()) for t, syn, dw in self._tags],
+            "context": None if self._context is None else self._context.tolist(),
             "step": eng.step,
             "rng": self._rng.get_state(),
             "bindings": {k: (b.code.tolist(), b.members.tolist()) for k, b in self._bindings.items()},
@@ -512,19 +577,24 @@ class Substrate:
             raise ValueError(f"{path} is not a readable substrate file: {exc}") from exc
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise ValueError(f"{path} is not a substrate file")
-        if blob.get("version") != FORMAT_VERSION:
+        if blob.get("version") not in READABLE_VERSIONS:
             raise ValueError(
                 f"unsupported substrate format version {blob.get('version')} (this build reads "
                 f"{FORMAT_VERSION})"
             )
         cfg = SubstrateConfig.from_dict(blob["config"])
-        sub = cls(cfg, device=device, backend=_backend(backend), _conn=Connectivity(**blob["conn"]))
+        parts = {k: v for k, v in blob["conn"].items() if not k.startswith("rev_")}
+        conn = with_reverse(
+            Connectivity(**parts, rev_ptr=torch.zeros(0), rev_syn=torch.zeros(0), rev_pre=torch.zeros(0))
+        )
+        sub = cls(cfg, device=device, backend=_backend(backend), _conn=conn)
         eng = sub.engine
         eng.state = LIFState(*(blob["state"][k].to(sub.device).contiguous() for k in LIFState._fields))
         eng.x_pre = blob["x_pre"].to(sub.device)
         eng.x_post = blob["x_post"].to(sub.device)
-        eng.elig = blob["elig"].to(sub.device)
-        eng.elig_t0 = float(blob["elig_t0"])
+        sub._tags = [(float(t), a.to(sub.device), b.to(sub.device)) for t, a, b in blob.get("tags", [])]
+        ctx = blob.get("context")
+        sub._context = None if ctx is None else np.asarray(ctx, dtype=np.int64)
         eng.step = int(blob["step"])
         sub._rng.set_state(blob["rng"])
         sub._bindings = {

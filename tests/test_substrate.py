@@ -131,7 +131,7 @@ def test_bind_unbind_keys_and_stats() -> None:
 
 
 def _pairing(plasticity: bool) -> tuple[float, float, list[Trigger]]:
-    sub = Substrate(SubstrateConfig(neurons=20_000, plasticity=plasticity, key_threshold=0.0), device="cpu")
+    sub = Substrate(SubstrateConfig(neurons=8_000, plasticity=plasticity, key_threshold=0.0), device="cpu")
     rng = np.random.default_rng(1)
     a, b, c = (sub.encode(rng.normal(size=384)) for _ in range(3))
     for key, code in (("A", a), ("B", b), ("C", c)):
