@@ -312,3 +312,38 @@ def test_hosted_model_plumbing_via_stub_server(games: dict[str, Path]) -> None:
         )
         res = _play(games["coin"], truth=False, llm=llm, steps=6)
         assert res.steps > 0 and server.requests
+
+
+def test_the_full_agent_plays_through_its_cognitive_cycle(games: dict[str, Path], tmp_path: Path) -> None:
+    """The same Agent that chats plays: observations go through perceive/encode/recall/act/learn, land in
+    memory, and the policy sees what memory recalled."""
+    from cogarch.agent import Agent
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+
+    policy = WorldModelPolicy("full", seed=3)
+    seen_recalled: list[int] = []
+    choose = policy.choose
+
+    def spying_choose(ctx: GameContext) -> str:
+        seen_recalled.append(len(ctx.recalled))
+        return choose(ctx)
+
+    policy.choose = spying_choose  # type: ignore[method-assign]
+    env = TextWorldEnv(games["coin"])
+    with Agent.open(
+        tmp_path / "agent",
+        llm=ScriptedLLM(),
+        embedder=HashEmbedder(64),
+        policy=policy,
+        substrate={"enabled": False},
+    ) as agent:
+        try:
+            result = run_episode(env, agent, user="player", max_steps=40)
+        finally:
+            env.close()
+        episodes = agent.memory.episodes(namespace="player")
+    assert result.steps > 0
+    assert len(episodes) == 2 * result.steps  # each observation and each command is remembered
+    assert max(seen_recalled) > 0  # later steps see recalled observations
+    assert result.score == pytest.approx(result.max_score) or result.steps == 40
