@@ -92,6 +92,22 @@ def _cache_is_valid(directory: Path, fingerprint: dict[str, Any]) -> bool:
         return False
 
 
+def _causal_lm_class(directory: Path) -> Any:
+    """The model class for a cached directory: the Llama class itself for SmolLM2 (importing it directly
+    skips the Auto* registries, which cost about 3 s of imports), else ``AutoModelForCausalLM``."""
+    try:
+        model_type = json.loads((directory / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        model_type = None
+    if model_type == "llama":
+        from transformers.models.llama.modeling_llama import LlamaForCausalLM
+
+        return LlamaForCausalLM
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM
+
+
 def _quiet() -> Any:
     # Local import: memory.embedders._quiet would break the layering (reasoning must not import memory).
     from contextlib import contextmanager
@@ -171,7 +187,7 @@ class LocalEngine:
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self) -> tuple[Any, Any, bool]:
         import torch
-        from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+        from transformers import PreTrainedTokenizerFast
 
         fingerprint = _fingerprint(self._gguf)
         target = self._cache_dir / CACHE_SUBDIR if self._cache_dir is not None else None
@@ -180,13 +196,13 @@ class LocalEngine:
                 with _quiet():
                     # The fast tokenizer class directly: AutoTokenizer's dispatch costs about 2 s more here.
                     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(target), local_files_only=True)
-                    model = AutoModelForCausalLM.from_pretrained(
+                    model = _causal_lm_class(target).from_pretrained(
                         str(target), local_files_only=True, dtype=torch.float32
                     )
                 return model, tokenizer, True
             except Exception:  # a damaged cache: rebuild it below
                 shutil.rmtree(target, ignore_errors=True)
-        from transformers import AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         # The GGUF converter draws its own tqdm bar on stderr: keep library output clean.
         with _quiet(), contextlib.redirect_stderr(io.StringIO()):
