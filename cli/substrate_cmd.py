@@ -1,4 +1,8 @@
-"""`cogarch substrate stats|raster` and `cogarch bench substrate s1|s2|s3` (mounted by cli/main.py)."""
+"""`cogarch substrate stats|raster` and `cogarch bench substrate s1|s2|s3` (mounted by cli/main.py).
+
+``stats``/``raster`` inspect the substrate the agent keeps for a user (``<data_dir>/substrate/<hash>.pt``,
+cogarch.substrates.user_file), a given ``--file``, or a fresh one (``--neurons N``).
+"""
 
 from __future__ import annotations
 
@@ -16,37 +20,75 @@ bench_app = typer.Typer(
 )
 
 
-def _open(path: Path | None, neurons: int, device: str, data_dir: Path | None) -> Any:
+def _open(
+    file: Path | None,
+    neurons: int | None,
+    device: str,
+    data_dir: Path | None,
+    user: str | None,
+    config: Path | None = None,
+) -> tuple[Any, str]:
+    """The substrate to inspect and where it came from.
+
+    Precedence: ``--file``; else ``--neurons`` (a fresh substrate); else the user's saved substrate
+    ``<data_dir>/substrate/<sha256(user)[:24]>.pt`` (data dir and user from the settings unless given).
+
+    Raises:
+        MissingResourceError: the file does not exist. InvalidInputError: not a substrate file, or a bad
+        size/device.
+    """
     from snn_substrate import Substrate, SubstrateConfig
 
-    if path is None and data_dir is not None and (data_dir / "substrate.pt").exists():
-        path = data_dir / "substrate.pt"
-    if path is not None:
-        if not path.exists():
+    if file is None and neurons is None:
+        from cli.common import load_settings
+        from cogarch.substrates import user_file
+
+        settings = load_settings(data_dir, config)
+        name = user or settings.user
+        file = user_file(Path(settings.data_dir) / "substrate", name)
+        if not file.exists():
             raise MissingResourceError(
-                f"no substrate file at {path}", hint="pass --neurons N for a fresh one"
+                f"user {name!r} has no saved substrate at {file}",
+                hint="chat with the agent first, or pass --file PATH or --neurons N for a fresh one",
+            )
+    if file is not None:
+        if not file.exists():
+            raise MissingResourceError(
+                f"no substrate file at {file}", hint="pass --neurons N for a fresh one"
             )
         try:
-            return Substrate.load(path, device=device)
+            return Substrate.load(file, device=device), str(file)
         except ValueError as exc:
             raise InvalidInputError(str(exc), hint="pass a file written by Substrate.save") from None
+    assert neurons is not None
     try:
-        return Substrate(SubstrateConfig(neurons=neurons), device=device)
+        return Substrate(SubstrateConfig(neurons=neurons), device=device), f"fresh ({neurons} neurons)"
     except ValueError as exc:
         raise InvalidInputError(str(exc), hint="use --device cpu|cuda|auto and --neurons >= 100") from None
 
 
+_FILE = typer.Option(None, "--file", help="A saved substrate file (overrides --user/--data-dir).")
+_NEURONS = typer.Option(None, "--neurons", help="Inspect a fresh substrate of this size instead.")
+_DEVICE = typer.Option("auto", "--device", help="auto|cpu|cuda")
+_DATA = typer.Option(None, "--data-dir", help="Data directory (default: from the settings).")
+_USER = typer.Option(None, "--user", help="Whose substrate (default: the settings' user).")
+_CONFIG = typer.Option(None, "--config", help="A config.toml (default: <data-dir>/config.toml).")
+
+
 @app.command()
 def stats(
-    path: Path | None = typer.Argument(None, help="A saved substrate file (default: a fresh one)."),
-    neurons: int = typer.Option(20_000, help="Size of a fresh substrate."),
-    device: str = typer.Option("auto", help="auto|cpu|cuda"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Use <data-dir>/substrate.pt if present."),
+    file: Path | None = _FILE,
+    neurons: int | None = _NEURONS,
+    device: str = _DEVICE,
+    data_dir: Path | None = _DATA,
+    user: str | None = _USER,
+    config: Path | None = _CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Sizes, synapses, weights, bindings, device and simulated time of a substrate."""
+    """Sizes, synapses, weights, bindings, device and simulated time of a user's substrate."""
     with handled():
-        info = _open(path, neurons, device, data_dir).stats()
+        sub, source = _open(file, neurons, device, data_dir, user, config)
+        info = {"source": source, **sub.stats()}
         if as_json:
             print_json(info)
             return
@@ -56,21 +98,26 @@ def stats(
 
 @app.command()
 def raster(
-    path: Path | None = typer.Argument(None, help="A saved substrate file (default: a fresh one)."),
+    file: Path | None = _FILE,
     out: Path = typer.Option(Path("raster.png"), "--out", help="PNG to write."),
-    neurons: int = typer.Option(20_000, help="Size of a fresh substrate."),
+    neurons: int | None = _NEURONS,
     duration_ms: float = typer.Option(500.0, "--duration-ms", help="Simulated time to plot."),
-    device: str = typer.Option("auto", help="auto|cpu|cuda"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Use <data-dir>/substrate.pt if present."),
+    device: str = _DEVICE,
+    data_dir: Path | None = _DATA,
+    user: str | None = _USER,
+    config: Path | None = _CONFIG,
 ) -> None:
-    """Run the substrate idle for a while and plot its spikes, layers marked."""
+    """Run a user's substrate idle for a while (no learning, the file is not changed) and plot its spikes,
+    layers marked."""
     with handled():
+        if duration_ms <= 0:
+            raise InvalidInputError("--duration-ms must be > 0", hint="e.g. --duration-ms 500")
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        sub = _open(path, neurons, device, data_dir)
+        sub, source = _open(file, neurons, device, data_dir, user, config)
         res = sub.run(duration_ms, record=True, learn=False)
         r = res.raster
         fig, ax = plt.subplots(figsize=(10, 6))
@@ -84,7 +131,7 @@ def raster(
         ax.set_ylim(0, sub.config.neurons)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("neuron")
-        ax.set_title(f"{sub.config.neurons} neurons, {res.rates_hz['all']:.2f} Hz mean")
+        ax.set_title(f"{source}: {sub.config.neurons} neurons, {res.rates_hz['all']:.2f} Hz mean")
         fig.tight_layout()
         fig.savefig(out, dpi=120)
         plt.close(fig)

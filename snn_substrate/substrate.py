@@ -102,7 +102,7 @@ class SubstrateConfig:
     cue_ms: float = 20.0
     cue_window_ms: float = 50.0
     threads: int | None = None
-    learn_rate: float = 0.5
+    learn_rate: float = 0.7
     context_rate: float = 0.5
     lat_budget_mv: float = 150.0
     tag_ms: float = 5000.0
@@ -347,6 +347,31 @@ class Substrate:
             picked.append(sel)
             rows = sel
         return np.sort(torch.cat(picked).cpu().numpy().astype(np.int64))
+
+    def present(
+        self, neurons: npt.ArrayLike, duration_ms: float = 50.0, drive_mv: float | None = None
+    ) -> npt.NDArray[np.int32]:
+        """Drive ``neurons`` (any ids, e.g. half of an assembly) directly for ``duration_ms`` without learning,
+        then settle; returns the spike count of every neuron during the drive (int32 (N,)).
+
+        Raises:
+            ValueError: ids outside [0, neurons) or a negative duration.
+        """
+        ids = np.asarray(neurons, dtype=np.int64).reshape(-1)
+        if duration_ms < 0:
+            raise ValueError("duration_ms must be >= 0")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.config.neurons):
+            raise ValueError(f"neuron ids must lie in [0, {self.config.neurons})")
+        eng = self.engine
+        eng.drive.zero_()
+        eng.drive[torch.as_tensor(ids, device=self.device)] = (
+            self.config.stim_drive_mv if drive_mv is None else float(drive_mv)
+        )
+        res = eng.run(self._steps(duration_ms), "off")
+        eng.drive.zero_()
+        if self.config.settle_ms > 0:
+            eng.run(self._steps(self.config.settle_ms), "off")
+        return res.counts.cpu().numpy()
 
     # ------------------------------------------------------------------ bindings
     def bind(self, code: Code, key: str) -> npt.NDArray[np.int64]:
