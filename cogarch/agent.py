@@ -163,6 +163,11 @@ class Agent:
         (``Agent.open(path, llm={"model": "openai/gpt-4o-mini"})``)."""
         if data_dir is not None:
             overrides["data_dir"] = Path(data_dir).expanduser()
+        # ``llm=`` and ``memory=`` take a collaborator, or a mapping of settings for that section
+        if isinstance(llm, Mapping):
+            overrides["llm"], llm = dict(llm), None
+        if isinstance(memory, Mapping):
+            overrides["memory"], memory = dict(memory), None
         settings = Settings.load(**overrides)
         return cls(
             settings,

@@ -109,3 +109,16 @@ def test_checkpoints_keep_the_conversation_history(data_dir: Path) -> None:
         agent.chat("second message", user="bob")
     prompt = llm.calls[-1][0]
     assert any(m["content"] == "first message" for m in prompt)
+
+
+def test_open_takes_settings_mappings_for_llm_and_memory_sections(data_dir: Path) -> None:
+    with Agent.open(
+        data_dir,
+        llm={"model": "scripted/echo", "max_tokens": 7},
+        memory={"recall_k": 3},
+        embedder=HashEmbedder(64),
+        substrate={"enabled": False},
+    ) as agent:
+        assert agent.settings.llm.max_tokens == 7
+        assert agent.settings.memory.recall_k == 3
+        assert agent.chat("hello", user="u").text == "You said: hello"
