@@ -129,7 +129,9 @@ def models_check(
             for part in ("llm", "embedder"):
                 entry = report[part]
                 status = "[green]ok[/]" if entry["ok"] else "[red]failed[/]"
-                console.print(f"{part:9} {entry['name']}  {status}  {entry.get('detail', '')}", highlight=False)
+                console.print(
+                    f"{part:9} {entry['name']}  {status}  {entry.get('detail', '')}", highlight=False
+                )
         failed = [report[p] for p in ("llm", "embedder") if not report[p]["ok"]]
         if failed:
             raise typer.Exit(code=max(int(e.get("error", {}).get("exit_code", 1)) for e in failed))

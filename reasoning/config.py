@@ -33,7 +33,9 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(256, ge=1, le=32768, description="Default maximum tokens per reply.")
     timeout_s: float = Field(60.0, gt=0, description="Timeout of one model call, in seconds.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries on timeouts, rate limits and 5xx errors.")
-    backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles on every retry (with jitter).")
+    backoff_s: float = Field(
+        0.5, ge=0, description="First retry delay; doubles on every retry (with jitter)."
+    )
     max_concurrency: int = Field(4, ge=1, description="Maximum model calls in flight at once.")
     requests_per_minute: float | None = Field(None, gt=0, description="Client-side rate limit (None: none).")
     structured_retries: int = Field(
@@ -55,7 +57,8 @@ class SearchSettings(BaseModel):
     exploration: float = Field(1.0, ge=0, description="UCT exploration constant c.")
     beta: float = Field(0.5, ge=0, description="Weight of the association score in V(n) = F_g + beta * F_a.")
     auto_escalate: bool = Field(
-        False, description="Escalate questions to the search when recall confidence is low (costs many calls)."
+        False,
+        description="Escalate questions to the search when recall confidence is low (costs many calls).",
     )
     escalate_below: float = Field(0.25, ge=0, le=1, description="Recall confidence below which to escalate.")
     accept_value: float = Field(0.9, ge=0, le=1, description="The judge accepts an answer at or above this.")

@@ -130,7 +130,9 @@ class LLM(Protocol):
         """Generate a completion for ``messages``."""
         ...
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Iterator[StreamChunk]:
+    def stream(
+        self, messages: Sequence[Message], options: GenerationOptions | None = None
+    ) -> Iterator[StreamChunk]:
         """Generate a completion piece by piece."""
         ...
 
@@ -146,8 +148,7 @@ class OptionScorer(Protocol):
 
     def score_options(
         self, messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
-    ) -> list[float]:
-        ...
+    ) -> list[float]: ...
 
 
 __all__ = [

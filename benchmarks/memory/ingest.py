@@ -45,8 +45,13 @@ def main() -> None:
         t2 = time.perf_counter()
         mem.consolidate(namespace="bench")
         cons = time.perf_counter() - t2
-    res = {"n": len(items), "one_at_a_time_per_s": one, "remember_many_per_s": batched,
-           "speedup": batched / one, "consolidate_s": cons}
+    res = {
+        "n": len(items),
+        "one_at_a_time_per_s": one,
+        "remember_many_per_s": batched,
+        "speedup": batched / one,
+        "consolidate_s": cons,
+    }
     print(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2))
