@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "benchmarks" / "results" / "engines_embedder.json"
+RESULTS = ROOT / "benchmarks" / "results" / "engines_embedder.json"  # --threads N: engines_embedder_tN.json
 LOCOMO = ROOT.parent / "shared" / "data" / "locomo" / "locomo_dev.json"
 
 
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=128, help="texts embedded one at a time per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the embedder's default)")
     args = parser.parse_args()
 
     import torch
@@ -80,6 +81,8 @@ def main() -> None:
     texts, source = load_texts(args.texts)
     t = time.perf_counter()
     embedder = LocalEmbedder(batch_size=args.batch, device="cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     load_s = time.perf_counter() - t
     embedder(texts[:8])  # warm-up
     batched, single = [], []
@@ -107,13 +110,14 @@ def main() -> None:
         "speedup_median": ratio,
         "runs": args.runs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    out = RESULTS.with_name(f"engines_embedder_t{args.threads}.json") if args.threads else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     width = max(len(k) for k in result)
     for key, value in result.items():
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         print(f"{key:<{width}}  {shown}")
-    print(f"-> {RESULTS.relative_to(ROOT)}")
+    print(f"-> {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
