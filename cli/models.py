@@ -20,11 +20,9 @@ def _check_llm(settings: Any, live: bool) -> dict[str, Any]:
     model = settings.llm.model
     entry: dict[str, Any] = {"name": model, "ok": False, "detail": ""}
     try:
-        if not model.startswith(("local/", "scripted/")):
-            from reasoning.engines._litellm import check_credentials
+        from reasoning.engines import preflight
 
-            key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
-            check_credentials(model, api_key=key, api_base=settings.llm.api_base)
+        preflight(settings.llm)
         if not live:
             entry.update(ok=True, detail="configured (not tested)")
             return entry

@@ -30,7 +30,7 @@ class LLMSettings(BaseModel):
         None, description="API key; when unset, litellm reads the provider's variable (e.g. OPENAI_API_KEY)."
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is greedy.")
-    max_tokens: int = Field(256, ge=1, le=32768, description="Default maximum tokens per reply.")
+    max_tokens: int = Field(160, ge=1, le=32768, description="Default maximum tokens per reply.")
     timeout_s: float = Field(60.0, gt=0, description="Timeout of one model call, in seconds.")
     max_retries: int = Field(3, ge=0, le=20, description="Retries on timeouts, rate limits and 5xx errors.")
     backoff_s: float = Field(

@@ -322,7 +322,7 @@ class LocalEngine:
                 for _ in range(budget):
                     out = self._model(input_ids=step_input, past_key_values=past, use_cache=True)
                     past = out.past_key_values
-                    logits = out.logits[0, -1].float()
+                    logits = _discourage_loops(out.logits[0, -1].float(), generated)
                     if generator is None:
                         token = int(torch.argmax(logits))
                     else:
@@ -442,3 +442,34 @@ def _held_back(text: str, stops: tuple[str, ...]) -> int:
 
 
 __all__ = ["CACHE_SUBDIR", "GGUF_FILE", "MODEL_NAME", "PIP_INSTALL", "LocalEngine", "gguf_path"]
+
+
+REPETITION_PENALTY = 1.3
+"""CTRL's penalty on tokens the reply already used (small models loop without it)."""
+NO_REPEAT_NGRAM = 4
+"""A reply never repeats a 4-gram of its own tokens."""
+
+
+def _discourage_loops(logits: Any, generated: list[int]) -> Any:
+    """Penalise tokens already generated (CTRL, Keskar et al. 2019) and forbid repeating an n-gram of the reply.
+
+    Only the reply's own tokens count, so copying names and facts from the prompt stays free.
+    """
+    if not generated:
+        return logits
+    import torch
+
+    used = torch.tensor(sorted(set(generated)), dtype=torch.long, device=logits.device)
+    values = logits[used]
+    logits[used] = torch.where(values > 0, values / REPETITION_PENALTY, values * REPETITION_PENALTY)
+    n = NO_REPEAT_NGRAM
+    if len(generated) >= n:
+        prefix = tuple(generated[-(n - 1) :])
+        banned = {
+            generated[i + n - 1]
+            for i in range(len(generated) - n + 1)
+            if tuple(generated[i : i + n - 1]) == prefix
+        }
+        if banned:
+            logits[list(banned)] = float("-inf")
+    return logits
