@@ -142,6 +142,7 @@ class Session:
         self.proactive = proactive
         self.last_reply: Any = None
         self._stop = threading.Event()
+        self._busy = threading.Event()
 
     def run(self) -> None:
         from prompt_toolkit import PromptSession
@@ -168,6 +169,7 @@ class Session:
                 line = line.strip()
                 if not line:
                     continue
+                self._busy.set()
                 try:
                     if line.startswith("/"):
                         if not self.command(line):
@@ -184,7 +186,11 @@ class Session:
                         common.fail(exc)
                     else:
                         err_console.print(f"[red]error:[/] {exc}")
+                finally:
+                    self._busy.clear()
         self._stop.set()
+        if idle_thread.is_alive():
+            idle_thread.join()  # let a running idle burst finish before the substrate is saved
         console.print("[dim]bye: everything is saved[/]")
 
     def _idle_loop(self) -> None:
@@ -193,6 +199,9 @@ class Session:
         last = time.monotonic()
         while not self._stop.wait(period):
             now = time.monotonic()
+            if self._busy.is_set():  # the user is talking: that time is not idle
+                last = now
+                continue
             seconds = (now - last) * self.time_scale
             last = now
             try:
@@ -206,7 +215,7 @@ class Session:
         console.print(f"\n[magenta]agent (unprompted):[/] {action.content}", highlight=False)
 
     def say(self, message: str, *, think: bool = False) -> None:
-        console.print("[green]agent>[/] ", end="")
+        console.print("[green]agent>[/] ", end="", highlight=False)
         reply = None
         nodes = 0
         for event in self.agent.stream(message, user=self.user, think=think):
@@ -217,7 +226,7 @@ class Session:
                 console.print(f"[dim]\r(thinking: {nodes} nodes)[/]", end="")
             elif event.reply is not None:
                 reply = event.reply
-        console.print()
+        console.print("\n", end="")
         self.last_reply = reply
         if reply is not None and (reply.recalled or reply.associations):
             console.print(
