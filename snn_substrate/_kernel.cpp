@@ -21,6 +21,25 @@ static inline uint32_t fmix32(uint32_t h) {
   return h;
 }
 
+// Noise flags of neurons [lo, hi) at one step: 1 where the counter-based hash falls below the threshold.
+// A branch-free loop the compiler vectorises; AVX2 clone picked at run time where the CPU has it (no
+// -march=native, so a shared cache dir stays safe on older CPUs).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void noise_flags(const uint32_t* nh, uint8_t* out, int64_t lo, int64_t hi, uint32_t hs,
+                        uint32_t thresh) {
+  for (int64_t i = lo; i < hi; ++i) {
+    uint32_t h = hs ^ nh[i];
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    out[i] = (uint8_t)(h < thresh);
+  }
+}
+
 // Parameter vector layout (doubles); keep in sync with engine.py::_pack_params.
 enum {
   P_EM, P_EE, P_EI, P_AE, P_AI, P_AD, P_EL, P_VR, P_VT, P_REF, P_ETH, P_DTH, P_PNOISE, P_WNOISE, P_SEED,
@@ -76,6 +95,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   int64_t total_spikes = 0;
   // the neuron part of the noise hash does not depend on the step: once per call
   std::vector<uint32_t> nh(noise ? (size_t)N : 0);
+  std::vector<uint8_t> nflag(noise ? (size_t)N : 0);
 
 #pragma omp parallel num_threads(nthreads)
   {
@@ -101,6 +121,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       const int64_t step = step0 + k;
       const uint32_t hs = fmix32((uint32_t)step * 0x9E3779B1u ^ seed) ^ (uint32_t)(step >> 32);
       mine.clear();
+      if (noise) noise_flags(nh.data(), nflag.data(), lo, hi, hs, thresh);
       // (a) neuron update on my slice: collect input, integrate exactly, threshold, reset.
       for (int64_t i = lo; i < hi; ++i) {
         float e = ge[i], in = gi[i];
@@ -123,10 +144,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         }
         e *= eE;
         in *= eI;
-        if (noise) {
-          const uint32_t h = fmix32(hs ^ nh[i]);
-          if (h < thresh) e += wnoise;
-        }
+        if (noise) e += wnoise * (float)nflag[i];  // branch-free: the flags are random
         float th = theta[i] * eth;
         if (plastic) {
           xpre[i] *= epre;
@@ -172,19 +190,21 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         const int32_t i = spk[q];
         const int64_t a = row_ptr[i], b = row_ptr[i + 1];
         float* buf = is_exc[i] ? be : bi;
-        for (int64_t s = a; s < b; ++s) buf[col[s]] += w[s];
-        my_ev += b - a;
-        if (plastic) {
-          const int64_t pe = a + n_plastic[i];
-          for (int64_t s = a; s < pe; ++s) {
-            const float dw = -Aminus * xpost[col[s]];
-            if (direct) {
-              float nw = w[s] + dw;
-              w[s] = nw < 0.f ? 0.f : nw;
-            }
-            if (use_elig) elig[s] += dw * g;
+        // plastic synapses first in the row: propagate the old weight, then depress (fused, one pass)
+        const int64_t pe = plastic ? a + n_plastic[i] : a;
+        for (int64_t s = a; s < pe; ++s) {
+          const int32_t c = col[s];
+          const float ws = w[s];
+          buf[c] += ws;
+          const float dw = -Aminus * xpost[c];
+          if (direct) {
+            const float nw = ws + dw;
+            w[s] = nw < 0.f ? 0.f : nw;
           }
+          if (use_elig) elig[s] += dw * g;
         }
+        for (int64_t s = pe; s < b; ++s) buf[col[s]] += w[s];
+        my_ev += b - a;
       }
       if (plastic) {
 #pragma omp barrier

@@ -4,7 +4,9 @@
 - S2: S1 with trace STDP on E->E synapses; ``reward=True``: STDP into eligibility traces plus a dopamine-like
   reward pulse every 100 ms (``w += lr * r * e``; r alternates +1/-1).
 - S3: the 4-layer substrate as the agent uses it (idle background drive, plasticity on), about 91 synapses
-  per neuron (20M at 220k).
+  per neuron (20M at 220k): in-degrees scaled by 91/410 from the agent's 20k layout and weights by
+  1/sqrt(that) (balanced-network scaling, so input fluctuations and the 1-3 Hz idle regime survive the
+  sparser connectivity; unscaled weights idle at 0.45 Hz, mean-preserving 1/K scaling at 3.4 Hz).
 
 Build time is reported apart (``build_s``); ``wall_s`` covers the simulation only.
 """
@@ -31,6 +33,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+S3_SCALE = 91.0 / 410.0
+
+
+def s3_config(neurons: int, seed: int = 0, dt: float = 1.0, threads: int | None = None) -> SubstrateConfig:
+    """The S3 substrate: in-degrees x S3_SCALE, weights x 1/sqrt(S3_SCALE) (module docstring)."""
+    f = S3_SCALE**-0.5
+    sh = SubstrateShape(conn_scale=S3_SCALE)
+    sh = sh._replace(
+        w_ff=sh.w_ff * f,
+        w_lat=sh.w_lat * f,
+        w_fb=sh.w_fb * f,
+        w_ei=sh.w_ei * f,
+        w_ie=sh.w_ie * f,
+        w_ii=sh.w_ii * f,
+    )
+    return SubstrateConfig(neurons=neurons, seed=seed, dt_ms=dt, shape=sh, threads=threads)
+
+
 def run_benchmark(
     which: Which,
     neurons: int,
@@ -39,6 +59,7 @@ def run_benchmark(
     device: str = "cpu",
     seed: int = 0,
     backend: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Build and run one benchmark network; returns neurons, synapses, rate_hz, wall_s, rtf, events_per_s, ...
 
@@ -69,6 +90,7 @@ def run_benchmark(
             dev,
             backend=_backend(backend),
             eligibility=which == "s2r",
+            threads=threads,
         )
         build_s = time.perf_counter() - t0
         wall = 0.0
@@ -87,10 +109,9 @@ def run_benchmark(
             events += r.events
             done += n
         synapses, nbytes, n = conn.n_synapses, eng.conn.nbytes() + eng.elig.numel() * 4, neurons
-        be = eng.backend
+        be, threads_used = eng.backend, eng.threads
     elif which == "s3":
-        scale = 91.0 / 410.0  # about 20M synapses at 220k neurons
-        cfg = SubstrateConfig(neurons=neurons, seed=seed, dt_ms=dt, shape=SubstrateShape(conn_scale=scale))
+        cfg = s3_config(neurons, seed, dt, threads)
         sub = Substrate(cfg, device=device, backend=backend)
         build_s = time.perf_counter() - t0
         st = sub.run(duration_s * 1000.0)
@@ -101,6 +122,8 @@ def run_benchmark(
             neurons,
             sub.engine.backend,
         )
+        threads_used = sub.engine.threads
+        rates = {k: round(v, 3) for k, v in st.rates_hz.items()}
     else:
         raise ValueError(f"unknown benchmark {which!r}; use s1, s2, s2r or s3")
     return {
@@ -111,7 +134,7 @@ def run_benchmark(
         "duration_s": duration_s,
         "device": str(dev),
         "backend": be,
-        "threads": torch.get_num_threads(),
+        "threads": threads_used,
         "rate_hz": spikes / n / duration_s,
         "wall_s": wall,
         "build_s": build_s,
@@ -120,4 +143,5 @@ def run_benchmark(
         "events_per_s": events / wall if wall > 0 else 0.0,
         "bytes_per_synapse": nbytes / max(1, synapses),
         "peak_rss_mb": _peak_rss_mb(),
+        **({"rates_hz": rates} if which == "s3" else {}),
     }

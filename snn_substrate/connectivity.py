@@ -5,7 +5,7 @@ Projections have a fixed in-degree: every postsynaptic neuron draws ``k`` presyn
 presynaptic neuron (CSR: ``row_ptr``, ``col`` = target, ``w``), so a step reads only the rows of the neurons
 that spiked. Within each row the plastic synapses come first (``n_plastic[i]`` of them); a reverse index by
 postsynaptic neuron (``rev_ptr``, ``rev_syn``, ``rev_pre``) lists each neuron's incoming plastic synapses for
-STDP potentiation. Memory: 8 bytes per static synapse, 16 per plastic one (+4 for eligibility).
+STDP potentiation. Memory: 8 bytes per static synapse, 16 per plastic one (+4 per synapse for eligibility in S2r only).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ Per step: update neurons -> spikes -> propagate (input acts from the next step) 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Literal, NamedTuple
 
@@ -29,10 +30,22 @@ Backend = Literal["native", "torch"]
 
 
 def default_threads(n: int) -> int:
-    """OpenMP threads for an ``n``-neuron network: one below 100k neurons (a step is then tens of
-    microseconds and barrier synchronisation costs more than it saves, badly so on a loaded machine),
-    torch's setting above."""
-    return 1 if n < 100_000 else torch.get_num_threads()
+    """OpenMP threads for an ``n``-neuron network when none is given.
+
+    One below 100k neurons: a step then takes tens of microseconds and the 3-4 barriers per step cost more
+    than a second thread saves (the substrate the agent uses is therefore single-threaded and bit-for-bit
+    deterministic). Above, torch's setting, unless the machine is already busy (1-minute load average >=
+    0.75 x the CPU count): spinning barriers on oversubscribed cores are 3-7x slower than one thread
+    (BENCHMARKS.md, S3). Pass ``threads`` explicitly for reproducible multi-threaded runs.
+    """
+    if n < 100_000:
+        return 1
+    want = torch.get_num_threads()
+    try:
+        busy = os.getloadavg()[0] >= 0.75 * (os.cpu_count() or 1)
+    except OSError:
+        busy = False
+    return 1 if busy else want
 
 
 class RunResult(NamedTuple):
