@@ -67,7 +67,7 @@ class ProactiveSettings(BaseModel):
     )
     burst_ms: float = Field(200.0, gt=0, description="Simulated milliseconds of network activity per burst.")
     cooldown_s: float = Field(
-        3600.0, ge=0, description="Minimum seconds between two proactive actions per user."
+        4 * 3600.0, ge=0, description="Minimum seconds between two proactive actions per user."
     )
     max_per_day: int = Field(3, ge=0, description="Maximum proactive actions per user per day.")
     quiet_hours: tuple[int, int] | None = Field(
