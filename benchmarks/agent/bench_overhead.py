@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -162,6 +163,8 @@ def main() -> None:
         "rows": rows,
         "query_embedding_ms_minilm": query_embedding_ms(),
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
     if not args.no_cold_start:
         result["cold_start"] = cold_start(3)
     print(f"{'memories':>9} {'p50 ms':>8} {'p95 ms':>8}  per node (median ms)")
