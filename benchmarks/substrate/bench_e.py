@@ -23,7 +23,7 @@
    the false-positive rate (share of non-member concept E neurons spiking in the same window) and a control
    (the same network and procedure with plasticity off).
 
-Writes benchmarks/results/substrate_e.json.
+Writes benchmarks/results/substrate_e.json (``--out`` to change the name).
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def main() -> None:
     ap.add_argument("--neurons", type=int, default=20_000)
     ap.add_argument("--memories", type=int, default=30)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--out", default="substrate_e.json", help="file name under benchmarks/results/")
     a = ap.parse_args()
     from snn_substrate import population_code
     from snn_substrate.network import substrate_layout
@@ -154,7 +155,7 @@ def main() -> None:
                 f"{k:>4} {pl!s:>10} {c['completion']:>10.3f} {c['completion_min']:>6.2f} "
                 f"{c['false_positive_rate']:>9.3f}"
             )
-    out = Path(__file__).resolve().parents[1] / "results" / "substrate_e.json"
+    out = Path(__file__).resolve().parents[1] / "results" / a.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"wrote {out}")

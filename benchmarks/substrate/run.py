@@ -1,6 +1,6 @@
 """S1/S2/S3 side by side with Brian2 (BENCHMARKS.md section S). One command:
 
-    /work/venv/bin/python benchmarks/substrate/run.py [--quick] [--repeats 3]
+    /work/venv/bin/python benchmarks/substrate/run.py [--quick] [--repeats 3] [--skip-brian2] [--threads N]
 
 Creates the Brian2 reference venv at $BRIAN2_VENV (default /work/brian2-venv: brian2==2.9.0, numpy<2) if
 missing. Prints a table and writes benchmarks/results/substrate.json. Not part of the test suite.
@@ -30,10 +30,13 @@ def ensure_brian2() -> Path:
     return py
 
 
+THREADS: int | None = None
+
+
 def ours(which: str, n: int, dt: float, dur: float) -> dict:
     code = (
         "import json,sys,torch; torch.set_num_threads(2); from snn_substrate.bench import run_benchmark;"
-        f"print(json.dumps(run_benchmark({which!r},{n},{dt},{dur})))"
+        f"print(json.dumps(run_benchmark({which!r},{n},{dt},{dur},threads={THREADS!r})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -63,7 +66,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 s simulated instead of 10 s")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-brian2", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="kernel threads (default: engine's choice)")
     a = ap.parse_args()
+    global THREADS
+    THREADS = a.threads
     dur = 2.0 if a.quick else 10.0
     py = None if a.skip_brian2 else ensure_brian2()
     rows = []
