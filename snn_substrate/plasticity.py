@@ -126,6 +126,7 @@ def assembly_potentiation(
     eta: float,
     w_max: float,
     budget: float,
+    use_numpy: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Assembly-restricted Hebbian learning with soft bounds and heterosynaptic normalisation; in place.
 
@@ -137,13 +138,16 @@ def assembly_potentiation(
     fade as new ones form). Synapses of non-members are untouched.
 
     CPU tensors are updated through NumPy views (single-threaded: a few tens of thousands of synapses per
-    call, where torch's intra-op thread pool costs more than it saves and keeps spinning afterwards).
+    call, where torch's intra-op thread pool costs more than it saves and keeps spinning afterwards);
+    ``use_numpy=False`` forces the torch path (the one CUDA takes; same results).
 
     Returns:
         (synapse ids, net weight change) of every synapse that changed, for eligibility tagging.
     """
     dev = w.device
-    if dev.type == "cpu":
+    if use_numpy is None:
+        use_numpy = dev.type == "cpu"
+    if use_numpy:
         ids, d = _assembly_potentiation_np(
             row_ptr.numpy(),
             col.numpy(),

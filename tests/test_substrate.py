@@ -164,3 +164,68 @@ def test_cuda_path_runs_and_learns() -> None:
     stats = sub.run(100, record=True)
     assert stats.raster is not None
     assert sub.stats()["device"].startswith("cuda")
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), turns=st.integers(1, 12))
+def test_assembly_learning_keeps_weights_and_lateral_input_bounded(seed: int, turns: int) -> None:
+    cfg = SubstrateConfig(neurons=1500, seed=seed % 7, lat_budget_mv=20.0)
+    sub = Substrate(cfg, device="cpu")
+    conn = sub.engine.conn
+    rng = np.random.default_rng(seed)
+    before = torch.zeros(cfg.neurons).index_add_(
+        0, conn.col[conn.rev_syn.long()].long(), conn.w[conn.rev_syn.long()]
+    )
+    for i in range(turns):
+        code = sub.encode(rng.normal(size=48))
+        sub.stimulate(code, 30.0, learn=True)
+        sub.bind(code, f"k{i}")
+    pl = conn.rev_syn.long()
+    w = conn.w[pl]
+    assert float(w.min()) >= 0.0 and float(w.max()) <= cfg.stdp.w_max + 1e-4
+    incoming = torch.zeros(cfg.neurons).index_add_(0, conn.col[pl].long(), w)
+    assert bool((incoming <= torch.maximum(before, torch.full_like(before, cfg.lat_budget_mv)) + 1e-3).all())
+
+
+def test_assembly_learning_numpy_and_torch_paths_agree() -> None:
+    from snn_substrate.plasticity import assembly_potentiation
+
+    sub = Substrate(SubstrateConfig(neurons=1500), device="cpu")
+    conn = sub.engine.conn
+    members = torch.as_tensor(
+        np.sort(np.random.default_rng(0).choice(np.arange(225, 1000), 60, replace=False))
+    )
+    out = []
+    for use_numpy in (True, False):
+        w = conn.w.clone()
+        ids, dw = assembly_potentiation(
+            conn.row_ptr,
+            conn.col,
+            w,
+            conn.n_plastic,
+            conn.rev_ptr,
+            conn.rev_syn,
+            members,
+            0.7,
+            30.0,
+            20.0,
+            use_numpy=use_numpy,
+        )
+        order = torch.argsort(ids)
+        out.append((w, ids[order], dw[order]))
+    assert out[0][1].numel() > 0
+    assert torch.equal(out[0][1], out[1][1])
+    assert torch.allclose(out[0][0], out[1][0], atol=1e-5) and torch.allclose(out[0][2], out[1][2], atol=1e-5)
+
+
+def test_reward_scales_only_recent_learning() -> None:
+    sub = Substrate(SubstrateConfig(neurons=1500), device="cpu")
+    code = sub.encode(np.arange(40.0))
+    w0 = sub.engine.conn.w.clone()
+    sub.stimulate(code, learn=True)
+    w1 = sub.engine.conn.w.clone()
+    changed = w1 != w0
+    sub.reward(-1.0)  # undoes (most of) what was just learned, touches nothing else
+    w2 = sub.engine.conn.w
+    assert bool(torch.equal(w2[~changed], w1[~changed]))
+    assert float((w2[changed] - w0[changed]).abs().sum()) < float((w1[changed] - w0[changed]).abs().sum())
