@@ -138,12 +138,16 @@ def raster(
         console.print(f"wrote {out}")
 
 
-def _bench(which: str, neurons: int, dt: float, duration: float, device: str, as_json: bool) -> None:
+def _bench(
+    which: str, neurons: int, dt: float, duration: float, device: str, as_json: bool, threads: int | None
+) -> None:
     with handled():
         from snn_substrate.bench import run_benchmark
 
+        if threads is not None and threads < 1:
+            raise InvalidInputError("--threads must be >= 1", hint="or leave it out for the engine's choice")
         try:
-            res = run_benchmark(which, neurons, dt, duration, device)  # type: ignore[arg-type]
+            res = run_benchmark(which, neurons, dt, duration, device, threads=threads)  # type: ignore[arg-type]
         except ValueError as exc:
             raise InvalidInputError(str(exc), hint="use --device cpu|cuda") from None
         if as_json:
@@ -158,14 +162,22 @@ _DT = typer.Option(1.0, "--dt", help="Step (ms).")
 _DUR = typer.Option(10.0, "--duration", help="Simulated seconds.")
 _DEV = typer.Option("cpu", "--device", help="cpu|cuda")
 _JSON = typer.Option(False, "--json", help="Print one JSON object.")
+_THREADS = typer.Option(
+    None, "--threads", help="Kernel threads (default: 1 below 100k neurons or when busy)."
+)
 
 
 @bench_app.command("s1")
 def s1(
-    neurons: int = _N, dt: float = _DT, duration: float = _DUR, device: str = _DEV, as_json: bool = _JSON
+    neurons: int = _N,
+    dt: float = _DT,
+    duration: float = _DUR,
+    device: str = _DEV,
+    as_json: bool = _JSON,
+    threads: int | None = _THREADS,
 ) -> None:
     """S1: Brian2's CUBA network (fixed in-degree 80)."""
-    _bench("s1", neurons, dt, duration, device, as_json)
+    _bench("s1", neurons, dt, duration, device, as_json, threads)
 
 
 @bench_app.command("s2")
@@ -176,9 +188,10 @@ def s2(
     device: str = _DEV,
     as_json: bool = _JSON,
     reward: bool = typer.Option(False, "--reward", help="Reward-modulated variant."),
+    threads: int | None = _THREADS,
 ) -> None:
     """S2: S1 plus STDP on E->E synapses (``--reward``: eligibility traces + reward pulses)."""
-    _bench("s2r" if reward else "s2", neurons, dt, duration, device, as_json)
+    _bench("s2r" if reward else "s2", neurons, dt, duration, device, as_json, threads)
 
 
 @bench_app.command("s3")
@@ -188,6 +201,7 @@ def s3(
     duration: float = _DUR,
     device: str = _DEV,
     as_json: bool = _JSON,
+    threads: int | None = _THREADS,
 ) -> None:
     """S3: the 4-layer substrate idle with plasticity on."""
-    _bench("s3", neurons, dt, duration, device, as_json)
+    _bench("s3", neurons, dt, duration, device, as_json, threads)

@@ -206,7 +206,7 @@ class Engine:
             st.refrac.data_ptr(),
             self.x_pre.data_ptr(),
             self.x_post.data_ptr(),
-            self.drive.data_ptr(),
+            self.drive.data_ptr() if bool(self.drive.any()) else None,  # none: skip reading it
             cn.is_exc.data_ptr(),
             cn.row_ptr.data_ptr(),
             cn.col.data_ptr(),
