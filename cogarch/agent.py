@@ -354,12 +354,14 @@ class Agent:
         self, seconds: float, *, user: str | None = None, clock: Clock | None = None
     ) -> list[ProactiveAction]:
         """Let ``seconds`` of (simulated) idle time pass for ``user``: the substrate runs in bursts, triggers may
-        become proactive actions (within the guardrails). A :class:`ManualClock` is advanced by ``seconds``."""
+        become proactive actions (within the guardrails). A :class:`ManualClock` is advanced by ``seconds``; with
+        other clocks the period is the one that just ended (the chat calls this after idle time has passed)."""
         if seconds < 0:
             raise InvalidInputError("idle time cannot be negative")
         user = self._check_user(user)
         clock = clock or self.clock
-        start_t = clock.now()
+        # the idle period ends now: a ManualClock is moved forward through it, other clocks already lived it
+        start_t = clock.now() if isinstance(clock, ManualClock) else clock.now() - seconds
         with self.context.lock_for(user):
             final = self.graph.invoke(
                 {"mode": "idle", "user": user, "idle_seconds": float(seconds), "t": start_t},

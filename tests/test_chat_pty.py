@@ -4,6 +4,7 @@ proactive message after idle time, and a second run that recalls the first conve
 from __future__ import annotations
 
 import os
+import time
 import shutil
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_chat_session_end_to_end(tmp_path: Path) -> None:
     second.sendline("/why")
     second.expect("Berlin marathon")
     second.expect("learn [0-9]+ ms")
+    time.sleep(2)  # as a person would: Ctrl-D typed before the prompt is back would be eaten by the tty
     second.sendeof()  # Ctrl-D quits cleanly too
     second.expect("everything is saved")
     second.expect(pexpect.EOF)
