@@ -4,9 +4,9 @@ proactive message after idle time, and a second run that recalls the first conve
 from __future__ import annotations
 
 import os
-import time
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pexpect

@@ -140,7 +140,7 @@ def _time_to_prompt(pexpect: Any, exe: str, data_dir: str) -> float:
     child = pexpect.spawn(
         exe, ["chat", "--data-dir", data_dir, "--no-proactive"], encoding="utf-8", timeout=300
     )
-    child.expect("you> ")
+    child.expect("you>")
     elapsed = time.perf_counter() - start
     child.sendeof()
     child.expect(pexpect.EOF)
@@ -154,8 +154,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--no-cold-start", action="store_true")
+    parser.add_argument("--cold-start-only", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/agent_overhead.json"))
     args = parser.parse_args()
+    if args.cold_start_only:
+        print(json.dumps(cold_start(3)))
+        return
     rows = [overhead(n, args.turns, substrate=True) for n in args.sizes]
     result: dict[str, Any] = {
         "benchmark": "A agent overhead",
