@@ -1,0 +1,43 @@
+"""The remaining commands through CliRunner: serve (key generation, bad options), bench substrate."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def test_serve_new_key_prints_a_key_and_its_hash() -> None:
+    result = runner.invoke(app, ["serve", "--new-key", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    key = next(v for k, v in data.items() if "key" in k and "hash" not in k)
+    digest = next(v for k, v in data.items() if "hash" in k)
+    assert key and digest and key not in digest
+
+
+def test_serve_rejects_a_bad_memory_mode() -> None:
+    result = runner.invoke(app, ["serve", "--memory-mode", "sideways"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_bench_substrate_s1_json() -> None:
+    result = runner.invoke(
+        app, ["bench", "substrate", "s1", "--neurons", "2000", "--duration", "0.2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["neurons"] == 2000
+    for key in ("synapses", "rate_hz", "wall_s", "rtf", "events_per_s"):
+        assert key in data
+
+
+def test_bench_substrate_bad_device() -> None:
+    result = runner.invoke(app, ["bench", "substrate", "s1", "--device", "tpu", "--json"])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
