@@ -347,3 +347,15 @@ def test_the_full_agent_plays_through_its_cognitive_cycle(games: dict[str, Path]
     assert len(episodes) == 2 * result.steps  # each observation and each command is remembered
     assert max(seen_recalled) > 0  # later steps see recalled observations
     assert result.score == pytest.approx(result.max_score) or result.steps == 40
+
+
+def test_cli_eval_reports_scores_and_world_model_accuracy(games: dict[str, Path], tmp_path: Path) -> None:
+    from cli.textworld_cmd import app as tw_app
+
+    args = [str(games["coin"]), "--runs", "1", "--max-steps", "30", "--direct", "--no-llm", "--json"]
+    r = CliRunner().invoke(tw_app, ["eval", *args, "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    text = r.stdout
+    assert "score" in text and ("precision" in text or "wm_precision" in text)
+    bad = CliRunner().invoke(tw_app, ["eval", str(games["coin"]), "--ablation", "telepathy", "--direct"])
+    assert bad.exit_code == 2
