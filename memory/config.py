@@ -54,6 +54,13 @@ class MemorySettings(BaseModel):
         le=1,
         description="Run the deeper graph walk when the fast path's confidence is below this.",
     )
+    lexical_budget: int = Field(
+        10000,
+        ge=100,
+        description="Most index postings one BM25 query may score: the rarest query terms are kept within it "
+        "(very common terms carry little BM25 weight); when even the rarest exceeds it, only the most recent "
+        "entries holding about that many postings are searched. Bounds recall latency at scale.",
+    )
     flag_injections: bool = Field(True, description="Flag stored text that looks like injected instructions.")
 
 

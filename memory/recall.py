@@ -34,7 +34,7 @@ from memory.graph import hub_weight, personalized_pagerank
 from memory.records import RecallResult, Recollection, Source
 from memory.text import (
     asks_about_past,
-    fts_query,
+    fts_terms,
     has_temporal_cue,
     is_when_question,
     query_time_window,
@@ -94,7 +94,7 @@ def _run(
     hits = memory.index.query(ns, qv, pool)[0]
     dense_raw = {h.id: h.similarity for h in hits}
     kinds = {h.id: h.kind for h in hits}
-    lex_hits = store.fts_search(ns, fts_query(query), pool)
+    lex_hits = store.fts_search(ns, fts_terms(query), pool, budget=memory.settings.lexical_budget)
     lex_raw = {i: s for i, _, s in lex_hits}
     for i, kind, _ in lex_hits:
         kinds.setdefault(i, kind)

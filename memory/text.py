@@ -347,10 +347,14 @@ def query_time_window(query: str) -> tuple[float, float] | None:
     return None
 
 
+def fts_terms(text: str, *, limit: int = 24) -> list[str]:
+    """The lexical search terms of ``text``: its keywords without double quotes (at most ``limit``)."""
+    return [t for t in (k.replace('"', "") for k in keywords(text)[:limit]) if t]
+
+
 def fts_query(text: str, *, limit: int = 24) -> str:
     """An FTS5 MATCH expression OR-ing the quoted keywords of ``text`` ("" when none)."""
-    terms = [k.replace('"', "") for k in keywords(text)][:limit]
-    return " OR ".join(f'"{t}"' for t in terms if t)
+    return " OR ".join(f'"{t}"' for t in fts_terms(text, limit=limit))
 
 
 __all__ = [
@@ -359,6 +363,7 @@ __all__ = [
     "asks_about_past",
     "entities",
     "fts_query",
+    "fts_terms",
     "has_temporal_cue",
     "is_when_question",
     "keywords",

@@ -101,6 +101,7 @@ class SQLiteStore:
         if check != "ok":
             raise CorruptStoreError(f"the memory database {path} is damaged: {check}")
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+        self._df_cache: dict[str, tuple[int, int]] = {}
 
     # -- transactions -------------------------------------------------------------------------------------------
     @contextmanager
@@ -166,14 +167,93 @@ class SQLiteStore:
         return out
 
     # -- lexical ------------------------------------------------------------------------------------------------
-    def fts_search(self, namespace: str, match: str, limit: int) -> list[tuple[str, str, float]]:
-        """BM25 search: ``(id, kind, score)`` best first, score = -bm25 (higher is better)."""
-        if not match:
-            return []
+    def fts_size(self) -> int:
+        """The largest lexical-index rowid (entries are appended, so this grows with the index)."""
+        row = self.conn.execute("SELECT max(rowid) FROM fts").fetchone()
+        return int(row[0] or 0)
+
+    def fts_df(self, term: str, size: int | None = None) -> int:
+        """Lexical-index entries (all namespaces) containing ``term`` (a bare word; stemmed like the index).
+
+        Cached per term; an entry is recounted once the index has grown by 10% since it was counted.
+        """
+        size = self.fts_size() if size is None else size
+        hit = self._df_cache.get(term)
+        if hit is not None and size <= hit[1] * 1.1 + 100:
+            return hit[0]
         try:
+            n = int(
+                self.conn.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (f'"{term}"',)).fetchone()[0]
+            )
+        except sqlite3.OperationalError:
+            n = 0
+        if len(self._df_cache) > 50000:
+            self._df_cache.clear()
+        self._df_cache[term] = (n, size)
+        return n
+
+    def fts_search(
+        self, namespace: str, terms: Sequence[str], limit: int, *, budget: int | None = None
+    ) -> list[tuple[str, str, float]]:
+        """BM25 search for any of ``terms``: ``(id, kind, score)`` best first, score = -bm25 (higher is better).
+
+        ``budget`` bounds the work (FTS5 scores every matching entry before it can rank them): terms are taken
+        rarest first while the sum of their document frequencies stays within ``budget`` (the dropped, common
+        terms have the lowest BM25 weight); if even the rarest term exceeds it, all terms are searched among
+        the most recent entries only, as many as hold about ``budget`` of their postings. ``None``: no bound.
+        """
+        terms = [t.replace('"', "") for t in terms]
+        terms = [t for t in dict.fromkeys(terms) if t]
+        if not terms:
+            return []
+        low = 0
+        if budget is not None:
+            size = self.fts_size()
+            df = {t: self.fts_df(t, size) for t in terms}
+            kept: list[str] = []
+            total = 0
+            for t in sorted((t for t in terms if df[t] > 0), key=lambda t: df[t]):
+                if total + df[t] > budget:
+                    break
+                kept.append(t)
+                total += df[t]
+            if kept:
+                terms = kept
+            elif any(df.values()):  # a recent window holding about ``budget`` postings of these terms
+                low = size - max(1, budget * size // sum(df.values()))
+            else:
+                return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        window = " AND rowid > ?" if low > 0 else ""
+        args: list[Any] = [match, *([low] if low > 0 else [])]
+        try:
+            # rank without reading the stored columns (that read costs more than BM25), then filter by namespace
+            head = 4 * limit
+            ranked = self.q(
+                f"SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ?{window} ORDER BY s LIMIT ?",
+                (*args, head),
+            )
+            out: list[tuple[str, str, float]] = []
+            if ranked:
+                marks = ",".join("?" * len(ranked))
+                meta = {
+                    r[0]: r
+                    for r in self.q(
+                        f"SELECT rowid, id, kind, namespace FROM fts WHERE rowid IN ({marks})",
+                        [r[0] for r in ranked],
+                    )
+                }
+                for r in ranked:
+                    m = meta.get(r[0])
+                    if m is not None and m["namespace"] == namespace:
+                        out.append((m["id"], m["kind"], -float(r[1])))
+            if len(out) >= limit or len(ranked) < head:
+                return out[:limit]
+            # other namespaces crowd the head: rank within the namespace
             rows = self.q(
-                "SELECT id, kind, bm25(fts) AS s FROM fts WHERE fts MATCH ? AND namespace = ? ORDER BY s LIMIT ?",
-                (match, namespace, limit),
+                f"SELECT id, kind, bm25(fts) AS s FROM fts WHERE fts MATCH ?{window} AND namespace = ? "
+                "ORDER BY s LIMIT ?",
+                (*args, namespace, limit),
             )
         except sqlite3.OperationalError:
             return []

@@ -1,0 +1,55 @@
+"""Bounded lexical (BM25) search: the budget keeps rare terms, falls back to a recent window, and the
+namespace filter stays exact when other namespaces crowd the best matches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memory import Memory
+from memory.config import MemorySettings
+from memory.embedders.base import HashEmbedder
+from memory.index import InMemoryIndex
+
+
+@pytest.fixture
+def mem(tmp_path: Path) -> Iterator[Memory]:
+    settings = MemorySettings(lexical_budget=100)
+    with Memory.open(tmp_path / "m", settings, embedder=HashEmbedder(64), index=InMemoryIndex()) as m:
+        yield m
+
+
+def _fill(mem: Memory, ns: str, n: int, text: str = "common filler words again") -> list[str]:
+    return mem.remember_many([f"{text} {i}" for i in range(n)], namespace=ns)
+
+
+def test_budget_keeps_the_rare_terms(mem: Memory) -> None:
+    _fill(mem, "u", 300)
+    rare = mem.remember("common filler with a zebra", namespace="u")
+    _fill(mem, "u", 50)
+    assert mem.store.fts_df("common") > 100
+    assert mem.store.fts_df("zebra") == 1
+    hits = mem.store.fts_search("u", ["common", "filler", "zebra"], 10, budget=100)
+    assert [h[0] for h in hits] == [rare]  # the common terms were dropped: only the rare one is searched
+    unbounded = mem.store.fts_search("u", ["common", "filler", "zebra"], 10)
+    assert unbounded[0][0] == rare and len(unbounded) == 10
+    assert rare in [r.id for r in mem.recall("common zebra", namespace="u", k=5)]  # dense ties the fillers
+
+
+def test_only_common_terms_search_the_recent_window(mem: Memory) -> None:
+    old = _fill(mem, "u", 300)
+    recent = _fill(mem, "u", 20)
+    hits = mem.store.fts_search("u", ["common", "filler"], 10, budget=100)
+    assert hits
+    assert {h[0] for h in hits} <= set((old + recent)[-60:])
+    assert mem.store.fts_search("u", ["absent"], 10, budget=100) == []
+
+
+def test_namespace_filter_is_exact_when_crowded(mem: Memory) -> None:
+    _fill(mem, "big", 200, "apple apple apple banana")
+    mine = mem.remember_many(["apple pie recipe", "an apple a day"], namespace="small")
+    hits = mem.store.fts_search("small", ["apple"], 5)
+    assert sorted(h[0] for h in hits) == sorted(mine)
+    assert all(h[0] not in mine for h in mem.store.fts_search("big", ["apple"], 5))
