@@ -42,6 +42,7 @@ from memory.text import (
 )
 
 if TYPE_CHECKING:
+    from memory.index.base import Hit
     from memory.memory import Memory
 
 
@@ -67,12 +68,22 @@ WEIGHTS = Weights()
 
 def recall(memory: Memory, query: str, namespace: str, k: int, deep: bool | None) -> RecallResult:
     qv = memory.embedder([query])
-    items, confidence = _run(memory, qv, query, namespace, k, deep=bool(deep), w=WEIGHTS)
+    # one dense and one lexical query sized for the deep pool; the fast path uses their heads
+    deep_pool = _pool(k, deep=True, w=WEIGHTS)
+    hits = memory.index.query(namespace, qv, deep_pool)[0]
+    lex_hits = memory.store.fts_search(
+        namespace, fts_terms(query), deep_pool, budget=memory.settings.lexical_budget
+    )
+    items, confidence = _run(memory, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS)
     ran_deep = bool(deep)
     if deep is None and confidence < memory.settings.deep_recall_below:
-        items, _ = _run(memory, qv, query, namespace, k, deep=True, w=WEIGHTS)
+        items, _ = _run(memory, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS)
         ran_deep = True
     return RecallResult(items=items, confidence=confidence, deep=ran_deep)
+
+
+def _pool(k: int, *, deep: bool, w: Weights) -> int:
+    return max(w.pool, 3 * k) * (3 if deep else 1)
 
 
 def _norm(values: dict[str, float], floor: float | None = None) -> dict[str, float]:
@@ -87,14 +98,21 @@ def _norm(values: dict[str, float], floor: float | None = None) -> dict[str, flo
 
 
 def _run(
-    memory: Memory, qv: Any, query: str, ns: str, k: int, *, deep: bool, w: Weights
+    memory: Memory,
+    all_hits: list[Hit],
+    all_lex: list[tuple[str, str, float]],
+    query: str,
+    ns: str,
+    k: int,
+    *,
+    deep: bool,
+    w: Weights,
 ) -> tuple[list[Recollection], float]:
     store = memory.store
-    pool = max(w.pool, 3 * k) * (3 if deep else 1)
-    hits = memory.index.query(ns, qv, pool)[0]
+    pool = _pool(k, deep=deep, w=w)
+    hits, lex_hits = all_hits[:pool], all_lex[:pool]
     dense_raw = {h.id: h.similarity for h in hits}
     kinds = {h.id: h.kind for h in hits}
-    lex_hits = store.fts_search(ns, fts_terms(query), pool, budget=memory.settings.lexical_budget)
     lex_raw = {i: s for i, _, s in lex_hits}
     for i, kind, _ in lex_hits:
         kinds.setdefault(i, kind)
