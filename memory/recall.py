@@ -64,6 +64,9 @@ class Weights(NamedTuple):
 
 
 WEIGHTS = Weights()
+HUB_EDGES = (
+    1000  # edges read around a query entity, and the cap of the degree counts (hub dampening saturates)
+)
 
 
 def recall(memory: Memory, query: str, namespace: str, k: int, deep: bool | None) -> RecallResult:
@@ -144,11 +147,12 @@ def _run(
 
     # local graph: seeds + one hop (+ a second hop through specific entities when deep)
     seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
-    frontier = seed_ids + list(q_entities)
-    edges = store.edges_of(frontier)
+    edges = store.edges_of(seed_ids)
+    for e in q_entities:  # a hub's expansion is bounded (its edges are dampened anyway)
+        edges += store.edges_around(e, HUB_EDGES)
     if deep:
         ent_nodes = {d for _, d, kind, _ in edges if kind == "mentions"}
-        degrees = store.degree(sorted(ent_nodes))
+        degrees = store.degree(sorted(ent_nodes), cap=HUB_EDGES)
         specific = [e for e in ent_nodes if degrees.get(e, 0) <= 25]
         edges += store.edges_of(specific, kinds=["mentions"])
     nodes: dict[str, int] = {}
@@ -158,7 +162,7 @@ def _run(
         nodes.setdefault(s, len(nodes))
         nodes.setdefault(d, len(nodes))
     ent_in_graph = [n for n in nodes if n.startswith("en_")]
-    degrees = store.degree(ent_in_graph) if ent_in_graph else {}
+    degrees = store.degree(ent_in_graph, cap=HUB_EDGES) if ent_in_graph else {}
     graph_edges: list[tuple[int, int, float]] = []
     adjacency: dict[str, list[str]] = {}
     mentions: dict[str, set[str]] = {}

@@ -53,3 +53,16 @@ def test_namespace_filter_is_exact_when_crowded(mem: Memory) -> None:
     hits = mem.store.fts_search("small", ["apple"], 5)
     assert sorted(h[0] for h in hits) == sorted(mine)
     assert all(h[0] not in mine for h in mem.store.fts_search("big", ["apple"], 5))
+
+
+def test_hub_degree_and_expansion_are_bounded(mem: Memory) -> None:
+    mem.remember_many([{"text": f"note number {i}", "speaker": "Ann"} for i in range(30)], namespace="u")
+    mem.remember("Bob met Zed", namespace="u", speaker="Bob")
+    mem.consolidate(namespace="u")
+    ents = {r["name"]: r["id"] for r in mem.store.q("SELECT id, name FROM entities WHERE namespace='u'")}
+    ann, bob = ents["ann"], ents["bob"]
+    exact = mem.store.degree([ann, bob])
+    assert exact[ann] == 30 and exact[bob] == 1
+    assert mem.store.degree([ann, bob], cap=10) == {ann: 10, bob: 1}
+    assert len(mem.store.edges_around(ann, 7)) == 7
+    assert mem.recall("what did Ann note", namespace="u", k=3)

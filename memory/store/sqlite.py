@@ -277,14 +277,47 @@ class SQLiteStore:
                 out.extend((r[0], r[1], r[2], float(r[3])) for r in self.q(sql, chunk + extra))
         return out
 
-    def degree(self, ids: Sequence[str]) -> dict[str, int]:
-        """Number of edges pointing at each id (entity hubs have many)."""
+    def degree(self, ids: Sequence[str], *, cap: int | None = None) -> dict[str, int]:
+        """Number of edges pointing at each id (entity hubs have many).
+
+        With ``cap``, counts stop at ``cap``: an entity whose ``mentions`` (an upper bound on its in-edges) exceed
+        ``cap`` is counted with a bounded scan, so a hub costs ``cap`` index steps, not its degree.
+        """
+        ids = list(dict.fromkeys(ids))
         out: dict[str, int] = {}
+        if cap is not None:
+            big: list[str] = []
+            for i in range(0, len(ids), 400):
+                chunk = ids[i : i + 400]
+                marks = ",".join("?" * len(chunk))
+                big += [
+                    r[0]
+                    for r in self.q(
+                        f"SELECT id FROM entities WHERE id IN ({marks}) AND mentions > ?", [*chunk, cap]
+                    )
+                ]
+            for hub in big:
+                row = self.conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM edges WHERE dst=? LIMIT ?)", (hub, cap)
+                ).fetchone()
+                out[hub] = int(row[0])
+            small = set(big)
+            ids = [i for i in ids if i not in small]
         for i in range(0, len(ids), 400):
-            chunk = list(ids[i : i + 400])
+            chunk = ids[i : i + 400]
             marks = ",".join("?" * len(chunk))
             for r in self.q(f"SELECT dst, COUNT(*) FROM edges WHERE dst IN ({marks}) GROUP BY dst", chunk):
-                out[r[0]] = int(r[1])
+                out[r[0]] = int(r[1]) if cap is None else min(cap, int(r[1]))
+        return out
+
+    def edges_around(self, node: str, limit: int) -> list[tuple[str, str, str, float]]:
+        """At most ``limit`` edges touching ``node`` in each direction (bounded expansion of a hub)."""
+        out: list[tuple[str, str, str, float]] = []
+        for sql in (
+            "SELECT src, dst, kind, weight FROM edges WHERE src=? LIMIT ?",
+            "SELECT src, dst, kind, weight FROM edges WHERE dst=? LIMIT ?",
+        ):
+            out.extend((r[0], r[1], r[2], float(r[3])) for r in self.conn.execute(sql, (node, limit)))
         return out
 
     def close(self) -> None:
