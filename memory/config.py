@@ -55,7 +55,7 @@ class MemorySettings(BaseModel):
         description="Run the deeper graph walk when the fast path's confidence is below this.",
     )
     lexical_budget: int = Field(
-        10000,
+        5000,
         ge=100,
         description="Most index postings one BM25 query may score: the rarest query terms are kept within it "
         "(very common terms carry little BM25 weight); when even the rarest exceeds it, only the most recent "

@@ -228,7 +228,7 @@ class SQLiteStore:
         args: list[Any] = [match, *([low] if low > 0 else [])]
         try:
             # rank without reading the stored columns (that read costs more than BM25), then filter by namespace
-            head = 4 * limit
+            head = 2 * limit
             ranked = self.q(
                 f"SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ?{window} ORDER BY s LIMIT ?",
                 (*args, head),
