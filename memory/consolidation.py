@@ -215,6 +215,13 @@ def _scenes(
             (namespace, json.dumps([m for j in touched for m in members[j]])),
         ).fetchall()
     )
+    # one scan of the lexical index for the changed scenes (``id`` is not indexed there); new scenes have no entry
+    changed = [scene_ids[j] for j in touched if j < len(existing)]
+    if changed:
+        conn.execute(
+            "DELETE FROM fts WHERE kind='scene' AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(changed),),
+        )
     for j in touched:
         vec = units[j]
         summary = _summary([texts.get(m, "") for m in members[j]])
@@ -223,7 +230,6 @@ def _scenes(
             "ON CONFLICT(id) DO UPDATE SET summary=excluded.summary, members=excluded.members, vector=excluded.vector",
             (scene_ids[j], namespace, summary, json.dumps(members[j]), to_blob(vec), now),
         )
-        conn.execute("DELETE FROM fts WHERE id=?", (scene_ids[j],))
         conn.execute(
             "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'scene')",
             (summary, scene_ids[j], namespace),
