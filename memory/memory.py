@@ -274,7 +274,7 @@ class Memory:
 
         Raises:
             InvalidInputError: empty text, bad namespace, bad timestamp, non-JSON metadata, or an ``id`` that
-            another namespace uses.
+            does not start with ``ep_`` or that another namespace uses.
         """
         item: dict[str, Any] = {
             "text": text,
@@ -298,6 +298,8 @@ class Memory:
             data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
             given = data.get("id")
             if given is not None:
+                if not str(given).startswith("ep_"):  # the kind of a record is read from its id's prefix
+                    raise InvalidInputError(f"episode id {given!r} must start with 'ep_'")
                 owner = self.store.q("SELECT namespace FROM episodes WHERE id=?", (str(given),))
                 if owner and owner[0][0] != namespace:
                     raise InvalidInputError(f"episode id {given!r} belongs to another namespace")

@@ -12,6 +12,7 @@ from memory import Memory
 from memory.config import MemorySettings
 from memory.embedders.base import HashEmbedder
 from memory.index import InMemoryIndex
+from reasoning.errors import InvalidInputError
 
 
 @pytest.fixture
@@ -66,3 +67,18 @@ def test_hub_degree_and_expansion_are_bounded(mem: Memory) -> None:
     assert mem.store.degree([ann, bob], cap=10) == {ann: 10, bob: 1}
     assert len(mem.store.edges_around(ann, 7)) == 7
     assert mem.recall("what did Ann note", namespace="u", k=3)
+
+
+def test_given_ids_are_recalled_through_chroma(tmp_path: Path) -> None:
+    with Memory.open(
+        tmp_path / "c", embedder=HashEmbedder(64)
+    ) as m:  # embedded Chroma: kinds from id prefixes
+        assert m.remember("the red kite flew", namespace="u", id="ep_custom1") == "ep_custom1"
+        assert m.remember("the red kite flew", namespace="u", id="ep_custom1") == "ep_custom1"  # idempotent
+        m.remember("a quiet lake", namespace="u")
+        hits = m.index.query("u", m.embedder(["red kite"]), 2)[0]
+        assert {h.kind for h in hits} == {"episode"}
+        top = m.recall("red kite", namespace="u", k=2)[0]
+        assert (top.id, top.kind) == ("ep_custom1", "episode")
+        with pytest.raises(InvalidInputError):
+            m.remember("x", namespace="u", id="turn-1")

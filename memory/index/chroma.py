@@ -24,6 +24,7 @@ from reasoning.errors import ConfigError, MemoryBackendError, MissingResourceErr
 
 _BATCH = 4000  # below Chroma's max batch size
 _QUERY_BATCH = 32
+_KIND_OF_PREFIX = {"ep_": "episode", "fa_": "fact", "sc_": "scene"}
 
 
 def chroma_client(*, path: Path | None = None, url: str | None = None, token: str | None = None) -> Any:
@@ -141,22 +142,28 @@ class ChromaIndex:
                     query_embeddings=np.asarray(vectors[start : start + _QUERY_BATCH], dtype=np.float32),
                     n_results=n,
                     where={"kind": kind} if kind else None,
-                    include=["distances", "metadatas"],
+                    include=["distances"],  # kinds come from the ids: fetching metadata costs more than HNSW
                 )
             except Exception as exc:
                 if "Nothing found" in str(exc) or "0 elements" in str(exc):
                     out.extend([] for _ in vectors[start : start + _QUERY_BATCH])
                     continue
                 raise MemoryBackendError(f"Chroma query failed: {exc}") from exc
-            for ids, dists, metas in zip(
-                res["ids"], res["distances"] or [], res["metadatas"] or [], strict=False
-            ):
-                out.append(
-                    [
-                        Hit(i, str((m or {}).get("kind", "episode")), 1.0 - float(d))
-                        for i, d, m in zip(ids, dists, metas, strict=False)
-                    ]
-                )
+            for ids, dists in zip(res["ids"], res["distances"] or [], strict=False):
+                kinds = self._kinds(col, ids)
+                out.append([Hit(i, kinds[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=False)])
+        return out
+
+    @staticmethod
+    def _kinds(col: Any, ids: Sequence[str]) -> dict[str, str]:
+        """Kind of each hit from its id prefix (``ep_``, ``fa_``, ``sc_``); other ids from their metadata."""
+        out = {i: _KIND_OF_PREFIX[i[:3]] for i in ids if i[:3] in _KIND_OF_PREFIX}
+        rest = [i for i in ids if i not in out]
+        if rest:
+            got = col.get(ids=rest, include=["metadatas"])
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=False):
+                out[i] = str((m or {}).get("kind", "episode"))
+            out.update({i: "episode" for i in rest if i not in out})
         return out
 
     def ids(self, namespace: str) -> set[str]:
