@@ -188,8 +188,11 @@ def _scenes(
     count = len(existing)
     touched: set[int] = set()
     created = 0
-    for lab in sorted(set(labels)):
-        idx = [i for i, x in enumerate(labels) if x == lab]
+    by_label: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels):
+        by_label.setdefault(lab, []).append(i)
+    for lab in sorted(by_label):
+        idx = by_label[lab]
         c = vectors[idx].sum(axis=0).astype(np.float64)
         cn = c / (np.linalg.norm(c) or 1.0)
         best = -1
