@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from memory.embedders._quiet import quiet_transformers
 from memory.embedders.base import Vectors
+from reasoning.engines._quiet import quiet_transformers
 from reasoning.engines.device import resolve_device, sensible_threads
 from reasoning.errors import ConfigError, MissingResourceError
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from reasoning.engines._quiet import quiet_transformers
 from reasoning.engines.device import resolve_device, sensible_threads
 from reasoning.errors import InvalidInputError, LLMError, MissingResourceError
 from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
@@ -108,27 +109,6 @@ def _causal_lm_class(directory: Path) -> Any:
     return AutoModelForCausalLM
 
 
-def _quiet() -> Any:
-    # Local import: memory.embedders._quiet would break the layering (reasoning must not import memory).
-    from contextlib import contextmanager
-
-    @contextmanager
-    def quiet() -> Iterator[None]:
-        hf_logging: Any = importlib.import_module("transformers.utils.logging")
-        bars = hf_logging.is_progress_bar_enabled()
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        try:
-            yield
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
-
-    return quiet()
-
-
 class LocalEngine:
     """The bundled SmolLM2-135M-Instruct as an :class:`~reasoning.llm.LLM` and
     :class:`~reasoning.llm.OptionScorer`.
@@ -193,7 +173,7 @@ class LocalEngine:
         target = self._cache_dir / CACHE_SUBDIR if self._cache_dir is not None else None
         if target is not None and _cache_is_valid(target, fingerprint):
             try:
-                with _quiet():
+                with quiet_transformers():
                     # The fast tokenizer class directly: AutoTokenizer's dispatch costs about 2 s more here.
                     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(target), local_files_only=True)
                     model = _causal_lm_class(target).from_pretrained(
@@ -205,7 +185,7 @@ class LocalEngine:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         # The GGUF converter draws its own tqdm bar on stderr: keep library output clean.
-        with _quiet(), contextlib.redirect_stderr(io.StringIO()):
+        with quiet_transformers(), contextlib.redirect_stderr(io.StringIO()):
             source = str(self._gguf.parent)
             tokenizer = AutoTokenizer.from_pretrained(
                 source, gguf_file=self._gguf.name, local_files_only=True
@@ -228,7 +208,7 @@ class LocalEngine:
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         try:
-            with _quiet():
+            with quiet_transformers():
                 model.save_pretrained(str(tmp))
                 tokenizer.save_pretrained(str(tmp))
             (tmp / _FINGERPRINT_FILE).write_text(json.dumps(fingerprint))

@@ -1,4 +1,4 @@
-"""Private: silence transformers' progress bars and info logs while loading a bundled model."""
+"""Quiet loading of transformers models, shared by the local LLM and the local embedder (memory imports it)."""
 
 from __future__ import annotations
 
