@@ -24,7 +24,7 @@ from cogarch.serve.app import create_app
 from cogarch.serve.auth import AuthError, KeyRing
 from cogarch.serve.metrics import Metrics
 from cogarch.serve.ratelimit import RateLimiter
-from cogarch.serve.runtime import SerializedMemory, build_server_agent
+from cogarch.serve.runtime import build_server_agent
 from cogarch.serve.settings import ServeSettings, hash_key, new_key
 from cogarch.settings import Settings
 from memory.embedders.base import HashEmbedder
@@ -409,15 +409,7 @@ def test_metrics_render_prometheus_text() -> None:
     assert 'cogarch_turn_latency_seconds_bucket{le="0.01"} 0' in text
 
 
-def test_serialized_memory_forwards_and_shared_mode_needs_chroma(data_dir: Path) -> None:
-    class Fake:
-        size = 3
-
-        def count(self, x: int) -> int:
-            return x + 1
-
-    wrapped = SerializedMemory(Fake())
-    assert wrapped.count(1) == 2 and wrapped.size == 3
+def test_shared_mode_needs_chroma(data_dir: Path) -> None:
     settings = Settings.load(data_dir=data_dir, substrate={"enabled": False}, serve={"memory_mode": "shared"})
     with pytest.raises(ConfigError, match="Chroma server"):
         build_server_agent(settings, llm=ScriptedLLM(), embedder=HashEmbedder(256))

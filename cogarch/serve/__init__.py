@@ -14,7 +14,6 @@ _LAZY = {
     "create_app": "cogarch.serve.app",
     "Server": "cogarch.serve.app",
     "build_server_agent": "cogarch.serve.runtime",
-    "SerializedMemory": "cogarch.serve.runtime",
     "app_from_settings": "cogarch.serve.factory",
 }
 
@@ -30,7 +29,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ApiKeySettings",
-    "SerializedMemory",
     "ServeSettings",
     "Server",
     "app_from_settings",

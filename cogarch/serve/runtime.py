@@ -1,9 +1,8 @@
-"""Building the agent a server process runs: memory made safe for concurrent requests, and the shared mode.
+"""Building the agent a server process runs, and the shared mode.
 
-- :class:`SerializedMemory` wraps a ``memory.Memory`` and runs its methods one at a time. The memory's SQLite
-  store keeps one connection (its docstring: "not shared across threads"); a server runs turns of different
-  users on different threads, and two interleaved ``BEGIN IMMEDIATE`` on one connection fail. LLM calls happen
-  outside memory calls, so turns of different users still overlap where it matters.
+- Concurrent requests: ``memory.Memory`` runs its methods one at a time under its own lock (its SQLite store
+  keeps one connection), so the server uses it as is. LLM calls happen outside memory calls, so turns of
+  different users still overlap where it matters.
 - ``memory_mode="shared"``: ``memory.Memory.open`` takes an exclusive ``flock`` on the data directory even when the
   vectors live in a Chroma server (``memory/store/lock.py``), so a second process could not open it. Shared mode
   builds the same ``Memory`` without that lock over one data directory on one host: records in SQLite (WAL; its
@@ -12,7 +11,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,31 +20,6 @@ from cogarch.clock import Clock
 from cogarch.composition import build_embedder, build_llm, prepare_data_dir
 from cogarch.settings import Settings
 from reasoning.errors import ConfigError
-
-
-class SerializedMemory:
-    """The wrapped memory with every method call under one lock (same interface: a wrapper, not a subclass)."""
-
-    def __init__(self, memory: Any) -> None:
-        self._memory = memory
-        self._lock = threading.RLock()
-
-    @property
-    def wrapped(self) -> Any:
-        return self._memory
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._memory, name)
-        if not callable(attr):
-            return attr
-        lock = self._lock
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return attr(*args, **kwargs)
-
-        locked.__name__ = name
-        return locked
 
 
 def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, llm: Any) -> Any:
@@ -114,7 +87,7 @@ def build_server_agent(
     else:
         memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
     try:
-        return Agent(settings, llm=llm, embedder=embedder, memory=SerializedMemory(memory), clock=clock)
+        return Agent(settings, llm=llm, embedder=embedder, memory=memory, clock=clock)
     except BaseException:
         memory.close()
         raise
@@ -122,4 +95,4 @@ def build_server_agent(
 
 AgentFactory = Callable[[], Agent]
 
-__all__ = ["AgentFactory", "SerializedMemory", "build_server_agent", "open_shared_memory"]
+__all__ = ["AgentFactory", "build_server_agent", "open_shared_memory"]
