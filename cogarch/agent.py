@@ -16,6 +16,7 @@ and conversation; turns of one user are serialised, different users run concurre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ class Agent:
         snapshot = self.graph.get_state(config)
         if not snapshot.next:
             return False
-        with self.context.lock_for(user):
+        with self.context.lock_for(user), self._dropping_failed_turn(config):
             self.graph.invoke(None, config, context=self.context, durability="sync")
         return True
 
@@ -229,6 +230,21 @@ class Agent:
         config = self._config(user, conversation)
         if self.graph.get_state(config).next:
             self.graph.update_state(config, {"reply": "", "stored": ["cancelled"]}, as_node="learn")
+
+    @contextlib.contextmanager
+    def _dropping_failed_turn(self, config: dict[str, Any]) -> Iterator[None]:
+        """Run a turn; if it raises before ``learn`` (the model failed after its retries, a node raised), drop it
+        whole so nothing of it is stored and the next turn starts fresh (the caller got the error and may retry).
+        A turn that fails inside ``learn`` stays pending: it is completed idempotently before the next turn, so a
+        half-stored turn is finished rather than left behind. A crash (no exception) leaves the turn pending too."""
+        try:
+            yield
+        except Exception:
+            with contextlib.suppress(Exception):  # never mask the turn's own error
+                pending = self.graph.get_state(config).next
+                if pending and "learn" not in pending:
+                    self.graph.update_state(config, {"reply": "", "stored": ["failed"]}, as_node="learn")
+            raise
 
     def chat(
         self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main"
@@ -252,19 +268,25 @@ class Agent:
         start = time.perf_counter()
         with self.context.lock_for(user):
             if self.graph.get_state(config).next:
-                self.graph.invoke(None, config, context=self.context, durability="sync")
+                with self._dropping_failed_turn(config):
+                    self.graph.invoke(None, config, context=self.context, durability="sync")
             state_in = {"mode": "chat", "user": user, "text": message, "think": think, "t": self.clock.now()}
             final: dict[str, Any] = {}
-            for mode, chunk in self.graph.stream(
-                state_in, config, context=self.context, stream_mode=["custom", "values"], durability="sync"
-            ):
-                if mode == "custom":
-                    if "token" in chunk:
-                        yield StreamEvent(kind="token", token=str(chunk["token"]))
-                    elif "search" in chunk:
-                        yield StreamEvent(kind="search", data=dict(chunk["search"]))
-                else:
-                    final = chunk
+            with self._dropping_failed_turn(config):
+                for mode, chunk in self.graph.stream(
+                    state_in,
+                    config,
+                    context=self.context,
+                    stream_mode=["custom", "values"],
+                    durability="sync",
+                ):
+                    if mode == "custom":
+                        if "token" in chunk:
+                            yield StreamEvent(kind="token", token=str(chunk["token"]))
+                        elif "search" in chunk:
+                            yield StreamEvent(kind="search", data=dict(chunk["search"]))
+                    else:
+                        final = chunk
             reply = self._reply(final, user, time.perf_counter() - start)
             self._after_turn(user)
         self.context.emit(
