@@ -12,7 +12,9 @@ ignore ``response_format``. The reply is validated into ``Completion.parsed`` (N
 
 Streaming asks for usage in the final chunk (``stream_options.include_usage``); if the server sends none,
 usage is estimated with litellm's tokenizer-free counter. A stream that ends without a finish reason (the
-connection broke) raises :class:`~reasoning.errors.LLMConnectionError`, never a silent truncation.
+connection broke), or that carried no role, text or usage at all (a malformed body, which litellm would turn into
+an empty reply with a made-up "stop"), raises :class:`~reasoning.errors.LLMConnectionError`, never a silent
+truncation.
 
 Every exception is mapped to the cogarch error tree (:func:`reasoning.engines._litellm.map_litellm_error`).
 No network call happens at construction; :meth:`LiteLLMEngine.check_credentials` is an offline preflight.
@@ -139,14 +141,19 @@ class LiteLLMEngine:
         pieces: list[str] = []
         finish: str | None = None
         usage: Usage | None = None
+        heard = False  # the server sent a role, text or usage (litellm invents a "stop" for an empty stream)
         try:
             response = litellm.completion(**kwargs)
             for chunk in response:
                 chunk_usage = _usage(getattr(chunk, "usage", None))
                 if chunk_usage is not None:
                     usage = chunk_usage
+                    heard = True
                 for choice in getattr(chunk, "choices", None) or []:
                     delta = getattr(getattr(choice, "delta", None), "content", None)
+                    heard = (
+                        heard or bool(delta) or bool(getattr(getattr(choice, "delta", None), "role", None))
+                    )
                     if delta:
                         pieces.append(delta)
                         yield StreamChunk(delta=delta)
@@ -156,6 +163,11 @@ class LiteLLMEngine:
             raise
         except Exception as exc:
             raise _mapped(exc, self.settings) from exc
+        if not heard:
+            raise LLMConnectionError(
+                f"the stream from {self.name!r} carried no data (a malformed or non-SSE response)",
+                hint="check that COGARCH_LLM__API_BASE is an OpenAI-compatible server; retry",
+            )
         if finish is None:
             raise LLMConnectionError(
                 f"the stream from {self.name!r} broke off before the model finished ({len(pieces)} pieces)",
