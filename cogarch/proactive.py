@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -122,8 +123,30 @@ class ProactiveLog:
         ]
 
     def forget_user(self, user: str) -> None:
+        """Erase every row of ``user`` (freed bytes zeroed, WAL truncated)."""
         with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("DELETE FROM proactive WHERE user=?", (user,))
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def forget_items(self, user: str, ids: Sequence[str], texts: Sequence[str]) -> int:
+        """Erase the rows of ``user`` caused by any of ``ids`` or whose content quotes any of ``texts``."""
+        ids_set = set(ids)
+        needles = [t for t in texts if t]
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, content, cause FROM proactive WHERE user=?", (user,)
+            ).fetchall()
+            doomed = [
+                r[0]
+                for r in rows
+                if ids_set & set(json.loads(r[2] or "[]")) or any(n in (r[1] or "") for n in needles)
+            ]
+            if doomed:
+                self._db.execute("PRAGMA secure_delete=ON")
+                self._db.executemany("DELETE FROM proactive WHERE id=?", [(i,) for i in doomed])
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(doomed)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,203 @@
+"""Forgetting erases: after ``forget`` of a user or of items, the forgotten text is in no byte of any file of the
+data directory (SQLite + WAL, the lexical index, Chroma, the substrate, the proactive log, the checkpoints), and
+an export shows nothing. Every test writes a unique marker, forgets, closes, then scans every file."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from cli.main import app
+from cogarch.agent import Agent
+from cogarch.clock import ManualClock
+from cogarch.forgetting import forget_items, forget_user
+from cogarch.proactive import ProactiveLog
+from cogarch.substrates import user_file
+from memory import Memory
+from memory.embedders.base import HashEmbedder
+from memory.memory import embed_text
+from reasoning.engines.scripted import ScriptedLLM
+from reasoning.llm import GenerationOptions, Message
+
+EMBEDDER_DIM = 256
+CLI_ENV = {"COGARCH_EMBEDDING__MODEL": "hash", "COGARCH_EMBEDDING__DIM": str(EMBEDDER_DIM)}
+
+
+def echo_llm(messages: Sequence[Message], options: GenerationOptions) -> str:
+    """Repeats the first memory note (so forgotten text also lands in replies and checkpoints)."""
+    notes = [line[3:-1] for line in messages[0]["content"].splitlines() if line.startswith('- "')]
+    return f"I remember: {notes[0]}" if notes else f"Noted: {messages[-1]['content']}"
+
+
+def make_agent(data_dir: Path, substrate: bool = True) -> Agent:
+    return Agent.open(
+        data_dir,
+        llm=ScriptedLLM(echo_llm),
+        embedder=HashEmbedder(EMBEDDER_DIM),
+        clock=ManualClock(1.7e9),
+        substrate={"enabled": substrate, "neurons": 2000},
+    )
+
+
+def marker() -> str:
+    return f"zq{uuid.uuid4().hex[:12]}mark"
+
+
+def files_containing(root: Path, needle: bytes, *, text: bool = True) -> list[str]:
+    """Every file under ``root`` whose bytes contain ``needle`` (a text also as UTF-16, in case a store uses it)."""
+    forms = (needle, needle.decode().encode("utf-16-le")) if text else (needle,)
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and any(f in p.read_bytes() for f in forms)
+    )
+
+
+def chat_with_secret(agent: Agent, user: str, secret: str, other: str = "bob") -> None:
+    for i in range(4):
+        agent.chat(f"filler note {i} about the garden and tomatoes", user=user)
+        agent.chat(f"{other} talks about bicycles, round {i}", user=other)
+    agent.chat(f"My locker code word is {secret} and nobody else knows it", user=user)
+    agent.chat("What is my locker code word?", user=user)  # recalled: the secret lands in the reply too
+    agent.chat("Tell me about the garden", user=user)
+    agent.memory.consolidate(namespace=user)
+
+
+def test_forget_user_erases_every_file(data_dir: Path) -> None:
+    secret = marker()
+    with make_agent(data_dir) as agent:
+        chat_with_secret(agent, "alice", secret)
+        agent.save()
+        assert user_file(data_dir / "substrate", "alice").exists()
+        assert files_containing(data_dir, secret.encode())  # the marker really was written
+        vector = HashEmbedder(EMBEDDER_DIM)(
+            [embed_text(f"My locker code word is {secret} and nobody else knows it", "alice")]
+        )[0]
+        forget_user(agent, "alice")
+        assert agent.memory.export("alice")["episodes"] == []
+        bob_before = len(agent.memory.episodes(namespace="bob"))
+    assert files_containing(data_dir, secret.encode()) == []
+    assert files_containing(data_dir, np.asarray(vector, np.float32).tobytes(), text=False) == []
+    assert not user_file(data_dir / "substrate", "alice").exists()
+    with make_agent(data_dir) as agent:  # the other user is untouched, the forgotten one starts from nothing
+        assert len(agent.memory.episodes(namespace="bob")) == bob_before
+        assert agent.memory.stats("alice")["episodes"] == 0
+        assert agent.graph.get_state({"configurable": {"thread_id": "alice/main"}}).values == {}
+        reply = agent.chat("What is my locker code word?", user="alice")
+        assert secret not in reply.text and all(secret not in r.text for r in reply.recalled)
+
+
+def test_forget_items_erases_them_and_rewrites_the_conversation(data_dir: Path) -> None:
+    secret = marker()
+    with make_agent(data_dir) as agent:
+        chat_with_secret(agent, "alice", secret)
+        tainted = [e.id for e in agent.memory.episodes(namespace="alice") if secret in e.text]
+        assert len(tainted) >= 2  # the statement and the replies that quoted it
+        agent.save()
+        removed = forget_items(agent, "alice", tainted)
+        assert removed >= len(tainted)
+        assert secret not in json.dumps(agent.memory.export("alice"))
+        assert not set(tainted) & set(agent.substrate("alice").keys())
+    assert files_containing(data_dir, secret.encode()) == []
+    with make_agent(data_dir) as agent:
+        state = agent.graph.get_state({"configurable": {"thread_id": "alice/main"}}).values
+        assert state["history"], "the rest of the conversation is kept"
+        assert all(secret not in m["content"] for m in state["history"])
+        assert any("garden" in e.text for e in agent.memory.episodes(namespace="alice"))
+        reply = agent.chat("What is my locker code word?", user="alice")
+        assert secret not in reply.text
+
+
+def test_forget_by_query_through_the_agent(data_dir: Path) -> None:
+    secret = marker()
+    with make_agent(data_dir, substrate=False) as agent:
+        agent.chat(f"The wifi password is {secret}", user="carol")
+        agent.chat("I like jazz records", user="carol")
+        forget_items(agent, "carol", query=f"wifi password {secret}", k=3)
+        assert all(secret not in e.text for e in agent.memory.episodes(namespace="carol"))
+    assert files_containing(data_dir, secret.encode()) == []
+
+
+def test_memory_forget_erases_sqlite_fts_and_wal(tmp_path: Path) -> None:
+    secret = marker()
+    with Memory.open(tmp_path, embedder=HashEmbedder(EMBEDDER_DIM)) as memory:
+        for i in range(50):
+            memory.remember(f"ordinary note {i} on the weather", namespace="u")
+        target = memory.remember(f"the vault phrase is {secret}", namespace="u")
+        memory.remember(f"a neighbouring note {secret}-free", namespace="v")  # another namespace: kept
+        memory.consolidate(namespace="u")
+        memory.forget(target, namespace="u")
+        # still open (WAL live): the text is already gone from the database and its WAL
+        assert files_containing(tmp_path, f"vault phrase is {secret}".encode()) == []
+        assert [
+            r.text for r in memory.recall(f"vault phrase {secret}", namespace="u", k=5) if secret in r.text
+        ] == []
+        assert memory.stats("v")["episodes"] == 1
+    assert files_containing(tmp_path, f"vault phrase is {secret}".encode()) == []
+
+
+def test_scene_is_rebuilt_without_the_forgotten_member(tmp_path: Path) -> None:
+    secret = marker()
+    with Memory.open(tmp_path, embedder=HashEmbedder(EMBEDDER_DIM)) as memory:
+        ids = [
+            memory.remember(f"hiking trip day {i} in the alps", namespace="u", timestamp=1.7e9 + i)
+            for i in range(3)
+        ]
+        target = memory.remember(f"hiking trip day 3 {secret} {secret}", namespace="u", timestamp=1.7e9 + 3)
+        memory.consolidate(namespace="u")
+        assert any(secret in s.summary or target in s.members for s in memory.scenes(namespace="u"))
+        memory.forget(target, namespace="u")
+        for scene in memory.scenes(namespace="u"):
+            assert secret not in scene.summary and target not in scene.members
+            assert set(scene.members) <= set(ids)
+    assert files_containing(tmp_path, secret.encode()) == []
+
+
+def test_cli_forget_all_erases_the_user(data_dir: Path) -> None:
+    secret = marker()
+    with make_agent(data_dir) as agent:
+        chat_with_secret(agent, "dave", secret)
+    runner = CliRunner(env=CLI_ENV)
+    result = runner.invoke(
+        app, ["memory", "forget", "--all", "-u", "dave", "--data-dir", str(data_dir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["removed"] > 0
+    assert files_containing(data_dir, secret.encode()) == []
+    exported = runner.invoke(app, ["memory", "export", "-", "-u", "dave", "--data-dir", str(data_dir)])
+    assert secret not in exported.output
+
+
+def test_cli_forget_items_erases_them(data_dir: Path) -> None:
+    secret = marker()
+    with make_agent(data_dir) as agent:
+        chat_with_secret(agent, "erin", secret)
+        tainted = [e.id for e in agent.memory.episodes(namespace="erin") if secret in e.text]
+    runner = CliRunner(env=CLI_ENV)
+    result = runner.invoke(app, ["memory", "forget", *tainted, "-u", "erin", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert files_containing(data_dir, secret.encode()) == []
+    with make_agent(data_dir) as agent:
+        assert agent.memory.stats("erin")["episodes"] > 0
+        assert not set(tainted) & set(agent.substrate("erin").keys())
+
+
+def test_proactive_log_forgets_items_and_users(tmp_path: Path) -> None:
+    secret = marker()
+    log = ProactiveLog(tmp_path / "agent.db")
+    log.record("u", 1.0, "action", action="message", content=f"remember {secret}?", cause=["ep_a"])
+    log.record("u", 2.0, "trigger", cause=["ep_b"])
+    log.record("u", 3.0, "action", action="message", content="how was the trip?", cause=["ep_c"])
+    log.record("w", 4.0, "trigger", cause=["ep_b"])
+    assert log.forget_items("u", ["ep_b"], [secret]) == 2
+    assert [e["cause"] for e in log.entries("u")] == [["ep_c"]]
+    assert len(log.entries("w")) == 1
+    log.forget_user("u")
+    assert log.entries("u") == []
+    log.close()
+    assert files_containing(tmp_path, secret.encode()) == []
