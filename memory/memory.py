@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import threading
 import time
 import uuid
@@ -32,6 +33,8 @@ from reasoning.errors import ConfigError, InvalidInputError, MemoryBackendError,
 from reasoning.llm import LLM
 
 Timestamp = float | int | datetime | str | None
+
+_log = logging.getLogger(__name__)
 
 
 def new_id(prefix: str) -> str:
@@ -153,12 +156,18 @@ class Memory:
                     f"this memory was built with embedder {known!r}, not {embedder.name!r}",
                     hint="open it with the same embedding model, or export it and import into a new directory",
                 )
+            rebuild = False
             if index is None:
                 token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+                # an embedded index that is gone (deleted, or moved aside by `cogarch doctor`) is rebuilt
+                rebuild = not settings.chroma_url and not (path / "chroma" / "chroma.sqlite3").exists()
                 client = chroma_client(path=path / "chroma", url=settings.chroma_url, token=token)
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
             memory = cls(path, settings, store, index, embedder, llm, lock)
-            memory.reconcile()
+            rebuild = rebuild and bool(
+                store.q("SELECT 1 FROM episodes UNION ALL SELECT 1 FROM facts LIMIT 1")
+            )
+            memory.reconcile(full=rebuild)
             return memory
         except BaseException:
             if store is not None:
@@ -192,6 +201,15 @@ class Memory:
             raise UsageError("this Memory is closed", hint="open it again with Memory.open(directory)")
 
     # -- index maintenance --------------------------------------------------------------------------------------
+    def _flush_after_commit(self) -> None:
+        """Apply the outbox after a committed write. The write is durable and acknowledged even if the index
+        fails now (its operations stay in the outbox and are replayed by the next write, ``reconcile`` or
+        ``open``): raising here would make callers retry, and duplicate, a write that succeeded."""
+        try:
+            self._flush()
+        except MemoryBackendError as exc:
+            _log.warning("vector index update deferred (replayed later): %s", exc)
+
     def _flush(self) -> int:
         """Apply the outbox to the vector index; returns the number of operations applied."""
         rows = self.store.pending()
@@ -374,7 +392,7 @@ class Memory:
                     prev_id = r["id"]
                 self.store.enqueue(conn, namespace, [(r["id"], "episode") for r in chunk], "upsert")
                 self.store.audit(conn, namespace, "remember", chunk[0]["id"], {"count": len(chunk)})
-            self._flush()
+            self._flush_after_commit()
         return order
 
     # -- reads --------------------------------------------------------------------------------------------------
@@ -495,7 +513,7 @@ class Memory:
         from memory.consolidation import consolidate
 
         result = consolidate(self, namespace)
-        self._flush()
+        self._flush_after_commit()
         return result
 
     def recall(self, query: str, *, namespace: str, k: int = 10) -> list[Recollection]:
@@ -565,7 +583,7 @@ class Memory:
         from memory.transfer import import_namespace
 
         count = import_namespace(self, data, namespace=namespace, replace=replace)
-        self._flush()
+        self._flush_after_commit()
         return count
 
     @staticmethod

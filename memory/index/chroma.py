@@ -20,11 +20,29 @@ import numpy as np
 
 from memory.embedders.base import Vectors
 from memory.index.base import Hit
-from reasoning.errors import ConfigError, MemoryBackendError, MissingResourceError
+from reasoning.errors import ConfigError, CorruptStoreError, MemoryBackendError, MissingResourceError
 
 _BATCH = 4000  # below Chroma's max batch size
 _QUERY_BATCH = 32
 _KIND_OF_PREFIX = {"ep_": "episode", "fa_": "fact", "sc_": "scene"}
+_CORRUPT = ("malformed", "not a database", "hnsw", "segment reader", "pickle", "file is encrypted")
+_REPAIR = "run `cogarch doctor --repair` (rebuilds the vector index from the SQLite records)"
+
+
+def index_error(exc: BaseException, what: str, where: str = "the Chroma index") -> MemoryBackendError:
+    """The typed error for a failed Chroma call: :class:`CorruptStoreError` when Chroma's files are damaged
+    (its SQLite file, an HNSW segment), else :class:`MemoryBackendError`. The index is derived data, so the hint
+    says how to rebuild it; a full disk gets the "free disk space" hint."""
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "no space left" in low or "file too large" in low or "disk i/o" in low:
+        return MemoryBackendError(
+            f"{what} failed: the disk is full or a file-size limit was reached ({text})",
+            hint="free disk space and retry; records are safe in SQLite and re-indexed at the next open",
+        )
+    if any(m in low for m in _CORRUPT):
+        return CorruptStoreError(f"{where} is damaged: {what} failed ({text})", hint=_REPAIR)
+    return MemoryBackendError(f"{what} failed: {text}")
 
 
 def chroma_client(*, path: Path | None = None, url: str | None = None, token: str | None = None) -> Any:
@@ -64,7 +82,7 @@ def chroma_client(*, path: Path | None = None, url: str | None = None, token: st
     try:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:
-        raise MemoryBackendError(f"cannot open the Chroma store at {path}: {exc}") from exc
+        raise index_error(exc, "opening the Chroma store", f"the Chroma store at {path}") from exc
 
 
 class ChromaIndex:
@@ -100,7 +118,7 @@ class ChromaIndex:
                 except Exception:
                     return None
         except Exception as exc:
-            raise MemoryBackendError(f"Chroma collection {name}: {exc}") from exc
+            raise index_error(exc, f"opening Chroma collection {name}") from exc
         self._collections[namespace] = col
         return col
 
@@ -116,7 +134,7 @@ class ChromaIndex:
                     metadatas=[{"kind": k} for k in kinds[i : i + _BATCH]],
                 )
         except Exception as exc:
-            raise MemoryBackendError(f"Chroma upsert failed: {exc}") from exc
+            raise index_error(exc, "Chroma upsert") from exc
 
     def delete(self, namespace: str, ids: Sequence[str]) -> None:
         if not ids:
@@ -128,7 +146,7 @@ class ChromaIndex:
             for i in range(0, len(ids), _BATCH):
                 col.delete(ids=list(ids[i : i + _BATCH]))
         except Exception as exc:
-            raise MemoryBackendError(f"Chroma delete failed: {exc}") from exc
+            raise index_error(exc, "Chroma delete") from exc
 
     def query(self, namespace: str, vectors: Vectors, n: int, *, kind: str | None = None) -> list[list[Hit]]:
         col = self._col(namespace, create=False)
@@ -148,7 +166,7 @@ class ChromaIndex:
                 if "Nothing found" in str(exc) or "0 elements" in str(exc):
                     out.extend([] for _ in vectors[start : start + _QUERY_BATCH])
                     continue
-                raise MemoryBackendError(f"Chroma query failed: {exc}") from exc
+                raise index_error(exc, "Chroma query") from exc
             for ids, dists in zip(res["ids"], res["distances"] or [], strict=False):
                 kinds = self._kinds(col, ids)
                 out.append([Hit(i, kinds[i], 1.0 - float(d)) for i, d in zip(ids, dists, strict=False)])
@@ -160,7 +178,10 @@ class ChromaIndex:
         out = {i: _KIND_OF_PREFIX[i[:3]] for i in ids if i[:3] in _KIND_OF_PREFIX}
         rest = [i for i in ids if i not in out]
         if rest:
-            got = col.get(ids=rest, include=["metadatas"])
+            try:
+                got = col.get(ids=rest, include=["metadatas"])
+            except Exception as exc:
+                raise index_error(exc, "Chroma get") from exc
             for i, m in zip(got["ids"], got["metadatas"] or [], strict=False):
                 out[i] = str((m or {}).get("kind", "episode"))
             out.update({i: "episode" for i in rest if i not in out})
@@ -173,7 +194,10 @@ class ChromaIndex:
         found: set[str] = set()
         offset = 0
         while True:
-            batch = col.get(include=[], limit=10000, offset=offset)["ids"]
+            try:
+                batch = col.get(include=[], limit=10000, offset=offset)["ids"]
+            except Exception as exc:
+                raise index_error(exc, "Chroma get") from exc
             found.update(batch)
             if len(batch) < 10000:
                 return found
@@ -188,4 +212,4 @@ class ChromaIndex:
         self._collections.clear()
 
 
-__all__ = ["ChromaIndex", "chroma_client"]
+__all__ = ["ChromaIndex", "chroma_client", "index_error"]

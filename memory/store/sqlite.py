@@ -27,6 +27,32 @@ import numpy as np
 from memory.embedders.base import Vectors
 from reasoning.errors import CorruptStoreError, MemoryBackendError
 
+_FULL = ("database or disk is full", "disk i/o error", "file too large")
+_CORRUPT = ("malformed", "not a database", "file is encrypted")
+
+
+def sqlite_error(exc: BaseException, path: Path | str, doing: str) -> MemoryBackendError:
+    """The typed error for a failed SQLite call on ``path`` while ``doing`` something.
+
+    A full disk (or a file-size limit: EFBIG) gives a :class:`MemoryBackendError` whose hint says to free disk
+    space (the failed transaction was rolled back, so the store stays as it was); a damaged file gives a
+    :class:`CorruptStoreError` naming it; anything else a :class:`MemoryBackendError` with SQLite's message.
+    """
+    text = str(exc)
+    low = text.lower()
+    if any(m in low for m in _FULL):
+        return MemoryBackendError(
+            f"{doing} failed: the disk holding {path} is full or a file-size limit was reached ({text})",
+            hint="free disk space (or raise the file-size limit) and retry; nothing of the failed write was kept",
+        )
+    if any(m in low for m in _CORRUPT):
+        return CorruptStoreError(
+            f"the database {path} is damaged ({text})",
+            hint="run `cogarch doctor --repair`, or move the file aside and restore from an export",
+        )
+    return MemoryBackendError(f"{doing} failed on {path}: {text}")
+
+
 SCHEMA_VERSION = "1"
 
 _SCHEMA = """
@@ -84,6 +110,7 @@ class SQLiteStore:
     """A thin typed shell over one SQLite connection (single writer; not shared across threads)."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         try:
             self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
@@ -94,13 +121,26 @@ class SQLiteStore:
             self.conn.executescript(_SCHEMA)
             check = self.conn.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise CorruptStoreError(
-                f"cannot open the memory database {path}: {exc}",
-                hint="restore it from an export (`cogarch memory import`) or move it aside",
-            ) from exc
+            self.close()
+            error = sqlite_error(exc, path, "opening the memory database")
+            if isinstance(error, CorruptStoreError) or not isinstance(exc, sqlite3.OperationalError):
+                raise CorruptStoreError(
+                    f"cannot open the memory database {path}: {exc}",
+                    hint="run `cogarch doctor` to check the data directory; restore the file from a backup or "
+                    "an export (`cogarch memory import`) after moving it aside",
+                ) from exc
+            raise error from exc
         if check != "ok":
-            raise CorruptStoreError(f"the memory database {path} is damaged: {check}")
-        self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+            self.close()
+            raise CorruptStoreError(
+                f"the memory database {path} is damaged: {check}",
+                hint="export what is readable (`cogarch memory export`), move the file aside and import",
+            )
+        try:
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+        except sqlite3.Error as exc:
+            self.close()
+            raise sqlite_error(exc, path, "opening the memory database") from exc
         self._df_cache: dict[str, tuple[int, int]] = {}
 
     # -- transactions -------------------------------------------------------------------------------------------
@@ -110,14 +150,16 @@ class SQLiteStore:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise MemoryBackendError(f"SQLite: {exc}") from exc
+            raise sqlite_error(exc, self.path, "starting a write") from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may already have rolled back (disk full)
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise sqlite_error(exc, self.path, "writing to the memory") from exc
+            raise
 
     def q(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
@@ -321,8 +363,10 @@ class SQLiteStore:
         return out
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.close()
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
 
 def store_vectors(vectors: Vectors) -> list[bytes]:
@@ -330,4 +374,12 @@ def store_vectors(vectors: Vectors) -> list[bytes]:
     return [to_blob(v) for v in vectors]
 
 
-__all__ = ["SCHEMA_VERSION", "VECTOR_TABLES", "SQLiteStore", "from_blob", "store_vectors", "to_blob"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "VECTOR_TABLES",
+    "SQLiteStore",
+    "from_blob",
+    "sqlite_error",
+    "store_vectors",
+    "to_blob",
+]
