@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from memory.embedders.base import Vectors
-from reasoning.engines._litellm import check_credentials, import_litellm, map_litellm_error
+from reasoning.engines._litellm import check_credentials, import_litellm, key_var_for, map_litellm_error
 from reasoning.errors import ConfigError, LLMError, LLMRateLimitError
+from reasoning.redact import redacted, safe_cause, secrets_of
 from reasoning.wrappers import RETRYABLE, backoff_delay
 
 
@@ -102,9 +103,12 @@ class LiteLLMEmbedder:
                     matrix = np.asarray([_get(d, "embedding") for d in data], dtype=np.float32)
                     break
                 except Exception as exc:
-                    error = map_litellm_error(exc, model=self._model, timeout_s=self._timeout_s)
+                    secrets = secrets_of(self._api_key, key_var_for(self._model), "OPENAI_API_KEY")
+                    error = redacted(
+                        map_litellm_error(exc, model=self._model, timeout_s=self._timeout_s), secrets
+                    )
                     if attempt >= self._max_retries or not isinstance(error, RETRYABLE):
-                        raise error from exc
+                        raise error from safe_cause(exc, secrets)
                     delay = backoff_delay(attempt, self._backoff_s, 30.0, self._rng)
                     if isinstance(error, LLMRateLimitError) and error.retry_after is not None:
                         delay = max(delay, min(error.retry_after, 120.0))

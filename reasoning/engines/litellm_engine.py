@@ -16,7 +16,9 @@ connection broke), or that carried no role, text or usage at all (a malformed bo
 an empty reply with a made-up "stop"), raises :class:`~reasoning.errors.LLMConnectionError`, never a silent
 truncation.
 
-Every exception is mapped to the cogarch error tree (:func:`reasoning.engines._litellm.map_litellm_error`).
+Every exception is mapped to the cogarch error tree (:func:`reasoning.engines._litellm.map_litellm_error`), with
+the API key masked in the message and the provider's exception chained only when it does not hold the key
+(:mod:`reasoning.redact`).
 No network call happens at construction; :meth:`LiteLLMEngine.check_credentials` is an offline preflight.
 """
 
@@ -29,9 +31,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from reasoning.config import LLMSettings
-from reasoning.engines._litellm import check_credentials, import_litellm, map_litellm_error, provider_of
+from reasoning.engines._litellm import (
+    check_credentials,
+    import_litellm,
+    key_var_for,
+    map_litellm_error,
+    provider_of,
+)
 from reasoning.errors import LLMConnectionError
 from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
+from reasoning.redact import redacted, safe_cause, secrets_of
 from reasoning.structured import json_schema_of, schema_name, validate_output, with_schema_instruction
 
 
@@ -124,7 +133,7 @@ class LiteLLMEngine:
             finish = str(choice.finish_reason or "stop")
             raw_usage = getattr(response, "usage", None)
         except Exception as exc:
-            raise _mapped(exc, self.settings) from exc
+            raise self._error(exc) from safe_cause(exc, self._secrets())
         usage = _usage(raw_usage) or self._estimate(kwargs["messages"], text)
         return Completion(
             text=text, usage=usage, model=self.name, finish_reason=finish, parsed=self._parse(text, options)
@@ -162,7 +171,7 @@ class LiteLLMEngine:
         except GeneratorExit:
             raise
         except Exception as exc:
-            raise _mapped(exc, self.settings) from exc
+            raise self._error(exc) from safe_cause(exc, self._secrets())
         if not heard:
             raise LLMConnectionError(
                 f"the stream from {self.name!r} carried no data (a malformed or non-SSE response)",
@@ -177,6 +186,14 @@ class LiteLLMEngine:
         yield StreamChunk(
             delta="", done=True, usage=usage or self._estimate(kwargs["messages"], text), finish_reason=finish
         )
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The API key in use (explicit or from the provider's variable): masked in every error."""
+        return secrets_of(self._api_key, key_var_for(self.settings.model), "OPENAI_API_KEY")
+
+    def _error(self, exc: BaseException) -> Exception:
+        """``exc`` mapped to the cogarch error tree, with the API key masked (providers echo rejected keys)."""
+        return redacted(_mapped(exc, self.settings), self._secrets())
 
     def _estimate(self, messages: list[dict[str, Any]], text: str) -> Usage:
         """Token usage when the server reports none (litellm's counter; whitespace split as a last resort)."""
