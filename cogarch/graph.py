@@ -23,7 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from cogarch.context import AgentContext
 from cogarch.nodes import IDLE_NODES, TURN_NODES, route_after_recall, route_entry
 from cogarch.state import TurnState
-from reasoning.errors import ConfigError, MissingResourceError
+from reasoning.errors import ConfigError, CorruptStoreError, MissingResourceError
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -69,7 +69,18 @@ def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], An
         path = Path(settings.data_dir) / "checkpoints.sqlite"
         conn = sqlite3.connect(str(path), check_same_thread=False)
         saver = SqliteSaver(conn)
-        saver.setup()
+        try:
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            from memory.store.sqlite import sqlite_error
+
+            error = sqlite_error(exc, path, "opening the conversation checkpoints")
+            if isinstance(error, CorruptStoreError):
+                error.hint = (
+                    "run `cogarch doctor --repair` (moves it aside: memories are kept, unfinished turns lost)"
+                )
+            raise error from exc
         return saver, conn
     if kind == "postgres":
         url = settings.persistence.postgres_url
