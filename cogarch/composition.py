@@ -16,6 +16,7 @@ from cogarch.events import EventBus
 from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
 from cogarch.substrates import SubstratePool
+from reasoning.errors import CorruptStoreError
 
 if TYPE_CHECKING:
     from memory.embedders.base import Embedder
@@ -40,6 +41,21 @@ def build_embedder(settings: Settings) -> Embedder:
     from memory.embedders import build_embedder as _build
 
     return _build(settings.embedding)
+
+
+def _proactive_log(path: Path) -> ProactiveLog:
+    """The proactive log at ``path``; a damaged file raises :class:`CorruptStoreError` naming it."""
+    import sqlite3
+
+    try:
+        return ProactiveLog(path)
+    except sqlite3.DatabaseError as exc:
+        from memory.store.sqlite import sqlite_error
+
+        error = sqlite_error(exc, path, "opening the proactive log")
+        if isinstance(error, CorruptStoreError):
+            error.hint = "run `cogarch doctor --repair` (moves it aside: the proactive history restarts)"
+        raise error from exc
 
 
 def build_context(
@@ -68,7 +84,7 @@ def build_context(
         substrates=SubstratePool(settings.substrate, data_dir / "substrate"),
         events=EventBus(trace_path),
         clock=clock if clock is not None else RealClock(),
-        proactive_log=ProactiveLog(data_dir / "agent.db"),
+        proactive_log=_proactive_log(data_dir / "agent.db"),
         policy=policy,
     )
 
