@@ -1,16 +1,22 @@
 """One spiking substrate per user, created on first use and persisted beside the memory.
 
 The pool is the only place that builds, loads and saves substrates, so the rest of the agent just asks for
-``pool.get(user)``. Files live in ``<data_dir>/substrate/<user-hash>.pt`` and are written atomically by the
-substrate's own ``save`` (to a temporary file, then renamed) so any process can pick up any user's state.
+``pool.get(user)``. Files live in ``<data_dir>/substrate/<user-hash>.pt`` (mode 0600) and are replaced
+atomically (:func:`save_atomic`: a temporary file, fsync, rename, fsync of the directory), so a crash at any
+point leaves either the previous state or the new one, never a torn file. A file that cannot be read raises
+:class:`~reasoning.errors.CorruptStoreError` naming it (``cogarch doctor --repair`` moves it aside).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from reasoning.errors import CorruptStoreError, MemoryBackendError
 
 if TYPE_CHECKING:
     from cogarch.settings import SubstrateSettings
@@ -20,6 +26,60 @@ def user_file(root: Path, user: str) -> Path:
     """The substrate file of ``user`` under ``root`` (user names are hashed: any string is safe)."""
     digest = hashlib.sha256(user.encode()).hexdigest()[:24]
     return root / f"{digest}.pt"
+
+
+TEMP_SUFFIX = ".saving"
+
+
+def save_atomic(substrate: Any, path: Path) -> None:
+    """Write ``substrate`` to ``path`` so that a crash leaves the old file or the new one, whole.
+
+    Raises:
+        MemoryBackendError: the write failed (full disk: the hint says to free space); the old file is kept.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    try:
+        substrate.save(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fchmod(fd, 0o600)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except BaseException as exc:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".tmp")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        if isinstance(exc, OSError) or "No space" in str(exc) or "File too large" in str(exc):
+            raise MemoryBackendError(
+                f"saving the substrate to {path} failed: {exc}",
+                hint="free disk space (or raise the file-size limit) and retry; the previous state is kept",
+            ) from exc
+        raise
+
+
+def load_substrate(path: Path, device: str) -> Any:
+    """The substrate saved at ``path``.
+
+    Raises:
+        CorruptStoreError: the file is damaged or not a substrate file (the message names it).
+    """
+    from snn_substrate import Substrate
+
+    try:
+        return Substrate.load(path, device=device)
+    except (ValueError, KeyError, TypeError, EOFError, RuntimeError) as exc:
+        raise CorruptStoreError(
+            f"the substrate file {path} is damaged: {exc}",
+            hint="run `cogarch doctor --repair` to move it aside and start a fresh substrate "
+            "(its learned associations are lost; memories are not)",
+        ) from exc
 
 
 class SubstratePool:
@@ -50,7 +110,7 @@ class SubstratePool:
         path = user_file(self._root, user)
         device = self._settings.device
         if path.exists():
-            return Substrate.load(path, device=device)
+            return load_substrate(path, device)
         config = SubstrateConfig(
             neurons=self._settings.neurons,
             code_k=self._settings.code_k,
@@ -68,7 +128,7 @@ class SubstratePool:
             return
         self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
         for name, substrate in items:
-            substrate.save(user_file(self._root, name))
+            save_atomic(substrate, user_file(self._root, name))
 
     def forget_user(self, user: str) -> None:
         """Drop the user's substrate and its file."""
@@ -81,4 +141,4 @@ class SubstratePool:
             return list(self._substrates)
 
 
-__all__ = ["SubstratePool", "user_file"]
+__all__ = ["TEMP_SUFFIX", "SubstratePool", "load_substrate", "save_atomic", "user_file"]
