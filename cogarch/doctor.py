@@ -1,0 +1,488 @@
+"""``cogarch doctor``: check a data directory and repair what can be rebuilt.
+
+A data directory holds (see DESIGN.md)::
+
+    <data_dir>/                     mode 0700
+        memory/memory.sqlite3       the system of record (SQLite, WAL): every record and its vector
+        memory/chroma/              the vector index (embedded Chroma): derived from memory.sqlite3
+        substrate/<user-hash>.pt    one spiking substrate per user
+        checkpoints.sqlite          LangGraph conversation checkpoints
+        agent.db                    the proactive log
+
+Checks: each SQLite file passes ``PRAGMA integrity_check``; the vector index opens and holds exactly the records
+of every namespace (no missing entry, no entry without a record, no pending outbox operation); every substrate
+file loads; no temporary file of an interrupted save is left; the directory and its stores are private to the
+owner.
+
+Repairs (``repair=True``), only for what can be rebuilt or safely dropped:
+
+- the vector index: moved aside when damaged (``chroma.corrupt-<ts>``) and rebuilt from SQLite, or brought back
+  in sync when entries are missing or stale; vectors come from SQLite, records without a usable vector are
+  re-embedded with the configured embedder (``progress`` reports both);
+- a damaged substrate file: moved aside (``.corrupt-<ts>``); the user's substrate starts fresh at next use;
+- a damaged checkpoint DB or proactive log: moved aside; a fresh one is created at next start (unfinished turns
+  and the proactive history are lost, memories are not);
+- leftovers of interrupted saves: deleted; permissions: made private.
+
+The memory database itself is the system of record: when it is damaged, nothing can rebuild it, and the report
+says so (restore a backup or an export).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from reasoning.errors import CogarchError, CorruptStoreError, StoreLockedError
+
+if TYPE_CHECKING:
+    from cogarch.settings import Settings
+    from memory.embedders.base import Embedder
+    from memory.store.sqlite import SQLiteStore
+
+Status = Literal["ok", "warning", "error", "repaired"]
+Progress = Callable[[str, int, int], None]
+"""``progress(task, done, total)``: called while the vector index is rebuilt."""
+
+_BATCH = 512
+_KINDS = (("episode", "episodes"), ("fact", "facts"), ("scene", "scenes"))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked (``name``, ``path``), its status, what was found and what to do."""
+
+    name: str
+    path: str
+    status: Status
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class DoctorReport:
+    """Every check of one data directory. ``ok``: nothing is left in error (warnings allowed)."""
+
+    data_dir: str
+    repair: bool
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != "error" for c in self.checks)
+
+    def add(self, name: str, path: Path | str, status: Status, message: str, hint: str | None = None) -> None:
+        self.checks.append(Check(name, str(path), status, message, hint))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "data_dir": self.data_dir,
+            "repair": self.repair,
+            "ok": self.ok,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+def aside(path: Path) -> Path:
+    """Move ``path`` (file or directory) to ``<path>.corrupt-<timestamp>``; returns the new path."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        n += 1
+    path.rename(target)
+    for side in ("-wal", "-shm", "-journal"):  # SQLite's side files belong to the damaged file
+        extra = path.with_name(path.name + side)
+        if extra.exists():
+            extra.rename(target.with_name(target.name + side))
+    return target
+
+
+def integrity(path: Path) -> str:
+    """``"ok"`` or what ``PRAGMA integrity_check`` (or opening) reports for the SQLite file ``path``."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+        return "; ".join(str(r[0]) for r in rows[:5])
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
+
+
+def diagnose(
+    data_dir: str | Path,
+    *,
+    settings: Settings | None = None,
+    repair: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> DoctorReport:
+    """Check (and with ``repair`` fix) the data directory ``data_dir``; see the module docstring.
+
+    Args:
+        data_dir: the agent's data directory.
+        settings: for the memory and embedding sections (default: ``Settings.load(data_dir=data_dir)``).
+        repair: rebuild or move aside what is damaged.
+        embedder: re-embeds records without a usable vector (default: built from ``settings`` when needed).
+        progress: ``(task, done, total)`` during an index rebuild.
+
+    Returns:
+        The :class:`DoctorReport` (never raises for a damaged store: that is a finding).
+
+    Raises:
+        MissingResourceError: ``data_dir`` does not exist.
+        StoreLockedError: ``repair`` while another process has the memory open.
+    """
+    from reasoning.errors import MissingResourceError
+
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise MissingResourceError(f"no data directory at {root}", hint="pass the agent's --data-dir")
+    if settings is None:
+        from cogarch.settings import Settings
+
+        settings = Settings.load(data_dir=root)
+    report = DoctorReport(str(root), repair)
+    _permissions(report, root, repair)
+    _memory(report, root / "memory", settings, repair, embedder, progress)
+    _substrates(report, root / "substrate", repair)
+    for name, file in (("checkpoints", "checkpoints.sqlite"), ("proactive_log", "agent.db")):
+        _sqlite_file(report, name, root / file, repair)
+    return report
+
+
+# -- permissions --------------------------------------------------------------------------------------------------
+
+
+def _permissions(report: DoctorReport, root: Path, repair: bool) -> None:
+    paths = [root] + [p for p in (root / "memory", root / "substrate") if p.is_dir()]
+    paths += [p for p in root.glob("*.sqlite") if p.is_file()] + [p for p in root.glob("*.db") if p.is_file()]
+    paths += [p for p in (root / "memory").glob("memory.sqlite3*") if p.is_file()]
+    paths += [p for p in (root / "substrate").glob("*.pt") if p.is_file()]
+    open_to_others = [p for p in paths if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    if not stat.S_IMODE(root.stat().st_mode) & 0o077:  # nothing inside is reachable by other users
+        report.add("permissions", root, "ok", "the data directory is private to its owner (mode 0700)")
+        return
+    names = ", ".join(str(p.relative_to(root)) or "." for p in open_to_others[:5])
+    if repair:
+        for p in open_to_others:
+            p.chmod(stat.S_IMODE(p.stat().st_mode) & 0o700)
+        report.add("permissions", root, "repaired", f"made private: {names}")
+    else:
+        report.add(
+            "permissions",
+            root,
+            "warning",
+            f"readable or writable by other users: {names}",
+            "run `cogarch doctor --repair` (chmod go-rwx)",
+        )
+
+
+# -- memory -------------------------------------------------------------------------------------------------------
+
+
+def _memory(
+    report: DoctorReport,
+    directory: Path,
+    settings: Settings,
+    repair: bool,
+    embedder: Embedder | None,
+    progress: Progress | None,
+) -> None:
+    db = directory / "memory.sqlite3"
+    if not db.exists():
+        report.add("memory", db, "ok", "no memory yet")
+        return
+    from memory.store.lock import DirectoryLock
+
+    lock: DirectoryLock | None = DirectoryLock(directory)
+    try:
+        assert lock is not None
+        lock.acquire()
+    except StoreLockedError as exc:
+        if repair:
+            raise
+        report.add("memory", directory, "warning", f"in use: {exc.message}", "checked while in use")
+        lock = None
+    try:
+        found = integrity(db)
+        if found != "ok":
+            report.add(
+                "memory",
+                db,
+                "error",
+                f"the memory database is damaged: {found}",
+                "it is the system of record and cannot be rebuilt: restore a backup or an export "
+                "(`cogarch memory import`) into a new data directory",
+            )
+            return
+        from memory.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(db)
+        try:
+            counts = {t: int(store.q(f"SELECT COUNT(*) FROM {t}")[0][0]) for _, t in _KINDS}
+            report.add(
+                "memory", db, "ok", "integrity ok; " + ", ".join(f"{n} {t}" for t, n in counts.items())
+            )
+            if settings.memory.chroma_url:
+                report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
+                return
+            _index(report, directory, store, settings, repair and lock is not None, embedder, progress)
+        finally:
+            store.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class _Index:
+    """A Chroma index on ``<memory>/chroma`` that closes its client (releasing Chroma's files)."""
+
+    def __init__(self, directory: Path, store: SQLiteStore, settings: Settings) -> None:
+        from memory.index.chroma import ChromaIndex, chroma_client
+
+        self.client = chroma_client(path=directory / "chroma")
+        self.index = ChromaIndex(
+            self.client, prefix=settings.memory.collection_prefix, dim=int(store.meta("dim") or 0)
+        )
+
+    def close(self) -> None:
+        self.index.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+def _index(
+    report: DoctorReport,
+    directory: Path,
+    store: SQLiteStore,
+    settings: Settings,
+    repair: bool,
+    embedder: Embedder | None,
+    progress: Progress | None,
+) -> None:
+    chroma = directory / "chroma"
+    namespaces = [
+        r[0]
+        for r in store.q(
+            "SELECT DISTINCT namespace FROM episodes UNION SELECT namespace FROM facts "
+            "UNION SELECT namespace FROM scenes"
+        )
+    ]
+    pending = int(store.q("SELECT COUNT(*) FROM outbox")[0][0])
+    missing = stale = 0
+    damage: str | None = None
+    if not (chroma / "chroma.sqlite3").exists():
+        damage = "the vector index is missing" if namespaces else None
+    else:
+        opened: _Index | None = None
+        try:
+            opened = _Index(directory, store, settings)
+            for ns in namespaces:
+                have = _record_ids(store, ns)
+                indexed = opened.index.ids(ns)
+                missing += len(have - indexed)
+                stale += len(indexed - have)
+        except CogarchError as exc:
+            damage = f"the vector index is damaged: {exc.message}"
+        finally:
+            if opened is not None:
+                opened.close()
+    if damage is None and missing == stale == pending == 0:
+        report.add("index", chroma, "ok", f"in sync with the records ({len(namespaces)} namespaces)")
+        return
+    problem = (
+        damage or f"{missing} records not indexed, {stale} index entries without a record, {pending} pending"
+    )
+    if not repair:
+        report.add(
+            "index",
+            chroma,
+            "error" if damage else "warning",
+            problem,
+            "run `cogarch doctor --repair` (rebuilds the vector index from the SQLite records)",
+        )
+        return
+    moved = ""
+    if damage and chroma.exists():
+        moved = f"; the damaged index was moved to {aside(chroma).name}"
+        _forget_cached_client(chroma)
+    opened = _Index(directory, store, settings)
+    try:
+        added, removed, embedded = rebuild_index(
+            store, opened.index, namespaces, embedder, settings, progress
+        )
+    finally:
+        opened.close()
+    report.add(
+        "index",
+        chroma,
+        "repaired",
+        f"{problem}: rebuilt from SQLite ({added} entries added, {removed} removed, {embedded} re-embedded){moved}",
+    )
+
+
+def _forget_cached_client(path: Path) -> None:
+    """Chroma keeps one client system per path in a process: stop the one whose files were just moved away."""
+    with contextlib.suppress(Exception):  # internals of chromadb: best effort
+        from chromadb.api.shared_system_client import SharedSystemClient as Shared
+
+        for key in {str(path), str(path.resolve())}:
+            Shared._identifier_to_refcount.pop(key, None)
+            system = Shared._identifier_to_system.pop(key, None)
+            if system is not None:
+                system.stop()
+
+
+def _record_ids(store: SQLiteStore, namespace: str) -> set[str]:
+    ids: set[str] = set()
+    for _, table in _KINDS:
+        ids.update(r[0] for r in store.q(f"SELECT id FROM {table} WHERE namespace=?", (namespace,)))
+    return ids
+
+
+def _rows(store: SQLiteStore, table: str, namespace: str, ids: list[str]) -> Iterator[list[Any]]:
+    text = {"episodes": "text", "facts": "text", "scenes": "summary"}[table]
+    for i in range(0, len(ids), _BATCH):
+        chunk = ids[i : i + _BATCH]
+        marks = ",".join("?" * len(chunk))
+        extra = ", speaker" if table == "episodes" else ""
+        yield store.q(f"SELECT id, {text} AS text, vector{extra} FROM {table} WHERE id IN ({marks})", chunk)
+
+
+def rebuild_index(
+    store: SQLiteStore,
+    index: Any,
+    namespaces: list[str],
+    embedder: Embedder | None,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> tuple[int, int, int]:
+    """Bring ``index`` in sync with the records of ``namespaces``: add missing entries (stored vectors; records
+    without a usable vector are re-embedded and their vector stored), delete entries without a record, clear the
+    outbox. Returns ``(added, removed, re_embedded)``."""
+    from memory.memory import embed_text
+    from memory.store.sqlite import from_blob, to_blob
+
+    dim = int(store.meta("dim") or 0)
+    work: list[tuple[str, str, str, list[str]]] = []
+    removed = 0
+    for ns in namespaces:
+        indexed = index.ids(ns)
+        have: set[str] = set()
+        for kind, table in _KINDS:
+            ids = [r[0] for r in store.q(f"SELECT id FROM {table} WHERE namespace=? ORDER BY seq", (ns,))]
+            have.update(ids)
+            todo = [i for i in ids if i not in indexed]
+            if todo:
+                work.append((ns, kind, table, todo))
+        stale = sorted(indexed - have)
+        index.delete(ns, stale)
+        removed += len(stale)
+    total = sum(len(w[3]) for w in work)
+    done = added = embedded = 0
+    if progress is not None:
+        progress("index", 0, total)
+    for ns, kind, table, todo in work:
+        for rows in _rows(store, table, ns, todo):
+            vectors: dict[str, np.ndarray[Any, Any]] = {}
+            redo = []
+            for r in rows:
+                v = None if r["vector"] is None else from_blob(r["vector"])
+                if v is None or v.shape != (dim,) or not np.all(np.isfinite(v)):
+                    redo.append(r)
+                else:
+                    vectors[r["id"]] = v
+            if redo:
+                if embedder is None:
+                    from memory.embedders import build_embedder
+
+                    embedder = build_embedder(settings.embedding)
+                texts = [
+                    embed_text(r["text"], r["speaker"]) if table == "episodes" else str(r["text"])
+                    for r in redo
+                ]
+                fresh = np.asarray(embedder(texts), dtype=np.float32)
+                with store.transaction() as conn:
+                    for r, v in zip(redo, fresh, strict=True):
+                        conn.execute(f"UPDATE {table} SET vector=? WHERE id=?", (to_blob(v), r["id"]))
+                        vectors[r["id"]] = v
+                embedded += len(redo)
+            ids = [r["id"] for r in rows]
+            index.upsert(ns, ids, np.stack([vectors[i] for i in ids]), [kind] * len(ids))
+            added += len(ids)
+            done += len(ids)
+            if progress is not None:
+                progress("index", done, total)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM outbox")
+    return added, removed, embedded
+
+
+# -- substrates ---------------------------------------------------------------------------------------------------
+
+
+def _substrates(report: DoctorReport, directory: Path, repair: bool) -> None:
+    if not directory.is_dir():
+        return
+    from cogarch.substrates import TEMP_SUFFIX, load_substrate
+
+    leftovers = [p for p in directory.iterdir() if p.name.endswith((TEMP_SUFFIX, ".tmp"))]
+    if leftovers:
+        if repair:
+            for p in leftovers:
+                p.unlink(missing_ok=True)
+        report.add(
+            "substrate",
+            directory,
+            "repaired" if repair else "warning",
+            f"{len(leftovers)} temporary file(s) of interrupted saves" + (" deleted" if repair else ""),
+            None if repair else "harmless; `cogarch doctor --repair` deletes them",
+        )
+    for path in sorted(directory.glob("*.pt")):
+        try:
+            load_substrate(path, "cpu")
+        except CorruptStoreError as exc:
+            if repair:
+                moved = aside(path)
+                report.add(
+                    "substrate",
+                    path,
+                    "repaired",
+                    f"damaged ({exc.message}); moved to {moved.name}: the user's substrate starts fresh",
+                )
+            else:
+                report.add("substrate", path, "error", exc.message, exc.hint)
+        else:
+            report.add("substrate", path, "ok", "loads")
+
+
+# -- other SQLite files -------------------------------------------------------------------------------------------
+
+
+def _sqlite_file(report: DoctorReport, name: str, path: Path, repair: bool) -> None:
+    if not path.exists():
+        return
+    found = integrity(path)
+    if found == "ok":
+        report.add(name, path, "ok", "integrity ok")
+    elif repair:
+        moved = aside(path)
+        report.add(name, path, "repaired", f"damaged ({found}); moved to {moved.name}, a fresh one starts")
+    else:
+        report.add(name, path, "error", f"damaged: {found}", "run `cogarch doctor --repair` to move it aside")
+
+
+__all__ = ["Check", "DoctorReport", "Progress", "aside", "diagnose", "integrity", "rebuild_index"]
