@@ -160,7 +160,7 @@ class _ChoiceLLM:
 
 def test_structured_choice_for_llms_without_scoring(games: dict[str, Path]) -> None:
     llm = _ChoiceLLM()
-    res = _play(games["coin"], truth=False, llm=llm, steps=10)
+    res = _play(games["cook"], truth=False, llm=llm, steps=10)  # near-ties: the coin game's choices are clear
     assert llm.calls > 0 and res.tokens > 0
 
 
@@ -310,7 +310,7 @@ def test_hosted_model_plumbing_via_stub_server(games: dict[str, Path]) -> None:
             LLMSettings(model="openai/stub", api_base=server.url, api_key="x", max_retries=0),
             cache_dir=Path("/tmp"),
         )
-        res = _play(games["coin"], truth=False, llm=llm, steps=6)
+        res = _play(games["cook"], truth=False, llm=llm, steps=6)  # near-ties, so the model is asked
         assert res.steps > 0 and server.requests
 
 

@@ -8,13 +8,16 @@ ablations (no-memory, full-history, rag) and the random reference. The policy is
     /work/venv/bin/python benchmarks/textworld/bench_t.py --games /tmp/tw_dev/games --llm local
     (build the games first: ../shared/data/textworld/make_dev_games.sh /tmp/tw_dev/games)
 
-Writes ``benchmarks/results/textworld_t[_<llm>].json`` after every episode (partial results survive).
+Writes ``benchmarks/results/textworld_t[_<llm>].json`` (or ``--out``) after every episode, so partial results
+survive; ``--resume`` skips the episodes already in it; ``--merge A.json B.json`` prints the table of several
+files (e.g. of two processes run in parallel).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -75,7 +78,16 @@ def main() -> None:
     ap.add_argument("--llm", choices=["local", "none"], default="local")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--game-major", action="store_true", help="all conditions of a game before the next game")
+    ap.add_argument(
+        "--run-major", action="store_true", help="run 0 of every condition and game, then run 1..."
+    )
+    ap.add_argument("--resume", action="store_true", help="keep the episodes already in --out, skip them")
+    ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of these results files")
     args = ap.parse_args()
+    if args.merge:
+        rows = [e for f in args.merge for e in json.loads(f.read_text())["episodes"]]
+        print_table(summarize(rows), runs=True)
+        return
 
     from cogarch.environments import TextWorldEnv
     from cogarch.episodes import PolicyAgent, make_policy, run_episode
@@ -88,13 +100,20 @@ def main() -> None:
 
         llm = TimedLLM(build_llm(LLMSettings(), cache_dir=Path.home() / ".cache" / "cogarch-bench"))
     rows: list[dict[str, Any]] = []
+    if args.resume and out.is_file():
+        rows = list(json.loads(out.read_text())["episodes"])
+    done = {(r["condition"], r["game"], r["run"]) for r in rows}
     started = time.time()
     plan = [
         (c, g, r) for c in args.conditions.split(",") for g in args.only.split(",") for r in range(args.runs)
     ]
     if args.game_major:  # every condition on a game before the next game: partial results stay comparable
         plan.sort(key=lambda x: (args.only.split(",").index(x[1]), x[2]))
+    if args.run_major:  # every condition and game once before the next run: partial results stay balanced
+        plan.sort(key=lambda x: x[2])
     for cond, game, run in plan:
+        if (cond, game, run) in done:
+            continue
         if True:
             if True:
                 env = TextWorldEnv(args.games / f"{game}.z8")
@@ -129,6 +148,7 @@ def main() -> None:
                             "runs": args.runs,
                             "machine": machine(),
                             "elapsed_s": round(time.time() - started),
+                            "load_average": os.getloadavg(),
                             "summary": summary,
                             "episodes": rows,
                         },
@@ -157,17 +177,24 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 statistics.median(r["time_per_step_excl_llm_s"] for r in rs), 4
             ),
             "wins": sum(r["won"] for r in rs),
+            "per_run": {
+                run: round(statistics.mean(r["normalized_score"] for r in rs if r["run"] == run), 3)
+                for run in sorted({r["run"] for r in rs})
+            },
         }
     return out
 
 
-def print_table(summary: dict[str, dict[str, Any]]) -> None:
+def print_table(summary: dict[str, dict[str, Any]], *, runs: bool = False) -> None:
     print(f"{'condition':13} {'score':>6} {'steps':>6} {'tokens':>7} {'s/step':>7} {'excl LLM':>8} wins")
     for cond, s in summary.items():
         print(
             f"{cond:13} {s['mean_normalized_score']:6.3f} {s['mean_steps']:6.1f} {s['mean_tokens']:7d} "
             f"{s['median_s_per_step']:7.3f} {s['median_s_per_step_excl_llm']:8.4f} {s['wins']}/{s['episodes']}"
         )
+        if runs:
+            print(f"{'':13} per game: {s['per_game']}")
+            print(f"{'':13} per run (mean over the games it covers): {s['per_run']}")
 
 
 def machine() -> str:

@@ -15,11 +15,13 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
    follows the path to the nearest unexplored exit when no command serves the plan;
 4. re-rank the best ``top_k`` by the LLM: one batched ``score_options`` call (mean log-likelihood of each
    command after a short prompt with the plan, the relevant triplets and recalled episodes), z-scored and
-   weighted; engines without option scoring are asked for a structured choice instead.
+   weighted; engines without option scoring are asked for a structured choice instead. Commands too far below
+   the best for the weighted z-score to lift them are not scored, and a clear winner costs no call at all.
 
 Ablations (same scoring of the LLM, no world model or plan notes, different context):
 ``no-memory`` (the last observation only), ``full-history`` (every past command and observation in the prompt,
-truncated to the model's budget), ``rag`` (the past observations most similar to the current one).
+up to ``history_chars``; older entries leave in jumps of half the budget, so the prompt's prefix is reusable),
+``rag`` (the past observations most similar to the current one).
 No rule names an object or a game family; the hidden state is never read (``GameContext.info`` has none).
 """
 
@@ -149,6 +151,7 @@ class WorldModelPolicy:
         self.world = WorldModel()
         self.plan = Plan()
         self.history: list[tuple[str, str]] = []  # (command, observation)
+        self._history_from = 0  # the full-history prompt's window start
         self.tokens = 0
         self._last: str | None = None
         self._last_reward = 0.0
@@ -174,7 +177,7 @@ class WorldModelPolicy:
             self.plan.mark_satisfied({t.subject for t in self.world.graph.triplets})
         values = {c: self._value(c) for c in admissible}
         ranked = sorted(admissible, key=lambda c: (-values[c], self.rng.random()))
-        shortlist = ranked[: self.top_k]
+        shortlist = _contenders(ranked[: self.top_k], values, self.w.llm)
         llm_scores = self._llm_scores(ctx, shortlist)
         final = {c: values[c] + self.w.llm * llm_scores.get(c, 0.0) for c in shortlist}
         best = max(final.values())
@@ -327,6 +330,8 @@ class WorldModelPolicy:
     def _prompt(self, ctx: GameContext) -> list[Message]:
         goal = self.plan.render() or self._objective[:300]
         parts = [f"Goal: {goal}"]
+        if self.ablation == "full-history":  # first: the window only grows, so its prompt prefix is reusable
+            parts.insert(0, "History:\n" + "\n".join(self._history_window()))
         if self.ablation == "full":
             ents = set(self.plan.current.words) if self.plan.current else set()
             facts = [t for t in self.world.graph.triplets if t.relation != "has exit" and _mentions(t, ents)]
@@ -336,9 +341,6 @@ class WorldModelPolicy:
             if recalled:
                 parts.append("Remembered: " + " | ".join(recalled))
             parts.append(f"Location: {self.world.room}")
-        elif self.ablation == "full-history":
-            hist = "\n".join(f"> {c}\n{o[:300]}" for c, o in self.history)
-            parts.append("History:\n" + hist[-self.history_chars :])
         elif self.ablation == "rag":
             parts.append("Remembered: " + " | ".join(self._rag(ctx)))
         parts.append(f"Observation: {ctx.observation[:300]}")
@@ -350,15 +352,28 @@ class WorldModelPolicy:
             {"role": "user", "content": "\n".join(parts) + "\nNext command:"},
         ]
 
-    def _rag(self, ctx: GameContext, k: int = 3) -> list[str]:
-        recalled = [str(getattr(r, "text", r))[:300] for r in list(ctx.recalled)[:k]]
+    def _history_window(self) -> list[str]:
+        """Past (command, observation) entries from the window's start: when they exceed ``history_chars`` the
+        start jumps ahead until they fill half of it, so between jumps the window only grows at its end (an
+        engine with a prompt-prefix cache then computes just the new entries)."""
+        entries = [f"> {c}\n{o[:300]}" for c, o in self.history[self._history_from :]]
+        if sum(len(e) + 1 for e in entries) > self.history_chars:
+            while entries and sum(len(e) + 1 for e in entries) > self.history_chars // 2:
+                entries.pop(0)
+                self._history_from += 1
+        return entries
+
+    def _rag(self, ctx: GameContext, k: int = 2) -> list[str]:
+        """Flat retrieval filling the same slot as the full prompt's "Remembered" (k items of 200 chars):
+        the agent's recollections, else the past observations sharing most words with the current one."""
+        recalled = [str(getattr(r, "text", r))[:200] for r in list(ctx.recalled)[:k]]
         if recalled:
             return recalled
         query = set(content_words(ctx.observation + " " + self.plan.render()))
         scored = sorted(
             ((len(query & set(content_words(o))), i) for i, (_, o) in enumerate(self.history)), reverse=True
         )
-        return [self.history[i][1][:300] for s, i in scored[:k] if s > 0]
+        return [self.history[i][1][:200] for s, i in scored[:k] if s > 0]
 
     def _llm_scores(self, ctx: GameContext, shortlist: list[str]) -> dict[str, float]:
         llm = ctx.llm
@@ -389,6 +404,20 @@ class WorldModelPolicy:
         if parsed is not None and 0 <= parsed.index < len(shortlist):
             return {shortlist[parsed.index]: 2.0}
         return {}
+
+
+def _contenders(ranked: list[str], values: Mapping[str, float], weight: float) -> list[str]:
+    """The commands of ``ranked`` (best first) that the LLM's re-ranking could still make win.
+
+    The LLM adds ``weight * z`` with z the z-score of its log-likelihood among the n options scored; a single
+    z-score lies within +-sqrt(n - 1), so a command more than ``2 * weight * sqrt(n - 1)`` below the best
+    cannot overtake it. Such commands are dropped (n shrinks, and so does the bound) until every one left is
+    a contender; one left means no LLM call at all. A generic bound on the scoring, not a game rule.
+    """
+    out = list(ranked)
+    while len(out) > 1 and values[out[-1]] < values[out[0]] - 2 * weight * (len(out) - 1) ** 0.5:
+        out.pop()
+    return out
 
 
 def _signature(command: str) -> tuple[str, str]:
