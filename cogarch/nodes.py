@@ -113,7 +113,7 @@ def recall(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         query = f"{objective}\n{query}" if objective else query
     k = ctx.settings.memory.recall_k
     recollections, confidence = _recall(ctx, query, user, k)
-    items = [_as_item(r) for r in recollections]
+    items = ctx.gateway.screen([_as_item(r) for r in recollections], recollections, query=query)
     seen = {i["id"] for i in items}
     for association in state.get("associations", []):
         if association["key"] not in seen:
@@ -187,11 +187,17 @@ def route_after_recall(state: TurnState) -> str:
     return state.get("route", "respond")
 
 
-def build_messages(state: TurnState, *, instruction: str | None = None) -> list[Message]:
-    """The prompt of a reply: system, quoted memory notes (suspicious ones left out), recent history, input."""
-    notes = [i["text"] for i in state.get("recalled", []) if not i.get("suspicious")][:PROMPT_ITEMS]
+def build_messages(
+    state: TurnState, *, instruction: str | None = None, notes: str | None = None
+) -> list[Message]:
+    """The prompt of a reply: system, memory notes (``notes``: the gateway's rendering; default: the
+    non-suspicious items quoted), recent history, input."""
+    if notes is None:
+        notes = gateway.quote(
+            [i["text"] for i in state.get("recalled", []) if not i.get("suspicious")][:PROMPT_ITEMS]
+        )
     system_text = SYSTEM_PROMPT
-    quoted = gateway.quote(notes)
+    quoted = notes
     if quoted:
         system_text += "\n\n" + quoted
     if instruction:
@@ -207,7 +213,7 @@ def build_messages(state: TurnState, *, instruction: str | None = None) -> list[
 def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """System 1: answer directly, streaming tokens to the graph's custom stream."""
     ctx = runtime.context
-    messages = build_messages(state)
+    messages = build_messages(state, notes=ctx.gateway.render(state.get("recalled", [])))
     options = GenerationOptions(
         max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature
     )
@@ -240,9 +246,8 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         ctx.emit("search", user, data)
 
     associator = MemoryAssociator(ctx.memory, user)
-    notes = [i["text"] for i in state.get("recalled", []) if not i.get("suspicious")][:PROMPT_ITEMS]
     search = CoATSearch(ctx.llm, associator=associator, settings=ctx.settings.search, on_event=progress)
-    result = search.run(state.get("text", ""), context=gateway.quote(notes))
+    result = search.run(state.get("text", ""), context=ctx.gateway.render(state.get("recalled", [])))
     reply = str(result.answer).strip()
     writer({"token": reply})
     summary = {
