@@ -21,13 +21,19 @@ Json = typer.Option(False, "--json", help="Print JSON.")
 
 @contextmanager
 def _memory(data_dir: Path | None) -> Iterator[Any]:
+    from cogarch.composition import prepare_data_dir, secure_data_dir
     from memory import Memory
     from memory.embedders import build_embedder
 
     settings = load_settings(data_dir)
-    directory = Path(settings.data_dir) / "memory"
-    with Memory.open(directory, settings.memory, embedder=build_embedder(settings.embedding)) as mem:
-        yield mem
+    root = prepare_data_dir(Path(settings.data_dir))
+    try:
+        with Memory.open(
+            root / "memory", settings.memory, embedder=build_embedder(settings.embedding)
+        ) as mem:
+            yield mem
+    finally:
+        secure_data_dir(root)
 
 
 def _rec(r: Any) -> dict[str, Any]:

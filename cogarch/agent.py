@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cogarch.clock import Clock, ManualClock
-from cogarch.composition import build_context
+from cogarch.composition import build_context, secure_data_dir
 from cogarch.context import ActionPolicy, AgentContext
 from cogarch.events import Event
 from cogarch.graph import build_checkpointer, compile_graph
@@ -143,6 +143,7 @@ class Agent:
             trace_path=trace_path,
         )
         self._checkpointer, self._checkpoint_resource = build_checkpointer(self.settings)
+        secure_data_dir(Path(self.settings.data_dir))  # stores exist now: make their files 0600
         self.graph = compile_graph(self._checkpointer)
         self._turns_since_consolidation: dict[str, int] = {}
         self._closed = False
@@ -471,6 +472,7 @@ class Agent:
             self.context.events.close()
             if self._checkpoint_resource is not None:
                 self._checkpoint_resource.close()
+            secure_data_dir(Path(self.settings.data_dir))  # files the session added (index segments)
 
     def __enter__(self) -> Agent:
         return self

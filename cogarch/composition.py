@@ -6,6 +6,7 @@ so embedding cogarch in another system never means subclassing it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,45 @@ def prepare_data_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
+
+
+PRIVATE_ENTRIES = frozenset({"memory", "substrate", "models", "cache", "config.toml", "chat_history"})
+PRIVATE_DATABASES = ("checkpoints.sqlite", "agent.db")
+"""What cogarch creates in a data directory (databases with SQLite's ``-wal``/``-shm`` companions)."""
+
+
+def secure_data_dir(path: Path) -> None:
+    """Make what cogarch created in ``path`` private to its owner: directories 0700, files 0600.
+
+    Only the entries cogarch creates (:data:`PRIVATE_ENTRIES`, :data:`PRIVATE_DATABASES`) are touched, never other files
+    a user keeps there. SQLite gives its ``-wal``/``-shm``/``-journal`` files the mode of the database, so a
+    database made 0600 right after it is created stays private; files a library writes later (Chroma's index
+    segments) are tightened at the next open or close, and are out of reach meanwhile behind the 0700 directory.
+    Files owned by someone else are left alone.
+    """
+    path = path.expanduser()
+    with contextlib.suppress(OSError):
+        entries = [
+            e for e in path.iterdir() if e.name in PRIVATE_ENTRIES or e.name.startswith(PRIVATE_DATABASES)
+        ]
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                _chmod(entry, 0o700)
+                for root, dirs, files in os.walk(entry):
+                    for name in dirs:
+                        _chmod(Path(root) / name, 0o700)
+                    for name in files:
+                        _chmod(Path(root) / name, 0o600)
+            else:
+                _chmod(entry, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    with contextlib.suppress(OSError):
+        if not path.is_symlink() and path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
 
 
 def build_llm(settings: Settings) -> LLM:
@@ -89,4 +129,4 @@ def build_context(
     )
 
 
-__all__ = ["build_context", "build_embedder", "build_llm", "prepare_data_dir"]
+__all__ = ["build_context", "build_embedder", "build_llm", "prepare_data_dir", "secure_data_dir"]

@@ -7,6 +7,7 @@ Subscribers (the chat's "why" view, tests, a JSONL trace) receive :class:`Event`
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +55,13 @@ class EventBus:
     def __init__(self, trace_path: Path | None = None) -> None:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
-        self._trace = trace_path.open("a", encoding="utf-8") if trace_path else None
+        self._trace = (
+            os.fdopen(
+                os.open(trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8"
+            )
+            if trace_path
+            else None
+        )  # a new trace file is private to its owner (0600)
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Add ``fn``; returns a function that removes it."""
