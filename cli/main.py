@@ -83,11 +83,19 @@ def config_init(
         if path.exists() and not force:
             raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = settings.masked()
+        data = {
+            section: {
+                k: (None if v == "**********" else v) for k, v in values.items()
+            }  # secrets: never written
+            if isinstance(values, dict)
+            else values
+            for section, values in settings.masked().items()
+        }
         data.pop("data_dir", None)
-        path.write_text(
-            "# cogarch settings; environment variables COGARCH_* override them\n" + _as_toml(data)
-        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold keys once edited
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("# cogarch settings; environment variables COGARCH_* override them\n" + _as_toml(data))
+        os.chmod(path, 0o600)
         console.print(f"wrote {path}")
 
 
