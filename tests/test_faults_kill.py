@@ -1,0 +1,364 @@
+"""SIGKILL at chosen and random points: remembering, consolidation, a chat turn, a substrate save, an episode run.
+
+A child process does the operations and prints one acknowledgement line after each returns; it is killed with
+SIGKILL either by itself at an injected point inside the critical section (the child script wraps one method of
+the store so that its k-th call kills the process: no hook in the library) or by the parent after a seeded
+random delay. The parent then reopens the stores and checks: every acknowledged item is present exactly once,
+SQLite and the vector index agree, no outbox operation is left, checkpoints resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from memory import Memory
+from memory.embedders.base import HashEmbedder
+
+ENV = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "OMP_NUM_THREADS": "1"}
+
+# Installed in every child: FAULT="<object>.<method>:<k>" makes the k-th call of that method SIGKILL the process
+# (before the call with a leading "!", after it otherwise).
+PRELUDE = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    def arm(targets):
+        spec = os.environ.get("FAULT", "")
+        if not spec:
+            return
+        where, k = spec.split(":")
+        before = where.startswith("!")
+        obj_name, method = where.lstrip("!").split(".")
+        obj = targets[obj_name]
+        original = getattr(obj, method)
+        calls = [0]
+
+        def dying(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == int(k) and before:
+                os.kill(os.getpid(), signal.SIGKILL)
+            result = original(*args, **kwargs)
+            if calls[0] == int(k):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+
+        setattr(obj, method, dying)
+    """
+)
+
+
+def run_child(
+    script: str, *args: str, fault: str = "", kill_after: float | None = None, timeout: float = 120
+) -> tuple[list[str], int]:
+    """Run ``script``; return its stdout lines (the acknowledgements) and its return code. ``kill_after``: the
+    parent SIGKILLs the child that many seconds after its first acknowledgement."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**ENV, "FAULT": fault},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    if kill_after is not None:
+        first = proc.stdout.readline()
+        lines.append(first)
+        time.sleep(kill_after)
+        proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=timeout)
+    lines += out.splitlines()
+    lines = [x.strip() for x in lines if x.strip()]
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"child failed ({proc.returncode}): {err[-3000:]}")
+    return lines, proc.returncode
+
+
+def check_index_matches(m: Memory, namespaces: list[str]) -> None:
+    for ns in namespaces:
+        stored = {e.id for e in m.episodes(namespace=ns)}
+        stored |= {f.id for f in m.facts(namespace=ns)} | {s.id for s in m.scenes(namespace=ns)}
+        assert m.index.ids(ns) == stored, ns
+    assert m.stats()["pending_index_ops"] == 0
+
+
+# -- remembering ---------------------------------------------------------------------------------------------------
+
+WRITER = """
+    from memory import Memory
+    from memory.embedders.base import HashEmbedder
+    m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
+    arm({"store": m.store, "index": m.index})
+    start, stop = int(sys.argv[2]), int(sys.argv[3])
+    for i in range(start, stop):
+        m.remember(f"item {i} about topic {i % 5}", namespace="ns", id=f"ep_item{i:06d}", metadata={"i": i})
+        print(f"ack {i}", flush=True)
+    m.close()
+"""
+
+# the critical points of the write path, in order: inside the transaction (before COMMIT), after COMMIT before the
+# index write, after the index write before the outbox row is deleted
+REMEMBER_FAULTS = ["store.enqueue", "!index.upsert", "!store.done"]
+
+
+def test_remember_killed_inside_critical_sections_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    rng = random.Random(10)
+    n = 30
+    acked: list[int] = []
+    resume = 0
+    for fault in REMEMBER_FAULTS:
+        lines, rc = run_child(
+            WRITER, str(tmp_path), str(resume), str(n), fault=f"{fault}:{rng.randint(2, 5)}"
+        )
+        assert rc == -signal.SIGKILL, fault
+        got = [int(x.split()[1]) for x in lines]
+        assert got, fault
+        acked += got
+        # a client retries from its last acknowledged item (re-sending it, and the one in flight, which may or may
+        # not have been committed): ids make the retry idempotent
+        resume = got[-1]
+    lines, rc = run_child(WRITER, str(tmp_path), str(resume), str(n))
+    assert rc == 0
+    acked += [int(x.split()[1]) for x in lines]
+    with Memory.open(tmp_path, embedder=HashEmbedder(64)) as m:
+        texts = [e.text for e in m.episodes(namespace="ns")]
+        assert sorted(texts) == sorted(f"item {i} about topic {i % 5}" for i in range(n))  # exactly once each
+        assert set(acked) == set(range(n))
+        check_index_matches(m, ["ns"])
+        assert m.recall("item 7 about topic 2", namespace="ns", k=1)[0].text.startswith("item 7 ")
+
+
+# -- consolidation -------------------------------------------------------------------------------------------------
+
+CONSOLIDATOR = """
+    import json
+    from memory import Memory
+    from memory.embedders.base import HashEmbedder
+    m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
+    arm({"store": m.store, "index": m.index})
+    for ns in ("u1", "u2"):
+        counts = m.consolidate(namespace=ns)
+        print("ack", ns, json.dumps(counts), flush=True)
+    m.close()
+"""
+
+
+def fill(directory: Path, *, consolidate: bool) -> None:
+    with Memory.open(directory, embedder=HashEmbedder(64)) as m:
+        words = ["Ada lives in Paris", "Bob plays chess", "Ada likes tea", "Carl moved to Rome"]
+        for ns in ("u1", "u2"):
+            items = [
+                {"text": f"{words[i % 4]} on day {i}", "timestamp": 1000.0 + 60 * i, "speaker": "user"}
+                for i in range(60)
+            ]
+            m.remember_many(items, namespace=ns)
+        if consolidate:
+            for ns in ("u1", "u2"):
+                m.consolidate(namespace=ns)
+
+
+def graph_shape(m: Memory, ns: str) -> tuple[int, ...]:
+    q = m.store.q
+    return (
+        int(q("SELECT COUNT(*) FROM episodes WHERE namespace=? AND consolidated=1", (ns,))[0][0]),
+        int(q("SELECT COUNT(*) FROM scenes WHERE namespace=?", (ns,))[0][0]),
+        # 'similar' links come from approximate nearest neighbours: not compared (their key forbids duplicates)
+        int(q("SELECT COUNT(*) FROM edges WHERE namespace=? AND kind != 'similar'", (ns,))[0][0]),
+        int(q("SELECT COUNT(*) FROM entities WHERE namespace=?", (ns,))[0][0]),
+        int(q("SELECT COALESCE(SUM(mentions), 0) FROM entities WHERE namespace=?", (ns,))[0][0]),
+    )
+
+
+@pytest.mark.parametrize("fault", ["store.audit:2", "!index.upsert:1"])
+def test_consolidation_killed_then_rerun_matches_an_uninterrupted_one(tmp_path: Path, fault: str) -> None:
+    # store.audit:2: inside the transaction of the second consolidation (u2), before its COMMIT;
+    # !index.upsert:1: u1's consolidation is committed, the process dies before its scenes reach the index
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+    fill(reference, consolidate=True)
+    fill(crashed, consolidate=False)
+    lines, rc = run_child(CONSOLIDATOR, str(crashed), fault=fault)
+    assert rc == -signal.SIGKILL
+    acked = [x.split()[1] for x in lines if x.startswith("ack")]
+    with Memory.open(crashed, embedder=HashEmbedder(64)) as m:
+        assert len(m.episodes(namespace="u1")) == len(m.episodes(namespace="u2")) == 60
+        check_index_matches(m, ["u1", "u2"])  # reconciled at open
+        for ns in acked:
+            assert graph_shape(m, ns)[0] == 60  # an acknowledged consolidation is kept
+        for ns in ("u1", "u2"):
+            m.consolidate(namespace=ns)  # the rerun after the crash
+        check_index_matches(m, ["u1", "u2"])
+        got = {ns: graph_shape(m, ns) for ns in ("u1", "u2")}
+    with Memory.open(reference, embedder=HashEmbedder(64)) as m:
+        want = {ns: graph_shape(m, ns) for ns in ("u1", "u2")}
+    assert got == want  # nothing duplicated, nothing missing
+
+
+# -- a chat turn ---------------------------------------------------------------------------------------------------
+
+CHATTER = """
+    import time
+    from cogarch.agent import Agent
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+
+    def reply(messages, options):
+        time.sleep(0.01)
+        return "Noted."
+
+    agent = Agent.open(sys.argv[1], llm=ScriptedLLM(reply), embedder=HashEmbedder(64),
+                       substrate={"enabled": False}, memory={"consolidate_every": 4})
+    agent.resume_pending("bob")
+    start = int(sys.argv[2])
+    for i in range(start, start + 40):
+        agent.chat(f"message number {i}", user="bob")
+        print(f"ack {i}", flush=True)
+"""
+
+
+def test_chat_turns_killed_at_random_points_resume_without_loss_or_duplicates(data_dir: Path) -> None:
+    from cogarch.agent import Agent
+    from reasoning.engines.scripted import ScriptedLLM
+
+    rng = random.Random(3)
+    acked: list[int] = []
+    start = 0
+    for _ in range(2):
+        lines, rc = run_child(CHATTER, str(data_dir), str(start), kill_after=rng.uniform(0.3, 1.5))
+        assert rc == -signal.SIGKILL, "the child finished before it was killed: raise its turn count"
+        got = [int(x.split()[1]) for x in lines]
+        acked += got
+        start += 1000  # new messages; the turn in flight is resumed (or was never stored)
+    llm = ScriptedLLM(lambda m, o: "Noted.")
+    with Agent.open(
+        data_dir,
+        llm=llm,
+        embedder=HashEmbedder(64),
+        substrate={"enabled": False},
+        memory={"consolidate_every": 4},
+    ) as agent:
+        agent.resume_pending("bob")
+        texts = [e.text for e in agent.memory.episodes(namespace="bob")]
+        for i in acked:
+            assert texts.count(f"message number {i}") == 1, i
+        users = [t for t in texts if t.startswith("message number")]
+        assert len(users) == len(set(users))  # no message stored twice, acknowledged or not
+        assert texts.count("Noted.") == len(users)  # every stored message has its reply, once
+        check_index_matches(agent.memory, ["bob"])
+
+
+# -- a substrate save ----------------------------------------------------------------------------------------------
+
+SAVER = """
+    import numpy as np
+    import torch
+    from pathlib import Path
+    from cogarch.settings import SubstrateSettings
+    from cogarch.substrates import SubstratePool
+
+    pool = SubstratePool(SubstrateSettings(neurons=2000), Path(sys.argv[1]))
+    sub = pool.get("bob")
+    saves = int(sys.argv[2])
+    real_save = torch.save
+    done = [0]
+
+    def torn_save(obj, f, *a, **k):  # the last save writes half of its file, then the process dies
+        if done[0] == saves - 1:
+            import io
+            buf = io.BytesIO()
+            real_save(obj, buf, *a, **k)
+            with open(f, "wb") as fh:
+                fh.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+                fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_save(obj, f, *a, **k)
+        done[0] += 1
+
+    torch.save = torn_save
+    for i in range(saves):
+        sub.bind(sub.encode(np.random.default_rng(i).standard_normal(32)), f"key{i}")
+        pool.save("bob")
+        print(f"ack {i}", flush=True)
+"""
+
+
+def test_substrate_save_killed_midway_keeps_the_previous_state(tmp_path: Path) -> None:
+    from cogarch.settings import SubstrateSettings
+    from cogarch.substrates import SubstratePool, user_file
+
+    lines, rc = run_child(SAVER, str(tmp_path), "3")
+    assert rc == -signal.SIGKILL
+    assert lines == ["ack 0", "ack 1"]  # the third save was torn
+    pool = SubstratePool(SubstrateSettings(neurons=2000), tmp_path)
+    sub = pool.get("bob")  # loads: the torn write never replaced the file
+    assert sub.stats()["bindings"] == 2
+    assert user_file(tmp_path, "bob").stat().st_mode & 0o077 == 0
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != user_file(tmp_path, "bob").name]
+    assert leftovers  # the torn temporary file is there, beside the intact state; the doctor removes it
+
+
+# -- an episode run ------------------------------------------------------------------------------------------------
+
+SCRIPT_YAML = """
+name: talk
+user: tester
+runs: 3
+environment:
+  conversation:
+    turns:
+      - user: "My sister Ada lives in Paris."
+      - user: "Where does Ada live?"
+        reply_contains: ["Paris"]
+"""
+
+EPISODER = """
+    from pathlib import Path
+    from cogarch.agent import Agent
+    from cogarch.episodes.script import load_script
+    from cogarch.episodes.session import run_script
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+
+    out, data = Path(sys.argv[2]), Path(sys.argv[3])
+    stop_after = int(sys.argv[4])
+
+    def make(policy, run):
+        return Agent.open(data, llm=ScriptedLLM(lambda m, o: "Ada lives in Paris."), embedder=HashEmbedder(64),
+                          substrate={"enabled": False})
+
+    def on_run(i, res):
+        print(f"ack run {i}", flush=True)
+        if i + 1 == stop_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # killed between runs, after run i was acknowledged
+
+    def on_step(i, rec):
+        if i == stop_after and rec.step == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of the next run
+
+    run_script(load_script(Path(sys.argv[1])), out, agent_factory=make, cache_dir=data / "cache",
+               on_step=on_step, on_run=on_run)
+"""
+
+
+def test_episode_run_killed_keeps_completed_runs(tmp_path: Path) -> None:
+    script = tmp_path / "talk.yaml"
+    script.write_text(SCRIPT_YAML, encoding="utf-8")
+    out, data = tmp_path / "out", tmp_path / "data"
+    lines, rc = run_child(EPISODER, str(script), str(out), str(data), "2")
+    assert rc == -signal.SIGKILL
+    assert lines == ["ack run 0", "ack run 1"]
+    results = json.loads((out / "results.json").read_text())
+    assert [r["run"] for r in results["runs"]] == [0, 1]  # the acknowledged runs, once each
+    from cogarch.episodes.runner import read_trace
+
+    for i in (0, 1):
+        assert len(read_trace(out / f"talk-run{i}.jsonl")) == 2  # complete traces of the completed runs
