@@ -15,7 +15,7 @@ import pytest
 
 from reasoning.config import SearchSettings
 from reasoning.engines.scripted import ScriptedLLM
-from reasoning.errors import InvalidInputError
+from reasoning.errors import InvalidInputError, StructuredOutputError
 from reasoning.llm import GenerationOptions, Message
 from reasoning.search import (
     Association,
@@ -360,7 +360,23 @@ def test_llm_judge_reads_structured_output_and_falls_back() -> None:
     ev = LLMJudge(ScriptedLLM.replies("I'd say 7 out of 10"))("q", ["step"], [], None)
     assert ev.thought_score == pytest.approx(0.7) and not ev.accepted
     ev = LLMJudge(ScriptedLLM.replies("no idea"))("q", ["step"], [], None)
-    assert ev.thought_score == 0.0
+    assert ev.thought_score == 0.0 and ev.rationale == "unparsed verdict"
+
+
+def test_llm_judge_repairs_junk_then_raises_a_typed_error_when_asked() -> None:
+    seen: list[int] = []
+
+    def junk_then_json(messages: Sequence[Message], options: GenerationOptions) -> str:
+        seen.append(len(messages))
+        return "sure! {not json" if len(seen) == 1 else '{"thought_score": 6}'
+
+    judge = LLMJudge(ScriptedLLM(junk_then_json), retries=1)
+    ev = judge("q", ["step"], [], None)
+    assert ev.thought_score == pytest.approx(0.6) and seen == [2, 4]  # re-asked with the error appended
+    strict = LLMJudge(ScriptedLLM.replies("{junk"), retries=1, on_invalid="raise")
+    with pytest.raises(StructuredOutputError) as info:
+        strict("q", ["step"], [], None)
+    assert info.value.raw == "{junk" and strict.usage.total_tokens > 0
 
 
 def test_option_scoring_judge_yes_no_and_candidates() -> None:

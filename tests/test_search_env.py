@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from reasoning.config import SearchSettings
 from reasoning.engines.scripted import ScriptedLLM
-from reasoning.search import Association, CoATSearch, CopyableEnv, Evaluation
+from reasoning.search import Association, CoATSearch, CopyableEnv, Evaluation, ResultEnvAdapter
 
 
 class Corridor:
@@ -90,3 +90,44 @@ def test_env_search_respects_the_node_budget() -> None:
     )
     result = search.run_env(Corridor(), "find the treasure")
     assert result.stopped_by == "nodes" and result.nodes == 2
+
+
+class Outcome:
+    """The shape of ``cogarch.environments.StepResult`` (observation, reward, done, admissible)."""
+
+    def __init__(self, observation: str, reward: float, done: bool, admissible: tuple[str, ...]) -> None:
+        self.observation, self.reward, self.done, self.admissible = observation, reward, done, admissible
+
+
+class ResultCorridor:
+    """The corridor behind a result-returning API (like TextWorldEnv), counting open copies."""
+
+    open_copies = 0
+
+    def __init__(self, inner: Corridor | None = None) -> None:
+        self.inner = inner or Corridor()
+
+    def step(self, command: str) -> Outcome:
+        obs, reward, done = self.inner.step(command)
+        return Outcome(obs, reward, done, tuple(self.inner.admissible_commands()))
+
+    def copy(self) -> ResultCorridor:
+        ResultCorridor.open_copies += 1
+        return ResultCorridor(self.inner.copy())
+
+    def close(self) -> None:
+        ResultCorridor.open_copies -= 1
+
+
+def test_result_env_adapter_searches_and_closes_every_copy() -> None:
+    real = ResultCorridor()
+    adapter = ResultEnvAdapter(real, Outcome("You are in room 0.", 0.0, False, ("grab", "right", "wait")))
+    assert isinstance(adapter, CopyableEnv) and adapter.admissible_commands() == ["grab", "right", "wait"]
+    search = CoATSearch(
+        ScriptedLLM(), evaluator=no_opinion, settings=SearchSettings.model_validate({"max_depth": 3})
+    )
+    result = search.run_env(adapter, "find the treasure", observation="You are in room 0.")
+    assert result.actions == ["right", "right", "right"] and result.value == 1.0
+    assert real.inner.steps == 0 and ResultCorridor.open_copies == 0
+    assert adapter.step("grab") == ("You grab a coin. The door slams shut.", 0.2, True)
+    assert adapter.admissible_commands() == []

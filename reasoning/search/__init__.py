@@ -5,7 +5,7 @@ See ``README.md`` in this folder for the interfaces and implementations.
 
 from reasoning.search.associations import Association, Associator, GenerativeAssociator, LexicalAssociator
 from reasoning.search.coat import CoATSearch, EventSink
-from reasoning.search.environment import ActionProposer, CopyableEnv, ScoredActionProposer
+from reasoning.search.environment import ActionProposer, CopyableEnv, ResultEnvAdapter, ScoredActionProposer
 from reasoning.search.evaluators import Evaluation, Evaluator, LLMJudge, OptionScoringJudge
 from reasoning.search.result import SearchEvent, SearchResult, StopReason
 from reasoning.search.tree import Node, Tree
@@ -24,6 +24,7 @@ __all__ = [
     "LexicalAssociator",
     "Node",
     "OptionScoringJudge",
+    "ResultEnvAdapter",
     "ScoredActionProposer",
     "SearchEvent",
     "SearchResult",

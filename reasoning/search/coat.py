@@ -177,6 +177,8 @@ class CoATSearch:
     def run_env(self, env: CopyableEnv, goal: str, *, observation: str = "") -> SearchResult:
         """Look ahead from ``env``'s current state over commands, on copies; ``env`` itself is never stepped.
 
+        Every copy made is closed (when it has ``close``) before returning.
+
         Returns:
             a result whose ``actions`` are the commands of the best chain; execute ``actions[0]`` next.
         """
@@ -190,7 +192,13 @@ class CoATSearch:
         def expand(leaf: int) -> tuple[list[int], bool]:
             return self._expand_actions(run, leaf, proposer)
 
-        return self._loop(run, expand, env_mode=True)
+        try:
+            return self._loop(run, expand, env_mode=True)
+        finally:
+            for copy in run.envs.values():  # release the copies (a TextWorld copy is a running game)
+                close = getattr(copy, "close", None)
+                if callable(close):
+                    close()
 
     # ----------------------------------------------------------------- the loop
 

@@ -5,8 +5,10 @@ environment, so the real environment never moves during the search. A node's val
 collected from the root to it: V(n) = F_g + beta * F_a + reward_weight * R(n). The caller then executes the
 first command of the best chain in the real environment (one real step per search), as LATS does.
 
-Any object with ``step``, ``copy`` and ``admissible_commands`` is a :class:`CopyableEnv` (TextWorld's
-Jericho-backed environments, through the adapter in ``cogarch.environments``, satisfy it).
+Any object with ``step``, ``copy`` and ``admissible_commands`` is a :class:`CopyableEnv`. Environments whose
+``step`` returns a result object (``observation``, ``reward``, ``done``, ``admissible``), such as
+``cogarch.environments.TextWorldEnv``, are adapted by :class:`ResultEnvAdapter` (duck-typed: this package
+imports nothing from ``cogarch``). Copies that have a ``close`` method are closed when the search ends.
 """
 
 from __future__ import annotations
@@ -33,6 +35,61 @@ class CopyableEnv(Protocol):
     def admissible_commands(self) -> list[str]:
         """The commands that make sense in the current state (may be empty when done)."""
         ...
+
+
+class StepOutcome(Protocol):
+    """What a result-returning environment's ``step`` gives back (``cogarch.environments.StepResult``)."""
+
+    @property
+    def observation(self) -> str: ...
+
+    @property
+    def reward(self) -> float: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def admissible(self) -> Sequence[str]: ...
+
+
+class ResultEnv(Protocol):
+    """An environment whose ``step`` returns a :class:`StepOutcome` and which can copy itself."""
+
+    def step(self, command: str) -> StepOutcome: ...
+
+    def copy(self) -> ResultEnv: ...
+
+
+class ResultEnvAdapter:
+    """A :class:`CopyableEnv` over a :class:`ResultEnv` (e.g. ``TextWorldEnv``), given its latest outcome.
+
+    Args:
+        env: the environment, in the state that ``last`` describes.
+        last: the outcome of its ``reset()`` or latest ``step`` (for the admissible commands).
+
+    ``copy()`` copies the wrapped environment (TextWorld replays the commands in a fresh game); ``close()``
+    closes the wrapped one when it can be closed.
+    """
+
+    def __init__(self, env: ResultEnv, last: StepOutcome) -> None:
+        self.env = env
+        self.last = last
+
+    def step(self, command: str) -> tuple[str, float, bool]:
+        self.last = self.env.step(command)
+        return self.last.observation, float(self.last.reward), bool(self.last.done)
+
+    def copy(self) -> ResultEnvAdapter:
+        return ResultEnvAdapter(self.env.copy(), self.last)
+
+    def admissible_commands(self) -> list[str]:
+        return [] if self.last.done else list(self.last.admissible)
+
+    def close(self) -> None:
+        close = getattr(self.env, "close", None)
+        if callable(close):
+            close()
 
 
 ActionProposer = Callable[[str, Sequence[str], Sequence[str], int], list[str]]
@@ -84,4 +141,13 @@ def default_proposer(llm: LLM) -> ActionProposer:
     return first_k
 
 
-__all__ = ["ActionProposer", "CopyableEnv", "ScoredActionProposer", "default_proposer", "env_messages"]
+__all__ = [
+    "ActionProposer",
+    "CopyableEnv",
+    "ResultEnv",
+    "ResultEnvAdapter",
+    "ScoredActionProposer",
+    "StepOutcome",
+    "default_proposer",
+    "env_messages",
+]

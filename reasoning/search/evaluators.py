@@ -3,14 +3,17 @@
 An evaluator is any callable ``evaluator(question, path, associations, answer) -> Evaluation`` with both
 scores in [0, 1]; the search combines them as V(n) = F_g + beta * F_a (CoAT, 2025). Two implementations:
 
-- :class:`LLMJudge` asks the model for a structured verdict (JSON with a 0-10 score per part); it falls back
-  to the first number in the reply, then to 0, so a weak model never breaks the search.
+- :class:`LLMJudge` asks the model for a structured verdict (JSON with a 0-10 score per part) through the shared
+  structured-output path (:func:`reasoning.structured.complete_structured`: extract, validate, re-ask with the
+  error). When the repairs run out it either raises the typed ``StructuredOutputError`` (``on_invalid=
+  "raise"``) or, by default, reads the first number of the last reply, then 0, so a weak model's junk never
+  breaks the search silently: the node's rationale says "unparsed verdict".
 - :class:`OptionScoringJudge` needs no generation at all: it reads the model's likelihood of "yes" versus
   "no" (p = e^yes / (e^yes + e^no)) or, given candidate answers, the softmax over the candidates'
   likelihoods at the proposed answer. This lets a 135M model serve as a value function.
 
-A repairing wrapper (``reasoning.wrappers.StructuredRepair``) that gives up raises StructuredOutputError;
-the judge then parses the raw reply leniently (its tokens estimated). Both keep their token use in
+When the repairs give up, the tokens of the failed attempts are estimated (the error carries no usage). Both
+keep their token use in
 ``usage``; option scoring has no usage report, so its tokens are estimated (prompt + option per option, by
 ``token_counter``) to charge the search's budget honestly.
 """
@@ -27,8 +30,9 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, Field, ValidationError
 
 from reasoning.errors import ConfigError, StructuredOutputError
-from reasoning.llm import LLM, Completion, GenerationOptions, Message, OptionScorer, Usage, system, user
+from reasoning.llm import LLM, GenerationOptions, Message, OptionScorer, Usage, system, user
 from reasoning.search.associations import Association
+from reasoning.structured import complete_structured
 
 
 @dataclass(frozen=True)
@@ -108,21 +112,44 @@ def parse_verdict(text: str) -> JudgeVerdict | None:
 
 
 class LLMJudge:
-    """Asks the LLM to grade the latest thought and the associations (structured output, lenient fallback).
+    """Asks the LLM to grade the latest thought and the associations (structured output with repair).
 
     Args:
         llm: the judging model (may be the searching one).
         max_tokens: generation cap of one verdict.
+        retries: re-asks with the validation error after an invalid verdict.
+        on_invalid: after the retries, "lenient" reads the first number of the last reply as the thought
+            score (else 0); "raise" lets the ``StructuredOutputError`` through.
+
+    Raises:
+        ConfigError: an unknown ``on_invalid``.
     """
 
-    def __init__(self, llm: LLM, *, max_tokens: int = 64) -> None:
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        max_tokens: int = 64,
+        retries: int = 1,
+        on_invalid: Literal["lenient", "raise"] = "lenient",
+    ) -> None:
+        if on_invalid not in ("lenient", "raise"):
+            raise ConfigError(f"unknown on_invalid {on_invalid!r}", hint="use 'lenient' or 'raise'")
         self._llm = llm
         self._max_tokens = max_tokens
+        self._retries = retries
+        self._on_invalid = on_invalid
         self.usage = Usage()
 
     def __call__(
         self, question: str, path: Sequence[str], associations: Sequence[Association], answer: str | None
     ) -> Evaluation:
+        """Grade the node.
+
+        Raises:
+            StructuredOutputError: no valid verdict after the retries and ``on_invalid="raise"``.
+            LLMError: the model call failed.
+        """
         prompt = f"Question: {question}\n"
         if associations:
             prompt += f"Facts:\n{_knowledge(associations)}\n"
@@ -130,21 +157,26 @@ class LLMJudge:
         if answer is not None:
             prompt += f"Proposed final answer: {answer}\n"
         messages = [system(_JUDGE_SYSTEM), user(prompt)]
+        options = GenerationOptions(max_tokens=self._max_tokens, temperature=0.0)
         try:
-            completion = self._llm.complete(
-                messages, GenerationOptions(max_tokens=self._max_tokens, temperature=0.0, schema=JudgeVerdict)
+            completion = complete_structured(
+                self._llm, messages, JudgeVerdict, retries=self._retries, options=options
             )
-        except StructuredOutputError as exc:  # a repairing wrapper gave up: read what the model said
+        except StructuredOutputError as exc:
+            attempts = self._retries + 1  # the error carries no usage: estimate every attempt
             estimate = sum(estimate_tokens(m["content"]) for m in messages)
-            completion = Completion(text=exc.raw, usage=Usage(estimate, estimate_tokens(exc.raw)))
+            self.usage = self.usage + Usage(estimate * attempts, estimate_tokens(exc.raw) * attempts)
+            if self._on_invalid == "raise":
+                raise
+            lenient = parse_verdict(exc.raw)
+            if lenient is None:
+                return Evaluation(0.0, 0.0, False, "unparsed verdict")
+            return Evaluation(
+                _clip(lenient.thought_score / 10), 0.0, False, f"unparsed verdict: {exc.raw[:80]}"
+            )
         self.usage = self.usage + completion.usage
-        verdict = (
-            completion.parsed
-            if isinstance(completion.parsed, JudgeVerdict)
-            else parse_verdict(completion.text)
-        )
-        if verdict is None:
-            return Evaluation(0.0, 0.0, False, "unparsed verdict")
+        parsed = completion.parsed  # validated against JudgeVerdict by complete_structured
+        verdict = parsed if isinstance(parsed, JudgeVerdict) else JudgeVerdict.model_validate(parsed)
         return Evaluation(
             _clip(verdict.thought_score / 10),
             _clip(verdict.association_score / 10) if associations else 0.0,
