@@ -333,7 +333,8 @@ def test_data_directory_is_private_to_its_owner(tmp_path: Path) -> None:
 
 def test_cli_memory_commands_create_a_private_data_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "cli-data"
-    result = runner.invoke(app, ["memory", "stats", "--data-dir", str(data_dir)])
+    env = {"COGARCH_EMBEDDING__MODEL": "hash", "COGARCH_EMBEDDING__DIM": "64"}
+    result = runner.invoke(app, ["memory", "stats", "--data-dir", str(data_dir)], env=env)
     assert result.exit_code == 0, result.output
     modes = _modes(data_dir)
     assert modes["."] == 0o700
