@@ -314,7 +314,7 @@ def test_data_directory_is_private_to_its_owner(tmp_path: Path) -> None:
         data_dir,
         llm={"model": "scripted/echo"},
         embedder=HashEmbedder(64),
-        substrate={"neurons": 1000},
+        substrate={"neurons": 1000, "plasticity": False},
         trace_path=trace,
     ) as agent:
         opened = _modes(data_dir)
