@@ -35,6 +35,12 @@ def play(
     human: bool = typer.Option(False, "--human", help="You play; the agent's world model is shown."),
     direct: bool = typer.Option(False, "--direct", help="Drive the policy without the full cognitive cycle."),
     no_llm: bool = typer.Option(False, "--no-llm", help="Heuristics only (no model)."),
+    lookahead: bool = typer.Option(
+        False,
+        "--lookahead",
+        help="LATS look-ahead on copies of the game among the policy's contenders (budgets from the "
+        "settings' search section; seconds per step with the bundled model).",
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir"),
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON object (score, max_score, steps, ...)."
@@ -69,10 +75,17 @@ def play(
                 max_steps=max_steps,
                 trace_path=trace,
                 on_step=live,
+                lookahead=_lookahead_factory(agent, settings, seed) if lookahead else None,
             )
         finally:
             agent.close()
-        data = {"game": str(game), "seed": seed, "ablation": ablation, **res.as_dict()}
+        data = {
+            "game": str(game),
+            "seed": seed,
+            "ablation": ablation,
+            "lookahead": lookahead,
+            **res.as_dict(),
+        }
         if json_out:
             print_json(data)
         else:
@@ -80,6 +93,14 @@ def play(
                 f"score {res.score:g}/{res.max_score or 0:g} in {res.steps} steps, "
                 f"{'won' if res.won else 'not won'}, {res.tokens} tokens"
             )
+
+
+def _lookahead_factory(agent: Any, settings: Any, seed: int) -> Any:
+    """``env -> EnvLookahead`` on the agent's LLM (None: reward-only look-ahead) and ``settings.search``."""
+    from cogarch.episodes.lookahead import build_lookahead
+
+    llm = getattr(agent, "llm", None)
+    return lambda env: build_lookahead(env, llm, settings.search, seed=seed)
 
 
 def _human(game: Path, max_steps: int) -> None:

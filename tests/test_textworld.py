@@ -359,3 +359,72 @@ def test_cli_eval_reports_scores_and_world_model_accuracy(games: dict[str, Path]
     assert "score" in text and ("precision" in text or "wm_precision" in text)
     bad = CliRunner().invoke(tw_app, ["eval", str(games["coin"]), "--ablation", "telepathy", "--direct"])
     assert bad.exit_code == 2
+
+
+def test_lookahead_is_consulted_among_the_contenders(games: dict[str, Path]) -> None:
+    seen: list[list[str]] = []
+
+    def look(goal: str, observation: str, candidates: Sequence[str]) -> str | None:
+        seen.append(list(candidates))
+        return candidates[-1]
+
+    env = TextWorldEnv(games["cook"])
+    res = env.reset()
+    policy = WorldModelPolicy("full", seed=0, lookahead=look)
+    policy.w.lookahead = 100.0  # every top-k command is then a contender, and the pick must win
+    cmd = policy.choose(GameContext(res.observation, res.admissible, res.info))
+    env.close()
+    assert seen and len(seen[0]) > 1 and cmd == seen[0][-1]
+
+
+def test_env_lookahead_plays_on_copies_and_the_trace_still_replays(
+    games: dict[str, Path], tmp_path: Path
+) -> None:
+    from cogarch.episodes.lookahead import EnvLookahead, build_lookahead
+    from cogarch.episodes.session import play_game
+    from reasoning.config import SearchSettings
+
+    settings = SearchSettings(max_nodes=4, max_depth=2, branching=2)
+    env = TextWorldEnv(games["cook"])
+    res = env.reset()
+    env.step(res.admissible[0])
+    look = build_lookahead(env, None, settings)
+    pick = look("take the knife", "", ["look", "inventory", "examine knife"])
+    assert pick in {"look", "inventory"} and env.commands == [res.admissible[0]]  # the real game never moved
+    assert look.calls == 1 and look.last_result is not None and len(look.last_result.tree.nodes) > 1
+    env.close()
+
+    made: list[EnvLookahead] = []
+
+    def factory(game_env: TextWorldEnv) -> EnvLookahead:
+        made.append(build_lookahead(game_env, ScriptedLLM(score=lambda m, o: -len(o)), settings))
+        return made[-1]
+
+    policy = WorldModelPolicy("full", seed=1)
+    trace = tmp_path / "look.jsonl"
+    out = play_game(
+        games["cook"],
+        PolicyAgent(policy),
+        policy,
+        user="u",
+        max_steps=12,
+        trace_path=trace,
+        lookahead=factory,
+    )
+    assert made and made[0].calls > 0 and policy.lookahead is made[0]
+    fresh = TextWorldEnv(games["cook"])
+    try:
+        final = replay_commands(fresh, [r["command"] for r in read_trace(trace)[1:]])
+    finally:
+        fresh.close()
+    assert final.score == out.score
+
+
+def test_cli_play_with_lookahead(games: dict[str, Path], tmp_path: Path) -> None:
+    from cli.textworld_cmd import app as tw_app
+
+    args = ["play", str(games["cook"]), "--max-steps", "5", "--json", "--direct", "--no-llm", "--lookahead"]
+    r = CliRunner().invoke(tw_app, [*args, "--data-dir", str(tmp_path / "d")])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout.strip())
+    assert data["lookahead"] is True and data["steps"] == 5

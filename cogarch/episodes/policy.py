@@ -16,7 +16,8 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
 4. re-rank the best ``top_k`` by the LLM: one batched ``score_options`` call (mean log-likelihood of each
    command after a short prompt with the plan, the relevant triplets and recalled episodes), z-scored and
    weighted; engines without option scoring are asked for a structured choice instead. Commands too far below
-   the best for the weighted z-score to lift them are not scored, and a clear winner costs no call at all.
+   the best for the weighted z-score to lift them are not scored, and a clear winner costs no call at all;
+5. optionally (``lookahead=``, off by default) a LATS look-ahead on copies of the game among the contenders.
 
 Ablations (same scoring of the LLM, no world model or plan notes, different context):
 ``no-memory`` (the last observation only), ``full-history`` (every past command and observation in the prompt,
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -117,6 +118,7 @@ class Weights:
     undo: float = 0.8
     meta: float = 0.6
     llm: float = 0.3
+    lookahead: float = 1.0
 
 
 class WorldModelPolicy:
@@ -128,6 +130,9 @@ class WorldModelPolicy:
         top_k: commands re-ranked by the LLM per step.
         weights: the value weights.
         history_chars: prompt budget for past observations (full-history / rag).
+        lookahead: LATS look-ahead ``(goal, observation, candidates) -> command | None`` (see
+            ``cogarch.episodes.lookahead``); its pick among the contenders gains ``weights.lookahead``.
+            None (default): no look-ahead. May be set after construction (it needs the environment).
     """
 
     def __init__(
@@ -138,6 +143,7 @@ class WorldModelPolicy:
         top_k: int = 6,
         weights: Weights | None = None,
         history_chars: int = 1500,
+        lookahead: Callable[[str, str, Sequence[str]], str | None] | None = None,
     ) -> None:
         if ablation not in ABLATIONS:
             from reasoning.errors import ConfigError
@@ -152,6 +158,7 @@ class WorldModelPolicy:
         self.plan = Plan()
         self.history: list[tuple[str, str]] = []  # (command, observation)
         self._history_from = 0  # the full-history prompt's window start
+        self.lookahead = lookahead
         self.tokens = 0
         self._last: str | None = None
         self._last_reward = 0.0
@@ -177,9 +184,14 @@ class WorldModelPolicy:
             self.plan.mark_satisfied({t.subject for t in self.world.graph.triplets})
         values = {c: self._value(c) for c in admissible}
         ranked = sorted(admissible, key=lambda c: (-values[c], self.rng.random()))
-        shortlist = _contenders(ranked[: self.top_k], values, self.w.llm)
+        slack = self.w.lookahead if self.lookahead is not None else 0.0
+        shortlist = _contenders(ranked[: self.top_k], values, self.w.llm, slack)
         llm_scores = self._llm_scores(ctx, shortlist)
         final = {c: values[c] + self.w.llm * llm_scores.get(c, 0.0) for c in shortlist}
+        if self.lookahead is not None and len(shortlist) > 1:
+            pick = self.lookahead(self.plan.render() or self._objective, ctx.observation, shortlist)
+            if pick in final:
+                final[pick] += self.w.lookahead
         best = max(final.values())
         ties = [c for c in shortlist if final[c] >= best - 1e-9]
         command = self.rng.choice(ties)
@@ -406,16 +418,19 @@ class WorldModelPolicy:
         return {}
 
 
-def _contenders(ranked: list[str], values: Mapping[str, float], weight: float) -> list[str]:
+def _contenders(
+    ranked: list[str], values: Mapping[str, float], weight: float, slack: float = 0.0
+) -> list[str]:
     """The commands of ``ranked`` (best first) that the LLM's re-ranking could still make win.
 
     The LLM adds ``weight * z`` with z the z-score of its log-likelihood among the n options scored; a single
     z-score lies within +-sqrt(n - 1), so a command more than ``2 * weight * sqrt(n - 1)`` below the best
     cannot overtake it. Such commands are dropped (n shrinks, and so does the bound) until every one left is
     a contender; one left means no LLM call at all. A generic bound on the scoring, not a game rule.
+    ``slack``: a further bonus one command may receive (the look-ahead's weight).
     """
     out = list(ranked)
-    while len(out) > 1 and values[out[-1]] < values[out[0]] - 2 * weight * (len(out) - 1) ** 0.5:
+    while len(out) > 1 and values[out[-1]] < values[out[0]] - 2 * weight * (len(out) - 1) ** 0.5 - slack:
         out.pop()
     return out
 

@@ -19,6 +19,7 @@ from cogarch.environments.conversation import ConversationEnv, Turn
 from cogarch.environments.textworld_env import TextWorldEnv
 from cogarch.episodes.agent_adapter import EpisodeAgent
 from cogarch.episodes.games import build_game
+from cogarch.episodes.lookahead import Lookahead
 from cogarch.episodes.policy import ActionPolicy, RandomPolicy, WorldModelPolicy
 from cogarch.episodes.runner import EpisodeResult, StepCallback, run_episode
 from cogarch.episodes.script import AblationName, ConversationSpec, EpisodeScript
@@ -54,10 +55,17 @@ def play_game(
     trace_path: Path | None,
     on_step: StepCallback | None = None,
     truth: bool = True,
+    lookahead: Callable[[TextWorldEnv], Lookahead] | None = None,
 ) -> EpisodeResult:
-    """One episode of ``game``; world-model accuracy is scored when the policy keeps a world model."""
+    """One episode of ``game``; world-model accuracy is scored when the policy keeps a world model.
+
+    ``lookahead``: ``env -> look-ahead`` (e.g. ``lambda env: build_lookahead(env, llm, settings.search)``),
+    given to a policy that takes one (``WorldModelPolicy.lookahead``); None: no look-ahead.
+    """
     env = TextWorldEnv(game, truth=truth)
     try:
+        if lookahead is not None and isinstance(policy, WorldModelPolicy):
+            policy.lookahead = lookahead(env)
         world = getattr(policy, "world", None)
         return run_episode(
             env,
