@@ -56,9 +56,9 @@ def save_atomic(substrate: Any, path: Path) -> None:
         for leftover in (tmp, tmp.with_name(tmp.name + ".tmp")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
-        if isinstance(exc, OSError) or "No space" in str(exc) or "File too large" in str(exc):
+        if isinstance(exc, OSError | RuntimeError):  # torch reports a failed write as a RuntimeError
             raise MemoryBackendError(
-                f"saving the substrate to {path} failed: {exc}",
+                f"saving the substrate to {path} failed (is the disk full, or a file-size limit reached?): {exc}",
                 hint="free disk space (or raise the file-size limit) and retry; the previous state is kept",
             ) from exc
         raise

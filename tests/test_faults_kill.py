@@ -265,7 +265,7 @@ SAVER = """
     from cogarch.settings import SubstrateSettings
     from cogarch.substrates import SubstratePool
 
-    pool = SubstratePool(SubstrateSettings(neurons=2000), Path(sys.argv[1]))
+    pool = SubstratePool(SubstrateSettings(neurons=1000), Path(sys.argv[1]))
     sub = pool.get("bob")
     saves = int(sys.argv[2])
     real_save = torch.save
@@ -298,7 +298,7 @@ def test_substrate_save_killed_midway_keeps_the_previous_state(tmp_path: Path) -
     lines, rc = run_child(SAVER, str(tmp_path), "3")
     assert rc == -signal.SIGKILL
     assert lines == ["ack 0", "ack 1"]  # the third save was torn
-    pool = SubstratePool(SubstrateSettings(neurons=2000), tmp_path)
+    pool = SubstratePool(SubstrateSettings(neurons=1000), tmp_path)
     sub = pool.get("bob")  # loads: the torn write never replaced the file
     assert sub.stats()["bindings"] == 2
     assert user_file(tmp_path, "bob").stat().st_mode & 0o077 == 0
