@@ -86,7 +86,7 @@ def chroma_client(*, path: Path | None = None, url: str | None = None, token: st
 
 
 class ChromaIndex:
-    """:class:`~memory.index.base.VectorIndex` over a Chroma client (injected)."""
+    """:class:`~memory.index.base.VectorIndex` over a Chroma client (injected; closed by :meth:`close`)."""
 
     def __init__(self, client: Any, *, prefix: str = "cogarch", dim: int, ef_search: int = 100) -> None:
         self._client = client
@@ -209,7 +209,12 @@ class ChromaIndex:
             self._client.delete_collection(self.collection_name(namespace))
 
     def close(self) -> None:
+        """Release the client (the index owns it): Chroma's files are closed once no other client uses them."""
         self._collections.clear()
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
 
 
 __all__ = ["ChromaIndex", "chroma_client", "index_error"]
