@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sqlite3
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -100,33 +101,192 @@ def export_namespace(memory: Memory, namespace: str, *, with_vectors: bool) -> J
     return out
 
 
+_ID_PREFIX = {"episodes": "ep_", "facts": "fa_", "scenes": "sc_"}
+# the type of every imported column: id / str / opt_str / num / opt_num / int / dict / str_list
+_TYPES: dict[str, dict[str, str]] = {
+    "episodes": {
+        "id": "id",
+        "text": "str",
+        "speaker": "opt_str",
+        "channel": "opt_str",
+        "ts": "num",
+        "session": "opt_str",
+        "metadata": "dict",
+        "valence": "num",
+        "importance": "num",
+        "flags": "str",
+        "event_id": "opt_str",
+        "consolidated": "int",
+        "created": "num",
+    },
+    "facts": {
+        "id": "id",
+        "subject": "str",
+        "relation": "str",
+        "object": "str",
+        "text": "str",
+        "valid_from": "num",
+        "valid_to": "opt_num",
+        "confidence": "num",
+        "sources": "str_list",
+        "superseded_by": "opt_str",
+        "created": "num",
+    },
+    "scenes": {"id": "id", "summary": "str", "members": "str_list", "calibration": "str", "created": "num"},
+}
+_MAX_TEXT = 1_000_000
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _bad(where: str, what: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"malformed memory export: {where} {what}", hint="import a file written by `cogarch memory export`"
+    )
+
+
+def _check_value(kind: str, value: Any, where: str) -> None:
+    if kind in ("opt_str", "opt_num") and value is None:
+        return
+    if kind in ("id", "str", "opt_str"):
+        if not isinstance(value, str) or len(value) > _MAX_TEXT or "\x00" in value:
+            raise _bad(where, "must be a string (no NUL, at most 1,000,000 characters)")
+        if kind == "id" and not 0 < len(value) <= 256:
+            raise _bad(where, "must be a non-empty id of at most 256 characters")
+    elif kind in ("num", "opt_num"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise _bad(where, "must be a finite number")
+    elif kind == "int":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not _INT_RANGE[0] <= value <= _INT_RANGE[1]
+        ):
+            raise _bad(where, "must be a 64-bit integer")
+    elif kind == "dict":
+        if not isinstance(value, dict):
+            raise _bad(where, "must be a JSON object")
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise _bad(where, "must be plain JSON (no NaN or infinity)") from None
+    elif kind == "str_list" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise _bad(where, "must be a list of strings")
+
+
+def _records(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise _bad(f"{key!r}", "must be a list")
+    return value
+
+
+def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool) -> None:
+    """Check every record before anything is written (an import is all or nothing).
+
+    Raises:
+        InvalidInputError: naming the first bad record and field.
+    """
+    dim = memory.embedder.dim
+    ids: list[str] = []
+    for table, types in _TYPES.items():
+        for i, rec in enumerate(_records(data, table)):
+            where = f"{table}[{i}]"
+            if not isinstance(rec, dict):
+                raise _bad(where, "must be a JSON object")
+            for column, kind in types.items():
+                if column not in rec:
+                    raise _bad(f"{where}.{column}", "is missing")
+                _check_value(kind, rec[column], f"{where}.{column}")
+            if not rec["id"].startswith(_ID_PREFIX[table]):
+                raise _bad(f"{where}.id", f"must start with {_ID_PREFIX[table]!r}")
+            vector = rec.get("vector")
+            if vector is not None:
+                try:
+                    raw = base64.b64decode(vector, validate=True) if isinstance(vector, str) else b""
+                except ValueError:
+                    raw = b""
+                if len(raw) != 4 * dim or not np.isfinite(from_blob(raw)).all():
+                    raise _bad(f"{where}.vector", f"must be base64 of {dim} finite float32 values")
+            ids.append(rec["id"])
+    for i, ent in enumerate(_records(data, "entities")):
+        if not isinstance(ent, dict):
+            raise _bad(f"entities[{i}]", "must be a JSON object")
+        for column, kind in (("id", "id"), ("name", "str"), ("mentions", "int")):
+            _check_value(kind, ent.get(column), f"entities[{i}].{column}")
+    for i, slot in enumerate(_records(data, "persona")):
+        if not isinstance(slot, dict):
+            raise _bad(f"persona[{i}]", "must be a JSON object")
+        for column, kind in (("slot", "str"), ("value", "str"), ("updated", "num")):
+            _check_value(kind, slot.get(column), f"persona[{i}].{column}")
+        try:
+            json.dumps(slot.get("evidence"), allow_nan=False)
+        except (TypeError, ValueError):
+            raise _bad(f"persona[{i}].evidence", "must be plain JSON") from None
+    for i, edge in enumerate(_records(data, "edges")):
+        if not isinstance(edge, list) or len(edge) != 4:
+            raise _bad(f"edges[{i}]", "must be [src, dst, kind, weight]")
+        for j, kind in enumerate(("str", "str", "str", "num")):
+            _check_value(kind, edge[j], f"edges[{i}][{j}]")
+    if len(set(ids)) != len(ids):
+        raise _bad("record ids", "are not unique")
+    taken = _existing_ids(memory, ids, ns if replace else None)
+    if taken:
+        raise InvalidInputError(
+            f"record ids already exist in this memory: {', '.join(sorted(taken)[:3])}",
+            hint="import into another data directory",
+        )
+
+
+def _existing_ids(memory: Memory, ids: list[str], replaced: str | None) -> set[str]:
+    """The ids among ``ids`` already stored (outside the namespace ``replaced``, which is about to be emptied)."""
+    taken: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for table in _COLUMNS:
+            for row in memory.store.q(f"SELECT id, namespace FROM {table} WHERE id IN ({marks})", chunk):
+                if row["namespace"] != replaced:
+                    taken.add(str(row["id"]))
+    return taken
+
+
 def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str | None, replace: bool) -> int:
-    if data.get("format") != FORMAT or data.get("version") != 1:
+    """Import an export: all or nothing. Every record is validated (types, id prefixes, vector sizes, id clashes)
+    and embedded before anything is written; with ``replace`` the namespace is emptied only then.
+
+    Raises:
+        InvalidInputError: not an export, a malformed record (named), the namespace is not empty without
+            ``replace``, or record ids that exist in this memory.
+    """
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT or data.get("version") != 1:
         raise InvalidInputError("not a cogarch memory export (format/version mismatch)")
+    if namespace is None and not isinstance(data.get("namespace"), str):
+        raise _bad("'namespace'", "must be a string")
     ns = check_namespace(namespace or str(data.get("namespace", "")))
     store = memory.store
-    if any(store.q(f"SELECT 1 FROM {t} WHERE namespace=? LIMIT 1", (ns,)) for t in _COLUMNS):
-        if not replace:
-            raise InvalidInputError(f"namespace {ns!r} is not empty", hint="pass replace=True (--replace)")
-        memory.forget(namespace=ns, all=True)
+    if any(store.q(f"SELECT 1 FROM {t} WHERE namespace=? LIMIT 1", (ns,)) for t in _COLUMNS) and not replace:
+        raise InvalidInputError(f"namespace {ns!r} is not empty", hint="pass replace=True (--replace)")
+    _validate(memory, data, ns, replace=replace)
     same_space = data.get("embedder") == memory.embedder.name
-    try:
-        vectors: dict[str, bytes] = {}
-        for table in _COLUMNS:
-            recs = data.get(table, [])
-            missing = [r for r in recs if not (same_space and r.get("vector"))]
-            if missing:
-                if table == "episodes":
-                    from memory.memory import embed_text
+    vectors: dict[str, bytes] = {}
+    for table in _COLUMNS:
+        recs = data.get(table, [])
+        missing = [r for r in recs if not (same_space and r.get("vector"))]
+        if missing:
+            if table == "episodes":
+                from memory.memory import embed_text
 
-                    texts = [embed_text(r["text"], r.get("speaker")) for r in missing]
-                else:
-                    texts = [r["summary"] if table == "scenes" else r["text"] for r in missing]
-                for r, v in zip(missing, memory.embedder(texts), strict=True):
-                    vectors[r["id"]] = to_blob(v)
-            for r in recs:
-                if r["id"] not in vectors:
-                    vectors[r["id"]] = to_blob(from_blob(base64.b64decode(r["vector"])))
+                texts = [embed_text(r["text"], r.get("speaker")) for r in missing]
+            else:
+                texts = [r["summary"] if table == "scenes" else r["text"] for r in missing]
+            for r, v in zip(missing, memory.embedder(texts), strict=True):
+                vectors[r["id"]] = to_blob(v)
+        for r in recs:
+            if r["id"] not in vectors:
+                vectors[r["id"]] = to_blob(from_blob(base64.b64decode(r["vector"])))
+    if replace:
+        memory.forget(namespace=ns, all=True)
+    try:
         count = 0
         with store.transaction() as conn:
             for table, cols in _COLUMNS.items():
@@ -173,7 +333,7 @@ def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str 
         raise InvalidInputError(
             f"record ids already exist in this memory: {exc}", hint="import into another data directory"
         ) from exc
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, sqlite3.InterfaceError) as exc:
         raise InvalidInputError(f"malformed memory export: {exc!r}") from exc
     return count
 
