@@ -27,6 +27,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from cogarch.serve.settings import ServeSettings
@@ -99,6 +100,14 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("cogarch", appauthor=False))
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False for paths the OS cannot even look up (a NUL byte, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the TOML file named by ``Settings.load``, ``$COGARCH_CONFIG`` or ``<data_dir>/config.toml``."""
 
@@ -114,14 +123,14 @@ class _TomlSource(PydanticBaseSettingsSource):
             Path(os.environ["COGARCH_CONFIG"]) if "COGARCH_CONFIG" in os.environ else None
         )
         if explicit is not None:
-            if not explicit.is_file():
+            if not _is_file(explicit):
                 raise ConfigError(
                     f"config file {explicit} does not exist", hint="create it with `cogarch config init`"
                 )
             return explicit
         data_dir = self._data_dir or Path(os.environ.get("COGARCH_DATA_DIR", default_data_dir()))
         candidate = data_dir / "config.toml"
-        return candidate if candidate.is_file() else None
+        return candidate if _is_file(candidate) else None
 
     def __call__(self) -> dict[str, Any]:
         path = self._path()
@@ -129,7 +138,7 @@ class _TomlSource(PydanticBaseSettingsSource):
             return {}
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             raise ConfigError(
                 f"config file {path} is not valid TOML: {exc}", hint="fix or delete the file"
             ) from exc
@@ -174,6 +183,11 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise config_error(exc, type(self)) from None
+        except SettingsError as exc:  # an environment variable that is not valid JSON for a section or list
+            raise ConfigError(
+                f"{exc}: give a section's keys as COGARCH_<SECTION>__<KEY>, lists and sections as JSON",
+                hint="settings come from arguments, COGARCH_* environment variables and the TOML config file",
+            ) from None
 
     @classmethod
     def settings_customise_sources(
@@ -187,7 +201,8 @@ class Settings(BaseSettings):
         init_dir = (
             init_settings.init_kwargs.get("data_dir") if hasattr(init_settings, "init_kwargs") else None
         )
-        return (init_settings, env_settings, _TomlSource(settings_cls, Path(init_dir) if init_dir else None))
+        init_path = Path(init_dir) if isinstance(init_dir, str | os.PathLike) and init_dir else None
+        return (init_settings, env_settings, _TomlSource(settings_cls, init_path))
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
