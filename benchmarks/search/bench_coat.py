@@ -289,6 +289,26 @@ def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, A
     return out
 
 
+def merge(paths: Sequence[str], out: Path, methods: Sequence[str]) -> None:
+    """Combine the JSONs of one run split over processes (same config, disjoint item ranges)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    rows = sorted({r["i"]: r for part in parts for r in part["items"]}.values(), key=lambda r: r["i"])
+    summary = summarize(rows, methods)
+    merged = {**parts[0], "summary": summary, "items": rows, "merged_from": list(paths),
+              "wall_seconds": [p["wall_seconds"] for p in parts],
+              "loadavg_1min": [p["loadavg_1min"] for p in parts]}  # fmt: skip
+    out.write_text(json.dumps(merged, indent=1))
+    print(f"{len(rows)} items")
+    for m in methods:
+        s = summary[m]
+        lo, hi = s["ci95"]
+        print(f"{m:<10} {s['accuracy']:.3f} ({lo:.2f}-{hi:.2f}) tokens mean {s['tokens_mean']:.0f} "
+              f"max {s['tokens_max']} s/item {s['seconds_mean']:.1f} cpu/item {s['cpu_seconds_mean']:.1f}")  # fmt: skip
+    for key, val in summary.items():
+        if key.startswith("coat_minus_"):
+            print(f"{key}: {val[0]:+.3f} (95% {val[1]:+.3f} .. {val[2]:+.3f})")
+
+
 def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
 
@@ -307,9 +327,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--max-nodes", type=int, default=6)
     ap.add_argument("--accept", type=float, default=0.9, help="judge confidence that ends the search")
+    ap.add_argument("--start", type=int, default=0, help="first item index (to split a run over processes)")
+    ap.add_argument("--merge", nargs="+", help="result JSONs of one split run: combine them into --out")
     ap.add_argument("--out", default="benchmarks/results/search_coat.json")
     args = ap.parse_args(argv)
     methods = args.methods.split(",")
+    if args.merge:
+        merge(args.merge, Path(args.out), methods)
+        return
     t0 = time.perf_counter()
     bench = build(args.engine, args.thought_tokens)
     load_s = time.perf_counter() - t0
@@ -320,6 +345,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     loads: list[float] = []
     started = time.perf_counter()
     for i, item in enumerate(items):
+        if i < args.start:
+            continue
         found = LexicalAssociator(item.facts, k=2)(item.question, [])
         retrieved = [a.text for a in found]
         row: dict[str, Any] = {"i": i, "question": item.question, "gold": item.gold, "retrieved": retrieved}
