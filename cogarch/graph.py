@@ -56,6 +56,27 @@ def compile_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> Any:
     return build_graph().compile(checkpointer=checkpointer)
 
 
+def _typed_sqlite_saver(base: Any, conn: sqlite3.Connection, path: Path) -> Any:
+    """A ``SqliteSaver`` whose SQLite failures (a full disk, a damaged file) raise cogarch's typed errors with a
+    hint (the failed write is rolled back) instead of a raw ``sqlite3`` traceback."""
+    import contextlib
+
+    from memory.store.sqlite import sqlite_error
+
+    class TypedSqliteSaver(base):  # type: ignore[misc]
+        @contextlib.contextmanager
+        def cursor(self, transaction: bool = True) -> Any:
+            try:
+                with super().cursor(transaction) as cur:
+                    yield cur
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.rollback()
+                raise sqlite_error(exc, path, "writing the conversation checkpoint") from exc
+
+    return TypedSqliteSaver(conn)
+
+
 def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], Any]:
     """The configured checkpointer and the resource to close with it (a connection, a pool, or None)."""
     kind = settings.persistence.checkpointer
@@ -68,7 +89,7 @@ def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], An
 
         path = Path(settings.data_dir) / "checkpoints.sqlite"
         conn = sqlite3.connect(str(path), check_same_thread=False)
-        saver = SqliteSaver(conn)
+        saver = _typed_sqlite_saver(SqliteSaver, conn, path)
         try:
             saver.setup()
         except sqlite3.DatabaseError as exc:
