@@ -91,3 +91,56 @@ def test_full_disk_fails_the_write_clearly_and_keeps_the_stores_readable(tmp_pat
         m.remember("after the disk was freed", namespace="bob")  # writable again
     assert user_file(tmp_path / "substrate", "bob").read_bytes() == before  # the previous state is intact
     assert SubstratePool(SubstrateSettings(neurons=1000), tmp_path / "substrate").get("bob") is not None
+
+
+CHAT_CHILD = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    from pathlib import Path
+    from cogarch.agent import Agent
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+    from reasoning.errors import CogarchError
+
+    root = Path(sys.argv[1])
+    agent = Agent.open(root, llm=ScriptedLLM(lambda m, o: "Noted."), embedder=HashEmbedder(64),
+                       substrate={"enabled": False})
+    agent.chat("hello before", user="bob")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    biggest = max(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    resource.setrlimit(resource.RLIMIT_FSIZE, (biggest + 65536, resource.RLIM_INFINITY))
+    out = {}
+    try:
+        agent.chat("z" * (biggest + 200_000), user="bob")
+        out["turn"] = "ok"
+    except CogarchError as exc:
+        out["turn"] = {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    agent.cancel_pending("bob")
+    out["after"] = agent.chat("hello after", user="bob").text
+    out["episodes"] = [e.text[:12] for e in agent.memory.episodes(namespace="bob")]
+    agent.close()
+    print(json.dumps(out))
+    """
+)
+
+
+def test_full_disk_during_a_chat_turn_is_a_typed_error_and_the_next_turn_works(data_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CHAT_CHILD, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["turn"] != "ok"
+    assert out["turn"]["type"] == "MemoryBackendError" and "free disk space" in out["turn"]["hint"]
+    assert out["after"] == "Noted."
+    assert out["episodes"] == [
+        "hello before",
+        "Noted.",
+        "hello after",
+        "Noted.",
+    ]  # the failed turn left nothing
