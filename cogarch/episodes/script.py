@@ -165,6 +165,10 @@ def load_script(path: str | Path) -> EpisodeScript:
         raise MissingResourceError(f"episode script {p} does not exist")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{p}: not UTF-8 text (byte {exc.start})", hint="save the script as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
