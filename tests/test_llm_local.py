@@ -66,9 +66,10 @@ def test_option_scoring_is_batched_equivalent_and_sensible(local: LocalEngine) -
     # Reference: each option scored alone with a full forward pass, no shared cache.
     prompt = local._prompt_ids(messages)
     for option, score, total in zip(options, scores, totals, strict=True):
-        ids = [*local._tokenizer(option, add_special_tokens=False)["input_ids"], local._im_end]
+        ids = [*local._tokenizer.encode(option), local._im_end]
         with torch.inference_mode():
-            logprobs = local._model(input_ids=torch.tensor([prompt + ids])).logits[0].log_softmax(-1)
+            logits = local._model(torch.tensor([prompt + ids]), local._model.new_cache())
+            logprobs = logits[0].log_softmax(-1)
         reference = sum(float(logprobs[len(prompt) - 1 + i, t]) for i, t in enumerate(ids))
         assert total == pytest.approx(reference, abs=1e-3)
         assert score == pytest.approx(reference / len(ids), abs=1e-3)
@@ -81,3 +82,18 @@ def test_build_llm_local_scores_through_wrappers(tmp_path: Path) -> None:
     assert len(llm.score_options([user("Pick.")], ["a", "b"])) == 2
     with pytest.raises(ConfigError):
         LocalEngine(cache_dir=tmp_path, device="tpu")
+
+
+def test_prefix_cache_gives_the_same_results_as_a_fresh_engine(local: LocalEngine) -> None:
+    chat = [system("You are terse."), user("Name a fruit.")]
+    options = GenerationOptions(max_tokens=12)
+    first = local.complete(chat, options)
+    grown = [*chat, {"role": "assistant", "content": first.text}, user("Name another one.")]
+    reused = local.complete(grown, options).text  # shares the first prompt and reply with the cache
+    scores = local.score_options(grown, ["apple", "banana", "a car"])
+    local._kv.truncate(0)
+    local._kv_ids.clear()
+    assert local.complete(grown, options).text == reused
+    local._kv.truncate(0)
+    local._kv_ids.clear()
+    assert local.score_options(grown, ["apple", "banana", "a car"]) == pytest.approx(scores, abs=1e-4)

