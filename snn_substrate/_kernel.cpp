@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <algorithm>
 #include <vector>
 #include <omp.h>
 
@@ -48,25 +47,6 @@ enum {
 };
 
 extern "C" int snn_abi_version() { return 4; }
-
-// Lazily decayed STDP traces of one neuron: values at local step t (both traces jump together, on the
-// neuron's own spike, so one time stamp serves both; 16 bytes: one cache line per random access).
-struct Trace {
-  float pre, post;
-  int32_t t, pad;
-};
-
-// decay^d for d = 0 .. until it underflows to 0 or d = n (repeated float products, like the eager decay)
-static std::vector<float> decay_table(float decay, int64_t n) {
-  std::vector<float> tab;
-  tab.reserve((size_t)std::min<int64_t>(n + 1, 1 << 16));
-  float x = 1.f;
-  for (int64_t d = 0; d <= n && x > 0.f; ++d) {
-    tab.push_back(x);
-    x *= decay;
-  }
-  return tab;
-}
 
 // Reward (third factor): w += scale * elig on the plastic part of every row, clipped to [0, wmax].
 extern "C" void snn_reward(int64_t N, const int64_t* row_ptr, const int32_t* n_plastic, float* w,
@@ -116,12 +96,6 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   // the neuron part of the noise hash does not depend on the step: once per call
   std::vector<uint32_t> nh(noise ? (size_t)N : 0);
   std::vector<uint8_t> nflag(noise ? (size_t)N : 0);
-  // STDP traces are decayed lazily (on a spike or a read), not in every step's sweep over all neurons:
-  // the sweep stays as lean as without plasticity. Local time: t = step - step0; entry state at t = -1.
-  std::vector<Trace> tr(plastic ? (size_t)N : 0);
-  const std::vector<float> tab_pre = plastic ? decay_table(epre, n_steps + 1) : std::vector<float>();
-  const std::vector<float> tab_post = plastic ? decay_table(epost, n_steps + 1) : std::vector<float>();
-  const int64_t n_pre = (int64_t)tab_pre.size(), n_post = (int64_t)tab_post.size();
 
 #pragma omp parallel num_threads(nthreads)
   {
@@ -142,12 +116,9 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
     }
     if (noise)
       for (int64_t i = lo; i < hi; ++i) nh[i] = fmix32((uint32_t)i * 0x27d4eb2fu + 0x165667b1u);
-    if (plastic)
-      for (int64_t i = lo; i < hi; ++i) tr[i] = Trace{xpre[i], xpost[i], -1, 0};
 #pragma omp barrier
     for (int64_t k = 0; k < n_steps; ++k) {
       const int64_t step = step0 + k;
-      const int32_t tk = (int32_t)k;
       const uint32_t hs = fmix32((uint32_t)step * 0x9E3779B1u ^ seed) ^ (uint32_t)(step >> 32);
       mine.clear();
       if (noise) noise_flags(nh.data(), nflag.data(), lo, hi, hs, thresh);
@@ -175,6 +146,10 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         in *= eI;
         if (noise) e += wnoise * (float)nflag[i];  // branch-free: the flags are random
         float th = theta[i] * eth;
+        if (plastic) {
+          xpre[i] *= epre;
+          xpost[i] *= epost;
+        }
         if (r == 0 && vi > Vt + th) {
           vi = Vr;
           r = ref;
@@ -182,11 +157,8 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           counts[i] += 1;
           mine.push_back((int32_t)i);
           if (plastic) {
-            Trace& q = tr[i];
-            const int64_t d = tk - q.t;
-            q.pre = (d < n_pre ? q.pre * tab_pre[d] : 0.f) + 1.f;
-            q.post = (d < n_post ? q.post * tab_post[d] : 0.f) + 1.f;
-            q.t = tk;
+            xpre[i] += 1.f;
+            xpost[i] += 1.f;
           }
         }
         v[i] = vi;
@@ -224,9 +196,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           const int32_t c = col[s];
           const float ws = w[s];
           buf[c] += ws;
-          const Trace& q = tr[c];
-          const int64_t d = tk - q.t;
-          const float dw = d < n_post ? -Aminus * (q.post * tab_post[d]) : 0.f;
+          const float dw = -Aminus * xpost[c];
           if (direct) {
             const float nw = ws + dw;
             w[s] = nw < 0.f ? 0.f : nw;
@@ -243,9 +213,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           const int32_t j = spk[q];
           for (int64_t r = rev_ptr[j]; r < rev_ptr[j + 1]; ++r) {
             const int32_t s = rev_syn[r];
-            const Trace& q = tr[rev_pre[r]];
-            const int64_t d = tk - q.t;
-            const float dw = d < n_pre ? Aplus * (q.pre * tab_pre[d]) : 0.f;
+            const float dw = Aplus * xpre[rev_pre[r]];
             if (direct) {
               float nw = w[s] + dw;
               w[s] = nw > wmax ? wmax : nw;
@@ -257,14 +225,6 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
 #pragma omp barrier
     }
     ev[tid] = my_ev;
-    if (plastic) {  // materialise the traces at the last step of this call
-      const int64_t last = n_steps - 1;
-      for (int64_t i = lo; i < hi; ++i) {
-        const int64_t d = last - tr[i].t;
-        xpre[i] = d < n_pre ? tr[i].pre * tab_pre[d] : 0.f;
-        xpost[i] = d < n_post ? tr[i].post * tab_post[d] : 0.f;
-      }
-    }
   }
   // Input still in the private buffers arrived after this call's last update: fold it in, undecayed.
   for (int t = 0; t < nthreads; ++t) {
