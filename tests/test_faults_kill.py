@@ -18,6 +18,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -337,8 +338,6 @@ EPISODER = """
 
     def on_run(i, res):
         print(f"ack run {i}", flush=True)
-        if i + 1 == stop_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # killed between runs, after run i was acknowledged
 
     def on_step(i, rec):
         if i == stop_after and rec.step == 1:
@@ -349,16 +348,59 @@ EPISODER = """
 """
 
 
-def test_episode_run_killed_keeps_completed_runs(tmp_path: Path) -> None:
+def rerun(script: Path, out: Path, data: Path) -> Any:
+    from cogarch.agent import Agent
+    from cogarch.episodes.script import load_script
+    from cogarch.episodes.session import run_script
+    from reasoning.engines.scripted import ScriptedLLM
+
+    def make(policy: Any, run: int) -> Agent:
+        return Agent.open(
+            data,
+            llm=ScriptedLLM(lambda m, o: "Ada lives in Paris."),
+            embedder=HashEmbedder(64),
+            substrate={"enabled": False},
+        )
+
+    return run_script(load_script(script), out, agent_factory=make, cache_dir=data / "cache")
+
+
+def test_episode_run_killed_midway_keeps_completed_runs_and_a_rerun_completes_each_once(
+    tmp_path: Path,
+) -> None:
+    from cogarch.episodes.runner import read_trace
+
     script = tmp_path / "talk.yaml"
     script.write_text(SCRIPT_YAML, encoding="utf-8")
     out, data = tmp_path / "out", tmp_path / "data"
-    lines, rc = run_child(EPISODER, str(script), str(out), str(data), "2")
+    lines, rc = run_child(
+        EPISODER, str(script), str(out), str(data), "2"
+    )  # killed in run 2, after its 1st turn
     assert rc == -signal.SIGKILL
     assert lines == ["ack run 0", "ack run 1"]
     results = json.loads((out / "results.json").read_text())
     assert [r["run"] for r in results["runs"]] == [0, 1]  # the acknowledged runs, once each
-    from cogarch.episodes.runner import read_trace
-
     for i in (0, 1):
         assert len(read_trace(out / f"talk-run{i}.jsonl")) == 2  # complete traces of the completed runs
+    assert len(read_trace(out / "talk-run2.jsonl")) == 1  # the interrupted run's trace is readable
+    result = rerun(script, out, data)
+    assert result.passed
+    assert [r["run"] for r in json.loads((out / "results.json").read_text())["runs"]] == [0, 1, 2]
+    for i in range(3):
+        assert len(read_trace(out / f"talk-run{i}.jsonl")) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="EPISODES: run_script does not clear a run's namespace before the run, so a rerun into the same data "
+    "directory stores the run's conversation a second time (and recalls the first attempt)",
+)
+def test_episode_rerun_does_not_duplicate_the_runs_memory(tmp_path: Path) -> None:
+    script = tmp_path / "talk.yaml"
+    script.write_text(SCRIPT_YAML.replace("runs: 3", "runs: 1"), encoding="utf-8")
+    out, data = tmp_path / "out", tmp_path / "data"
+    rerun(script, out, data)  # e.g. the first attempt, killed after its run's turns were stored
+    rerun(script, out, data)
+    with Memory.open(data / "memory", embedder=HashEmbedder(64)) as m:
+        texts = [e.text for e in m.episodes(namespace="tester-run0")]
+    assert texts.count("My sister Ada lives in Paris.") == 1
