@@ -9,6 +9,7 @@ when vectors are absent or come from another embedder.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import sqlite3
@@ -208,11 +209,15 @@ def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool
                 if len(raw) != 4 * dim or not np.isfinite(from_blob(raw)).all():
                     raise _bad(f"{where}.vector", f"must be base64 of {dim} finite float32 values")
             ids.append(rec["id"])
+    entity_ids: list[str] = []
     for i, ent in enumerate(_records(data, "entities")):
         if not isinstance(ent, dict):
             raise _bad(f"entities[{i}]", "must be a JSON object")
         for column, kind in (("id", "id"), ("name", "str"), ("mentions", "int")):
             _check_value(kind, ent.get(column), f"entities[{i}].{column}")
+        entity_ids.append(ent["id"])
+    if len(set(entity_ids)) != len(entity_ids):
+        raise _bad("entity ids", "are not unique")
     for i, slot in enumerate(_records(data, "persona")):
         if not isinstance(slot, dict):
             raise _bad(f"persona[{i}]", "must be a JSON object")
@@ -227,9 +232,15 @@ def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool
             raise _bad(f"edges[{i}]", "must be [src, dst, kind, weight]")
         for j, kind in enumerate(("str", "str", "str", "num")):
             _check_value(kind, edge[j], f"edges[{i}][{j}]")
+        known = set(ids) | set(entity_ids)
+        if edge[0] not in known or edge[1] not in known:
+            raise _bad(f"edges[{i}]", "links a record or entity that is not in the file")
     if len(set(ids)) != len(ids):
         raise _bad("record ids", "are not unique")
     taken = _existing_ids(memory, ids, ns if replace else None)
+    taken |= _existing_entities(
+        memory, [_entity_id(ns, e["name"]) for e in data.get("entities", [])], ns, replace
+    )
     if taken:
         raise InvalidInputError(
             f"record ids already exist in this memory: {', '.join(sorted(taken)[:3])}",
@@ -247,6 +258,23 @@ def _existing_ids(memory: Memory, ids: list[str], replaced: str | None) -> set[s
             for row in memory.store.q(f"SELECT id, namespace FROM {table} WHERE id IN ({marks})", chunk):
                 if row["namespace"] != replaced:
                     taken.add(str(row["id"]))
+    return taken
+
+
+def _entity_id(namespace: str, name: str) -> str:
+    """An entity's id in ``namespace`` (the same derivation as consolidation's, so later consolidation finds it)."""
+    return "en_" + hashlib.sha1(f"{namespace}\0{name}".encode()).hexdigest()[:20]
+
+
+def _existing_entities(memory: Memory, ids: list[str], ns: str, replace: bool) -> set[str]:
+    """Entity ids among ``ids`` that another namespace owns (or ``ns`` itself, unless it is being replaced)."""
+    taken: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in memory.store.q(f"SELECT id, namespace FROM entities WHERE id IN ({marks})", chunk):
+            if row["namespace"] != ns or not replace:
+                taken.add(str(row["id"]))
     return taken
 
 
@@ -284,6 +312,8 @@ def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str 
         for r in recs:
             if r["id"] not in vectors:
                 vectors[r["id"]] = to_blob(from_blob(base64.b64decode(r["vector"])))
+    # entity ids derive from the namespace: re-derive them for the target (the exported ids belong to the source)
+    entity_ids = {e["id"]: _entity_id(ns, e["name"]) for e in data.get("entities", [])}
     if replace:
         memory.forget(namespace=ns, all=True)
     try:
@@ -317,7 +347,8 @@ def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str 
                     count += 1
             for e in data.get("entities", []):
                 conn.execute(
-                    "INSERT OR REPLACE INTO entities VALUES(?,?,?,?)", (e["id"], ns, e["name"], e["mentions"])
+                    "INSERT OR REPLACE INTO entities VALUES(?,?,?,?)",
+                    (entity_ids[e["id"]], ns, e["name"], e["mentions"]),
                 )
             for p in data.get("persona", []):
                 conn.execute(
@@ -326,7 +357,10 @@ def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str 
                 )
             conn.executemany(
                 "INSERT OR REPLACE INTO edges VALUES(?,?,?,?,?)",
-                [(ns, s, d, k, w) for s, d, k, w in data.get("edges", [])],
+                [
+                    (ns, entity_ids.get(s, s), entity_ids.get(d, d), k, w)
+                    for s, d, k, w in data.get("edges", [])
+                ],
             )
             store.audit(conn, ns, "import", ns, {"records": count})
     except sqlite3.IntegrityError as exc:
