@@ -9,6 +9,12 @@ Throughput: texts are tokenized once, sorted by token length and cut into batche
 own longest text. Padding to the global longest wastes most of the compute on short chat turns; sorting by
 length keeps batches dense. Inputs longer than ``max_length`` tokens (256, the model's training length) are
 truncated.
+
+Threads: a batch of short texts is compute-bound, so on 2 cores it runs ~3x faster per text than texts sent one
+at a time only when it may use both cores. The default stays at all CPUs but one (1 here) because torch's
+thread count is process-wide (it would also change the LLM's and the substrate's) and because on a shared
+machine 2 OpenMP threads were measured 3-4x SLOWER in absolute terms than 1 (see BENCHMARKS.md, Foundation).
+A dedicated machine can pass ``threads=``.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class LocalEmbedder:
         batch_size: texts per forward pass.
         device: 'auto', 'cpu' or 'cuda'.
         max_length: longer inputs are truncated to this many tokens.
+        threads: torch intra-op threads (process-wide); None: lower torch's setting to all CPUs but one
+            (:func:`reasoning.engines.device.recommended_threads`), as the local LLM does.
 
     Raises:
         MissingResourceError: the bundled package is missing (the message gives the pip command).
@@ -73,6 +81,7 @@ class LocalEmbedder:
         batch_size: int = 64,
         device: str = "auto",
         max_length: int = 256,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -83,7 +92,7 @@ class LocalEmbedder:
             raise ConfigError("batch_size must be >= 1", hint=f"got {batch_size}")
         self._dir = Path(model_dir) if model_dir is not None else bundled_model_dir()
         self._device = resolve_device(device)
-        sensible_threads()
+        sensible_threads(threads)
         self._batch_size = batch_size
         self._max_length = max_length
         with quiet_transformers():
