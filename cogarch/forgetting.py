@@ -39,32 +39,39 @@ def thread_ids_of(checkpointer: Any, user: str) -> list[str]:
     """The checkpoint threads of ``user``: ``"<user>/<conversation>"`` (conversation names hold no ``/``)."""
     prefix = f"{user}/"
     seen: set[str] = set()
-    for item in checkpointer.list(None):
+    for item in list(checkpointer.list(None)):
         thread = str(item.config.get("configurable", {}).get("thread_id", ""))
         if thread.startswith(prefix) and "/" not in thread[len(prefix) :]:
             seen.add(thread)
     return sorted(seen)
 
 
-def _secure(conn: Any) -> None:
-    if isinstance(conn, sqlite3.Connection):
-        conn.execute("PRAGMA secure_delete=ON")
+def _pragma(checkpointer: Any, sql: str) -> None:
+    """Run a PRAGMA on the checkpointer's SQLite connection under the saver's own lock (the connection is shared
+    by every thread of the agent: a statement outside the lock breaks another thread's transaction)."""
+    conn = getattr(checkpointer, "conn", None)
+    if not isinstance(conn, sqlite3.Connection):
+        return
+    lock = getattr(checkpointer, "lock", None) or contextlib.nullcontext()
+    with lock, contextlib.suppress(sqlite3.Error):  # e.g. a reader elsewhere: the next checkpoint truncates
+        conn.execute(sql)
 
 
-def _truncate_wal(conn: Any) -> None:
-    if isinstance(conn, sqlite3.Connection):
-        with contextlib.suppress(sqlite3.Error):  # a reader elsewhere: the next checkpoint truncates
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def _secure(checkpointer: Any) -> None:
+    _pragma(checkpointer, "PRAGMA secure_delete=ON")
+
+
+def _truncate_wal(checkpointer: Any) -> None:
+    _pragma(checkpointer, "PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def delete_user_threads(checkpointer: Any, user: str) -> int:
     """Delete every checkpoint thread of ``user``; returns how many."""
-    conn = getattr(checkpointer, "conn", None)
-    _secure(conn)
+    _secure(checkpointer)
     threads = thread_ids_of(checkpointer, user)
     for thread in threads:
         checkpointer.delete_thread(thread)
-    _truncate_wal(conn)
+    _truncate_wal(checkpointer)
     return len(threads)
 
 
@@ -88,15 +95,12 @@ def scrub_threads(graph: Any, checkpointer: Any, user: str, needles: Sequence[st
     needles = [n for n in needles if n]
     if not needles:
         return 0
-    conn = getattr(checkpointer, "conn", None)
-    _secure(conn)
+    _secure(checkpointer)
     rewritten = 0
     for thread in thread_ids_of(checkpointer, user):
         config = {"configurable": {"thread_id": thread}}
-        tainted = any(
-            _mentions(item.checkpoint.get("channel_values", {}), needles)
-            for item in checkpointer.list(config)
-        )
+        checkpoints = list(checkpointer.list(config))  # consumed at once: the saver holds its lock meanwhile
+        tainted = any(_mentions(item.checkpoint.get("channel_values", {}), needles) for item in checkpoints)
         if not tainted:
             continue
         values = graph.get_state(config).values
@@ -108,7 +112,7 @@ def scrub_threads(graph: Any, checkpointer: Any, user: str, needles: Sequence[st
             as_node="learn",
         )
         rewritten += 1
-    _truncate_wal(conn)
+    _truncate_wal(checkpointer)
     return rewritten
 
 
