@@ -13,6 +13,11 @@ Without an LLM (always):
 
 With an LLM (:mod:`memory.extraction`): facts by structured output, contradictions (newer supersedes older:
 ``valid_to`` set), persona induction, scene calibration against the persona.
+
+Crash safety: an episode's ``consolidated`` column is 0 (new), 2 (structure built in one transaction, facts not
+yet extracted: only with an LLM) or 1 (done). Extraction marks each batch done in the transaction that stores its
+facts, and every consolidation first finishes the episodes left at 2, so a crash between the steps neither loses
+an episode's facts nor extracts them twice.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
         "persona": 0,
     }
     if not new:
+        _extract(memory, namespace, counts)  # finish what a crash interrupted
         return counts
     vectors = np.stack([from_blob(r["vector"]) for r in new]).astype(np.float32)
     labels = segment(vectors, [r["session"] for r in new], [r["ts"] for r in new])
@@ -107,11 +113,12 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
     hits = memory.index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
     seq_of = {r["id"]: r["seq"] for r in new}
 
+    state = 1 if memory.llm is None else 2  # 2: facts still to extract
     with store.transaction() as conn:
         entity_ids: dict[str, str] = {}
         for r, lab in zip(new, labels, strict=True):
             conn.execute(
-                "UPDATE episodes SET event_id=?, consolidated=1 WHERE id=?", (event_ids[lab], r["id"])
+                "UPDATE episodes SET event_id=?, consolidated=? WHERE id=?", (event_ids[lab], state, r["id"])
             )
             names = entities(r["text"], known=known)
             if r["speaker"]:
@@ -154,13 +161,30 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
         counts["scenes"] = _scenes(memory, conn, namespace, new, vectors, labels, event_ids)
         store.audit(conn, namespace, "consolidate", new[0]["id"], {k: v for k, v in counts.items()})
 
-    if memory.llm is not None:
-        from memory.extraction import extract_facts, induce_persona
-
-        made, superseded = extract_facts(memory, namespace, [r["id"] for r in new])
-        counts["facts"], counts["superseded"] = made, superseded
-        counts["persona"] = induce_persona(memory, namespace)
+    _extract(memory, namespace, counts)
     return counts
+
+
+def _extract(memory: Memory, namespace: str, counts: dict[str, int]) -> None:
+    """Extract facts from the namespace's episodes at state 2 (this run's, and any a crash left), then persona."""
+    if memory.llm is None:
+        return
+    from memory.extraction import extract_facts, induce_persona
+
+    store = memory.store
+    pending = [
+        r[0]
+        for r in store.q(
+            "SELECT id FROM episodes WHERE namespace=? AND consolidated=2 ORDER BY seq", (namespace,)
+        )
+    ]
+    if not pending:
+        return
+    made, superseded = extract_facts(memory, namespace, pending)
+    with store.transaction() as conn:  # episodes extraction skips (flagged ones) are done too
+        conn.execute("UPDATE episodes SET consolidated=1 WHERE namespace=? AND consolidated=2", (namespace,))
+    counts["facts"], counts["superseded"] = made, superseded
+    counts["persona"] = induce_persona(memory, namespace)
 
 
 def _scenes(

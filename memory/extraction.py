@@ -90,9 +90,12 @@ def extract_facts(memory: Memory, namespace: str, episode_ids: list[str]) -> tup
         except LLMError as exc:
             with store.transaction() as conn:
                 store.audit(conn, namespace, "extract_failed", chunk[0]["id"], {"error": type(exc).__name__})
+                _extracted(conn, chunk)
             continue
         facts = [f for f in out.facts if f.subject.strip() and f.object.strip()]
         if not facts:
+            with store.transaction() as conn:
+                _extracted(conn, chunk)
             continue
         vectors = memory.embedder([f.text for f in facts])
         blobs = store_vectors(vectors)
@@ -147,7 +150,15 @@ def extract_facts(memory: Memory, namespace: str, episode_ids: list[str]) -> tup
                 store.enqueue(conn, namespace, [(fid, "fact")], "upsert")
                 created += 1
             store.audit(conn, namespace, "extract", chunk[0]["id"], {"facts": len(facts)})
+            _extracted(conn, chunk)
     return created, superseded
+
+
+def _extracted(conn: Any, chunk: list[Any]) -> None:
+    """Mark a batch's episodes done, in the transaction that stores its facts (see :mod:`memory.consolidation`)."""
+    conn.executemany(
+        "UPDATE episodes SET consolidated=1 WHERE id=? AND consolidated=2", [(r["id"],) for r in chunk]
+    )
 
 
 def induce_persona(memory: Memory, namespace: str) -> int:
