@@ -404,3 +404,48 @@ def test_episode_rerun_does_not_duplicate_the_runs_memory(tmp_path: Path) -> Non
     with Memory.open(data / "memory", embedder=HashEmbedder(64)) as m:
         texts = [e.text for e in m.episodes(namespace="tester-run0")]
     assert texts.count("My sister Ada lives in Paris.") == 1
+
+
+EXTRACTOR = (
+    """
+    import json
+    from memory import Memory
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+"""
+    + "\n".join(
+        "    " + line
+        for line in textwrap.dedent("""
+def facts_llm(messages, options):
+    prompt = str(messages[-1]["content"])
+    if "Extract the facts" not in prompt:
+        return json.dumps({"slots": []})
+    lines = [x for x in prompt.splitlines() if x.startswith("[")]
+    facts = [{"subject": "user", "relation": "said", "object": x.split("user: ", 1)[-1][:60], "multi": True,
+              "text": "user said " + x.split("user: ", 1)[-1][:60], "source": i} for i, x in enumerate(lines)]
+    return json.dumps({"facts": facts})
+""").splitlines()
+    )
+    + """
+    m = Memory.open(sys.argv[1], embedder=HashEmbedder(64), llm=ScriptedLLM(facts_llm))
+    arm({"llm": m.llm, "store": m.store})
+    for ns in ("u1", "u2"):
+        print("ack", ns, json.dumps(m.consolidate(namespace=ns)), flush=True)
+    m.close()
+"""
+)
+
+
+def test_consolidation_killed_during_fact_extraction_extracts_each_episode_once(tmp_path: Path) -> None:
+    fill(tmp_path, consolidate=False)
+    # the 2nd LLM call: u1's first batch of facts is stored, the process dies before the second batch
+    lines, rc = run_child(EXTRACTOR, str(tmp_path), fault="!llm.complete:2")
+    assert rc == -signal.SIGKILL and lines == []
+    lines, rc = run_child(EXTRACTOR, str(tmp_path))
+    assert rc == 0 and len(lines) == 2
+    with Memory.open(tmp_path, embedder=HashEmbedder(64)) as m:
+        for ns in ("u1", "u2"):
+            facts = [f.text for f in m.facts(namespace=ns)]
+            assert len(facts) == 60 and len(set(facts)) == 60, ns  # every episode's fact, once
+            assert graph_shape(m, ns)[0] == 60
+        check_index_matches(m, ["u1", "u2"])
