@@ -412,16 +412,30 @@ class Agent:
         return self.context.proactive_log.entries(self._check_user(user), limit)
 
     def forget_user(self, user: str) -> None:
-        """Forget everything of ``user``: memory, substrate, proactive log and conversation checkpoints."""
-        user = self._check_user(user)
-        with self.context.lock_for(user):
-            self.memory.forget(namespace=user, all=True)
-            self.context.substrates.forget_user(user)
-            self.context.proactive_log.forget_user(user)
-            delete = getattr(self._checkpointer, "delete_thread", None)
-            if delete is not None:
-                for conversation in ("main", "idle", "game"):
-                    delete(f"{user}/{conversation}")
+        """Erase everything of ``user``: memory, substrate, proactive log and every conversation's checkpoints
+        (see :mod:`cogarch.forgetting`)."""
+        from cogarch.forgetting import forget_user
+
+        forget_user(self, self._check_user(user))
+
+    def forget(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        user: str | None = None,
+        query: str | None = None,
+        k: int = 5,
+    ) -> int:
+        """Erase memory records of ``user`` (by ``ids``, or the top ``k`` matches of ``query``) and their traces:
+        substrate bindings, proactive log rows, and the checkpoints (threads rewritten without them). Returns the
+        number of memory records removed.
+
+        Raises:
+            InvalidInputError: not exactly one of ``ids`` and ``query``. NotFoundError: an id not of this user.
+        """
+        from cogarch.forgetting import forget_items
+
+        return forget_items(self, self._check_user(user), ids, query=query, k=k)
 
     # -- async --------------------------------------------------------------------------------------------------
 
