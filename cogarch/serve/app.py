@@ -490,7 +490,7 @@ class Server:
         k = body.get("k", 5)
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise _invalid("'k' must be an integer in [1, 100]")
-        count = await self.in_thread(self.agent.memory.forget, ids, namespace=user, query=query, k=k)
+        count = await self.in_thread(self.agent.forget, ids, user=user, query=query, k=k)
         return JSONResponse({"user": user, "forgotten": count})
 
     # -- proactive ----------------------------------------------------------------------------------------------
