@@ -11,7 +11,6 @@ from pathlib import Path
 
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
-from cogarch.forgetting import forget_items, forget_user
 from memory import Memory
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
@@ -124,7 +123,7 @@ def test_agent_threads_and_tasks_chat_remember_and_forget(tmp_path: Path) -> Non
             def run() -> None:
                 ns = f"scratch-{n}"
                 ids = [agent.memory.remember(f"scratch {n} fact {i}", namespace=ns) for i in range(12)]
-                forget_items(agent, ns, ids[:3])
+                agent.forget(ids[:3], user=ns)
                 agent.memory.recall("fact", namespace=ns, k=3)
                 scratch_kept[ns] = 9
 
@@ -133,7 +132,7 @@ def test_agent_threads_and_tasks_chat_remember_and_forget(tmp_path: Path) -> Non
         def doomed() -> None:
             for i in range(5):
                 agent.chat(f"doomed note {i}", user="doomed")
-            forget_user(agent, "doomed")
+            agent.forget_user("doomed")
 
         workers = [
             chatter(u, n) for u in chat_users for n in range(2)

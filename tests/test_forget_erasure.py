@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from cli.main import app
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
-from cogarch.forgetting import forget_items, forget_user
 from cogarch.proactive import ProactiveLog
 from cogarch.substrates import user_file
 from memory import Memory
@@ -78,7 +77,7 @@ def test_forget_user_erases_every_file(data_dir: Path) -> None:
         vector = HashEmbedder(EMBEDDER_DIM)(
             [embed_text(f"My locker code word is {secret} and nobody else knows it", "alice")]
         )[0]
-        forget_user(agent, "alice")
+        agent.forget_user("alice")
         assert agent.memory.export("alice")["episodes"] == []
         bob_before = len(agent.memory.episodes(namespace="bob"))
     assert files_containing(data_dir, secret.encode()) == []
@@ -99,7 +98,7 @@ def test_forget_items_erases_them_and_rewrites_the_conversation(data_dir: Path) 
         tainted = [e.id for e in agent.memory.episodes(namespace="alice") if secret in e.text]
         assert len(tainted) >= 2  # the statement and the replies that quoted it
         agent.save()
-        removed = forget_items(agent, "alice", tainted)
+        removed = agent.forget(tainted, user="alice")
         assert removed >= len(tainted)
         assert secret not in json.dumps(agent.memory.export("alice"))
         assert not set(tainted) & set(agent.substrate("alice").keys())
@@ -118,7 +117,7 @@ def test_forget_by_query_through_the_agent(data_dir: Path) -> None:
     with make_agent(data_dir, substrate=False) as agent:
         agent.chat(f"The wifi password is {secret}", user="carol")
         agent.chat("I like jazz records", user="carol")
-        forget_items(agent, "carol", query=f"wifi password {secret}", k=3)
+        agent.forget(user="carol", query=f"wifi password {secret}", k=3)
         assert all(secret not in e.text for e in agent.memory.episodes(namespace="carol"))
     assert files_containing(data_dir, secret.encode()) == []
 

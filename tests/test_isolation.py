@@ -25,7 +25,6 @@ from typer.testing import CliRunner
 from cli.main import app as cli_app
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
-from cogarch.forgetting import forget_items, forget_user
 from cogarch.serve.app import create_app
 from cogarch.serve.settings import ServeSettings, hash_key
 from memory import Memory
@@ -149,12 +148,12 @@ class AgentIsolation(RuleBasedStateMachine):
     def forget_one(self, user: str) -> None:
         eps = self.agent.memory.episodes(namespace=user, limit=1)
         if eps:
-            forget_items(self.agent, user, [eps[0].id])
+            self.agent.forget(eps[0].id, user=user)
             self.owned[user] -= {m.group(0) for m in MARK.finditer(eps[0].text)}
 
     @rule(user=users)
     def forget_whole_user(self, user: str) -> None:
-        forget_user(self.agent, user)
+        self.agent.forget_user(user)
         self.owned[user] = set()
         assert self.agent.memory.stats(user)["episodes"] == 0
         assert self.agent.memory.export(user)["episodes"] == []
