@@ -135,7 +135,12 @@ def export_(
         if str(out) == "-":
             print(text)
         else:
-            out.write_text(text)
+            try:
+                out.write_text(text)
+            except OSError as exc:
+                from reasoning.errors import InvalidInputError
+
+                raise InvalidInputError(f"cannot write {out}: {exc.strerror or exc}") from None
             console.print(f"wrote {out} ({len(data['episodes'])} episodes)")
 
 
@@ -180,8 +185,8 @@ def ingest(
                 items = [json.loads(line) for line in raw.splitlines() if line.strip()]
             else:
                 items = _locomo(json.loads(raw))
-        except (OSError, ValueError, KeyError) as exc:
-            raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise InvalidInputError(f"cannot read {path}: {exc!r}") from exc
         with _memory(data_dir) as mem:
             ids: list[str] = []
             for i in track(range(0, len(items), 256), description="remembering", disable=json_out):

@@ -42,6 +42,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
+_MIN_EPOCH, _MAX_EPOCH = -62135596800.0, 253402300799.0  # datetime's range: years 1 to 9999
+
+
 def to_epoch(value: Timestamp) -> float:
     """Epoch seconds from a number, a datetime (naive = UTC) or an ISO-8601 string; None -> now.
 
@@ -50,13 +53,19 @@ def to_epoch(value: Timestamp) -> float:
     """
     if value is None:
         return time.time()
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not _MIN_EPOCH <= value <= _MAX_EPOCH:  # also NaN: datetime conversions would fail later
+            raise InvalidInputError(
+                f"bad timestamp {value!r}", hint="epoch seconds between the years 1 and 9999"
+            )
         return float(value)
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError as exc:
             raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601 or epoch seconds") from exc
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601, epoch seconds or a datetime")
     if value.tzinfo is None:
         from datetime import UTC
 
@@ -314,6 +323,10 @@ class Memory:
         order: list[str] = []
         for item in items:
             data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
+            if not isinstance(data, Mapping):
+                raise InvalidInputError(
+                    f"an episode is a text or a mapping with 'text', not {type(item).__name__}"
+                )
             given = data.get("id")
             if given is not None:
                 if not str(given).startswith("ep_"):  # the kind of a record is read from its id's prefix
@@ -327,7 +340,10 @@ class Memory:
             text = data.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInputError("cannot remember an empty text")
-            meta = dict(data.get("metadata") or {})
+            raw_meta = data.get("metadata") or {}
+            if not isinstance(raw_meta, Mapping):
+                raise InvalidInputError(f"metadata must be a JSON object, not {type(raw_meta).__name__}")
+            meta = dict(raw_meta)
             try:
                 meta_json = json.dumps(meta, sort_keys=True, ensure_ascii=False)
             except (TypeError, ValueError) as exc:
