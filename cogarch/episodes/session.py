@@ -2,8 +2,10 @@
 
 ``run_script`` writes, in ``out_dir``: one JSONL trace per run (``<name>-run<i>.jsonl``) and ``results.json``
 rewritten after every completed run, so an interrupted script keeps the traces and results of the runs that
-finished. The agent comes from ``agent_factory(policy, run_index)``: the CLI passes one that opens the full
-``cogarch.Agent`` (the cognitive cycle) or, with ``--direct``, a :class:`PolicyAgent`.
+finished. Each run starts from an empty memory namespace (``<user>-run<i>``, erased first with the agent's
+``forget_user``), so a rerun after an interruption stores and recalls the run once. The agent comes from
+``agent_factory(policy, run_index)``: the CLI passes one that opens the full ``cogarch.Agent`` (the cognitive
+cycle) or, with ``--direct``, a :class:`PolicyAgent`.
 """
 
 from __future__ import annotations
@@ -164,6 +166,15 @@ class ScriptResult:
         }
 
 
+def _fresh_namespace(agent: Any, user: str) -> None:
+    """Erase what a previous attempt of this run left in the agent's memory (a rerun after an interruption
+    must neither store the run twice nor recall its first attempt). Agents without ``forget_user`` keep
+    nothing across runs."""
+    forget = getattr(agent, "forget_user", None)
+    if callable(forget):
+        forget(user)
+
+
 def run_script(
     script: EpisodeScript,
     out_dir: str | Path,
@@ -185,6 +196,7 @@ def run_script(
         if game is not None:
             policy = make_policy(script.ablation, seed)
             agent = agent_factory(policy, i)
+            _fresh_namespace(agent, user)
             try:
                 res = play_game(
                     game, agent, policy, user=user, max_steps=script.max_steps, trace_path=trace, on_step=cb
@@ -194,6 +206,7 @@ def run_script(
         else:
             assert script.environment.conversation is not None
             agent = agent_factory(None, i)
+            _fresh_namespace(agent, user)
             try:
                 res = run_conversation(
                     script.environment.conversation, agent, user=user, trace_path=trace, on_step=cb
