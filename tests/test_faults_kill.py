@@ -390,11 +390,6 @@ def test_episode_run_killed_midway_keeps_completed_runs_and_a_rerun_completes_ea
         assert len(read_trace(out / f"talk-run{i}.jsonl")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EPISODES: run_script does not clear a run's namespace before the run, so a rerun into the same data "
-    "directory stores the run's conversation a second time (and recalls the first attempt)",
-)
 def test_episode_rerun_does_not_duplicate_the_runs_memory(tmp_path: Path) -> None:
     script = tmp_path / "talk.yaml"
     script.write_text(SCRIPT_YAML.replace("runs: 3", "runs: 1"), encoding="utf-8")
