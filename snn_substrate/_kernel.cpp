@@ -11,6 +11,14 @@
 #include <cstring>
 #include <vector>
 #include <omp.h>
+#include <time.h>
+
+// thread CPU time in seconds (the phase profile: wall clock would count time the thread was descheduled)
+static inline double thread_cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16;
@@ -77,7 +85,12 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   const double pnoise = P[P_PNOISE];
   const float wnoise = (float)P[P_WNOISE];
   const uint32_t seed = (uint32_t)(int64_t)P[P_SEED];
-  const int mode = (int)P[P_MODE];  // bit0: direct STDP on w, bit1: STDP into eligibility
+  const int mode_all = (int)P[P_MODE];
+  const int mode = mode_all & 3;  // bit0: direct STDP on w, bit1: STDP into eligibility
+  // bit 4: phase profile of thread 0 into out[3..8] (thread CPU ns): noise, neuron sweep, spike merge, propagation
+  // (+ depression), potentiation, final barrier (waiting for the other threads)
+  const bool prof = (mode_all & 16) != 0;
+  double ph[6] = {0, 0, 0, 0, 0, 0};
   const float Aplus = (float)P[P_APLUS], Aminus = (float)P[P_AMINUS];
   const float epre = (float)P[P_EPRE], epost = (float)P[P_EPOST], wmax = (float)P[P_WMAX];
   const double elig_t0 = P[P_ELIG_T0], elig_inv_tau = P[P_ELIG_INV_TAU], dt = P[P_DT];
@@ -121,7 +134,16 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       const int64_t step = step0 + k;
       const uint32_t hs = fmix32((uint32_t)step * 0x9E3779B1u ^ seed) ^ (uint32_t)(step >> 32);
       mine.clear();
+      const bool tp = prof && tid == 0;
+      double tq = tp ? thread_cpu_s() : 0.0;
+#define SNN_LAP(k)                       \
+  if (tp) {                              \
+    const double tn = thread_cpu_s();     \
+    ph[k] += tn - tq;                    \
+    tq = tn;                             \
+  }
       if (noise) noise_flags(nh.data(), nflag.data(), lo, hi, hs, thresh);
+      SNN_LAP(0)
       // (a) neuron update on my slice: collect input, integrate exactly, threshold, reset.
       for (int64_t i = lo; i < hi; ++i) {
         float e = ge[i], in = gi[i];
@@ -167,6 +189,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         theta[i] = th;
         refrac[i] = r;
       }
+      SNN_LAP(1)
 #pragma omp barrier
 #pragma omp single
       {
@@ -183,6 +206,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           }
         }
       }  // implicit barrier
+      SNN_LAP(2)
       // (b) propagation (+ depression on pre spikes): my share of the spike list, private buffers.
       const int64_t s0 = nspk * tid / T, s1 = nspk * (tid + 1) / T;
       const float g = use_elig ? (float)std::exp(((double)step * dt - elig_t0) * elig_inv_tau) : 0.f;
@@ -206,6 +230,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         for (int64_t s = pe; s < b; ++s) buf[col[s]] += w[s];
         my_ev += b - a;
       }
+      SNN_LAP(3)
       if (plastic) {
 #pragma omp barrier
         // (c) potentiation on post spikes: each post neuron owns its incoming plastic synapses.
@@ -222,7 +247,9 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           }
         }
       }
+      SNN_LAP(4)
 #pragma omp barrier
+      SNN_LAP(5)
     }
     ev[tid] = my_ev;
   }
@@ -239,6 +266,8 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   }
   int64_t events = 0;
   for (int t = 0; t < nthreads; ++t) events += ev[t];
+  if (prof)
+    for (int q = 0; q < 6; ++q) out[3 + q] = (int64_t)(ph[q] * 1e9);
   out[0] = rec_n;
   out[1] += events;
   out[2] += total_spikes;

@@ -125,6 +125,8 @@ class Engine:
         self.backend: Backend = "native" if lib is not None else "torch"
         self._scratch = torch.zeros(2 * self.threads * self.n if lib is not None else 0, dtype=torch.float32)
         self._plastic_ids: torch.Tensor | None = None
+        self.profile = False  # native: accumulate thread 0's per-phase wall time into phase_s
+        self.phase_s: dict[str, float] = {}
 
     @property
     def t_ms(self) -> float:
@@ -194,8 +196,8 @@ class Engine:
     ) -> tuple[int, int, int]:
         assert self._lib is not None
         st, cn = self.state, self.conn
-        params = self._params(bits)
-        out = torch.zeros(3, dtype=torch.int64)
+        params = self._params(bits | (16 if self.profile else 0))
+        out = torch.zeros(9, dtype=torch.int64)
         elig_ptr = self.elig.data_ptr() if self.elig.numel() else None
         self._lib.snn_run(
             self.n,
@@ -227,6 +229,10 @@ class Engine:
             self._scratch.data_ptr(),
         )
         self.step += n_steps
+        if self.profile:
+            names = ("noise", "neuron_sweep", "spike_merge", "propagation", "potentiation", "barrier")
+            for nm, ns in zip(names, out[3:].tolist(), strict=True):
+                self.phase_s[nm] = self.phase_s.get(nm, 0.0) + ns / 1e9
         return int(out[2]), int(out[1]), int(out[0])
 
     def _run_torch(

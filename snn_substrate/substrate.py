@@ -1,10 +1,16 @@
 """``Substrate``: the stateful shell the agent uses (encode, stimulate, bind, reward, idle, run, save/load).
 
 Assemblies. ``stimulate(code)`` drives the code's sensory neurons with a constant current for the given
-time; the responding assembly is the 2k most active excitatory concept neurons and the k most active
-category neurons, k = the code's size (a union of two codes recruits an assembly as large as both); ties
-among the small spike counts are resolved by feed-forward input. Key strengths (Response.keys, triggers)
-are measured on concept-layer members only. ``bind(code, key)`` stores that assembly under an external key.
+time; the responding assembly is 2k excitatory concept neurons and k category neurons, k = ``assembly_k``
+(scaled by the code's size / ``code_k``: a union of two codes recruits an assembly as large as both). The
+sensory code and the assembly have separate sizes: the code must be dense enough to keep the embedding's
+similarity order (k = 128 of 2400 sensory neurons: 94 % of orders differing by >= 0.1 in cosine; 32 units:
+72 %, mostly ties), while the assembly must be small enough that its members' summed lateral input stays
+within the budget and half of it recalls the rest (BENCHMARKS.md, E). Selection is a recurrent k-winners-
+take-all among the neurons that fired (``Substrate._compete``): candidates by feed-forward input, winners by
+lateral weight from the other winners ('count', the earlier rule: most spikes, ties by feed-forward input).
+Key strengths (Response.keys, triggers) are measured on concept-layer members only. ``bind(code, key)``
+stores that assembly under an external key.
 
 Learning (``learn=True`` and plasticity on) is restricted to the stimulated assembly's own lateral synapses
 (plasticity.assembly_potentiation): soft-bounded Hebbian potentiation ``w += eta (w_max - w)`` among its
@@ -82,6 +88,14 @@ class SubstrateConfig:
         plasticity.assembly_potentiation); lat_budget_mv: cap on a neuron's summed incoming lateral weight;
         tag_ms: how long learned changes stay eligible for ``reward``; context_rate: learning step of the
         links between an assembly and the one learned just before it (0: no sequence association).
+        assembly_k: concept-layer assembly = 2 x assembly_k, category part = assembly_k (scaled by the code's
+        size / code_k for unions); None: follow the code size (k = code_k, the version-2 behaviour).
+        assembly_rule: 'lateral' (recurrent k-WTA, ``Substrate._compete``) or 'count' (most spikes, ties by
+        feed-forward input: the earlier rule); assembly_candidates: candidate pool / assembly size.
+        drive_ref_k: codes larger than this drive each sensory neuron with ``stim_drive_mv x sqrt(drive_ref_k
+        / code_k)`` in ``stimulate`` (``code_drive_mv``), so a denser code recruits a smaller share of the
+        concept layer (measured at 20k: 14 % of concept E fire for k = 32 at 30 mV, 44 % for k = 128 at
+        30 mV, 25 % at 15 mV); None: no scaling. ``present`` and replay cues use stim/cue drive.
     """
 
     neurons: int = 20_000
@@ -106,6 +120,10 @@ class SubstrateConfig:
     context_rate: float = 0.5
     lat_budget_mv: float = 150.0
     tag_ms: float = 5000.0
+    assembly_k: int | None = 32
+    assembly_rule: str = "lateral"
+    assembly_candidates: float = 2.0
+    drive_ref_k: int | None = 32
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -190,8 +208,10 @@ class Substrate:
         _conn: Connectivity | None = None,
     ) -> None:
         self.config = cfg = config or SubstrateConfig()
-        if cfg.code_k < 1 or cfg.neurons < 100:
-            raise ValueError("need code_k >= 1 and neurons >= 100")
+        if cfg.code_k < 1 or cfg.neurons < 100 or (cfg.assembly_k is not None and cfg.assembly_k < 1):
+            raise ValueError("need code_k >= 1, assembly_k >= 1 (or None) and neurons >= 100")
+        if cfg.assembly_rule not in ("lateral", "count"):
+            raise ValueError(f"unknown assembly_rule {cfg.assembly_rule!r}; use 'lateral' or 'count'")
         self.device = resolve_device(device)
         self.layout: Layout = substrate_layout(cfg.neurons, cfg.shape)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -241,6 +261,14 @@ class Substrate:
         return population_code(embedding, self.n_sensory, self.config.code_k, seed=self.config.seed)
 
     # ------------------------------------------------------------------ stimulation
+    @property
+    def code_drive_mv(self) -> float:
+        """Drive per sensory neuron of a code in ``stimulate`` (``drive_ref_k`` in SubstrateConfig)."""
+        cfg = self.config
+        if cfg.drive_ref_k is None or cfg.code_k <= cfg.drive_ref_k:
+            return cfg.stim_drive_mv
+        return float(cfg.stim_drive_mv * (cfg.drive_ref_k / cfg.code_k) ** 0.5)
+
     def _check_code(self, code: Code) -> npt.NDArray[np.int64]:
         idx = np.asarray(code.indices if isinstance(code, Code) else code, dtype=np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_sensory):
@@ -266,7 +294,7 @@ class Substrate:
         idx = self._check_code(code)
         eng = self.engine
         eng.drive.zero_()
-        eng.drive[torch.as_tensor(idx + self._sens.start, device=self.device)] = self.config.stim_drive_mv
+        eng.drive[torch.as_tensor(idx + self._sens.start, device=self.device)] = self.code_drive_mv
         res = eng.run(self._steps(duration_ms), "off")
         eng.drive.zero_()
         counts = res.counts
@@ -332,21 +360,52 @@ class Substrate:
     def _assembly(self, idx: npt.NDArray[np.int64], counts: torch.Tensor) -> npt.NDArray[np.int64]:
         # The most active neurons of each layer; ties (spike counts are small integers) are resolved by
         # the feed-forward input from the code (concept) or from the concept assembly (category).
-        k = max(1, int(idx.size))  # assembly size follows the code: a co-occurrence (union) recruits both
+        # The assembly size follows the code (a co-occurrence, a union of codes, recruits both), scaled by
+        # assembly_k / code_k when assembly_k is set.
+        cfg = self.config
+        ak = cfg.assembly_k
+        k = max(1, int(idx.size) if ak is None else round(ak * idx.size / cfg.code_k))
         rows = torch.as_tensor(idx + self._sens.start, device=self.device)
         picked = []
         for pop, size in ((self._ce, 2 * k), (self._ge, k)):
             ff = self._ff_input(rows, pop.start, pop.stop)
             c = counts[pop.start : pop.stop].float()
-            score = torch.where(c > 0, c * 1e4 + ff, torch.full_like(c, -1.0))
-            n_ok = int((score > 0).sum())
-            top = (
-                torch.topk(score, min(size, n_ok)).indices if n_ok else score.new_zeros(0, dtype=torch.int64)
-            )
+            n_ok = int((c > 0).sum())
+            if cfg.assembly_rule == "count" or n_ok == 0:
+                score = torch.where(c > 0, c * 1e4 + ff, torch.full_like(c, -1.0))
+                top = (
+                    torch.topk(score, min(size, n_ok)).indices
+                    if n_ok
+                    else score.new_zeros(0, dtype=torch.int64)
+                )
+            else:
+                top = self._compete(pop, ff, c, size, lateral=pop is self._ce)
             sel = top + pop.start
             picked.append(sel)
             rows = sel
         return np.sort(torch.cat(picked).cpu().numpy().astype(np.int64))
+
+    def _compete(
+        self, pop: Any, ff: torch.Tensor, counts: torch.Tensor, size: int, lateral: bool
+    ) -> torch.Tensor:  # counts: spikes of pop's neurons during the stimulation
+        """Recurrent k-winners-take-all (``assembly_rule="lateral"``): among the neurons that fired, the
+        ``assembly_candidates`` x ``size`` with the largest feed-forward input are candidates (a fixed function
+        of the code, so repeated presentations recruit the same neurons); in the concept layer the winners are
+        then the ``size`` candidates receiving the most lateral weight from the current winners (two rounds,
+        starting from the feed-forward ranking), i.e. the candidates best wired into the assembly, so half of
+        it can recall the other half. Returns indices relative to ``pop.start``."""
+        fired = counts > 0
+        score = torch.where(fired, ff, torch.full_like(ff, -1e30))
+        m = min(int(fired.sum()), max(size, round(self.config.assembly_candidates * size)))
+        cand = torch.topk(score, m).indices
+        if not lateral or m <= size:
+            return cand[:size]
+        chosen = cand[:size]
+        tie = 1e-3 * ff[cand] / max(float(ff[cand].max()), 1e-9)
+        for _ in range(2):
+            lat = self._ff_input(chosen + pop.start, pop.start, pop.stop)[cand]
+            chosen = cand[torch.topk(lat + tie, size).indices]
+        return chosen
 
     def present(
         self, neurons: npt.ArrayLike, duration_ms: float = 50.0, drive_mv: float | None = None

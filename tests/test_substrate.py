@@ -229,3 +229,31 @@ def test_reward_scales_only_recent_learning() -> None:
     w2 = sub.engine.conn.w
     assert bool(torch.equal(w2[~changed], w1[~changed]))
     assert float((w2[changed] - w0[changed]).abs().sum()) < float((w1[changed] - w0[changed]).abs().sum())
+
+
+def test_assembly_size_is_decoupled_from_the_code_size() -> None:
+    cfg = SubstrateConfig(neurons=4000, code_k=64, assembly_k=8, plasticity=False)
+    sub = Substrate(cfg, device="cpu")
+    code = sub.encode(np.random.default_rng(0).normal(size=384))
+    assert len(code) == 64
+    asm = sub.stimulate(code, learn=False).assembly
+    ce, ge = sub.layout.pop("concept_E"), sub.layout.pop("category_E")
+    assert int(((asm >= ce.start) & (asm < ce.stop)).sum()) == 16
+    assert int(((asm >= ge.start) & (asm < ge.stop)).sum()) == 8
+    with pytest.raises(ValueError):
+        Substrate(SubstrateConfig(neurons=1000, assembly_rule="nope"), device="cpu")
+
+
+@pytest.mark.parametrize("rule", ["lateral", "count"])
+def test_half_an_assembly_recalls_the_other_half_after_learning(rule: str) -> None:
+    sub = Substrate(SubstrateConfig(neurons=8000, code_k=64, assembly_k=16, assembly_rule=rule), device="cpu")
+    code = sub.encode(np.random.default_rng(3).normal(size=384))
+    for _ in range(3):
+        sub.stimulate(code)
+    members = sub.bind(code, "m")
+    ce = sub.layout.pop("concept_E")
+    mem = members[(members >= ce.start) & (members < ce.stop)]
+    cue, rest = mem[: mem.size // 2], mem[mem.size // 2 :]
+    counts = sub.present(cue, 50.0)
+    others = np.setdiff1d(np.arange(ce.start, ce.stop), mem)
+    assert float(np.mean(counts[rest] > 0)) > 0.5 > 5 * float(np.mean(counts[others] > 0))

@@ -1,6 +1,7 @@
 """Benchmark E (BENCHMARKS.md): the substrate as associative memory. One command::
 
     /work/venv/bin/python benchmarks/substrate/bench_e.py [--texts 300] [--k 32 128] [--neurons 20000]
+        [--assembly-k 32] [--rule lateral|count]
 
 1. Discrimination retention (population code, coding.population_code with the 20k substrate's sensory
    size). Texts: ``--texts`` distinct LoCoMo development turns (``../shared/data/locomo/locomo_dev.json``,
@@ -21,7 +22,9 @@
    (``Substrate.present``, stimulation drive, 50 ms, no learning); recalled = members of the withheld half
    that spike during those 50 ms. Completion = recalled / withheld, averaged over assemblies. Reported with
    the false-positive rate (share of non-member concept E neurons spiking in the same window) and a control
-   (the same network and procedure with plasticity off).
+   (the same network and procedure with plasticity off). The substrate runs with ``code_k`` = k (the code
+   measured in part 1) and ``assembly_k`` = ``--assembly-k`` (concept members = 2 x assembly_k; ``none``:
+   follow the code, 2k members, the earlier coupling), assembly selection ``--rule``.
 
 Writes benchmarks/results/substrate_e.json (``--out`` to change the name).
 """
@@ -90,10 +93,22 @@ def retention(codes: list[np.ndarray], emb: np.ndarray, n_sensory: int, deltas: 
     return out
 
 
-def completion(emb: np.ndarray, k: int, neurons: int, memories: int, reps: int, plasticity: bool) -> dict:
+def completion(
+    emb: np.ndarray,
+    k: int,
+    neurons: int,
+    memories: int,
+    reps: int,
+    plasticity: bool,
+    assembly_k: int | None = 32,
+    rule: str = "lateral",
+) -> dict:
     from snn_substrate import Substrate, SubstrateConfig
 
-    sub = Substrate(SubstrateConfig(neurons=neurons, code_k=k, plasticity=plasticity), device="cpu")
+    cfg = SubstrateConfig(
+        neurons=neurons, code_k=k, plasticity=plasticity, assembly_k=assembly_k, assembly_rule=rule
+    )
+    sub = Substrate(cfg, device="cpu")
     codes = [sub.encode(e) for e in emb[:memories]]
     for _ in range(reps):
         for i, code in enumerate(codes):
@@ -115,7 +130,9 @@ def completion(emb: np.ndarray, k: int, neurons: int, memories: int, reps: int, 
         "completion": statistics.mean(recalls),
         "completion_min": min(recalls),
         "false_positive_rate": statistics.mean(fps),
-        "assembly_concept_members": int(2 * k),
+        "assembly_concept_members": int(2 * (k if assembly_k is None else assembly_k)),
+        "assembly_k": assembly_k,
+        "rule": rule,
     }
 
 
@@ -126,8 +143,11 @@ def main() -> None:
     ap.add_argument("--neurons", type=int, default=20_000)
     ap.add_argument("--memories", type=int, default=30)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--assembly-k", default="32", help="concept assembly = 2 x this; 'none': follow the code")
+    ap.add_argument("--rule", default="lateral", choices=["lateral", "count"])
     ap.add_argument("--out", default="substrate_e.json", help="file name under benchmarks/results/")
     a = ap.parse_args()
+    ak = None if a.assembly_k.lower() == "none" else int(a.assembly_k)
     from snn_substrate import population_code
     from snn_substrate.network import substrate_layout
 
@@ -137,7 +157,14 @@ def main() -> None:
     e384 = embed(texts)
     print(f"{len(texts)} texts embedded in {time.perf_counter() - t0:.1f} s; sensory neurons {n_sens}")
     deltas = [0.0, 0.05, 0.1, 0.2]
-    results: dict = {"texts": len(texts), "n_sensory": n_sens, "retention": [], "completion": []}
+    results: dict = {
+        "texts": len(texts),
+        "n_sensory": n_sens,
+        "assembly_k": ak,
+        "rule": a.rule,
+        "retention": [],
+        "completion": [],
+    }
     print(f"{'dim':>5} {'k':>4} " + " ".join(f"{'d>=' + str(d):>9}" for d in deltas))
     for dim in (384, 768, 1536):
         e = lift(e384, dim)
@@ -149,7 +176,7 @@ def main() -> None:
     print(f"{'k':>4} {'plasticity':>10} {'completion':>10} {'min':>6} {'false pos':>9}")
     for k in a.k:
         for pl in (True, False):
-            c = completion(e384, k, a.neurons, a.memories, a.reps, pl)
+            c = completion(e384, k, a.neurons, a.memories, a.reps, pl, ak, a.rule)
             results["completion"].append({"k": k, "plasticity": pl, **c})
             print(
                 f"{k:>4} {pl!s:>10} {c['completion']:>10.3f} {c['completion_min']:>6.2f} "
