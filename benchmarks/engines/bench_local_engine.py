@@ -3,8 +3,9 @@
 Measures, each in a fresh Python process so caches and imports are honest:
 - cold start: first construction with an empty cache directory (GGUF dequantisation + writing the cache);
 - second start: the whole child process (interpreter start, ``import torch``, the engine module, engine
-  construction from the cache; target <= 3 s), with the import and construction parts, and whether
-  transformers got imported (it should not be);
+  construction from the cache; target <= 3 s), wall and CPU time (CPU time ~ the wall time on an idle
+  machine: a loaded machine inflates wall time several-fold), with the import and construction parts, and
+  whether transformers got imported (it should not be);
 then, in this process: greedy tokens/s, the latency of scoring 10 candidate commands (one packed pass after
 the prompt) against scoring them one call each, and a "full history" agent loop: the prompt grows by one
 game step per turn and 10 commands are scored per turn, with the prefix cache and with it cleared per call.
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,6 +48,7 @@ print(json.dumps({{"imports_s": t1 - t0, "construct_s": t2 - t1, "from_cache": e
 
 def child_load(cache: Path, threads: int) -> dict[str, Any]:
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [sys.executable, "-c", _CHILD.format(cache=str(cache), threads=threads)],
         capture_output=True,
@@ -55,6 +58,9 @@ def child_load(cache: Path, threads: int) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["process_s"] = time.perf_counter() - started
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU time is what the wall time would be on an idle machine (one thread, files in the page cache).
+    result["process_cpu_s"] = (cpu.ru_utime - cpu_before.ru_utime) + (cpu.ru_stime - cpu_before.ru_stime)
     return result
 
 
@@ -186,7 +192,9 @@ def main() -> None:
         "load_avg_1m": os.getloadavg()[0],
         "cold_construct_s": cold["construct_s"],
         "cold_process_s": cold["process_s"],
+        "cold_process_cpu_s": cold["process_cpu_s"],
         "second_start_process_s_median": statistics.median(w["process_s"] for w in warm),
+        "second_start_process_cpu_s_median": statistics.median(w["process_cpu_s"] for w in warm),
         "second_start_imports_s_median": statistics.median(w["imports_s"] for w in warm),
         "second_start_construct_s_median": statistics.median(w["construct_s"] for w in warm),
         "second_start_all_from_cache": all(bool(w["from_cache"]) for w in warm),
