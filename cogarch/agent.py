@@ -325,6 +325,8 @@ class Agent:
             self.memory.consolidate(namespace=user)
             count = 0
         self._turns_since_consolidation[user] = count
+        if self.context.substrates.enabled:
+            self.context.substrates.save_due(user)  # bounds what a crash loses of the substrate's learning
 
     def act(
         self,
