@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,10 @@ def user_file(root: Path, user: str) -> Path:
 
 
 TEMP_SUFFIX = ".saving"
+_log = logging.getLogger(__name__)
+AUTOSAVE_S = 60.0
+"""Seconds between automatic saves of a user's substrate after turns (:meth:`SubstratePool.save_due`): a crash
+loses at most this much of the substrate's learning (memories themselves are durable at once)."""
 
 
 def save_atomic(substrate: Any, path: Path) -> None:
@@ -89,6 +95,7 @@ class SubstratePool:
         self._settings = settings
         self._root = root
         self._substrates: dict[str, Any] = {}
+        self._saved: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @property
@@ -102,6 +109,7 @@ class SubstratePool:
             if substrate is None:
                 substrate = self._open(user)
                 self._substrates[user] = substrate
+                self._saved[user] = time.monotonic()
             return substrate
 
     def _open(self, user: str) -> Any:
@@ -129,6 +137,22 @@ class SubstratePool:
         self._root.mkdir(parents=True, exist_ok=True, mode=0o700)
         for name, substrate in items:
             save_atomic(substrate, user_file(self._root, name))
+            self._saved[name] = time.monotonic()
+
+    def save_due(self, user: str) -> bool:
+        """Save ``user``'s substrate if it is loaded and :data:`AUTOSAVE_S` passed since it was loaded or saved.
+        Returns whether it saved. A failed save (full disk) is logged, not raised: the turn that calls this is
+        already stored; the next call (or :meth:`save` at close) tries again."""
+        with self._lock:
+            last = self._saved.get(user)
+        if user not in self._substrates or last is None or time.monotonic() - last < AUTOSAVE_S:
+            return False
+        try:
+            self.save(user)
+        except MemoryBackendError as exc:
+            _log.warning("substrate autosave failed (retried later): %s", exc)
+            return False
+        return True
 
     def forget_user(self, user: str) -> None:
         """Drop the user's substrate and its file."""
@@ -141,4 +165,4 @@ class SubstratePool:
             return list(self._substrates)
 
 
-__all__ = ["TEMP_SUFFIX", "SubstratePool", "load_substrate", "save_atomic", "user_file"]
+__all__ = ["AUTOSAVE_S", "TEMP_SUFFIX", "SubstratePool", "load_substrate", "save_atomic", "user_file"]

@@ -444,3 +444,30 @@ def test_consolidation_killed_during_fact_extraction_extracts_each_episode_once(
             assert len(facts) == 60 and len(set(facts)) == 60, ns  # every episode's fact, once
             assert graph_shape(m, ns)[0] == 60
         check_index_matches(m, ["u1", "u2"])
+
+
+SUBSTRATE_CHATTER = """
+    import cogarch.substrates
+    from cogarch.agent import Agent
+    from memory.embedders.base import HashEmbedder
+    from reasoning.engines.scripted import ScriptedLLM
+
+    cogarch.substrates.AUTOSAVE_S = 0.0  # save after every turn
+    agent = Agent.open(sys.argv[1], llm=ScriptedLLM(lambda m, o: "Noted."), embedder=HashEmbedder(64),
+                       substrate={"neurons": 1000})
+    for i in range(200):
+        agent.chat(f"fact number {i} about the garden", user="bob")
+        print(f"ack {i} {len(agent.substrate('bob').keys())}", flush=True)
+"""
+
+
+def test_chat_with_substrate_killed_keeps_the_substrate_of_acknowledged_turns(data_dir: Path) -> None:
+    from cogarch.settings import SubstrateSettings
+    from cogarch.substrates import SubstratePool
+
+    lines, rc = run_child(SUBSTRATE_CHATTER, str(data_dir), kill_after=random.Random(5).uniform(0.5, 1.5))
+    assert rc == -signal.SIGKILL
+    bound = int(lines[-1].split()[2])  # bindings at the last acknowledged turn
+    assert bound > 0
+    pool = SubstratePool(SubstrateSettings(neurons=1000), data_dir / "substrate")
+    assert len(pool.get("bob").keys()) >= bound  # saved whole, at least as of the last acknowledged turn
