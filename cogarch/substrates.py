@@ -158,6 +158,7 @@ class SubstratePool:
         """Drop the user's substrate and its file."""
         with self._lock:
             self._substrates.pop(user, None)
+            self._saved.pop(user, None)
         user_file(self._root, user).unlink(missing_ok=True)
 
     def loaded(self) -> list[str]:

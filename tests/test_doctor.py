@@ -178,3 +178,22 @@ def test_cli_json_and_exit_codes(data: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "repaired" in {c["status"] for c in json.loads(fixed.output)["checks"]}
     missing = runner.invoke(app, ["doctor", "--data-dir", str(data / "nope")])
     assert missing.exit_code == 3
+
+
+def test_damaged_hnsw_segment_fails_recall_clearly_and_is_rebuilt(tmp_path: Path) -> None:
+    from reasoning.errors import CorruptStoreError
+
+    data = tmp_path / "data"
+    with Memory.open(
+        data / "memory", embedder=EMB
+    ) as m:  # enough records for Chroma to write an HNSW segment
+        m.remember_many([f"note {i} about the garden" for i in range(1200)], namespace="a")
+    [header] = list((data / "memory" / "chroma").rglob("header.bin"))
+    header.write_bytes(os.urandom(100))
+    with Memory.open(data / "memory", embedder=EMB) as m, pytest.raises(CorruptStoreError) as info:
+        m.recall("note 5 about the garden", namespace="a", k=1)
+    assert "cogarch doctor --repair" in (info.value.hint or "")
+    assert statuses(diagnose(data, embedder=EMB))["index"] == {"error"}
+    assert statuses(diagnose(data, embedder=EMB, repair=True))["index"] == {"repaired"}
+    with Memory.open(data / "memory", embedder=EMB) as m:
+        assert m.recall("note 5 about the garden", namespace="a", k=1)[0].text == "note 5 about the garden"
