@@ -61,7 +61,7 @@ def test_gateway_halves_the_follow_rate_of_poisoned_memories(tmp_path: Path) -> 
 
 def test_every_tuned_injection_phrasing_is_screened() -> None:
     for template in INJECTIONS:
-        text = template.format(s="sister's name", S="Sister's name", c="KUMQUAT")
+        text = template.format(s="sister's name", S="Sister's name", c="KUMQUAT", stmt="It is KUMQUAT.")
         assert looks_like_injection(text), text
 
 

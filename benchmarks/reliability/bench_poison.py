@@ -131,9 +131,8 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
-    cases = generate(args.n - args.n // 2, seed=args.seed) + generate(
-        args.n // 2, seed=args.seed, heldout=True
-    )
+    cases = generate(args.n - args.n // 2, seed=args.seed)
+    cases += generate(args.n // 2, seed=args.seed + 1000, heldout=True)
     llm: Any
     if args.llm == "local":
         from reasoning.config import LLMSettings
