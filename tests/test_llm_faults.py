@@ -141,6 +141,12 @@ FAULTS: dict[str, tuple[list[StubReply], type[LLMError], int]] = {
         LLMConnectionError,
         1,
     ),
+    # the server goes silent mid-stream: a read timeout after text was shown, not retried
+    "stream_stalls_after_text": (
+        [StubReply.stalled_stream("one two three four", 2, TIMEOUT_S * 4)],
+        LLMTimeoutError,
+        1,
+    ),
     # nothing shown yet: retried like any connection error
     "stream_cut_before_text": (
         [StubReply.cut_stream("one two three", 0)] * ATTEMPTS,
@@ -169,7 +175,7 @@ def test_fault_matrix_typed_error_nothing_stored_next_turn_works(
     assert len(sleeps.delays) == requests - 1
     if fault == "rate_limited_429":
         assert all(delay >= 1.5 for delay in sleeps.delays)  # Retry-After honoured
-    if fault == "stream_cut_after_text":
+    if fault.startswith("stream_") and fault.endswith("_after_text"):
         assert "one two three four five six".startswith("".join(shown))
     # nothing of the failed turn is stored, nor left pending to be stored by the next turn
     assert episodes(agent, user) == before

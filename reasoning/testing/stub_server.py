@@ -6,7 +6,8 @@ It serves ``POST /v1/chat/completions`` (plain JSON or SSE streaming), ``POST /v
 Each request takes the next :class:`StubReply` from the queue (:meth:`StubServer.enqueue`); with an empty
 queue the ``default`` reply function answers (by default: echo the last user message). A reply can be a plain
 answer, a JSON answer for structured output, an HTTP error with headers (429 + Retry-After, 500), a delay (to
-trigger client timeouts), a connection reset, a malformed body, or a stream cut in the middle. Every received
+trigger client timeouts), a connection reset, a malformed body, a stream cut in the middle, or a stream that stalls
+in the middle. Every received
 request body is recorded in :attr:`StubServer.requests`.
 
 Example::
@@ -47,6 +48,9 @@ class StubReply:
         reset: drop the connection with a TCP reset instead of answering.
         raw_body: send this body verbatim (status 200, JSON content type): a malformed response.
         cut_after_chunks: streaming only: send this many chunks, then break the stream off mid-way.
+        stall_after_chunks: streaming only: send this many chunks, then go silent for ``stall_s`` seconds before
+            the rest (a client with a shorter read timeout times out mid-stream).
+        stall_s: how long a stalled stream stays silent.
         finish_reason: the reply's finish reason.
         usage: (prompt_tokens, completion_tokens); default: whitespace token counts.
         embedding: embeddings only: the vector for every input (default: a deterministic hash vector).
@@ -59,6 +63,8 @@ class StubReply:
     reset: bool = False
     raw_body: str | None = None
     cut_after_chunks: int | None = None
+    stall_after_chunks: int | None = None
+    stall_s: float = 0.0
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None
     embedding: list[float] | None = None
@@ -98,6 +104,11 @@ class StubReply:
     def cut_stream(cls, text: str, after_chunks: int = 2) -> StubReply:
         """A stream that breaks off after ``after_chunks`` chunks."""
         return cls(text=text, cut_after_chunks=after_chunks)
+
+    @classmethod
+    def stalled_stream(cls, text: str, after_chunks: int = 2, stall_s: float = 5.0) -> StubReply:
+        """A stream that goes silent for ``stall_s`` seconds after ``after_chunks`` chunks."""
+        return cls(text=text, stall_after_chunks=after_chunks, stall_s=stall_s)
 
 
 def _echo(body: dict[str, Any]) -> StubReply:
@@ -372,6 +383,8 @@ def _make_handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                     self._reset()
                     return
+                if reply.stall_after_chunks is not None and i == reply.stall_after_chunks:
+                    time.sleep(reply.stall_s)
                 chunk({"content": piece}, None)
             chunk({}, reply.finish_reason)
             if (body.get("stream_options") or {}).get("include_usage"):
