@@ -228,18 +228,26 @@ def _memory(
                 "(`cogarch memory import`) into a new data directory",
             )
             return
+        ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            counts = {t: int(ro.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for _, t in _KINDS}
+        except sqlite3.Error as exc:
+            report.add("memory", db, "error", f"not a cogarch memory database: {exc}", "move it aside")
+            return
+        finally:
+            ro.close()
+        report.add("memory", db, "ok", "integrity ok; " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+        if settings.memory.chroma_url:
+            report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
+            return
+        if lock is None:  # another process writes: the index is a moving target
+            report.add("index", directory / "chroma", "warning", "not checked: the memory is in use")
+            return
         from memory.store.sqlite import SQLiteStore
 
         store = SQLiteStore(db)
         try:
-            counts = {t: int(store.q(f"SELECT COUNT(*) FROM {t}")[0][0]) for _, t in _KINDS}
-            report.add(
-                "memory", db, "ok", "integrity ok; " + ", ".join(f"{n} {t}" for t, n in counts.items())
-            )
-            if settings.memory.chroma_url:
-                report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
-                return
-            _index(report, directory, store, settings, repair and lock is not None, embedder, progress)
+            _index(report, directory, store, settings, repair, embedder, progress)
         finally:
             store.close()
     finally:
