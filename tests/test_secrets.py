@@ -339,3 +339,22 @@ def test_cli_memory_commands_create_a_private_data_directory(tmp_path: Path) -> 
     modes = _modes(data_dir)
     assert modes["."] == 0o700
     assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
+def test_cli_chat_error_line_masks_the_key(server: StubServer, tmp_path: Path) -> None:
+    env = {
+        "COGARCH_LLM__MODEL": "openai/stub-model",
+        "COGARCH_LLM__API_BASE": server.url,
+        "COGARCH_LLM__API_KEY": KEY,
+        "COGARCH_LLM__MAX_RETRIES": "0",
+        "COGARCH_EMBEDDING__MODEL": "hash",
+        "COGARCH_EMBEDDING__DIM": "32",
+        "COGARCH_SUBSTRATE__ENABLED": "false",
+    }
+    server.enqueue(echo_rejection())
+    result = runner.invoke(
+        app, ["chat", "--data-dir", str(tmp_path / "d"), "--no-proactive"], input="hello\n", env=env
+    )
+    assert result.exit_code == 3, result.output  # a rejected key: a missing resource
+    assert "error:" in result.output and MASK in result.output and "Traceback" not in result.output
+    assert_secret_free(result.output)
