@@ -381,9 +381,11 @@ def rebuild_index(
     """Bring ``index`` in sync with the records of ``namespaces``: add missing entries (stored vectors; records
     without a usable vector are re-embedded and their vector stored), delete entries without a record, clear the
     outbox. Returns ``(added, removed, re_embedded)``."""
-    from memory.memory import embed_text
+    from memory.memory import INDEX_REBUILD_KEY, embed_text
     from memory.store.sqlite import from_blob, to_blob
 
+    with store.transaction():  # a crash before the end makes the next Memory.open finish the job
+        store.set_meta(INDEX_REBUILD_KEY, str(time.time()))
     dim = int(store.meta("dim") or 0)
     work: list[tuple[str, str, str, list[str]]] = []
     removed = 0
@@ -436,6 +438,7 @@ def rebuild_index(
                 progress("index", done, total)
     with store.transaction() as conn:
         conn.execute("DELETE FROM outbox")
+        conn.execute("DELETE FROM meta WHERE key=?", (INDEX_REBUILD_KEY,))
     return added, removed, embedded
 
 

@@ -36,6 +36,9 @@ Timestamp = float | int | datetime | str | None
 
 _log = logging.getLogger(__name__)
 
+INDEX_REBUILD_KEY = "index_rebuild"
+"""Set in ``meta`` while the vector index is being rebuilt; found at open, it triggers a full reconcile."""
+
 
 def new_id(prefix: str) -> str:
     """A fresh record id such as ``ep_3f2a...`` (20 hex digits)."""
@@ -176,7 +179,10 @@ class Memory:
             rebuild = rebuild and bool(
                 store.q("SELECT 1 FROM episodes UNION ALL SELECT 1 FROM facts LIMIT 1")
             )
-            memory.reconcile(full=rebuild)
+            interrupted = store.meta(INDEX_REBUILD_KEY) is not None  # a rebuild (`cogarch doctor`) was killed
+            memory.reconcile(full=rebuild or interrupted)
+            if interrupted:
+                store.conn.execute("DELETE FROM meta WHERE key=?", (INDEX_REBUILD_KEY,))
             return memory
         except BaseException:
             if store is not None:
@@ -613,4 +619,4 @@ def embed_text(text: str, speaker: str | None) -> str:
     return f"{speaker}: {text}" if speaker else text
 
 
-__all__ = ["Memory", "embed_text", "new_id", "to_epoch"]
+__all__ = ["INDEX_REBUILD_KEY", "Memory", "embed_text", "new_id", "to_epoch"]

@@ -471,3 +471,28 @@ def test_chat_with_substrate_killed_keeps_the_substrate_of_acknowledged_turns(da
     assert bound > 0
     pool = SubstratePool(SubstrateSettings(neurons=1000), data_dir / "substrate")
     assert len(pool.get("bob").keys()) >= bound  # saved whole, at least as of the last acknowledged turn
+
+
+DOCTOR = """
+    from memory.embedders.base import HashEmbedder
+    from memory.index.chroma import ChromaIndex
+    from cogarch.doctor import diagnose
+
+    arm({"ChromaIndex": ChromaIndex})
+    report = diagnose(sys.argv[1], embedder=HashEmbedder(64), repair=True)
+    print("ack", report.ok, flush=True)
+"""
+
+
+def test_doctor_killed_while_rebuilding_the_index_is_finished_at_the_next_open(tmp_path: Path) -> None:
+    from cogarch.doctor import diagnose
+
+    fill(tmp_path / "memory", consolidate=False)
+    (tmp_path / "memory" / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(9000))
+    lines, rc = run_child(DOCTOR, str(tmp_path), fault="!ChromaIndex.upsert:2")  # u1 rebuilt, u2 not yet
+    assert rc == -signal.SIGKILL and lines == []
+    with Memory.open(tmp_path / "memory", embedder=HashEmbedder(64)) as m:
+        check_index_matches(m, ["u1", "u2"])
+    assert {c.status for c in diagnose(tmp_path, embedder=HashEmbedder(64)).checks if c.name == "index"} == {
+        "ok"
+    }
