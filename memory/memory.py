@@ -327,6 +327,7 @@ class Memory:
         check_namespace(namespace)
         rows: list[dict[str, Any]] = []
         order: list[str] = []
+        given_ids: set[str] = set()
         for item in items:
             data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
             if not isinstance(data, Mapping):
@@ -340,9 +341,10 @@ class Memory:
                 owner = self.store.q("SELECT namespace FROM episodes WHERE id=?", (str(given),))
                 if owner and owner[0][0] != namespace:
                     raise InvalidInputError(f"episode id {given!r} belongs to another namespace")
-                if owner:
+                if owner or str(given) in given_ids:  # stored already, or earlier in this batch: idempotent
                     order.append(str(given))
                     continue
+                given_ids.add(str(given))
             text = data.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInputError("cannot remember an empty text")

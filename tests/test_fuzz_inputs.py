@@ -251,3 +251,33 @@ def test_cli_episode_run_with_a_bad_script(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "runz" in result.output
     assert isinstance(UsageError("x"), InvalidInputError.__mro__[1])
+
+
+episode_items = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"text": st.one_of(st.text(max_size=20), json_values)},
+        optional={
+            "speaker": json_values,
+            "timestamp": st.one_of(
+                st.floats(), st.integers(-(2**70), 2**70), st.text(max_size=12), json_values
+            ),
+            "metadata": json_values,
+            "id": st.one_of(st.text(max_size=8).map(lambda t: "ep_" + t), json_values),
+        },
+    ),
+)
+
+
+@FUZZ
+@given(items=st.lists(episode_items, min_size=1, max_size=4))
+def test_remember_many_with_random_items(memory: Memory, items: list[Any]) -> None:
+    before = snapshot(memory)
+    try:
+        ids = memory.remember_many(items, namespace="remember-fuzz")
+    except InvalidInputError as error:
+        assert error.message.strip()
+        assert snapshot(memory) == before, "a refused batch wrote something"
+        return
+    assert len(ids) == len(items)
+    memory.forget(namespace="remember-fuzz", all=True)
