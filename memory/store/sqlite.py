@@ -48,7 +48,7 @@ def sqlite_error(exc: BaseException, path: Path | str, doing: str) -> MemoryBack
     if any(m in low for m in _CORRUPT):
         return CorruptStoreError(
             f"the database {path} is damaged ({text})",
-            hint="run `cogarch doctor --repair`, or move the file aside and restore from an export",
+            hint="run `cogarch doctor` to check the data directory; restore the file from a backup or an export",
         )
     return MemoryBackendError(f"{doing} failed on {path}: {text}")
 
