@@ -82,7 +82,9 @@ def config_init(
         path = Path(settings.data_dir) / "config.toml"
         if path.exists() and not force:
             raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        from cogarch.composition import prepare_data_dir
+
+        prepare_data_dir(path.parent)  # 0700, or a ConfigError when it cannot be a directory
         data = {
             section: {
                 k: (None if v == "**********" else v) for k, v in values.items()

@@ -25,10 +25,23 @@ if TYPE_CHECKING:
 
 
 def prepare_data_dir(path: Path) -> Path:
-    """Create the data directory private to its owner (mode 0700)."""
+    """Create the data directory private to its owner (mode 0700).
+
+    Raises:
+        ConfigError: the path cannot be a directory of ours (it is a file, a parent is missing or not writable).
+    """
+    from reasoning.errors import ConfigError
+
     path = path.expanduser()
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"data_dir {str(path)!r} cannot be used as the data directory: {reason}",
+            hint="pass --data-dir (or set COGARCH_DATA_DIR) to a directory you can write",
+        ) from None
     return path
 
 

@@ -81,7 +81,11 @@ def argv_for(path: tuple[str, ...], files: list[str]) -> st.SearchStrategy[list[
         number,
         st.sampled_from(files),
     )
-    return st.lists(token, max_size=6).map(lambda rest: [*path, *rest])
+    option_with_value = st.tuples(
+        st.sampled_from(OPTIONS[path]), st.one_of(st.sampled_from(files), word, number)
+    )
+    pieces = st.lists(st.one_of(token.map(lambda t: [t]), option_with_value.map(list)), max_size=4)
+    return pieces.map(lambda rest: [*path, *(t for piece in rest for t in piece)])
 
 
 @st.composite
@@ -120,3 +124,24 @@ def test_random_command_lines_never_show_a_traceback(
         assert "error" in output.lower() or "usage" in output.lower(), (argv, output)
         lines = [line for line in output.splitlines() if line.startswith("error:")]
         assert len(lines) <= 1, (argv, output)
+
+
+@pytest.mark.parametrize("path", QUICK, ids=lambda p: " ".join(p))
+def test_a_data_dir_that_is_a_file_is_a_clear_error(tmp_path: Path, path: tuple[str, ...]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    args = {("memory", "search"): ["q"], ("memory", "show"): ["ep_x"], ("memory", "forget"): ["--all"]}
+    args |= {("memory", "export"): ["out.json"], ("memory", "import"): [str(blocker)]}
+    args |= {("memory", "ingest"): [str(blocker)], ("episode", "run"): [str(blocker)]}
+    env = {
+        "COGARCH_LLM__MODEL": "scripted/echo",
+        "COGARCH_EMBEDDING__MODEL": "hash",
+        "COGARCH_EMBEDDING__DIM": "32",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = runner.invoke(app, [*path, *args.get(path, []), "--data-dir", str(blocker)], env=env)
+    assert result.exit_code in (0, 1, 2, 3), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert blocker.read_text() == "not a directory"
