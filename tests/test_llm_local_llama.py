@@ -218,3 +218,17 @@ def test_runs_on_cuda() -> None:
     assert engine.device.startswith("cuda")
     assert engine.complete([user("Say hi.")], GenerationOptions(max_tokens=4)).text
     assert len(engine.score_options([user("Pick.")], ["a", "b"])) == 2
+
+
+@pytest.mark.integration
+def test_bfloat16_is_opt_in_and_keeps_the_best_option(bundled: tuple[Path, Llama, ChatTokenizer]) -> None:
+    from reasoning.engines.local import LocalEngine
+
+    with pytest.raises(ConfigError):
+        LocalEngine(cache_dir=MODEL_CACHE, device="cpu", dtype="int4")
+    messages = [system("You play a text adventure."), user("The fridge is closed. You are hungry.")]
+    options = ["open fridge", "eat the door", "xyzzy plugh", "go north"]
+    fp32 = LocalEngine(cache_dir=MODEL_CACHE, device="cpu").score_options(messages, options)
+    bf16 = LocalEngine(cache_dir=MODEL_CACHE, device="cpu", dtype="bfloat16").score_options(messages, options)
+    assert max(range(4), key=fp32.__getitem__) == max(range(4), key=bf16.__getitem__)
+    assert bf16 == pytest.approx(fp32, abs=0.5)
