@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from cogarch import gateway
 from cogarch.context import AgentContext
 from cogarch.state import TurnState
+from reasoning.errors import LLMError
 from reasoning.llm import GenerationOptions, Message, StreamChunk, Usage
 
 Update = dict[str, Any]
@@ -228,6 +229,11 @@ def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         if chunk.done and chunk.usage is not None:
             usage = chunk.usage
     reply = "".join(pieces).strip()
+    if not reply:  # a turn with no reply would store the user's message alone: fail it whole instead
+        raise LLMError(
+            "the model returned an empty reply",
+            hint="nothing of this turn was stored; send the message again, or try another model",
+        )
     return {"reply": reply, "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens}}
 
 

@@ -84,6 +84,25 @@ def test_empty_message_is_a_clear_error(data_dir: Path) -> None:
         agent.chat("   ", user="bob")
 
 
+def test_an_empty_model_reply_fails_the_turn_whole(data_dir: Path) -> None:
+    from cogarch.errors import LLMError
+
+    replies = iter(["   ", "Noted."])
+    agent = Agent.open(
+        data_dir,
+        llm=ScriptedLLM(lambda messages, options: next(replies)),
+        embedder=HashEmbedder(256),
+        clock=ManualClock(1.7e9),
+        substrate={"enabled": False},
+    )
+    with agent:
+        with pytest.raises(LLMError, match="empty reply"):
+            agent.chat("my locker code is 4417", user="bob")
+        assert agent.memory.episodes(namespace="bob") == []  # not half-stored: no orphan user turn
+        assert agent.chat("hello again", user="bob").text == "Noted."
+        assert [e.text for e in agent.memory.episodes(namespace="bob")] == ["hello again", "Noted."]
+
+
 def test_graph_has_the_nodes_of_the_design(data_dir: Path) -> None:
     with make_agent(data_dir) as agent:
         nodes = set(agent.graph.get_graph().nodes)
