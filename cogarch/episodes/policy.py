@@ -342,9 +342,14 @@ class WorldModelPolicy:
     def _prompt(self, ctx: GameContext) -> list[Message]:
         goal = self.plan.render() or self._objective[:300]
         parts = [f"Goal: {goal}"]
-        if self.ablation == "full-history":  # first: the window only grows, so its prompt prefix is reusable
-            parts.insert(0, "History:\n" + "\n".join(self._history_window()))
-        if self.ablation == "full":
+        if self.ablation == "full-history":
+            # the window ends with the current observation and only grows at its end between jumps, so with an
+            # engine's prompt-prefix cache a step computes just its new entry
+            entries = self._history_window()
+            if not self.history or self.history[-1][1] != ctx.observation:
+                entries.append(f"{ctx.observation[:300]}")
+            parts.append("History:\n" + "\n".join(entries))
+        elif self.ablation == "full":
             ents = set(self.plan.current.words) if self.plan.current else set()
             facts = [t for t in self.world.graph.triplets if t.relation != "has exit" and _mentions(t, ents)]
             if facts:
@@ -355,7 +360,8 @@ class WorldModelPolicy:
             parts.append(f"Location: {self.world.room}")
         elif self.ablation == "rag":
             parts.append("Remembered: " + " | ".join(self._rag(ctx)))
-        parts.append(f"Observation: {ctx.observation[:300]}")
+        if self.ablation != "full-history":
+            parts.append(f"Observation: {ctx.observation[:300]}")
         return [
             {
                 "role": "system",
