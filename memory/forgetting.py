@@ -15,6 +15,8 @@ second per 100k entries).
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -89,15 +91,21 @@ def erase(memory: Memory) -> None:
 
 
 def vacuum_index(memory: Memory) -> bool:
-    """VACUUM the embedded Chroma's SQLite file so a dropped collection's vectors leave its free pages (Chroma
+    """Erase a dropped collection from the embedded Chroma's files: remove the HNSW segment directories no
+    segment refers to any more (Chroma leaves them on disk, vectors included) and VACUUM its SQLite file (Chroma
     deletes without ``secure_delete``). Returns False when the file is busy or absent (a Chroma server, or
     another process reading): the bytes then stay until Chroma reuses the pages."""
-    path = memory.directory / "chroma" / "chroma.sqlite3"
+    root = memory.directory / "chroma"
+    path = root / "chroma.sqlite3"
     if not path.exists():
         return False
     try:
         conn = sqlite3.connect(str(path), timeout=5.0)
         try:
+            live = {str(r[0]) for r in conn.execute("SELECT id FROM segments")}
+            for child in root.iterdir():
+                if child.is_dir() and _UUID.fullmatch(child.name) and child.name not in live:
+                    shutil.rmtree(child, ignore_errors=True)
             conn.execute("VACUUM")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -105,6 +113,9 @@ def vacuum_index(memory: Memory) -> bool:
     except sqlite3.Error:
         return False
     return True
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _rebuild_scene(

@@ -200,3 +200,23 @@ def test_proactive_log_forgets_items_and_users(tmp_path: Path) -> None:
     assert log.entries("u") == []
     log.close()
     assert files_containing(tmp_path, secret.encode()) == []
+
+
+def test_forgotten_namespace_leaves_no_vector_in_chroma_files(tmp_path: Path) -> None:
+    """Past Chroma's persist threshold (1000 vectors) its HNSW files hold the vectors: dropping the namespace
+    must remove them too (Chroma leaves the segment directory behind; forget removes it)."""
+    embedder = HashEmbedder(64)
+    texts = [f"note {i} about subject {i * 7}" for i in range(1200)]
+    with Memory.open(tmp_path, embedder=embedder) as memory:
+        memory.remember_many(texts, namespace="big")
+        memory.remember_many([f"kept {i} about subject {i}" for i in range(20)], namespace="keep")
+    vector = np.asarray(embedder([embed_text(texts[123], None)])[0], np.float32).tobytes()
+    assert files_containing(tmp_path, vector, text=False)  # really written, HNSW files included
+    with Memory.open(tmp_path, embedder=embedder) as memory:
+        memory.forget(namespace="big", all=True)
+    assert files_containing(tmp_path, vector, text=False) == []
+    with Memory.open(tmp_path, embedder=embedder) as memory:  # the other namespace still works
+        assert (
+            memory.recall("kept 3 about subject", namespace="keep", k=3)[0].text == "kept 3 about subject 3"
+        )
+        assert memory.reconcile(full=True)["added"] == 0
