@@ -91,9 +91,24 @@ def test_prefix_cache_gives_the_same_results_as_a_fresh_engine(local: LocalEngin
     grown = [*chat, {"role": "assistant", "content": first.text}, user("Name another one.")]
     reused = local.complete(grown, options).text  # shares the first prompt and reply with the cache
     scores = local.score_options(grown, ["apple", "banana", "a car"])
-    local._kv.truncate(0)
-    local._kv_ids.clear()
+    local.clear_prefix_cache()
     assert local.complete(grown, options).text == reused
-    local._kv.truncate(0)
-    local._kv_ids.clear()
+    local.clear_prefix_cache()
     assert local.score_options(grown, ["apple", "banana", "a car"]) == pytest.approx(scores, abs=1e-4)
+
+
+def test_alternating_prompt_families_keep_their_prefixes(local: LocalEngine) -> None:
+    a = [system("You pick game commands."), user("You are in a kitchen. What do you do?")]
+    b = [system("You extract facts as triples."), user("The kitchen has a fridge and a knife.")]
+    options = ["open fridge", "go north"]
+    local.clear_prefix_cache()
+    first_a = local.score_options(a, options)
+    first_b = local.score_options(b, options)
+    assert len(local._parked) == 1  # two slots: neither family evicted the other
+    grown_a = [*a, {"role": "assistant", "content": "open fridge"}, user("The fridge is open.")]
+    again_a = local.score_options(grown_a, options)
+    assert [ids for ids, _ in local._parked] == [local._prompt_ids(b)]  # A's slot reused, B's kept
+    local.clear_prefix_cache()
+    assert local.score_options(grown_a, options) == pytest.approx(again_a, abs=1e-4)
+    assert local.score_options(b, options) == pytest.approx(first_b, abs=1e-4)
+    assert local.score_options(a, options) == pytest.approx(first_a, abs=1e-4)

@@ -93,8 +93,7 @@ def history_loop(engine: Any, commands: list[str], *, turns: int) -> dict[str, A
         times, scores = [], []
         for command, observation in STEPS[:turns]:
             if not reuse:
-                engine._kv.truncate(0)
-                engine._kv_ids.clear()
+                engine.clear_prefix_cache()
             t = time.perf_counter()
             scores.append(engine.score_options(messages, commands))
             times.append(time.perf_counter() - t)

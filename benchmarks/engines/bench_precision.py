@@ -205,8 +205,7 @@ def main() -> None:
         engine._model = model
         times, all_scores = [], []
         for scene, commands in SCENES:
-            engine._kv = model.new_cache()
-            engine._kv_ids = []
+            engine.clear_prefix_cache()
             messages = [system(SYSTEM), user(scene + "\nWhat do you do?")]
             started = time.perf_counter()
             all_scores.append(engine.score_options(messages, commands))

