@@ -47,7 +47,7 @@ from snn_substrate.coding import Code, population_code
 from snn_substrate.connectivity import Connectivity, build, expand_rows, with_reverse
 from snn_substrate.dynamics import LIFParams, LIFState, init_state
 from snn_substrate.engine import Backend, Engine, resolve_device
-from snn_substrate.network import Layout, SubstrateShape, substrate_layout
+from snn_substrate.network import Layout, Population, SubstrateShape, substrate_layout
 from snn_substrate.plasticity import STDPParams, assembly_potentiation
 
 FORMAT = "snn_substrate"
@@ -386,7 +386,7 @@ class Substrate:
         return np.sort(torch.cat(picked).cpu().numpy().astype(np.int64))
 
     def _compete(
-        self, pop: Any, ff: torch.Tensor, counts: torch.Tensor, size: int, lateral: bool
+        self, pop: Population, ff: torch.Tensor, counts: torch.Tensor, size: int, lateral: bool
     ) -> torch.Tensor:  # counts: spikes of pop's neurons during the stimulation
         """Recurrent k-winners-take-all (``assembly_rule="lateral"``): among the neurons that fired, the
         ``assembly_candidates`` x ``size`` with the largest feed-forward input are candidates (a fixed function
