@@ -24,6 +24,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     yield
+    # a command run in-process may export settings for its workers (``cogarch serve`` does): drop them, so no
+    # later test (or module-scoped fixture, which runs outside this fixture) inherits them
+    for key in [k for k in os.environ if k.startswith("COGARCH_")]:
+        del os.environ[key]
 
 
 @pytest.fixture
