@@ -55,6 +55,12 @@ class SubstrateSettings(BaseModel):
     seed: int = Field(0, description="Seed of the network's construction and noise.")
     plasticity: bool = Field(True, description="Learn (STDP); off is the control condition.")
     dt_ms: float = Field(1.0, gt=0, le=5, description="Integration step in milliseconds.")
+    autosave_s: float = Field(
+        60.0,
+        ge=0,
+        description="Save a user's substrate after a turn once this many seconds passed since its last save "
+        "(a crash loses at most this much of its learning; 0 saves after every turn).",
+    )
 
 
 class ProactiveSettings(BaseModel):

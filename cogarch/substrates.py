@@ -33,8 +33,9 @@ def user_file(root: Path, user: str) -> Path:
 TEMP_SUFFIX = ".saving"
 _log = logging.getLogger(__name__)
 AUTOSAVE_S = 60.0
-"""Seconds between automatic saves of a user's substrate after turns (:meth:`SubstratePool.save_due`): a crash
-loses at most this much of the substrate's learning (memories themselves are durable at once)."""
+"""Default seconds between automatic saves of a user's substrate after turns (``substrate.autosave_s``, see
+:meth:`SubstratePool.save_due`): a crash loses at most this much of the substrate's learning (memories
+themselves are durable at once)."""
 
 
 def save_atomic(substrate: Any, path: Path) -> None:
@@ -140,12 +141,16 @@ class SubstratePool:
             self._saved[name] = time.monotonic()
 
     def save_due(self, user: str) -> bool:
-        """Save ``user``'s substrate if it is loaded and :data:`AUTOSAVE_S` passed since it was loaded or saved.
+        """Save ``user``'s substrate if it is loaded and ``substrate.autosave_s`` passed since it was loaded or saved.
         Returns whether it saved. A failed save (full disk) is logged, not raised: the turn that calls this is
         already stored; the next call (or :meth:`save` at close) tries again."""
         with self._lock:
             last = self._saved.get(user)
-        if user not in self._substrates or last is None or time.monotonic() - last < AUTOSAVE_S:
+        if (
+            user not in self._substrates
+            or last is None
+            or time.monotonic() - last < self._settings.autosave_s
+        ):
             return False
         try:
             self.save(user)

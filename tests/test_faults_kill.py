@@ -447,14 +447,12 @@ def test_consolidation_killed_during_fact_extraction_extracts_each_episode_once(
 
 
 SUBSTRATE_CHATTER = """
-    import cogarch.substrates
     from cogarch.agent import Agent
     from memory.embedders.base import HashEmbedder
     from reasoning.engines.scripted import ScriptedLLM
 
-    cogarch.substrates.AUTOSAVE_S = 0.0  # save after every turn
     agent = Agent.open(sys.argv[1], llm=ScriptedLLM(lambda m, o: "Noted."), embedder=HashEmbedder(64),
-                       substrate={"neurons": 1000})
+                       substrate={"neurons": 1000, "autosave_s": 0})  # save after every turn
     for i in range(200):
         agent.chat(f"fact number {i} about the garden", user="bob")
         print(f"ack {i} {len(agent.substrate('bob').keys())}", flush=True)
