@@ -39,6 +39,7 @@ def test_think_prints_tree_chain_answer_and_writes_dot(data_dir: Path, tmp_path:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "chain:" in result.output and "answer:" in result.output and "stopped by nodes" in result.output
+    assert result.output.count("answer:") == 1  # the tree's own answer line is not repeated
     assert dot.read_text().startswith("digraph coat {")
 
 
