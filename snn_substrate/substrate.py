@@ -654,7 +654,8 @@ class Substrate:
             FileNotFoundError: no such file. ValueError: not a substrate file or an unsupported version.
         """
         try:
-            blob = torch.load(Path(path), map_location="cpu", weights_only=False)
+            # weights_only: tensors and plain containers only, so a crafted file cannot run code when unpickled
+            blob = torch.load(Path(path), map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise
         except Exception as exc:

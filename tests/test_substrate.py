@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -115,6 +117,24 @@ def test_load_rejects_foreign_files(tmp_path) -> None:  # type: ignore[no-untype
     torch.save({"format": "x"}, tmp_path / "x.pt")
     with pytest.raises(ValueError):
         Substrate.load(tmp_path / "x.pt", device="cpu")
+
+
+class _RunsCode:
+    """Unpickling this calls ``Path.touch(marker)``: what a crafted substrate file could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.touch, (self.marker,))
+
+
+def test_load_never_runs_code_from_a_crafted_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    marker = tmp_path / "pwned"
+    torch.save({"format": "x", "payload": _RunsCode(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not a readable substrate file"):
+        Substrate.load(tmp_path / "evil.pt", device="cpu")
+    assert not marker.exists()
 
 
 def test_bind_unbind_keys_and_stats() -> None:
