@@ -34,6 +34,8 @@ A key that surfaced (and its cue) rests for ``cooldown_ms`` of simulated time.
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -642,9 +644,18 @@ class Substrate:
             "cooldown": dict(self._cool),
         }
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(path)
+        # atomic: a unique temp file beside the target, flushed to disk, then renamed over it
+        fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                torch.save(blob, out)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", backend: str | None = None) -> Substrate:

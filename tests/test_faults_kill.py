@@ -277,9 +277,14 @@ SAVER = """
             import io
             buf = io.BytesIO()
             real_save(obj, buf, *a, **k)
-            with open(f, "wb") as fh:
-                fh.write(buf.getvalue()[: len(buf.getvalue()) // 2])
-                fh.flush()
+            half = buf.getvalue()[: len(buf.getvalue()) // 2]
+            if hasattr(f, "write"):  # an open file (Substrate.save writes to its own temp file)
+                f.write(half)
+                f.flush()
+            else:
+                with open(f, "wb") as fh:
+                    fh.write(half)
+                    fh.flush()
             os.kill(os.getpid(), signal.SIGKILL)
         real_save(obj, f, *a, **k)
         done[0] += 1
