@@ -72,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--games", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--run-ids", default=None, help="only these runs (comma-separated), e.g. 2")
     ap.add_argument("--max-steps", type=int, default=150)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--only", default=",".join(GAMES))
@@ -105,7 +106,10 @@ def main() -> None:
     done = {(r["condition"], r["game"], r["run"]) for r in rows}
     started = time.time()
     plan = [
-        (c, g, r) for c in args.conditions.split(",") for g in args.only.split(",") for r in range(args.runs)
+        (c, g, r)
+        for c in args.conditions.split(",")
+        for g in args.only.split(",")
+        for r in (map(int, args.run_ids.split(",")) if args.run_ids else range(args.runs))
     ]
     if args.game_major:  # every condition on a game before the next game: partial results stay comparable
         plan.sort(key=lambda x: (args.only.split(",").index(x[1]), x[2]))
