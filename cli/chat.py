@@ -197,6 +197,7 @@ class Session:
         """While the prompt waits, let idle time pass (scaled) and print proactive messages."""
         period = 1.0
         last = time.monotonic()
+        last_error = ""
         while not self._stop.wait(period):
             now = time.monotonic()
             if self._busy.is_set():  # the user is talking: that time is not idle
@@ -206,8 +207,13 @@ class Session:
             last = now
             try:
                 actions = self.agent.idle(seconds, user=self.user)
-            except Exception:
+            except Exception as exc:  # the chat goes on; say once what stopped the idle loop's work
+                message = f"{type(exc).__name__}: {exc}"
+                if message != last_error:
+                    last_error = message
+                    console.print(f"\nidle loop: {message}", style="dim", highlight=False, markup=False)
                 continue
+            last_error = ""
             for action in actions:
                 self._show_proactive(action)
 

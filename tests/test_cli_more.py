@@ -41,3 +41,35 @@ def test_bench_substrate_bad_device() -> None:
     result = runner.invoke(app, ["bench", "substrate", "s1", "--device", "tpu", "--json"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+def test_chat_idle_loop_reports_a_failure_once_and_keeps_going(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import threading
+
+    from rich.console import Console
+
+    import cli.chat
+    from cogarch.errors import CorruptStoreError
+
+    out = io.StringIO()
+    monkeypatch.setattr(cli.chat, "console", Console(file=out, width=200))
+    calls: list[float] = []
+    recovered = threading.Event()
+
+    class FailingTwice:
+        def idle(self, seconds: float, *, user: str) -> list[object]:
+            calls.append(seconds)
+            if len(calls) <= 2:
+                raise CorruptStoreError("agent.db is damaged", hint="run cogarch doctor")
+            recovered.set()
+            return []
+
+    session = cli.chat.Session(FailingTwice(), "bob", time_scale=60.0, proactive=True)
+    loop = threading.Thread(target=session._idle_loop, daemon=True)
+    loop.start()
+    assert recovered.wait(10), "the idle loop stopped after a failure"
+    session._stop.set()
+    loop.join(5)
+    said = out.getvalue().count("idle loop: CorruptStoreError: agent.db is damaged")
+    assert said == 1  # said once, not on every tick
