@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cogarch.substrates import user_file
+from cogarch.substrates import load_substrate, save_atomic, user_file
 
 if TYPE_CHECKING:
     from cogarch.agent import Agent
@@ -209,12 +209,10 @@ def forget_items_in(
     out = {"unbound": 0, "threads": 0}
     path = user_file(data_dir / "substrate", user)
     if path.exists() and ids:
-        from snn_substrate import Substrate
-
-        substrate = Substrate.load(path, device="cpu")
+        substrate = load_substrate(path, device="cpu")  # a damaged file: CorruptStoreError naming it
         out["unbound"] = sum(bool(substrate.unbind(rid)) for rid in ids)
         if out["unbound"]:
-            substrate.save(path)
+            save_atomic(substrate, path)
     proactive = data_dir / PROACTIVE_FILE
     if proactive.exists():
         from cogarch.proactive import ProactiveLog
