@@ -12,10 +12,11 @@ the proactive log (SQLite, ``<data_dir>/agent.db``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from memory.store.sqlite import sqlite_error
 from reasoning.errors import LLMError
 from reasoning.llm import GenerationOptions, Message
 
@@ -63,6 +65,7 @@ class ProactiveLog:
 
     def __init__(self, path: Path | None) -> None:
         self._lock = threading.Lock()
+        self._path = str(path) if path else ":memory:"
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
@@ -72,6 +75,15 @@ class ProactiveLog:
             "kind TEXT NOT NULL, action TEXT, content TEXT, cause TEXT, reason TEXT, delivered INTEGER DEFAULT 0)"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS proactive_user_t ON proactive(user, t)")
+
+    @contextlib.contextmanager
+    def _guarded(self, doing: str) -> Iterator[None]:
+        """Hold the lock; a failed SQLite call (full disk, damaged file) becomes the typed store error."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, self._path, doing) from exc
 
     def record(
         self,
@@ -84,28 +96,28 @@ class ProactiveLog:
         cause: list[str] | None = None,
         reason: str = "",
     ) -> None:
-        with self._lock:
+        with self._guarded("recording a proactive decision"):
             self._db.execute(
                 "INSERT INTO proactive(user, t, kind, action, content, cause, reason) VALUES (?,?,?,?,?,?,?)",
                 (user, t, kind, action, content, json.dumps(cause or []), reason),
             )
 
     def actions_since(self, user: str, since: float) -> list[float]:
-        with self._lock:
+        with self._guarded("reading the proactive log"):
             rows = self._db.execute(
                 "SELECT t FROM proactive WHERE user=? AND kind='action' AND t>=? ORDER BY t", (user, since)
             ).fetchall()
         return [float(r[0]) for r in rows]
 
     def last_action(self, user: str) -> float | None:
-        with self._lock:
+        with self._guarded("reading the proactive log"):
             row = self._db.execute(
                 "SELECT max(t) FROM proactive WHERE user=? AND kind='action'", (user,)
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
     def entries(self, user: str, limit: int = 100) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._guarded("reading the proactive log"):
             rows = self._db.execute(
                 "SELECT t, kind, action, content, cause, reason FROM proactive WHERE user=? ORDER BY id DESC LIMIT ?",
                 (user, limit),
@@ -124,7 +136,7 @@ class ProactiveLog:
 
     def forget_user(self, user: str) -> None:
         """Erase every row of ``user`` (freed bytes zeroed, WAL truncated)."""
-        with self._lock:
+        with self._guarded("forgetting a user in the proactive log"):
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("DELETE FROM proactive WHERE user=?", (user,))
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -133,7 +145,7 @@ class ProactiveLog:
         """Erase the rows of ``user`` caused by any of ``ids`` or whose content quotes any of ``texts``."""
         ids_set = set(ids)
         needles = [t for t in texts if t]
-        with self._lock:
+        with self._guarded("forgetting items in the proactive log"):
             rows = self._db.execute(
                 "SELECT id, content, cause FROM proactive WHERE user=?", (user,)
             ).fetchall()

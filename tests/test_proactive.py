@@ -85,3 +85,18 @@ def test_idle_with_the_substrate_off_does_nothing(data_dir: Path) -> None:
         agent.chat("Alice runs the Berlin marathon on Sunday.", user="u")
         assert agent.idle(8 * 3600, user="u") == []
         assert agent.clock.now() == pytest.approx(NOON + 8 * 3600)
+
+
+def test_proactive_log_on_a_full_disk_fails_typed_and_stays_readable(tmp_path: Path) -> None:
+    from cogarch.errors import MemoryBackendError
+    from cogarch.proactive import ProactiveLog
+
+    log = ProactiveLog(tmp_path / "agent.db")
+    log.record("bob", 1.0, "action", content="hello")
+    pages = log._db.execute("PRAGMA page_count").fetchone()[0]
+    log._db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's own "database or disk is full"
+    with pytest.raises(MemoryBackendError) as info:
+        log.record("bob", 2.0, "action", content="x" * 100_000)
+    assert "free disk space" in (info.value.hint or "")
+    assert [e["content"] for e in log.entries("bob")] == ["hello"]  # the failed write kept nothing
+    log.close()
