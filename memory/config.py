@@ -27,7 +27,12 @@ class EmbeddingSettings(BaseModel):
     dim: int | None = Field(None, ge=8, description="Vector size (needed for 'hash'; checked for others).")
     api_base: str | None = Field(None, description="Base URL for a served embedding model.")
     api_key: SecretStr | None = Field(None, description="API key for a hosted embedding model.")
-    batch_size: int = Field(64, ge=1, le=4096, description="Texts embedded per batch.")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Texts embedded per batch (unset: the embedder's own default, 16 local, 64 per API request).",
+    )
     device: str = Field("auto", description="Device of the local embedder: 'auto', 'cpu' or 'cuda'.")
 
 

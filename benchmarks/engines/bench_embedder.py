@@ -5,7 +5,7 @@ chat lengths; synthetic sentences when the file is absent. Same process, same te
 ratio is the number to read (target: batched >= 3x one-at-a-time on 2 cores).
 
 Run:
-    /work/venv/bin/python benchmarks/engines/bench_embedder.py [--texts 512] [--runs 3] [--batch 64]
+    /work/venv/bin/python benchmarks/engines/bench_embedder.py [--texts 512] [--runs 3] [--batch 16]
 Writes benchmarks/results/engines_embedder.json.
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--single", type=int, default=128, help="texts embedded one at a time per run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the embedder's default)")
     args = parser.parse_args()
 

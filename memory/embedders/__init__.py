@@ -43,7 +43,11 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
             )
         from memory.embedders.local import LocalEmbedder
 
-        embedder = LocalEmbedder(batch_size=settings.batch_size, device=settings.device)
+        embedder = (
+            LocalEmbedder(device=settings.device)
+            if settings.batch_size is None
+            else LocalEmbedder(batch_size=settings.batch_size, device=settings.device)
+        )
         if settings.dim is not None and settings.dim != embedder.dim:
             raise ConfigError(
                 f"embedding.dim={settings.dim} but {model} produces {embedder.dim}-d vectors",
@@ -55,7 +59,7 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
         dim=settings.dim,
         api_base=settings.api_base,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-        batch_size=settings.batch_size,
+        batch_size=settings.batch_size or 64,
     )
 
 

@@ -9,13 +9,15 @@ pooling, as sentence-transformers does it), L2-normalised.
 
 Throughput: texts are tokenized once, sorted by token length and cut into batches, each padded only to its
 own longest text. Padding to the global longest wastes most of the compute on short chat turns; sorting by
-length keeps batches dense. Inputs longer than ``max_length`` tokens (256, the model's training length) are
-truncated.
+length keeps batches dense. Batches are small (16 by default): on CPU, batches of 8-16 chat turns ran 1.45x
+faster per text than batches of 64, whose activations no longer fit in the cache (BENCHMARKS.md). Inputs
+longer than ``max_length`` tokens (256, the model's training length) are truncated.
 
-Threads: a batch of short texts is compute-bound, so on 2 cores it runs ~3x faster per text than texts sent one
-at a time only when it may use both cores. The default stays at all CPUs but one (1 here) because torch's
-thread count is process-wide (it would also change the LLM's and the substrate's) and because on a shared
-machine 2 OpenMP threads were measured 3-4x SLOWER in absolute terms than 1 (see BENCHMARKS.md, Foundation).
+Threads: a batch of short texts is compute-bound, and a single short text already keeps a core busy, so
+batching gains 1.5-1.8x per text over one text per call, not more (quiet 2-core machine). The default thread
+count stays at all CPUs but one (1 here) because torch's thread count is process-wide (it would also change
+the LLM's and the substrate's) and because on a shared machine 2 OpenMP threads were measured 3-4x SLOWER in
+absolute terms than 1 (see BENCHMARKS.md, Foundation).
 A dedicated machine can pass ``threads=``.
 """
 
@@ -89,7 +91,7 @@ class LocalEmbedder:
         self,
         model_dir: Path | None = None,
         *,
-        batch_size: int = 64,
+        batch_size: int = 16,
         device: str = "auto",
         max_length: int = 256,
         threads: int | None = None,
