@@ -132,8 +132,7 @@ def think(
             print_json(result.to_dict())
             return
         if show_tree:
-            tree_text = result.render_text().rsplit("\nanswer: ", 1)[0]  # the answer line comes below, once
-            console.print(tree_text, highlight=False, markup=False)
+            console.print(result.render_text(with_answer=False), highlight=False, markup=False)
         console.print("[bold]chain:[/]")
         for i, (thought, found) in enumerate(zip(result.chain, result.associations, strict=True), 1):
             console.print(f"  {i}. {_label(thought, n=200)}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +168,38 @@ def _substrate_root(agent: Agent) -> Path:
     return Path(agent.settings.data_dir) / "substrate"
 
 
+@contextlib.contextmanager
+def _closed_proactive_log(data_dir: Path) -> Iterator[Any]:
+    """The data directory's proactive log, opened for the block and closed after it (None: there is none)."""
+    path = data_dir / PROACTIVE_FILE
+    if not path.exists():
+        yield None
+        return
+    from cogarch.proactive import ProactiveLog
+
+    log = ProactiveLog(path)
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+@contextlib.contextmanager
+def _closed_checkpoints(settings: Settings) -> Iterator[Any]:
+    """A ``SqliteSaver`` over the data directory's checkpoints for the block (None: none, or not SQLite)."""
+    path = Path(settings.data_dir) / CHECKPOINT_FILE
+    if not path.exists() or settings.persistence.checkpointer != "sqlite":
+        yield None
+        return
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    try:
+        yield SqliteSaver(conn)
+    finally:
+        conn.close()
+
+
 def forget_user_in(settings: Settings, user: str) -> dict[str, int]:
     """Forget the agent-side state of ``user`` in a data directory no agent has open (for the CLI, after the
     memory namespace was forgotten): the substrate file, the proactive log rows and the checkpoint threads
@@ -178,24 +210,12 @@ def forget_user_in(settings: Settings, user: str) -> dict[str, int]:
     if path.exists():
         path.unlink()
         out["substrate"] = 1
-    proactive = data_dir / PROACTIVE_FILE
-    if proactive.exists():
-        from cogarch.proactive import ProactiveLog
-
-        log = ProactiveLog(proactive)
-        try:
+    with _closed_proactive_log(data_dir) as log:
+        if log is not None:
             log.forget_user(user)
-        finally:
-            log.close()
-    checkpoints = data_dir / CHECKPOINT_FILE
-    if checkpoints.exists() and settings.persistence.checkpointer == "sqlite":
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        conn = sqlite3.connect(str(checkpoints), check_same_thread=False)
-        try:
-            out["threads"] = delete_user_threads(SqliteSaver(conn), user)
-        finally:
-            conn.close()
+    with _closed_checkpoints(settings) as saver:
+        if saver is not None:
+            out["threads"] = delete_user_threads(saver, user)
     return out
 
 
@@ -213,27 +233,14 @@ def forget_items_in(
         out["unbound"] = sum(bool(substrate.unbind(rid)) for rid in ids)
         if out["unbound"]:
             save_atomic(substrate, path)
-    proactive = data_dir / PROACTIVE_FILE
-    if proactive.exists():
-        from cogarch.proactive import ProactiveLog
-
-        log = ProactiveLog(proactive)
-        try:
+    with _closed_proactive_log(data_dir) as log:
+        if log is not None:
             log.forget_items(user, ids, texts)
-        finally:
-            log.close()
-    checkpoints = data_dir / CHECKPOINT_FILE
-    if checkpoints.exists() and settings.persistence.checkpointer == "sqlite":
-        from langgraph.checkpoint.sqlite import SqliteSaver
+    with _closed_checkpoints(settings) as saver:
+        if saver is not None:
+            from cogarch.graph import compile_graph
 
-        from cogarch.graph import compile_graph
-
-        conn = sqlite3.connect(str(checkpoints), check_same_thread=False)
-        try:
-            saver = SqliteSaver(conn)
             out["threads"] = scrub_threads(compile_graph(saver), saver, user, [*texts, *ids])
-        finally:
-            conn.close()
     return out
 
 

@@ -316,31 +316,22 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     memory: Any = ctx.memory
     stored: list[str] = []
     text = state.get("text", "")
-    if text:
-        speaker = "environment" if mode == "game" else user
-        stored.append(
-            memory.remember(
-                text,
-                namespace=user,
-                speaker=speaker,
-                timestamp=t,
-                metadata={**base, "role": "input"},
-                id=_episode_id(state, "input"),
+    turn = (
+        ("input", text, "environment" if mode == "game" else user),
+        ("output", state.get("command") if mode == "game" else state.get("reply"), "agent"),
+    )
+    for role, content, speaker in turn:
+        if content:
+            stored.append(
+                memory.remember(
+                    content,
+                    namespace=user,
+                    speaker=speaker,
+                    timestamp=t,
+                    metadata={**base, "role": role},
+                    id=_episode_id(state, role),
+                )
             )
-        )
-    answer = state.get("command") if mode == "game" else state.get("reply")
-    if answer:
-        speaker = "agent"
-        stored.append(
-            memory.remember(
-                answer,
-                namespace=user,
-                speaker=speaker,
-                timestamp=t,
-                metadata={**base, "role": "output"},
-                id=_episode_id(state, "output"),
-            )
-        )
     if ctx.substrates.enabled and state.get("code") and stored:
         substrate = ctx.substrates.get(user)
         code = substrate_code(substrate, state["code"])

@@ -41,13 +41,9 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
                 f"unknown local embedder {model!r}",
                 hint=f"allowed: {', '.join(LOCAL_EMBEDDERS)}, 'hash', or a litellm model string",
             )
-        from memory.embedders.local import LocalEmbedder
+        from memory.embedders.local import DEFAULT_BATCH_SIZE, LocalEmbedder
 
-        embedder = (
-            LocalEmbedder(device=settings.device)
-            if settings.batch_size is None
-            else LocalEmbedder(batch_size=settings.batch_size, device=settings.device)
-        )
+        embedder = LocalEmbedder(batch_size=settings.batch_size or DEFAULT_BATCH_SIZE, device=settings.device)
         if settings.dim is not None and settings.dim != embedder.dim:
             raise ConfigError(
                 f"embedding.dim={settings.dim} but {model} produces {embedder.dim}-d vectors",

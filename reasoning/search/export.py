@@ -53,8 +53,9 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def render_text(result: SearchResult, *, max_chars: int = 100) -> str:
-    """The tree indented by depth; ``*`` marks the best chain; associations listed under each node."""
+def render_text(result: SearchResult, *, max_chars: int = 100, with_answer: bool = True) -> str:
+    """The tree indented by depth; ``*`` marks the best chain; associations listed under each node; then the
+    answer line unless ``with_answer`` is False (a caller that prints the answer itself)."""
     tree = result.tree
     on_chain = {n.id for n in path_to(tree, result.best_id)}
     lines = [f"Q: {tree.question}"]
@@ -80,10 +81,11 @@ def render_text(result: SearchResult, *, max_chars: int = 100) -> str:
         visit(child, 0)
     for a in tree.root.associations:
         lines.insert(1, f"  ~ {_short(a.text, max_chars)}")
-    lines.append(
-        f"answer: {result.answer} (value {result.value:.2f}, {result.nodes} nodes, {result.tokens} tokens, "
-        f"stopped by {result.stopped_by})"
-    )
+    if with_answer:
+        lines.append(
+            f"answer: {result.answer} (value {result.value:.2f}, {result.nodes} nodes, {result.tokens} tokens, "
+            f"stopped by {result.stopped_by})"
+        )
     return "\n".join(lines)
 
 

@@ -86,11 +86,12 @@ class SearchResult:
 
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
-    def render_text(self, *, max_chars: int = 100) -> str:
-        """A readable indented rendering of the tree, the best chain marked with ``*``."""
+    def render_text(self, *, max_chars: int = 100, with_answer: bool = True) -> str:
+        """A readable indented rendering of the tree, the best chain marked with ``*``, then the answer line
+        (unless ``with_answer`` is False)."""
         from reasoning.search.export import render_text
 
-        return render_text(self, max_chars=max_chars)
+        return render_text(self, max_chars=max_chars, with_answer=with_answer)
 
     def to_dot(self) -> str:
         """The tree as a Graphviz DOT digraph, the best chain drawn bold."""
