@@ -450,7 +450,7 @@ def _substrates(report: DoctorReport, directory: Path, repair: bool) -> None:
         return
     from cogarch.substrates import TEMP_SUFFIX, load_substrate
 
-    leftovers = [p for p in directory.iterdir() if p.name.endswith((TEMP_SUFFIX, ".tmp"))]
+    leftovers = [p for p in directory.iterdir() if p.name.endswith(TEMP_SUFFIX)]
     if leftovers:
         if repair:
             for p in leftovers:

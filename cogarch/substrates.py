@@ -9,7 +9,6 @@ point leaves either the previous state or the new one, never a torn file. A file
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -30,7 +29,8 @@ def user_file(root: Path, user: str) -> Path:
     return root / f"{digest}.pt"
 
 
-TEMP_SUFFIX = ".saving"
+TEMP_SUFFIX = ".tmp"
+"""How the temp files of interrupted saves end (``Substrate.save`` writes ``<name>.<random>.tmp``)."""
 _log = logging.getLogger(__name__)
 AUTOSAVE_S = 60.0
 """Default seconds between automatic saves of a user's substrate after turns (``substrate.autosave_s``, see
@@ -41,34 +41,24 @@ themselves are durable at once)."""
 def save_atomic(substrate: Any, path: Path) -> None:
     """Write ``substrate`` to ``path`` so that a crash leaves the old file or the new one, whole.
 
+    ``Substrate.save`` itself writes a private (0600) temp file beside ``path``, fsyncs and renames it; this
+    adds the fsync of the folder (so the rename survives a power loss) and the typed error.
+
     Raises:
         MemoryBackendError: the write failed (full disk: the hint says to free space); the old file is kept.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
-        substrate.save(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fchmod(fd, 0o600)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        substrate.save(path)
         dfd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    except BaseException as exc:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".tmp")):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
-        if isinstance(exc, OSError | RuntimeError):  # torch reports a failed write as a RuntimeError
-            raise MemoryBackendError(
-                f"saving the substrate to {path} failed (is the disk full, or a file-size limit reached?): {exc}",
-                hint="free disk space (or raise the file-size limit) and retry; the previous state is kept",
-            ) from exc
-        raise
+    except (OSError, RuntimeError) as exc:  # torch reports a failed write as a RuntimeError
+        raise MemoryBackendError(
+            f"saving the substrate to {path} failed (is the disk full, or a file-size limit reached?): {exc}",
+            hint="free disk space (or raise the file-size limit) and retry; the previous state is kept",
+        ) from exc
 
 
 def load_substrate(path: Path, device: str) -> Any:

@@ -109,7 +109,7 @@ def test_damaged_substrate_is_moved_aside_and_starts_fresh(data: Path) -> None:
 
     [path] = list((data / "substrate").glob("*.pt"))
     path.write_bytes(path.read_bytes()[:1000])
-    (data / "substrate" / f".{path.name}.123.saving").write_bytes(b"half")
+    (data / "substrate" / f"{path.name}.k3x9q1.tmp").write_bytes(b"half")  # a torn save
     report = diagnose(data, embedder=EMB)
     assert statuses(report)["substrate"] == {"error", "warning"}
     report = diagnose(data, embedder=EMB, repair=True)
