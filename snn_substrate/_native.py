@@ -22,8 +22,17 @@ from pathlib import Path
 import platformdirs
 
 _SOURCE = Path(__file__).with_name("_kernel.cpp")
-_FLAGS = ["-O3", "-fopenmp", "-shared", "-fPIC", "-std=c++17", "-fno-math-errno"]
-_ABI = 4
+_FLAGS = [
+    "-O3",
+    "-fopenmp",
+    "-shared",
+    "-fPIC",
+    "-std=c++17",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-ffp-contract=off",
+]
+_ABI = 5
 _cache: dict[str, ctypes.CDLL | None] = {}
 
 
@@ -120,6 +129,5 @@ def _declare(lib: ctypes.CDLL) -> None:
         p,
         i64,
         p,
-        ctypes.c_int,
-        p,  # rec, rec_cap, out, nthreads, scratch
+        ctypes.c_int,  # rec, rec_cap, out, nthreads
     ]

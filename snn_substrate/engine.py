@@ -3,9 +3,11 @@
 Two backends with the same semantics (dynamics.py, plasticity.py):
 
 - ``native``: the fused C++/OpenMP kernel (``_kernel.cpp``), CPU only. One call runs all steps inside one
-  parallel region: neuron update on a static slice per thread, spike lists merged in thread order,
-  propagation into per-thread private input buffers (no atomics), depression on pre spikes, then
-  potentiation on post spikes. Deterministic for a fixed thread count.
+  parallel region: a vectorised neuron update on a static slice per thread, spike lists merged in thread
+  order, propagation of each thread's share of the spikes into event lists by target owner (no atomics, no
+  dense per-thread buffers), depression fused into propagation, then potentiation on post spikes with
+  software prefetch. Results are bit-identical for any thread count (the owner adds its input in spike
+  order, as one thread would).
 - ``torch``: per-step tensor operations (gather of spiking rows + ``index_add_``), CPU or CUDA; the
   reference implementation and the CUDA path.
 
@@ -32,11 +34,11 @@ Backend = Literal["native", "torch"]
 def default_threads(n: int) -> int:
     """OpenMP threads for an ``n``-neuron network when none is given.
 
-    One below 100k neurons: a step then takes tens of microseconds and the 3-4 barriers per step cost more
-    than a second thread saves (the substrate the agent uses is therefore single-threaded and bit-for-bit
-    deterministic). Above, torch's setting, unless the machine is already busy (1-minute load average >=
-    0.75 x the CPU count): spinning barriers on oversubscribed cores are 3-7x slower than one thread
-    (BENCHMARKS.md, S3). Pass ``threads`` explicitly for reproducible multi-threaded runs.
+    One below 100k neurons: a step then takes tens of microseconds and the 3 barriers per step cost more
+    than a second thread saves (the substrate the agent uses is therefore single-threaded). Above, torch's
+    setting, unless the machine is already busy (1-minute load average >= 0.75 x the CPU count): spinning
+    barriers on oversubscribed cores are 3-7x slower than one thread (BENCHMARKS.md, S3). The thread count
+    changes speed only: the native kernel's results are bit-identical for any count.
     """
     if n < 100_000:
         return 1
@@ -123,7 +125,6 @@ class Engine:
             raise RuntimeError("native backend requested but the kernel is unavailable")
         self._lib = lib
         self.backend: Backend = "native" if lib is not None else "torch"
-        self._scratch = torch.zeros(2 * self.threads * self.n if lib is not None else 0, dtype=torch.float32)
         self._plastic_ids: torch.Tensor | None = None
         self.profile = False  # native: accumulate thread 0's per-phase wall time into phase_s
         self.phase_s: dict[str, float] = {}
@@ -197,7 +198,7 @@ class Engine:
         assert self._lib is not None
         st, cn = self.state, self.conn
         params = self._params(bits | (16 if self.profile else 0))
-        out = torch.zeros(9, dtype=torch.int64)
+        out = torch.zeros(8, dtype=torch.int64)
         elig_ptr = self.elig.data_ptr() if self.elig.numel() else None
         self._lib.snn_run(
             self.n,
@@ -226,11 +227,10 @@ class Engine:
             cap,
             out.data_ptr(),
             self.threads,
-            self._scratch.data_ptr(),
         )
         self.step += n_steps
         if self.profile:
-            names = ("noise", "neuron_sweep", "spike_merge", "propagation", "potentiation", "barrier")
+            names = ("neuron_sweep", "spike_merge", "propagation", "potentiation", "barrier")
             for nm, ns in zip(names, out[3:].tolist(), strict=True):
                 self.phase_s[nm] = self.phase_s.get(nm, 0.0) + ns / 1e9
         return int(out[2]), int(out[1]), int(out[0])

@@ -277,3 +277,18 @@ def test_half_an_assembly_recalls_the_other_half_after_learning(rule: str) -> No
     counts = sub.present(cue, 50.0)
     others = np.setdiff1d(np.arange(ce.start, ce.stop), mem)
     assert float(np.mean(counts[rest] > 0)) > 0.5 > 5 * float(np.mean(counts[others] > 0))
+
+
+@pytest.mark.parametrize("mode", ["off", "direct", "both"])
+def test_native_results_do_not_depend_on_the_thread_count(mode: str) -> None:
+    """Event lists by target owner, added in spike order: 1, 2 and 3 threads give the same bits."""
+    runs = []
+    for threads in (1, 2, 3):
+        eng = _cuba(3000, "native", plastic=True)
+        eng.threads = threads
+        r1, r2 = eng.run(120, mode, record_cap=50_000), eng.run(80, mode, record_cap=50_000)  # split call
+        runs.append((r1.raster, r2.raster, eng.conn.w, eng.elig, eng.state.v, eng.state.ge, eng.state.gi))
+    assert runs[0][0].shape[0] > 1000
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            assert torch.equal(a, b)
