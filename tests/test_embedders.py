@@ -58,3 +58,24 @@ def test_local_embedder_batching_matches_one_at_a_time(minilm: Embedder) -> None
     batched = minilm(texts)
     single = np.stack([minilm([t])[0] for t in texts])
     np.testing.assert_allclose(batched, single, atol=1e-4)
+
+
+@pytest.mark.parametrize("gelu", [False, True])
+def test_packed_onednn_linear_matches_f_linear(gelu: bool) -> None:
+    """The embedder's packed oneDNN linear (bias and GELU fused) computes F.linear's values."""
+    import torch
+
+    from memory.embedders import bert
+
+    g = torch.Generator().manual_seed(1)
+    w, b, x = (
+        torch.randn(96, 48, generator=g),
+        torch.randn(96, generator=g),
+        torch.randn(4, 7, 48, generator=g),
+    )
+    lin = bert._Linear(w, b, gelu=gelu)
+    if torch.backends.mkldnn.is_available():
+        assert lin.packed is not None  # the fast path is really taken where oneDNN exists
+    expected = torch.nn.functional.linear(x, w, b)
+    expected = torch.nn.functional.gelu(expected) if gelu else expected
+    assert torch.allclose(lin(x), expected, atol=1e-4, rtol=1e-5)

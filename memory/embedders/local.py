@@ -9,15 +9,18 @@ pooling, as sentence-transformers does it), L2-normalised.
 
 Throughput: texts are tokenized once, sorted by token length and cut into batches, each padded only to its
 own longest text. Padding to the global longest wastes most of the compute on short chat turns; sorting by
-length keeps batches dense. Batches are small (16 by default): on CPU, batches of 8-16 chat turns ran 1.45x
-faster per text than batches of 64, whose activations no longer fit in the cache (BENCHMARKS.md). Inputs
-longer than ``max_length`` tokens (256, the model's training length) are truncated.
+length keeps batches dense. Batches are small (16 by default): on CPU, batches of 8-16 chat turns ran faster
+per text than batches of 64, whose activations no longer fit in the cache (BENCHMARKS.md). Inputs longer than
+``max_length`` tokens (256, the model's training length) are truncated. On CPU the encoder's linears run on
+oneDNN with packed weights (:mod:`memory.embedders.bert`), 1.6-1.7x faster than torch's default GEMM here, for
+single texts and batches alike.
 
-Threads: a batch of short texts is compute-bound, and a single short text already keeps a core busy, so
-batching gains 1.5-1.8x per text over one text per call, not more (quiet 2-core machine). The default thread
-count stays at all CPUs but one (1 here) because torch's thread count is process-wide (it would also change
-the LLM's and the substrate's) and because on a shared machine 2 OpenMP threads were measured 3-4x SLOWER in
-absolute terms than 1 (see BENCHMARKS.md, Foundation).
+Threads: the linears are compute-bound GEMMs. A batch of 16 chat turns (about 500 rows) runs them near the
+cores' peak and scales with a second core; one text (about 30 rows) reaches about 75 % of that peak on one
+core and gains only 1.5x from a second. That bounds batching's gain per text at about 1.6x on one core and
+1.8-2x on two (measured: BENCHMARKS.md, Foundation). The default thread count stays at all CPUs but one (1
+here) because torch's thread count is process-wide (it would also change the LLM's and the substrate's) and
+because on a shared machine 2 OpenMP threads were measured 3-4x SLOWER in absolute terms than 1.
 A dedicated machine can pass ``threads=``.
 """
 
