@@ -74,6 +74,26 @@ def test_incremental_decoding_equals_one_full_pass() -> None:
     assert last.shape == (1, 1, TINY.vocab_size) and torch.allclose(last[0, 0], full[0, -1], atol=1e-5)
 
 
+def test_packed_for_cpu_gives_the_same_logits_and_frees_the_dense_weights() -> None:
+    from reasoning.engines import onednn
+
+    dense, packed = _tiny_llama(), _tiny_llama()
+    n = packed.pack_for_cpu()
+    if not onednn.available():
+        assert n == 0
+        pytest.skip("this torch build has no oneDNN packed linear")
+    assert n == 4 * TINY.num_layers + 1  # qkv, o, gate_up and down per layer, and the lm_head
+    block = packed.layers[0]
+    assert block.mlp.down_proj.weight.numel() == 0  # the dense copy is gone
+    assert packed.lm_head.weight is packed.embed_tokens.weight  # tied: kept for the embedding lookup
+    ids = torch.randint(0, TINY.vocab_size, (1, 40), generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        a, b = dense(ids, dense.new_cache()), packed(ids, packed.new_cache())
+        step_a = dense(ids[:, :1], dense.new_cache())
+        step_b = packed(ids[:, :1], packed.new_cache())  # one row: the decoding shape
+    assert torch.allclose(a, b, atol=1e-4) and torch.allclose(step_a, step_b, atol=1e-4)
+
+
 def test_truncated_cache_recomputes_like_fresh() -> None:
     model = _tiny_llama()
     ids = torch.arange(40).reshape(1, 40) % TINY.vocab_size

@@ -17,7 +17,9 @@ per block instead of five); the key/value cache (:class:`KVCache`) is a prealloc
 in chunks (no concatenation per token); callers ask for the logits of the last position only when that is all
 they need (a 49k-vocabulary projection per prompt token is a large share of a prompt's compute); the attention
 mask is any boolean ``(query, key)`` matrix, so several continuations of one prompt can share its cache in a
-single batch-1 pass ("tree attention", see :func:`continuation_mask`).
+single batch-1 pass ("tree attention", see :func:`continuation_mask`); on CPU the linears run on oneDNN with
+packed weights (:meth:`Llama.pack_for_cpu`, 2x faster option scoring here; float32 as before, summation order
+aside).
 
 Only the default RoPE (no scaling), no biases and the SiLU activation are supported; anything else is refused
 with a :class:`~reasoning.errors.ConfigError` rather than computed wrongly.
@@ -34,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from reasoning.engines import onednn
 from reasoning.errors import ConfigError
 
 _KV_CHUNK = 256
@@ -149,13 +152,33 @@ Weights = dict[str, Tensor]
 
 
 class Linear(nn.Linear):
-    """``nn.Linear`` (no bias) around an existing weight: no random initialisation at load time."""
+    """``nn.Linear`` (no bias) around an existing weight: no random initialisation at load time.
+
+    :meth:`pack` moves a CPU float32 weight into oneDNN's packed layout (:mod:`reasoning.engines.onednn`);
+    ``forward`` then runs oneDNN's kernel, 2x faster here for option scoring and prompts.
+    """
 
     def __init__(self, weight: Tensor) -> None:
         nn.Module.__init__(self)
         self.out_features, self.in_features = int(weight.shape[0]), int(weight.shape[1])
         self.weight = nn.Parameter(weight, requires_grad=False)
         self.register_parameter("bias", None)
+        self.packed: Tensor | None = None
+
+    def pack(self, keep_dense: bool = False) -> bool:
+        """Pack the weight for oneDNN if it can take that path; drop the dense copy unless ``keep_dense``
+        (a weight shared with another module). Call after the model's last ``.to()``. Returns whether packed.
+        """
+        if self.packed is None and onednn.usable_for(self.weight):
+            self.packed = onednn.pack(self.weight)
+            if not keep_dense:
+                self.weight = nn.Parameter(torch.empty(0, self.in_features), requires_grad=False)
+        return self.packed is not None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.packed is not None:
+            return onednn.linear(x, self.packed)
+        return F.linear(x, self.weight)
 
 
 class RMSNorm(nn.Module):
@@ -264,6 +287,17 @@ class Llama(nn.Module):
             self.lm_head.weight = self.embed_tokens.weight  # tied: one parameter
         exponents = torch.arange(0, config.head_dim, 2, dtype=torch.float32) / config.head_dim
         self.register_buffer("inv_freq", 1.0 / (config.rope_theta**exponents), persistent=False)
+
+    def pack_for_cpu(self) -> int:
+        """Pack every linear's weight for oneDNN (CPU float32; the dense copies are freed, except the
+        lm_head's when it is tied to the embeddings). Call once the model is on its final device; a packed
+        model must not be moved. Returns how many linears were packed (0 when oneDNN is unavailable)."""
+        tied = self.lm_head.weight is self.embed_tokens.weight
+        packed = 0
+        for module in self.modules():
+            if isinstance(module, Linear):
+                packed += module.pack(keep_dense=tied and module is self.lm_head)
+        return packed
 
     def new_cache(self) -> KVCache:
         """An empty key/value cache for this model."""

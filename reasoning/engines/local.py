@@ -167,6 +167,8 @@ class LocalEngine:
         self._model, self._tokenizer, self.loaded_from_cache = self._load()
         self.load_seconds = time.perf_counter() - started
         self._model.to(self._device)
+        if self._device == "cpu":
+            self._model.pack_for_cpu()  # oneDNN kernels: 2x faster scoring and prompts (float32 still)
         tok = self._tokenizer
         im_end = tok.token_id(IM_END)
         if im_end is None:
