@@ -1,0 +1,89 @@
+"""A/B kernel variants on one network: compile each C++ source, then alternate them between runs.
+
+This machine's speed drifts by 20-30 % within minutes, so comparing kernel changes across processes says
+little; this script builds one S3 (or S2) network and swaps the compiled kernel between 1 s runs, so every
+variant sees the same network, the same state statistics and the same moment. Variants must keep the ABI of
+``snn_substrate/_native.py``.
+
+Run:
+    /work/venv/bin/python benchmarks/substrate/ab_kernels.py [--threads 2] [--reps 5] [--case s3|s2] A.cpp B.cpp ...
+(copy ``snn_substrate/_kernel.cpp`` to A.cpp, edit a copy into B.cpp). Prints wall seconds per simulated
+second (RTF) per variant: median and minimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+import torch
+
+from snn_substrate import _native
+from snn_substrate.bench import s3_config
+from snn_substrate.connectivity import build
+from snn_substrate.dynamics import LIFParams, init_state
+from snn_substrate.engine import Engine
+from snn_substrate.network import cuba_layout
+from snn_substrate.plasticity import STDPParams
+from snn_substrate.substrate import Substrate
+
+
+def compile_variant(source: Path, out_dir: Path) -> ctypes.CDLL:
+    target = out_dir / (source.stem + ".so")
+    cxx = _native._compiler() or "g++"
+    subprocess.run([cxx, *_native._FLAGS, str(source), "-o", str(target)], check=True)
+    lib = ctypes.CDLL(str(target))
+    _native._declare(lib)
+    return lib
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sources", type=Path, nargs="+")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--case", choices=["s3", "s2"], default="s3")
+    ap.add_argument("--neurons", type=int, default=220_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        libs = [compile_variant(src, Path(tmp)) for src in args.sources]
+        if args.case == "s3":
+            engine = Substrate(s3_config(args.neurons, 0, 1.0, args.threads), device="cpu").engine
+            mode = "both"
+        else:
+            lay = cuba_layout(args.neurons)
+            projs = list(lay.projections)
+            projs[0] = projs[0]._replace(plastic=True)
+            g = torch.Generator().manual_seed(0)
+            lif = LIFParams()
+            engine = Engine(
+                build(args.neurons, lay.is_exc(), projs, g),
+                lif,
+                STDPParams(a_plus=0.01 * 1.62, a_minus=0.0105 * 1.62, w_max=2 * 1.62),
+                init_state(args.neurons, lif, g, torch.device("cpu")),
+                1.0,
+                0,
+                torch.device("cpu"),
+                threads=args.threads,
+                eligibility=False,
+            )
+            mode = "direct"
+        engine.run(200, mode)  # settle
+        walls: dict[Path, list[float]] = {src: [] for src in args.sources}
+        for _ in range(args.reps):
+            for src, lib in zip(args.sources, libs, strict=True):
+                engine._lib = lib
+                walls[src].append(engine.run(1000, mode).wall_s)
+        for src in args.sources:
+            w = walls[src]
+            print(
+                f"{src}: RTF median {statistics.median(w):.3f}  min {min(w):.3f}  runs {[round(x, 3) for x in w]}"
+            )
+
+
+if __name__ == "__main__":
+    main()
