@@ -60,6 +60,15 @@ def chat(
     no_proactive: Annotated[
         bool, typer.Option("--no-proactive", help="Never send proactive messages.")
     ] = False,
+    idle_after: Annotated[
+        float,
+        typer.Option(
+            "--idle-after",
+            min=0.0,
+            help="Seconds of silence after your last message before idle work (consolidation, proactive "
+            "messages) starts; it holds your next turn until it finishes.",
+        ),
+    ] = 15.0,
     json: Annotated[bool, typer.Option("--json", help="Piped mode: print JSON lines.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")] = None,
 ) -> None:
@@ -82,7 +91,9 @@ def chat(
         try:
             agent.resume_pending(user)
             if interactive:
-                Session(agent, user, time_scale=time_scale, proactive=not no_proactive).run()
+                Session(
+                    agent, user, time_scale=time_scale, proactive=not no_proactive, idle_grace_s=idle_after
+                ).run()
             else:
                 _piped(agent, user, json)
         finally:
@@ -133,16 +144,34 @@ def _command_text(agent: Any, user: str, line: str) -> str:
 
 
 class Session:
-    """The interactive chat: prompt_toolkit input with history, rich output, a background idle loop."""
+    """The interactive chat: prompt_toolkit input with history, rich output, a background idle loop.
 
-    def __init__(self, agent: Any, user: str, *, time_scale: float, proactive: bool) -> None:
+    Idle work (the substrate's idle bursts, consolidation with the LLM's fact extraction, a proactive message)
+    runs under the user's turn lock and takes seconds with the bundled model (7-12 s measured for the first
+    idle call after a turn). It starts only after ``idle_grace_s`` seconds without a message, so a quick
+    follow-up never waits for it; the grace time still counts as idle time once the work starts.
+    """
+
+    def __init__(
+        self,
+        agent: Any,
+        user: str,
+        *,
+        time_scale: float,
+        proactive: bool,
+        idle_grace_s: float = 15.0,
+        idle_period_s: float = 1.0,
+    ) -> None:
         self.agent = agent
         self.user = user
         self.time_scale = time_scale
         self.proactive = proactive
+        self.idle_grace_s = idle_grace_s
+        self.idle_period_s = idle_period_s
         self.last_reply: Any = None
         self._stop = threading.Event()
         self._busy = threading.Event()
+        self._last_activity = time.monotonic()
 
     def run(self) -> None:
         from prompt_toolkit import PromptSession
@@ -187,6 +216,7 @@ class Session:
                     else:
                         err_console.print(f"[red]error:[/] {exc}")
                 finally:
+                    self._last_activity = time.monotonic()
                     self._busy.clear()
         self._stop.set()
         if idle_thread.is_alive():
@@ -195,14 +225,15 @@ class Session:
 
     def _idle_loop(self) -> None:
         """While the prompt waits, let idle time pass (scaled) and print proactive messages."""
-        period = 1.0
         last = time.monotonic()
         last_error = ""
-        while not self._stop.wait(period):
+        while not self._stop.wait(self.idle_period_s):
             now = time.monotonic()
             if self._busy.is_set():  # the user is talking: that time is not idle
                 last = now
                 continue
+            if now - self._last_activity < self.idle_grace_s:
+                continue  # the user may write again soon; the time keeps accumulating in ``last``
             seconds = (now - last) * self.time_scale
             last = now
             try:

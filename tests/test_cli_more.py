@@ -65,7 +65,7 @@ def test_chat_idle_loop_reports_a_failure_once_and_keeps_going(monkeypatch) -> N
             recovered.set()
             return []
 
-    session = cli.chat.Session(FailingTwice(), "bob", time_scale=60.0, proactive=True)
+    session = cli.chat.Session(FailingTwice(), "bob", time_scale=60.0, proactive=True, idle_grace_s=0.0)
     loop = threading.Thread(target=session._idle_loop, daemon=True)
     loop.start()
     assert recovered.wait(10), "the idle loop stopped after a failure"
@@ -73,3 +73,36 @@ def test_chat_idle_loop_reports_a_failure_once_and_keeps_going(monkeypatch) -> N
     loop.join(5)
     said = out.getvalue().count("idle loop: CorruptStoreError: agent.db is damaged")
     assert said == 1  # said once, not on every tick
+
+
+def test_chat_idle_work_waits_for_the_grace_period_and_counts_it_as_idle() -> None:
+    """No idle work right after the user's last message (it would hold their next turn); then the whole
+    silence, grace included, is passed to the agent as idle time."""
+    import threading
+    import time
+
+    import cli.chat
+
+    calls: list[tuple[float, float]] = []
+    called = threading.Event()
+
+    class Recording:
+        def idle(self, seconds: float, *, user: str) -> list[object]:
+            calls.append((time.monotonic(), seconds))
+            called.set()
+            return []
+
+    session = cli.chat.Session(
+        Recording(), "bob", time_scale=10.0, proactive=True, idle_grace_s=1.0, idle_period_s=0.05
+    )
+    started = session._last_activity = time.monotonic()  # the user just sent a message
+    loop = threading.Thread(target=session._idle_loop, daemon=True)
+    loop.start()
+    time.sleep(0.3)
+    assert calls == []  # within the grace period: nothing runs
+    assert called.wait(10), "idle work never started after the grace period"
+    session._stop.set()
+    loop.join(5)
+    first_at, first_seconds = calls[0]
+    assert first_at - started >= 1.0
+    assert first_seconds >= 0.9 * 10.0 * (first_at - started)  # the grace time counted as idle time
