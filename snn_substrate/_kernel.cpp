@@ -2,7 +2,7 @@
 //
 // One call advances the network n_steps. All per-step work (neuron update, spike collection, propagation,
 // plasticity) happens inside one OpenMP parallel region, so there is no per-step Python overhead.
-// Semantics match snn_substrate/_torch_backend.py (the reference and CUDA path); see engine.py for the science.
+// Semantics match the torch backend (Engine._run_torch in engine.py: the reference and CUDA path).
 //
 // Determinism: results are bit-identical run to run and for any thread count: each thread lists its synaptic
 // events by the thread owning the target, and the owner adds them in spike order, as one thread would.
@@ -121,7 +121,7 @@ enum {
 
 extern "C" int snn_abi_version() { return 5; }
 
-struct Ev {  // one synaptic event for another thread's neuron
+struct Ev {  // one synaptic event, listed for the thread that owns its target neuron
   int32_t c;
   float w;
 };
@@ -302,9 +302,9 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         for (int64_t q = s0; q < s1; ++q) need += row_ptr[spk[q] + 1] - row_ptr[spk[q]];
         for (int x = 0; x < 2; ++x)
           for (int d = 0; d < T; ++d) {
-            std::vector<Ev>& v = bk[((size_t)tid * T + d) * 2 + x];
-            if ((int64_t)v.size() < need) v.resize((size_t)need * 2);
-            out_ptr[(size_t)x * T + d] = v.data();
+            std::vector<Ev>& list = bk[((size_t)tid * T + d) * 2 + x];
+            if ((int64_t)list.size() < need) list.resize((size_t)need * 2);
+            out_ptr[(size_t)x * T + d] = list.data();
             my_cnt[(size_t)x * T + d] = 0;
           }
       }
