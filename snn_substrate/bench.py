@@ -55,6 +55,38 @@ def s3_config(neurons: int, seed: int = 0, dt: float = 1.0, threads: int | None 
     return SubstrateConfig(neurons=neurons, seed=seed, dt_ms=dt, shape=sh, lif=lif, threads=threads)
 
 
+def cuba_engine(
+    neurons: int,
+    which: Literal["s1", "s2", "s2r"],
+    dt: float = 1.0,
+    seed: int = 0,
+    device: torch.device | None = None,
+    backend: str | None = None,
+    threads: int | None = None,
+) -> Engine:
+    """The S1 network (Brian2's CUBA), with trace STDP on its E->E projection for S2 and, for S2r, an
+    eligibility array (the constants of Brian2's STDP example scaled to CUBA's 1.62 mV weights)."""
+    lay = cuba_layout(neurons)
+    projs = list(lay.projections)
+    if which != "s1":
+        projs[0] = projs[0]._replace(plastic=True)
+    g = torch.Generator().manual_seed(seed)
+    lif = LIFParams()
+    dev = device or torch.device("cpu")
+    return Engine(
+        build(neurons, lay.is_exc(), projs, g),
+        lif,
+        STDPParams(a_plus=0.01 * 1.62, a_minus=0.0105 * 1.62, w_max=2 * 1.62),
+        init_state(neurons, lif, g, dev),
+        dt,
+        seed,
+        dev,
+        backend=_backend(backend),
+        eligibility=which == "s2r",
+        threads=threads,
+    )
+
+
 def run_benchmark(
     which: Which,
     neurons: int,
@@ -74,28 +106,8 @@ def run_benchmark(
     steps = round(duration_s * 1000.0 / dt)
     t0 = time.perf_counter()
     if which in ("s1", "s2", "s2r"):
-        lay = cuba_layout(neurons)
-        projs = list(lay.projections)
-        mode = "off"
-        if which != "s1":
-            projs[0] = projs[0]._replace(plastic=True)
-            mode = "direct" if which == "s2" else "eligibility"
-        g = torch.Generator().manual_seed(seed)
-        conn = build(neurons, lay.is_exc(), projs, g)
-        lif = LIFParams()
-        stdp = STDPParams(a_plus=0.01 * 1.62, a_minus=0.0105 * 1.62, w_max=2 * 1.62)
-        eng = Engine(
-            conn,
-            lif,
-            stdp,
-            init_state(neurons, lif, g, dev),
-            dt,
-            seed,
-            dev,
-            backend=_backend(backend),
-            eligibility=which == "s2r",
-            threads=threads,
-        )
+        mode = {"s1": "off", "s2": "direct", "s2r": "eligibility"}[which]
+        eng = cuba_engine(neurons, which, dt, seed, dev, backend=backend, threads=threads)
         build_s = time.perf_counter() - t0
         wall = 0.0
         spikes = events = 0
@@ -112,7 +124,7 @@ def run_benchmark(
             spikes += r.spikes
             events += r.events
             done += n
-        synapses, nbytes, n = conn.n_synapses, eng.conn.nbytes() + eng.elig.numel() * 4, neurons
+        synapses, nbytes, n = eng.conn.n_synapses, eng.conn.nbytes() + eng.elig.numel() * 4, neurons
         be, threads_used = eng.backend, eng.threads
     elif which == "s3":
         cfg = s3_config(neurons, seed, dt, threads)

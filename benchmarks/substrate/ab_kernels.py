@@ -20,15 +20,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import torch
-
 from snn_substrate import _native
-from snn_substrate.bench import s3_config
-from snn_substrate.connectivity import build
-from snn_substrate.dynamics import LIFParams, init_state
-from snn_substrate.engine import Engine
-from snn_substrate.network import cuba_layout
-from snn_substrate.plasticity import STDPParams
+from snn_substrate.bench import cuba_engine, s3_config
 from snn_substrate.substrate import Substrate
 
 
@@ -55,22 +48,7 @@ def main() -> None:
             engine = Substrate(s3_config(args.neurons, 0, 1.0, args.threads), device="cpu").engine
             mode = "both"
         else:
-            lay = cuba_layout(args.neurons)
-            projs = list(lay.projections)
-            projs[0] = projs[0]._replace(plastic=True)
-            g = torch.Generator().manual_seed(0)
-            lif = LIFParams()
-            engine = Engine(
-                build(args.neurons, lay.is_exc(), projs, g),
-                lif,
-                STDPParams(a_plus=0.01 * 1.62, a_minus=0.0105 * 1.62, w_max=2 * 1.62),
-                init_state(args.neurons, lif, g, torch.device("cpu")),
-                1.0,
-                0,
-                torch.device("cpu"),
-                threads=args.threads,
-                eligibility=False,
-            )
+            engine = cuba_engine(args.neurons, "s2", threads=args.threads)
             mode = "direct"
         engine.run(200, mode)  # settle
         walls: dict[Path, list[float]] = {src: [] for src in args.sources}
