@@ -220,8 +220,6 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
     // one). Several: each thread lists its synaptic events by the thread owning the target (bk), and each
     // owner adds them into its own slice at the start of the next step, in thread order (deterministic).
     const bool own_in = (T == 1);
-    float* const be = ge;
-    float* const bi = gi;
     std::vector<int64_t> bound((size_t)T + 1);  // thread t owns neurons [bound[t], bound[t + 1])
     for (int t = 0; t <= T; ++t) bound[t] = N * t / T;
     if (tid == 0) team = T;
@@ -320,7 +318,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
         counts[i] += 1;  // here rather than at the spike: prefetched with the row (a cold line otherwise)
         const int64_t a = row_ptr[i], b = row_ptr[i + 1];
         const int x = is_exc[i] ? 0 : 1;
-        float* buf = x == 0 ? be : bi;
+        float* buf = x == 0 ? ge : gi;  // one thread: straight into the state
         Ev* const* dst = out_ptr.data() + (size_t)x * T;
         int64_t* cnt = my_cnt + (size_t)x * T;
         auto emit = [&](int32_t c, float ws) {
