@@ -29,6 +29,9 @@ HELP = """\
 /model                which model answers
 /quit                 leave (Ctrl-D also works; Ctrl-C cancels a reply)"""
 
+IDLE_GRACE_S = 15.0
+"""Seconds of silence after the user's last message before the chat's idle work starts (see :class:`Session`)."""
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
@@ -68,7 +71,7 @@ def chat(
             help="Seconds of silence after your last message before idle work (consolidation, proactive "
             "messages) starts; it holds your next turn until it finishes.",
         ),
-    ] = 15.0,
+    ] = IDLE_GRACE_S,
     json: Annotated[bool, typer.Option("--json", help="Piped mode: print JSON lines.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")] = None,
 ) -> None:
@@ -159,7 +162,7 @@ class Session:
         *,
         time_scale: float,
         proactive: bool,
-        idle_grace_s: float = 15.0,
+        idle_grace_s: float = IDLE_GRACE_S,
         idle_period_s: float = 1.0,
     ) -> None:
         self.agent = agent

@@ -66,9 +66,7 @@ class ProactiveLog:
     def __init__(self, path: Path | None) -> None:
         self._lock = threading.Lock()
         self._path = str(path) if path else ":memory:"
-        self._db = sqlite3.connect(
-            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
-        )
+        self._db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS proactive (id INTEGER PRIMARY KEY, user TEXT NOT NULL, t REAL NOT NULL, "

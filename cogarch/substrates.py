@@ -32,10 +32,6 @@ def user_file(root: Path, user: str) -> Path:
 TEMP_SUFFIX = ".tmp"
 """How the temp files of interrupted saves end (``Substrate.save`` writes ``<name>.<random>.tmp``)."""
 _log = logging.getLogger(__name__)
-AUTOSAVE_S = 60.0
-"""Default seconds between automatic saves of a user's substrate after turns (``substrate.autosave_s``, see
-:meth:`SubstratePool.save_due`): a crash loses at most this much of the substrate's learning (memories
-themselves are durable at once)."""
 
 
 def save_atomic(substrate: Any, path: Path) -> None:
@@ -161,4 +157,4 @@ class SubstratePool:
             return list(self._substrates)
 
 
-__all__ = ["AUTOSAVE_S", "TEMP_SUFFIX", "SubstratePool", "load_substrate", "save_atomic", "user_file"]
+__all__ = ["TEMP_SUFFIX", "SubstratePool", "load_substrate", "save_atomic", "user_file"]

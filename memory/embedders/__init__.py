@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory.config import LOCAL_EMBEDDER, EmbeddingSettings
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
+from memory.embedders.litellm_embedder import DEFAULT_BATCH_SIZE as API_BATCH_SIZE
 from memory.embedders.litellm_embedder import LiteLLMEmbedder
 from reasoning.errors import ConfigError
 
@@ -55,7 +56,7 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
         dim=settings.dim,
         api_base=settings.api_base,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-        batch_size=settings.batch_size or 64,
+        batch_size=settings.batch_size or API_BATCH_SIZE,
     )
 
 

@@ -22,6 +22,9 @@ from reasoning.errors import ConfigError, LLMError, LLMRateLimitError
 from reasoning.redact import redacted, safe_cause, secrets_of
 from reasoning.wrappers import RETRYABLE, backoff_delay
 
+DEFAULT_BATCH_SIZE = 64
+"""Texts per API request when none is configured."""
+
 
 class LiteLLMEmbedder:
     """Embeddings from a litellm model.
@@ -46,7 +49,7 @@ class LiteLLMEmbedder:
         dim: int | None = None,
         api_base: str | None = None,
         api_key: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         timeout_s: float = 60.0,
         max_retries: int = 2,
         backoff_s: float = 0.5,
