@@ -47,7 +47,8 @@ struct SweepC {
 // Neuron update of [lo, hi) without the spike branch, so it vectorises: exact integration (frozen while
 // refractory), current and threshold decay, trace decay, background noise from a counter-based hash of
 // (step, neuron). flag[i - lo] = 1 where the neuron crosses threshold; the reset is done sparsely afterwards.
-template <bool NOISE, bool PLASTIC, bool DRIVE>
+// TRACES: 0 none, 1 one trace array (x_pre is x_post: equal time constants), 2 both.
+template <bool NOISE, int TRACES, bool DRIVE>
 static inline __attribute__((always_inline)) void sweep_t(int64_t lo, int64_t hi, float* __restrict v,
                                                          float* __restrict ge, float* __restrict gi,
                                                          float* __restrict theta, int32_t* __restrict refrac,
@@ -78,10 +79,8 @@ static inline __attribute__((always_inline)) void sweep_t(int64_t lo, int64_t hi
     }
     in *= eI;
     const float th = theta[i] * eth;
-    if (PLASTIC) {
-      xpre[i] *= epre;
-      xpost[i] *= epost;
-    }
+    if (TRACES >= 1) xpre[i] *= epre;
+    if (TRACES == 2) xpost[i] *= epost;
     flag[i - lo] = (int32_t)(vi > Vt + th) & (int32_t)(!frozen);  // r == 0 exactly when not frozen
     v[i] = vi;
     ge[i] = e;
@@ -92,24 +91,27 @@ static inline __attribute__((always_inline)) void sweep_t(int64_t lo, int64_t hi
 }
 
 SNN_CLONES
-static void sweep(bool noise, bool plastic, int64_t lo, int64_t hi, float* v, float* ge, float* gi, float* theta,
+static void sweep(bool noise, int traces, int64_t lo, int64_t hi, float* v, float* ge, float* gi, float* theta,
                   int32_t* refrac, float* xpre, float* xpost, const float* drive, const uint32_t* nh, int32_t* flag,
                   const SweepC& c) {
-#define SNN_SWEEP(N, P, D) sweep_t<N, P, D>(lo, hi, v, ge, gi, theta, refrac, xpre, xpost, drive, nh, flag, c)
-  const bool dr = drive != nullptr;
-  if (noise) {
-    if (plastic) {
-      if (dr) SNN_SWEEP(true, true, true); else SNN_SWEEP(true, true, false);
-    } else {
-      if (dr) SNN_SWEEP(true, false, true); else SNN_SWEEP(true, false, false);
-    }
-  } else {
-    if (plastic) {
-      if (dr) SNN_SWEEP(false, true, true); else SNN_SWEEP(false, true, false);
-    } else {
-      if (dr) SNN_SWEEP(false, false, true); else SNN_SWEEP(false, false, false);
-    }
+#define SNN_SWEEP(N, X, D) sweep_t<N, X, D>(lo, hi, v, ge, gi, theta, refrac, xpre, xpost, drive, nh, flag, c)
+#define SNN_SWEEP_D(N, X) \
+  if (drive != nullptr) SNN_SWEEP(N, X, true); else SNN_SWEEP(N, X, false)
+#define SNN_SWEEP_X(N)                  \
+  if (traces == 0) {                    \
+    SNN_SWEEP_D(N, 0);                  \
+  } else if (traces == 1) {             \
+    SNN_SWEEP_D(N, 1);                  \
+  } else {                              \
+    SNN_SWEEP_D(N, 2);                  \
   }
+  if (noise) {
+    SNN_SWEEP_X(true)
+  } else {
+    SNN_SWEEP_X(false)
+  }
+#undef SNN_SWEEP_X
+#undef SNN_SWEEP_D
 #undef SNN_SWEEP
 }
 
@@ -137,6 +139,23 @@ static void apply_events(const std::vector<std::vector<Ev>>& bk, std::vector<int
       for (int64_t q = 0, n = bn[k]; q < n; ++q) g[e[q].c] += e[q].w;
       bn[k] = 0;
     }
+}
+
+// Cuts spk[0, n) into T contiguous shares of about equal total cost(spike): cut[0] = 0 ... cut[T] = n.
+template <class Cost>
+static void balance(std::vector<int64_t>& work, const int32_t* spk, int64_t n, int T, int64_t* cut, Cost cost) {
+  if ((int64_t)work.size() < n + 1) work.resize((size_t)(n + 1) * 2);
+  work[0] = 0;
+  for (int64_t q = 0; q < n; ++q) work[q + 1] = work[q] + cost(spk[q]);
+  const int64_t total = work[n];
+  cut[0] = 0;
+  int64_t q = 0;
+  for (int t = 1; t < T; ++t) {
+    const int64_t want = total * t / T;
+    while (q < n && work[q] < want) ++q;
+    cut[t] = q;
+  }
+  cut[T] = n;
 }
 
 struct PotEvent {
@@ -196,6 +215,8 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   const bool noise = pnoise > 0.0;
   const bool plastic = mode != 0;
   const bool direct = (mode & 1) != 0, use_elig = (mode & 2) != 0 && elig != nullptr;
+  // xpost == xpre: the caller keeps one trace for both (equal time constants, equal values)
+  const int traces = !plastic ? 0 : (xpost == xpre ? 1 : 2);
 
   if (nthreads < 1) nthreads = 1;
   std::vector<std::vector<int32_t>> local(nthreads);
@@ -208,6 +229,9 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
   std::vector<std::vector<Ev>> bk((size_t)nthreads * nthreads * 2);
   std::vector<int64_t> bn((size_t)nthreads * nthreads * 2, 0), cnt_all((size_t)nthreads * nthreads * 2, 0);
   int team = 1;  // threads OpenMP actually gave us
+  // several threads: the spike list is split by work, not by count (rows differ in length between layers, and
+  // a plastic part costs more): cut[t] / cutp[t] start thread t's share of propagation / potentiation
+  std::vector<int64_t> cut((size_t)nthreads + 1, 0), cutp((size_t)nthreads + 1, 0), work;
   // the neuron part of the noise hash does not depend on the step: once per call
   std::vector<uint32_t> nh(noise ? (size_t)N : 0);
 
@@ -251,7 +275,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       if (!own_in) apply_events(bk, bn, T, tid, ge, gi);
       for (int64_t b0 = lo; b0 < hi; b0 += kBlock) {
         const int64_t b1 = b0 + kBlock < hi ? b0 + kBlock : hi;
-        sweep(noise, plastic, b0, b1, v, ge, gi, theta, refrac, xpre, xpost, drive, nh.data(), flag.data(), sc);
+        sweep(noise, traces, b0, b1, v, ge, gi, theta, refrac, xpre, xpost, drive, nh.data(), flag.data(), sc);
         int64_t i = b0;
         auto fire = [&](int64_t n) {
           v[n] = Vr;
@@ -260,7 +284,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           mine.push_back((int32_t)n);
           if (plastic) {
             xpre[n] += 1.f;
-            xpost[n] += 1.f;
+            if (traces == 2) xpost[n] += 1.f;
           }
         };
         for (; i + 16 <= b1; i += 16) {  // spikes are rare: skip 16 flags at a time
@@ -284,6 +308,15 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
           nspk += (int64_t)local[t].size();
         }
         total_spikes += nspk;
+        if (T > 1) {
+          balance(work, spk.data(), nspk, T, cut.data(), [&](int32_t i) {
+            return row_ptr[i + 1] - row_ptr[i] + (plastic ? (int64_t)n_plastic[i] : 0);
+          });
+          if (plastic)
+            balance(work, spk.data(), nspk, T, cutp.data(), [&](int32_t i) { return rev_ptr[i + 1] - rev_ptr[i]; });
+        } else {
+          cut[1] = cutp[1] = nspk;
+        }
         if (rec != nullptr) {
           for (int64_t q = 0; q < nspk && rec_n < rec_cap; ++q, ++rec_n) {
             rec[2 * rec_n] = (int32_t)step;
@@ -293,7 +326,7 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       }  // implicit barrier
       SNN_LAP(1)
       // (b) propagation (+ depression on pre spikes): my share of the spike list; several threads list the events.
-      const int64_t s0 = nspk * tid / T, s1 = nspk * (tid + 1) / T;
+      int64_t s0 = cut[tid], s1 = cut[tid + 1];
       const float g = use_elig ? (float)std::exp(((double)step * dt - elig_t0) * elig_inv_tau) : 0.f;
       if (!own_in) {
         int64_t need = 0;
@@ -356,6 +389,8 @@ extern "C" int64_t snn_run(int64_t N, float* v, float* ge, float* gi, float* the
       // Applying them needs no closing barrier: the next step's sweep does not touch w, and the barrier after
       // that sweep orders them before the next propagation.
       if (plastic) {
+        s0 = cutp[tid];
+        s1 = cutp[tid + 1];
         int64_t np = 0;
         for (int64_t q = s0; q < s1; ++q) np += rev_ptr[spk[q] + 1] - rev_ptr[spk[q]];
         if ((int64_t)pot.size() < np) pot.resize((size_t)np * 2);

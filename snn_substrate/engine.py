@@ -4,10 +4,11 @@ Two backends with the same semantics (dynamics.py, plasticity.py):
 
 - ``native``: the fused C++/OpenMP kernel (``_kernel.cpp``), CPU only. One call runs all steps inside one
   parallel region: a vectorised neuron update on a static slice per thread, spike lists merged in thread
-  order, propagation of each thread's share of the spikes into event lists by target owner (no atomics, no
-  dense per-thread buffers), depression fused into propagation, then potentiation on post spikes with
-  software prefetch. Results are bit-identical for any thread count (the owner adds its input in spike
-  order, as one thread would).
+  order, propagation of each thread's share of the spikes (cut by work: row lengths differ between layers)
+  into event lists by target owner (no atomics, no dense per-thread buffers), depression fused into
+  propagation, then potentiation on post spikes with software prefetch. With equal STDP time constants the
+  two traces are one array. Results are bit-identical for any thread count (the owner adds its input in
+  spike order, as one thread would).
 - ``torch``: per-step tensor operations (gather of spiking rows + ``index_add_``), CPU or CUDA; the
   reference implementation and the CUDA path.
 
@@ -200,6 +201,10 @@ class Engine:
         params = self._params(bits | (16 if self.profile else 0))
         out = torch.zeros(8, dtype=torch.int64)
         elig_ptr = self.elig.data_ptr() if self.elig.numel() else None
+        # equal time constants keep the two traces equal: the kernel then decays and reads one array
+        one_trace = (
+            bits != 0 and self.stdp.tau_plus == self.stdp.tau_minus and torch.equal(self.x_pre, self.x_post)
+        )
         self._lib.snn_run(
             self.n,
             st.v.data_ptr(),
@@ -208,7 +213,7 @@ class Engine:
             st.theta.data_ptr(),
             st.refrac.data_ptr(),
             self.x_pre.data_ptr(),
-            self.x_post.data_ptr(),
+            (self.x_pre if one_trace else self.x_post).data_ptr(),
             self.drive.data_ptr() if bool(self.drive.any()) else None,  # none: skip reading it
             cn.is_exc.data_ptr(),
             cn.row_ptr.data_ptr(),
@@ -229,6 +234,8 @@ class Engine:
             self.threads,
         )
         self.step += n_steps
+        if one_trace:
+            self.x_post.copy_(self.x_pre)
         if self.profile:
             names = ("neuron_sweep", "spike_merge", "propagation", "potentiation", "barrier")
             for nm, ns in zip(names, out[3:].tolist(), strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -292,3 +293,21 @@ def test_native_results_do_not_depend_on_the_thread_count(mode: str) -> None:
     for other in runs[1:]:
         for a, b in zip(runs[0], other, strict=True):
             assert torch.equal(a, b)
+
+
+def test_one_trace_array_for_equal_time_constants_is_exact() -> None:
+    """tau_plus == tau_minus: the kernel decays and reads one trace array for both; the result is the same, bit
+    for bit, as with two arrays decaying by the same factor (a tau_minus that rounds to the same float32)."""
+    tau2 = 20.0 + 1e-9
+    f32 = torch.tensor([math.exp(-1 / 20.0), math.exp(-1 / tau2)], dtype=torch.float64).float()
+    assert f32[0] == f32[1]
+    runs = []
+    for tau_minus in (20.0, tau2):
+        eng = _cuba(3000, "native", plastic=True)
+        eng.stdp = eng.stdp._replace(tau_minus=tau_minus)
+        r = eng.run(150, "direct", record_cap=50_000)
+        runs.append((r.raster, eng.conn.w, eng.x_pre, eng.x_post))
+    assert runs[0][0].shape[0] > 1000
+    assert torch.equal(runs[0][2], runs[0][3])  # the caller's two arrays stay in step
+    for a, b in zip(*runs, strict=True):
+        assert torch.equal(a, b)
