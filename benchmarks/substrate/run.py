@@ -42,9 +42,9 @@ def ours(which: str, n: int, dt: float, dur: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def brian(py: Path, n: int, dt: float, dur: float) -> dict:
+def brian(py: Path, n: int, dt: float, dur: float, stdp: bool = False) -> dict:
     out = subprocess.run(
-        [str(py), str(HERE / "brian2_cuba.py"), str(n), str(dt), str(dur), "2"],
+        [str(py), str(HERE / "brian2_cuba.py"), str(n), str(dt), str(dur), "2", *(["stdp"] if stdp else [])],
         capture_output=True,
         text=True,
         check=True,
@@ -89,27 +89,37 @@ def main() -> None:
     for which in ("s2", "s2r"):
         for n in (16_000, 220_000):
             o = median_of([ours(which, n, 1.0, dur) for _ in range(a.repeats)])
-            s1 = next(r["ours"] for r in rows if r["case"] == f"S1 N={n} dt=1.0")
-            rows.append(
-                {
-                    "case": f"{which.upper()} N={n} dt=1.0",
-                    "ours": o,
-                    "overhead_vs_s1": o["wall_s"] / s1["wall_s"],
+            ref = next(r for r in rows if r["case"] == f"S1 N={n} dt=1.0")
+            row = {
+                "case": f"{which.upper()} N={n} dt=1.0",
+                "ours": o,
+                "overhead_vs_s1": o["wall_s"] / ref["ours"]["wall_s"],
+            }
+            if py and which == "s2":  # Brian2 with the same STDP rule: its own overhead, and the time ratio
+                b = median_of([brian(py, n, 1.0, dur, stdp=True) for _ in range(a.repeats)])
+                row |= {
+                    "brian2": b,
+                    "time_ratio": o["wall_s"] / b["wall_s"],
+                    "rate_diff": abs(o["rate_hz"] - b["rate_hz"]) / b["rate_hz"],
+                    "brian2_overhead_vs_s1": b["wall_s"] / ref["brian2"]["wall_s"],
                 }
-            )
+            rows.append(row)
     o = median_of([ours("s3", 220_000, 1.0, dur) for _ in range(a.repeats)])
     rows.append({"case": "S3 N=220000 dt=1.0", "ours": o})
     print(
         f"{'case':28} {'rate':>6} {'wall_s':>8} {'rtf':>6} {'ev/s':>9} {'B/syn':>6} "
-        f"{'brian rate':>10} {'brian wall':>10} {'ratio':>6}"
+        f"{'brian rate':>10} {'brian wall':>10} {'ratio':>6} {'S2/S1':>6} {'brian S2/S1':>11}"
     )
+    nan = float("nan")
     for r in rows:
         o, b = r["ours"], r.get("brian2")
         extra = (
             f"{b['rate_hz']:10.2f} {b['wall_s']:10.3f} {r['time_ratio']:6.2f}"
             if b
-            else f"{'':10} {'':10} {r.get('overhead_vs_s1', float('nan')):6.2f}"
+            else f"{'':10} {'':10} {'':6}"
         )
+        if "overhead_vs_s1" in r:
+            extra += f" {r['overhead_vs_s1']:6.2f} {r.get('brian2_overhead_vs_s1', nan):11.2f}"
         print(
             f"{r['case']:28} {o['rate_hz']:6.2f} {o['wall_s']:8.3f} {o['rtf']:6.3f} {o['events_per_s']:9.2e} "
             f"{o['bytes_per_synapse']:6.1f} {extra}"
