@@ -7,7 +7,7 @@ independent random gathers (many misses in flight), a dependent chain (latency),
 read-modify-writes of floats, in ns per access.
 
 Run:
-    /work/venv/bin/python benchmarks/substrate/gather_cost.py
+    .venv/bin/python benchmarks/substrate/gather_cost.py
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from pathlib import Path
+
+from snn_substrate import _native
 
 SOURCE = r"""
 #include <chrono>
@@ -62,7 +64,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src, exe = Path(tmp) / "gather.cpp", Path(tmp) / "gather"
         src.write_text(SOURCE)
-        subprocess.run(["g++", "-O2", "-std=c++17", str(src), "-o", str(exe)], check=True)
+        cxx = _native._compiler() or "g++"
+        subprocess.run([cxx, "-O2", "-std=c++17", str(src), "-o", str(exe)], check=True)
         subprocess.run([str(exe)], check=True)
 
 
