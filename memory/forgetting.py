@@ -18,7 +18,9 @@ import json
 import re
 import shutil
 import sqlite3
+import struct
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reasoning.errors import NotFoundError
@@ -55,6 +57,7 @@ def forget(
         memory.index.drop(namespace)
         erase(memory)
         vacuum_index(memory)
+        scrub_hnsw(memory.directory / "chroma")
         return count
     if query is not None:
         found = memory.recall(query, namespace=namespace, k=k)
@@ -79,6 +82,7 @@ def forget(
         )
     memory.reconcile()
     erase(memory)
+    scrub_hnsw(memory.directory / "chroma")
     return removed
 
 
@@ -113,6 +117,44 @@ def vacuum_index(memory: Memory) -> bool:
     except sqlite3.Error:
         return False
     return True
+
+
+def scrub_hnsw(root: Path) -> int:
+    """Zero the unused capacity of every embedded HNSW segment's ``data_level0.bin``; returns the files changed.
+
+    Chroma writes a segment's level-0 file at its full capacity (100 slots at first) from a buffer it does not
+    clear, so the slots past ``cur_element_count`` can hold whatever the process had freed before, such as
+    the text of a message just forgotten (seen once in CI). Only files whose ``header.bin`` is the
+    layout this reads (version 1, and a file size of capacity x slot size) are touched; anything else is left
+    as is. Run after a forget and when a Memory that forgot closes, once Chroma has written its files.
+    """
+    changed = 0
+    if not root.is_dir():
+        return 0
+    for seg in root.iterdir():
+        header, data = seg / "header.bin", seg / "data_level0.bin"
+        if not (_UUID.fullmatch(seg.name) and header.is_file() and data.is_file()):
+            continue
+        try:
+            head = header.read_bytes()
+            if len(head) < 36 or struct.unpack_from("<i", head, 0)[0] != 1:
+                continue
+            capacity, used, slot = struct.unpack_from("<QQQ", head, 12)
+            if used > capacity or slot == 0 or data.stat().st_size != capacity * slot:
+                continue
+            with open(data, "r+b") as f:
+                pos, end = used * slot, capacity * slot
+                while pos < end:
+                    f.seek(pos)
+                    chunk = f.read(min(1 << 20, end - pos))
+                    if chunk.count(0) != len(chunk):
+                        f.seek(pos)
+                        f.write(bytes(len(chunk)))
+                        changed += 1
+                    pos += len(chunk)
+        except OSError:
+            continue
+    return changed
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -207,4 +249,4 @@ def _cascade(memory: Memory, conn: sqlite3.Connection, namespace: str, targets: 
     return removed
 
 
-__all__ = ["erase", "forget", "vacuum_index"]
+__all__ = ["erase", "forget", "scrub_hnsw", "vacuum_index"]

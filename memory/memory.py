@@ -121,6 +121,9 @@ class Memory:
         self._lock = lock
         self._guard = threading.RLock()
         self._closed = False
+        self._forgot = (
+            False  # a forget ran: scrub Chroma's level-0 files again at close (forgetting.scrub_hnsw)
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     @classmethod
@@ -199,6 +202,10 @@ class Memory:
         with contextlib.suppress(MemoryBackendError):  # replayed at next open
             self._flush()
         self.index.close()
+        if self._forgot:
+            from memory.forgetting import scrub_hnsw
+
+            scrub_hnsw(self.directory / "chroma")
         self.store.close()
         if self._lock is not None:
             self._lock.release()
@@ -586,6 +593,7 @@ class Memory:
 
         if sum(x is not None for x in (ids, query, True if all else None)) != 1:
             raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
+        self._forgot = True
         return forget(self, namespace, ids=ids, query=query, k=k, everything=all)
 
     @_synchronized

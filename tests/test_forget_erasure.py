@@ -220,3 +220,34 @@ def test_forgotten_namespace_leaves_no_vector_in_chroma_files(tmp_path: Path) ->
             memory.recall("kept 3 about subject", namespace="keep", k=3)[0].text == "kept 3 about subject 3"
         )
         assert memory.reconcile(full=True)["added"] == 0
+
+
+def _plant_in_hnsw_tails(chroma: Path, text: bytes) -> int:
+    """Write ``text`` into the unused capacity of every HNSW level-0 file, as Chroma's uncleared buffer can."""
+    planted = 0
+    for data in chroma.glob("*/data_level0.bin"):
+        head = (data.parent / "header.bin").read_bytes()
+        capacity, used, slot = np.frombuffer(head, dtype="<u8", count=3, offset=12).tolist()
+        assert data.stat().st_size == capacity * slot and used < capacity
+        with open(data, "r+b") as f:
+            f.seek((capacity - 1) * slot)
+            f.write(text)
+        planted += 1
+    return planted
+
+
+def test_forget_zeroes_what_chroma_left_in_unused_hnsw_slots(tmp_path: Path) -> None:
+    """Chroma writes a segment's level-0 file at full capacity from a buffer it does not clear (CI once found a
+    forgotten message there): forget zeroes the unused slots, and the index still answers afterwards."""
+    secret = marker()
+    with Memory.open(tmp_path, embedder=HashEmbedder(EMBEDDER_DIM)) as memory:
+        keep = [memory.remember(f"ordinary note {i} on the weather", namespace="u") for i in range(5)]
+        target = memory.remember(f"the vault phrase is {secret}", namespace="u")
+        assert _plant_in_hnsw_tails(tmp_path / "chroma", f"freed heap: {secret}".encode()) >= 1
+        assert files_containing(tmp_path, secret.encode()) != []
+        memory.forget(target, namespace="u")
+        assert files_containing(tmp_path, secret.encode()) == []
+        assert {r.id for r in memory.recall("ordinary note on the weather", namespace="u", k=10)} >= set(keep)
+    assert files_containing(tmp_path, secret.encode()) == []
+    with Memory.open(tmp_path, embedder=HashEmbedder(EMBEDDER_DIM)) as memory:
+        assert {r.id for r in memory.recall("ordinary note on the weather", namespace="u", k=10)} >= set(keep)
