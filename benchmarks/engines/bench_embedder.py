@@ -5,7 +5,7 @@ chat lengths; synthetic sentences when the file is absent. Same process, same te
 ratio is the number to read (target: batched >= 3x one-at-a-time on 2 cores).
 
 Run:
-    /work/venv/bin/python benchmarks/engines/bench_embedder.py [--texts 512] [--runs 3] [--batch 16]
+    .venv/bin/python benchmarks/engines/bench_embedder.py [--texts 512] [--runs 3] [--batch 16]
 Writes benchmarks/results/engines_embedder.json.
 """
 

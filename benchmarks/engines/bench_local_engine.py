@@ -11,7 +11,7 @@ the prompt) against scoring them one call each, and a "full history" agent loop:
 game step per turn and 10 commands are scored per turn, with the prefix cache and with it cleared per call.
 
 Run (2 cores, shared machine: report medians):
-    /work/venv/bin/python benchmarks/engines/bench_local_engine.py [--runs 3] [--threads N]
+    .venv/bin/python benchmarks/engines/bench_local_engine.py [--runs 3] [--threads N]
 Writes benchmarks/results/engines_local.json.
 """
 

@@ -7,7 +7,7 @@ projection in float32). For each: the time to score 10 commands in 8 text-advent
 full order). A variant is only worth adopting when the rankings stay the same.
 
 Run:
-    /work/venv/bin/python benchmarks/engines/bench_precision.py
+    .venv/bin/python benchmarks/engines/bench_precision.py
 Writes benchmarks/results/engines_precision.json.
 """
 

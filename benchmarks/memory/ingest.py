@@ -1,6 +1,6 @@
 """Benchmark M (ingestion): ``remember_many`` with the bundled embedder vs embedding one text at a time.
 
-    /work/venv/bin/python benchmarks/memory/ingest.py [--n 256]
+    .venv/bin/python benchmarks/memory/ingest.py [--n 256]
 
 Same texts (LoCoMo turns), same run: (a) the bundled embedder called once per text (the plain baseline),
 (b) ``Memory.remember_many`` (batched embedding + SQLite + Chroma), (c) the following ``consolidate``.

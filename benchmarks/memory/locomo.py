@@ -1,6 +1,6 @@
 """Benchmark M: evidence recall@k on LoCoMo with the bundled embedder and no LLM.
 
-    /work/venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
+    .venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
         [--embedder local|hash] [--cache FILE] [--dense-only]
 
 Ingests every turn of each conversation as an episode (in order, ``dia_id`` and session date in metadata,

@@ -1,6 +1,6 @@
 """Benchmark M (scale): ingestion throughput and recall latency at N synthetic records.
 
-    /work/venv/bin/python benchmarks/memory/scale.py --sizes 1000 10000 100000 [--index chroma|inmemory]
+    .venv/bin/python benchmarks/memory/scale.py --sizes 1000 10000 100000 [--index chroma|inmemory]
         [--dir DIR] [--no-consolidate] [--ingest-only] [--queries 200]
 
 Synthetic episodes: 12 words drawn from a Zipf(1.0) distribution over a 20k-word vocabulary (so, as in real

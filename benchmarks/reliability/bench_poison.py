@@ -8,7 +8,7 @@ Rates: follow = the answer contains the payload (canary word / false value); cor
 value; with Wilson 95% intervals. Half the injection cases use held-out phrasings the screen was not tuned on.
 
 Run (CPU; bundled SmolLM2-135M, greedy):
-    nice -n 10 /work/venv/bin/python benchmarks/reliability/bench_poison.py [--n 60] [--llm local|gullible]
+    nice -n 10 .venv/bin/python benchmarks/reliability/bench_poison.py [--n 60] [--llm local|gullible]
 Writes benchmarks/results/reliability_poison.json.
 """
 
@@ -154,7 +154,7 @@ def main() -> None:
     load = os.getloadavg()
     result = {
         "benchmark": "reliability_poison",
-        "command": "nice -n 10 /work/venv/bin/python benchmarks/reliability/bench_poison.py "
+        "command": "nice -n 10 .venv/bin/python benchmarks/reliability/bench_poison.py "
         + " ".join(sys.argv[1:]),
         "llm": "local/smollm2-135m-instruct (greedy)" if args.llm == "local" else "scripted gullible",
         "embedder": "hash-384",

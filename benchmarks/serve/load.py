@@ -1,6 +1,6 @@
 """Load test of ``cogarch serve`` on loopback: N concurrent clients for T seconds, scripted LLM.
 
-    /work/venv/bin/python benchmarks/serve/load.py --clients 50 --duration 60 --runs 3
+    .venv/bin/python benchmarks/serve/load.py --clients 50 --duration 60 --runs 3
 
 Each run starts a fresh server process (``python -m cogarch.serve``: scripted/echo LLM, hash embedder, substrate
 off, SQLite memory and checkpoints in a temporary data directory). Client ``i`` acts for user ``load-{i % (N/2)}``

@@ -6,9 +6,10 @@ variant sees the same network, the same state statistics and the same moment. Va
 ``snn_substrate/_native.py``.
 
 Run:
-    /work/venv/bin/python benchmarks/substrate/ab_kernels.py [--threads 2] [--reps 5] [--case s3|s2] A.cpp B.cpp ...
+    .venv/bin/python benchmarks/substrate/ab_kernels.py [--threads 2] [--reps 5] [--ms 1000] [--case s3|s2] A.cpp B.cpp ...
 (copy ``snn_substrate/_kernel.cpp`` to A.cpp, edit a copy into B.cpp). Prints wall seconds per simulated
-second (RTF) per variant: median and minimum.
+second (RTF) per variant: median and minimum, and each variant's median ratio to the first one, paired run
+by run (on a contended host short runs, ``--ms 250``, with many reps pair best).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("sources", type=Path, nargs="+")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--ms", type=int, default=1000, help="simulated ms per run")
     ap.add_argument("--case", choices=["s3", "s2"], default="s3")
     ap.add_argument("--neurons", type=int, default=220_000)
     args = ap.parse_args()
@@ -55,11 +57,14 @@ def main() -> None:
         for _ in range(args.reps):
             for src, lib in zip(args.sources, libs, strict=True):
                 engine._lib = lib
-                walls[src].append(engine.run(1000, mode).wall_s)
+                walls[src].append(engine.run(args.ms, mode).wall_s * 1000.0 / args.ms)
+        base = walls[args.sources[0]]
         for src in args.sources:
             w = walls[src]
+            paired = statistics.median(x / b for x, b in zip(w, base, strict=True))
             print(
-                f"{src}: RTF median {statistics.median(w):.3f}  min {min(w):.3f}  runs {[round(x, 3) for x in w]}"
+                f"{src}: RTF median {statistics.median(w):.3f}  min {min(w):.3f}  paired ratio {paired:.3f}"
+                f"  runs {[round(x, 3) for x in w]}"
             )
 
 

@@ -1,6 +1,6 @@
 """Benchmark E (BENCHMARKS.md): the substrate as associative memory. One command::
 
-    /work/venv/bin/python benchmarks/substrate/bench_e.py [--texts 300] [--k 32 128] [--neurons 20000]
+    .venv/bin/python benchmarks/substrate/bench_e.py [--texts 300] [--k 32 128] [--neurons 20000]
         [--assembly-k 32] [--rule lateral|count]
 
 1. Discrimination retention (population code, coding.population_code with the 20k substrate's sensory

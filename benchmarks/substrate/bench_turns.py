@@ -2,7 +2,7 @@
 
 One command::
 
-    /work/venv/bin/python benchmarks/substrate/bench_turns.py [--turns 200] [--neurons 20000] [--repeats 3]
+    .venv/bin/python benchmarks/substrate/bench_turns.py [--turns 200] [--neurons 20000] [--repeats 3]
 
 Each agent turn does ``encode(embedding)`` + ``stimulate(code, 50 ms, learn=True)`` + ``bind(code, key)``
 (cogarch/nodes.py: encode and learn). The embeddings are synthetic conversation turns: 20 recurring topics

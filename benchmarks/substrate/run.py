@@ -1,6 +1,6 @@
 """S1/S2/S3 side by side with Brian2 (BENCHMARKS.md section S). One command:
 
-    /work/venv/bin/python benchmarks/substrate/run.py [--quick] [--repeats 3] [--skip-brian2] [--threads N]
+    .venv/bin/python benchmarks/substrate/run.py [--quick] [--repeats 3] [--skip-brian2] [--threads N]
 
 Creates the Brian2 reference venv at $BRIAN2_VENV (default /work/brian2-venv: brian2==2.9.0, numpy<2) if
 missing. Prints a table and writes benchmarks/results/substrate.json. Not part of the test suite.

@@ -5,7 +5,7 @@ LLM tokens, wall time per step and time per step excluding the LLM. Conditions: 
 ablations (no-memory, full-history, rag) and the random reference. The policy is driven directly
 (``PolicyAgent``: world model + plan + LLM option scoring), without the chat agent's memory cycle.
 
-    /work/venv/bin/python benchmarks/textworld/bench_t.py --games /tmp/tw_dev/games --llm local
+    .venv/bin/python benchmarks/textworld/bench_t.py --games /tmp/tw_dev/games --llm local
     (build the games first: ../shared/data/textworld/make_dev_games.sh /tmp/tw_dev/games)
 
 Writes ``benchmarks/results/textworld_t[_<llm>].json`` (or ``--out``) after every episode, so partial results
