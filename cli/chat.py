@@ -110,6 +110,8 @@ def _piped(agent: Any, user: str, as_json: bool) -> None:
             continue
         if message.startswith("/"):
             out = _command_text(agent, user, message)
+            if out is None:  # /quit or /exit: the rest of the input is not read
+                break
             if as_json:
                 print_json({"command": message, "output": out})
             else:
@@ -134,16 +136,55 @@ def _piped(agent: Any, user: str, as_json: bool) -> None:
         sys.stdout.flush()
 
 
-def _command_text(agent: Any, user: str, line: str) -> str:
-    """Piped-mode slash commands that make sense without a terminal."""
+PIPED_HELP = """\
+/help                 this help
+/memory [query]       what the agent remembers (about the query)
+/forget <id|query>    forget one memory, or everything matching a query
+/persona              the profile the agent has of you
+/substrate            statistics of your spiking substrate
+/good  /bad           reward or punish the last reply
+/idle <duration>      let time pass (e.g. 30m, 8h, 2d); proactive messages may follow
+/model                which model answers
+/quit                 stop reading input (end of input does the same)"""
+
+
+def _command_text(agent: Any, user: str, line: str) -> str | None:
+    """Piped-mode slash commands (those that make sense without a terminal): their output as text, or None
+    for /quit and /exit.
+
+    Raises:
+        InvalidInputError: a command's argument is missing or unreadable (``/forget``, ``/idle``).
+    """
     name, _, arg = line.partition(" ")
+    arg = arg.strip()
+    if name in ("/quit", "/exit"):
+        return None
+    if name == "/help":
+        return PIPED_HELP
     if name == "/idle":
         actions = agent.idle(parse_duration(arg or "1h"), user=user)
         return "\n".join(f"[proactive] {a.content}" for a in actions) or "(nothing happened)"
     if name == "/memory":
-        items = agent.memory.recall(arg or "", namespace=user, k=10) if arg else []
-        return "\n".join(f"{r.kind}: {r.text}" for r in items)
-    return f"unknown command in piped mode: {name}"
+        if arg:
+            lines = [f"{r.kind} {r.id} {r.text}" for r in agent.memory.recall(arg, namespace=user, k=10)]
+        else:
+            lines = _recent(agent, user)
+        return "\n".join(lines) or "(nothing remembered yet)"
+    if name == "/forget":
+        if not arg:
+            raise InvalidInputError("/forget needs an id or a query")
+        return f"forgot {_forget(agent, user, arg)} item(s)"
+    if name in ("/good", "/bad"):
+        agent.feedback(1.0 if name == "/good" else -1.0, user=user)
+        return "noted"
+    if name == "/persona":
+        persona = agent.memory.persona(user) if hasattr(agent.memory, "persona") else None
+        return jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)"
+    if name == "/substrate":
+        return jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str)
+    if name == "/model":
+        return f"{agent.llm.name} (embedder {agent.context.embedder.name})"
+    return f"unknown command in piped mode: {name}; /help lists them"
 
 
 class Session:
@@ -285,12 +326,14 @@ class Session:
         if name == "/help":
             console.print(HELP, highlight=False, markup=False)
         elif name == "/memory":
-            items = agent.memory.recall(arg, namespace=user, k=10) if arg else _recent(agent, user)
-            if not items:
+            items = agent.memory.recall(arg, namespace=user, k=10) if arg else []
+            recent = [] if arg else _recent(agent, user)
+            if not items and not recent:
                 console.print("[dim](nothing remembered yet)[/]")
             for r in items:
-                rid = getattr(r, "id", "")
-                console.print(f"  [cyan]{r.kind}[/] {rid} [dim]{r.score:.2f}[/] {r.text}", highlight=False)
+                console.print(f"  [cyan]{r.kind}[/] {r.id} [dim]{r.score:.2f}[/] {r.text}", highlight=False)
+            for line in recent:
+                console.print(f"  {line}", highlight=False, markup=False)
         elif name == "/forget":
             if not arg:
                 raise InvalidInputError("/forget needs an id or a query")
@@ -355,11 +398,13 @@ class Session:
         console.print(f"[dim]  {timings}[/]", highlight=False)
 
 
-def _recent(agent: Any, user: str) -> list[Any]:
-    recent = getattr(agent.memory, "recent", None)
-    if recent is not None:
-        return list(recent(namespace=user, limit=10))
-    return list(agent.memory.recall("", namespace=user, k=10))
+def _recent(agent: Any, user: str) -> list[str]:
+    """The user's ten newest episodes, newest first, one display line each (``/memory`` without a query);
+    nothing for a memory without ``episodes``."""
+    episodes = getattr(agent.memory, "episodes", None)
+    if episodes is None:
+        return []
+    return [f"episode {e.id} {e.text}" for e in episodes(namespace=user, limit=10, newest_first=True)]
 
 
 def _forget(agent: Any, user: str, arg: str) -> int:

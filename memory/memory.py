@@ -460,11 +460,14 @@ class Memory:
         )
 
     @_synchronized
-    def episodes(self, *, namespace: str, limit: int | None = None) -> list[Episode]:
-        """The namespace's episodes in the order they were remembered."""
+    def episodes(
+        self, *, namespace: str, limit: int | None = None, newest_first: bool = False
+    ) -> list[Episode]:
+        """The namespace's episodes in the order they were remembered (``newest_first``: reversed); at most
+        ``limit`` of them, taken from the front of that order."""
         from memory.rows import episode_from_row
 
-        sql = "SELECT * FROM episodes WHERE namespace=? ORDER BY seq"
+        sql = "SELECT * FROM episodes WHERE namespace=? ORDER BY seq" + (" DESC" if newest_first else "")
         rows = self.store.q(sql + (f" LIMIT {int(limit)}" if limit else ""), (namespace,))
         return [episode_from_row(r) for r in rows]
 

@@ -101,6 +101,8 @@ def test_an_empty_model_reply_fails_the_turn_whole(data_dir: Path) -> None:
         assert agent.memory.episodes(namespace="bob") == []  # not half-stored: no orphan user turn
         assert agent.chat("hello again", user="bob").text == "Noted."
         assert [e.text for e in agent.memory.episodes(namespace="bob")] == ["hello again", "Noted."]
+        newest = agent.memory.episodes(namespace="bob", limit=1, newest_first=True)
+        assert [e.text for e in newest] == ["Noted."]
 
 
 def test_graph_has_the_nodes_of_the_design(data_dir: Path) -> None:

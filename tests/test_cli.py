@@ -95,6 +95,22 @@ def test_chat_piped_plain_and_json(data_dir: Path) -> None:
     assert any("Tom" in r["text"] for r in line["recalled"])  # the second run recalls the first
 
 
+def test_chat_piped_commands_and_quit(data_dir: Path) -> None:
+    args = ["chat", "--data-dir", str(data_dir), "--user", "ada"]
+    script = "my cat is called Tom\n/memory\n/good\n/forget Tom\n/memory Tom\n/nope\n/quit\nnot read\n"
+    result = runner.invoke(app, args, input=script, env=FAST)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "You said: my cat is called Tom"
+    assert any("Tom" in line for line in lines[1 : lines.index("noted")])  # /memory lists the message
+    forgot = next(line for line in lines if line.startswith("forgot "))
+    assert forgot != "forgot 0 item(s)"
+    after = lines[lines.index(forgot) + 1 :]
+    assert not any("Tom" in line for line in after)  # /memory Tom finds nothing now
+    assert "unknown command in piped mode: /nope; /help lists them" in after
+    assert "not read" not in result.stdout  # /quit stops reading
+
+
 def test_chat_unknown_option_is_a_usage_error() -> None:
     result = runner.invoke(app, ["chat", "--no-such-flag"])
     assert result.exit_code == 2

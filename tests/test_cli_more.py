@@ -106,3 +106,32 @@ def test_chat_idle_work_waits_for_the_grace_period_and_counts_it_as_idle() -> No
     first_at, first_seconds = calls[0]
     assert first_at - started >= 1.0
     assert first_seconds >= 0.9 * 10.0 * (first_at - started)  # the grace time counted as idle time
+
+
+def test_chat_memory_without_a_query_lists_the_newest_episodes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import cli.chat
+
+    out = io.StringIO()
+    monkeypatch.setattr(cli.chat, "console", Console(file=out, width=200))
+    asked: list[dict[str, object]] = []
+
+    class Episodes:
+        def episodes(self, **kw: object) -> list[SimpleNamespace]:
+            asked.append(kw)
+            return [SimpleNamespace(id="ep_2", text="my cat is Tom"), SimpleNamespace(id="ep_1", text="hi")]
+
+        def recall(self, query: str, **kw: object) -> list[object]:
+            raise AssertionError("/memory without a query must not recall")
+
+    session = cli.chat.Session(
+        SimpleNamespace(memory=Episodes()), "bob", time_scale=1.0, proactive=False, idle_grace_s=0.0
+    )
+    assert session.command("/memory") is True
+    assert asked == [{"namespace": "bob", "limit": 10, "newest_first": True}]
+    lines = out.getvalue().splitlines()
+    assert lines == ["  episode ep_2 my cat is Tom", "  episode ep_1 hi"]
