@@ -188,14 +188,24 @@ def route_after_recall(state: TurnState) -> str:
     return state.get("route", "respond")
 
 
+def prompt_recalled(state: TurnState) -> list[dict[str, Any]]:
+    """The recalled items a prompt quotes: all but the episodes that its history window already holds (the
+    last turns are also the best-recalled episodes; quoting them twice makes a small model repeat its last
+    reply). History messages carry their episode's ``id`` from :func:`learn`."""
+    window = {m.get("id") for m in (state.get("history") or [])[-HISTORY_IN_PROMPT:]} - {None}
+    return [
+        i for i in state.get("recalled", []) if not (i.get("kind") == "episode" and i.get("id") in window)
+    ]
+
+
 def build_messages(
     state: TurnState, *, instruction: str | None = None, notes: str | None = None
 ) -> list[Message]:
     """The prompt of a reply: system, memory notes (``notes``: the gateway's rendering; default: the
-    non-suspicious items quoted), recent history, input."""
+    non-suspicious items of :func:`prompt_recalled` quoted), recent history, input."""
     if notes is None:
         notes = gateway.quote(
-            [i["text"] for i in state.get("recalled", []) if not i.get("suspicious")][:PROMPT_ITEMS]
+            [i["text"] for i in prompt_recalled(state) if not i.get("suspicious")][:PROMPT_ITEMS]
         )
     system_text = SYSTEM_PROMPT
     quoted = notes
@@ -214,7 +224,7 @@ def build_messages(
 def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """System 1: answer directly, streaming tokens to the graph's custom stream."""
     ctx = runtime.context
-    messages = build_messages(state, notes=ctx.gateway.render(state.get("recalled", [])))
+    messages = build_messages(state, notes=ctx.gateway.render(prompt_recalled(state)))
     options = GenerationOptions(
         max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature
     )
@@ -253,7 +263,7 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
     associator = MemoryAssociator(ctx.memory, user)
     search = CoATSearch(ctx.llm, associator=associator, settings=ctx.settings.search, on_event=progress)
-    result = search.run(state.get("text", ""), context=ctx.gateway.render(state.get("recalled", [])))
+    result = search.run(state.get("text", ""), context=ctx.gateway.render(prompt_recalled(state)))
     reply = str(result.answer).strip()
     writer({"token": reply})
     summary = {
@@ -340,8 +350,8 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     history: list[dict[str, Any]] = []
     if mode == "chat":
         history = [
-            {"role": "user", "content": text},
-            {"role": "assistant", "content": state.get("reply", "")},
+            {"role": "user", "content": text, "id": _episode_id(state, "input")},
+            {"role": "assistant", "content": state.get("reply", ""), "id": _episode_id(state, "output")},
         ]
     return {"stored": stored, "history": history}
 
@@ -410,4 +420,12 @@ IDLE_NODES: dict[str, Node] = {
     "decide": _timed("decide", decide),
 }
 
-__all__ = ["IDLE_NODES", "SYSTEM_PROMPT", "TURN_NODES", "build_messages", "route_after_recall", "route_entry"]
+__all__ = [
+    "IDLE_NODES",
+    "SYSTEM_PROMPT",
+    "TURN_NODES",
+    "build_messages",
+    "prompt_recalled",
+    "route_after_recall",
+    "route_entry",
+]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +19,16 @@ from cogarch.substrates import user_file
 from memory import Memory
 from memory.embedders.base import HashEmbedder
 from memory.memory import embed_text
-from reasoning.engines.scripted import ScriptedLLM
-from reasoning.llm import GenerationOptions, Message
+from reasoning.engines.scripted import ScriptedLLM, remembering
 
 EMBEDDER_DIM = 256
 CLI_ENV = {"COGARCH_EMBEDDING__MODEL": "hash", "COGARCH_EMBEDDING__DIM": str(EMBEDDER_DIM)}
 
 
-def echo_llm(messages: Sequence[Message], options: GenerationOptions) -> str:
-    """Repeats the first memory note (so forgotten text also lands in replies and checkpoints)."""
-    notes = [line[3:-1] for line in messages[0]["content"].splitlines() if line.startswith('- "')]
-    return f"I remember: {notes[0]}" if notes else f"Noted: {messages[-1]['content']}"
-
-
 def make_agent(data_dir: Path, substrate: bool = True) -> Agent:
     return Agent.open(
         data_dir,
-        llm=ScriptedLLM(echo_llm),
+        llm=ScriptedLLM(remembering),
         embedder=HashEmbedder(EMBEDDER_DIM),
         clock=ManualClock(1.7e9),
         substrate={"enabled": substrate, "neurons": 2000},
@@ -62,6 +54,9 @@ def chat_with_secret(agent: Agent, user: str, secret: str, other: str = "bob") -
         agent.chat(f"filler note {i} about the garden and tomatoes", user=user)
         agent.chat(f"{other} talks about bicycles, round {i}", user=other)
     agent.chat(f"My locker code word is {secret} and nobody else knows it", user=user)
+    # three more turns: the statement leaves the prompt's history window, so the question recalls it as a note
+    for topic in ("the garden", "tomatoes", "the weather"):
+        agent.chat(f"Tell me about {topic}", user=user)
     agent.chat("What is my locker code word?", user=user)  # recalled: the secret lands in the reply too
     agent.chat("Tell me about the garden", user=user)
     agent.memory.consolidate(namespace=user)

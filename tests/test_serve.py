@@ -28,19 +28,11 @@ from cogarch.serve.runtime import build_server_agent
 from cogarch.serve.settings import ServeSettings, hash_key, new_key
 from cogarch.settings import Settings
 from memory.embedders.base import HashEmbedder
-from reasoning.engines.scripted import ScriptedLLM
+from reasoning.engines.scripted import ScriptedLLM, remembering
 from reasoning.errors import ConfigError
 from reasoning.llm import GenerationOptions, Message
 
 ALICE, BOB, OPS = "ck-alice-key", "ck-bob-key", "ck-ops-key"
-
-
-def remembering_llm(messages: Sequence[Message], options: GenerationOptions) -> str:
-    system = messages[0]["content"]
-    notes = [line[3:-1] for line in system.splitlines() if line.startswith('- "')]
-    if notes:
-        return f"I remember: {notes[0]}"
-    return f"Noted: {messages[-1]['content']}"
 
 
 def key_settings(**overrides: Any) -> dict[str, Any]:
@@ -95,7 +87,7 @@ class Live:
 
 def make_agent(data_dir: Path, llm: Any = None, **serve: Any) -> Agent:
     settings = Settings.load(data_dir=data_dir, substrate={"enabled": False}, serve=key_settings(**serve))
-    return build_server_agent(settings, llm=llm or ScriptedLLM(remembering_llm), embedder=HashEmbedder(256))
+    return build_server_agent(settings, llm=llm or ScriptedLLM(remembering), embedder=HashEmbedder(256))
 
 
 @pytest.fixture
@@ -284,7 +276,7 @@ def test_a_turn_over_the_timeout_answers_504_and_is_still_remembered(data_dir: P
     def slow(messages: Sequence[Message], options: GenerationOptions) -> str:
         if "slowly" in messages[-1]["content"]:
             release.wait(10)
-        return remembering_llm(messages, options)
+        return remembering(messages, options)
 
     agent = make_agent(data_dir, llm=ScriptedLLM(slow), request_timeout_s=0.3)
     try:

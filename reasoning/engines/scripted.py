@@ -98,6 +98,19 @@ def _echo(messages: Sequence[Message], options: GenerationOptions) -> str:
     return f"You said: {last}"
 
 
+def remembering(messages: Sequence[Message], options: GenerationOptions) -> str:
+    """A script that answers from what the prompt holds, so tests can see recall in replies: the first memory
+    note quoted in the system prompt (``I remember: <note>``), else the latest earlier user message of the
+    conversation (``I remember: <message>``), else ``Noted: <input>``."""
+    notes = [line[3:-1] for line in str(messages[0]["content"]).splitlines() if line.startswith('- "')]
+    if notes:
+        return f"I remember: {notes[0]}"
+    earlier = [m["content"] for m in messages[1:-1] if m["role"] == "user"]
+    if earlier:
+        return f"I remember: {earlier[-1]}"
+    return f"Noted: {messages[-1]['content']}"
+
+
 def _parse(text: str, options: GenerationOptions) -> object:
     schema = options.schema
     if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
