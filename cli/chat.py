@@ -399,12 +399,15 @@ class Session:
 
 
 def _recent(agent: Any, user: str) -> list[str]:
-    """The user's ten newest episodes, newest first, one display line each (``/memory`` without a query);
-    nothing for a memory without ``episodes``."""
+    """The user's ten newest episodes, newest first, one display line each (``/memory`` without a query),
+    with the speaker as recall shows it; nothing for a memory without ``episodes``."""
     episodes = getattr(agent.memory, "episodes", None)
     if episodes is None:
         return []
-    return [f"episode {e.id} {e.text}" for e in episodes(namespace=user, limit=10, newest_first=True)]
+    return [
+        f"episode {e.id} {e.speaker}: {e.text}" if e.speaker else f"episode {e.id} {e.text}"
+        for e in episodes(namespace=user, limit=10, newest_first=True)
+    ]
 
 
 def _forget(agent: Any, user: str, arg: str) -> int:

@@ -123,7 +123,10 @@ def test_chat_memory_without_a_query_lists_the_newest_episodes(monkeypatch) -> N
     class Episodes:
         def episodes(self, **kw: object) -> list[SimpleNamespace]:
             asked.append(kw)
-            return [SimpleNamespace(id="ep_2", text="my cat is Tom"), SimpleNamespace(id="ep_1", text="hi")]
+            return [
+                SimpleNamespace(id="ep_2", text="my cat is Tom", speaker="bob"),
+                SimpleNamespace(id="ep_1", text="hi", speaker=None),
+            ]
 
         def recall(self, query: str, **kw: object) -> list[object]:
             raise AssertionError("/memory without a query must not recall")
@@ -134,4 +137,4 @@ def test_chat_memory_without_a_query_lists_the_newest_episodes(monkeypatch) -> N
     assert session.command("/memory") is True
     assert asked == [{"namespace": "bob", "limit": 10, "newest_first": True}]
     lines = out.getvalue().splitlines()
-    assert lines == ["  episode ep_2 my cat is Tom", "  episode ep_1 hi"]
+    assert lines == ["  episode ep_2 bob: my cat is Tom", "  episode ep_1 hi"]
