@@ -189,20 +189,38 @@ def route_after_recall(state: TurnState) -> str:
 
 
 def prompt_recalled(state: TurnState) -> list[dict[str, Any]]:
-    """The recalled items a prompt quotes: all but the episodes that its history window already holds (the
-    last turns are also the best-recalled episodes; quoting them twice makes a small model repeat its last
-    reply). History messages carry their episode's ``id`` from :func:`learn`."""
-    window = {m.get("id") for m in (state.get("history") or [])[-HISTORY_IN_PROMPT:]} - {None}
-    return [
-        i for i in state.get("recalled", []) if not (i.get("kind") == "episode" and i.get("id") in window)
-    ]
+    """The recalled items a prompt quotes, in recall order, each text once: none of the episodes its history
+    window already holds (the last turns are also the best-recalled episodes; quoting them twice makes a small
+    model repeat its last reply), none that only repeats a window message or the input (an earlier session's
+    same words), and no text twice (an agent that gave one reply several times recalls it several times, and
+    a small model then gives it again). History messages carry their episode's ``id`` from :func:`learn`."""
+    history = (state.get("history") or [])[-HISTORY_IN_PROMPT:]
+    window = {m.get("id") for m in history} - {None}
+    seen = {_said(str(m.get("content", ""))) for m in history} | {_said(state.get("text", ""))}
+    kept = []
+    for item in state.get("recalled", []):
+        if item.get("kind") == "episode" and item.get("id") in window:
+            continue
+        text = str(item.get("text", ""))
+        said = _said(text.split(": ", 1)[1] if item.get("kind") == "episode" and ": " in text else text)
+        if said in seen:
+            continue
+        seen.add(said)
+        kept.append(item)
+    return kept
+
+
+def _said(text: str) -> str:
+    """What a text says, for spotting repeats: case and spacing folded."""
+    return " ".join(text.casefold().split())
 
 
 def build_messages(
     state: TurnState, *, instruction: str | None = None, notes: str | None = None
 ) -> list[Message]:
     """The prompt of a reply: system, memory notes (``notes``: the gateway's rendering; default: the
-    non-suspicious items of :func:`prompt_recalled` quoted), recent history, input."""
+    non-suspicious items of :func:`prompt_recalled` quoted), recent history (each reply once, roles
+    alternating), input."""
     if notes is None:
         notes = gateway.quote(
             [i["text"] for i in prompt_recalled(state) if not i.get("suspicious")][:PROMPT_ITEMS]
@@ -213,12 +231,44 @@ def build_messages(
         system_text += "\n\n" + quoted
     if instruction:
         system_text += "\n\n" + instruction
-    messages: list[Message] = [{"role": "system", "content": system_text}]
-    for message in (state.get("history") or [])[-HISTORY_IN_PROMPT:]:
-        if message.get("role") in ("user", "assistant"):
-            messages.append({"role": message["role"], "content": str(message["content"])})
-    messages.append({"role": "user", "content": state.get("text", "")})
-    return messages
+    turns: list[Message] = [
+        {"role": m["role"], "content": str(m["content"])}
+        for m in (state.get("history") or [])[-HISTORY_IN_PROMPT:]
+        if m.get("role") in ("user", "assistant")
+    ]
+    turns.append({"role": "user", "content": state.get("text", "")})
+    return [{"role": "system", "content": system_text}, *_alternating(_latest_replies(turns))]
+
+
+def _latest_replies(turns: list[Message]) -> list[Message]:
+    """``turns`` without the assistant replies that a later reply repeats. A reply seen three times in the
+    window is what a small model gives a fourth time: once stuck, the bundled 135M model never left the loop
+    (it did with the repeats dropped)."""
+    later: set[str] = set()
+    kept: list[Message] = []
+    for message in reversed(turns):
+        if message["role"] == "assistant":
+            said = _said(message["content"])
+            if said in later:
+                continue
+            later.add(said)
+        kept.append(message)
+    return kept[::-1]
+
+
+def _alternating(turns: list[Message]) -> list[Message]:
+    """Consecutive messages of one role merged into one (lines joined): chat templates and some providers
+    expect user and assistant to alternate."""
+    merged: list[Message] = []
+    for message in turns:
+        if merged and merged[-1]["role"] == message["role"]:
+            merged[-1] = {
+                "role": message["role"],
+                "content": f"{merged[-1]['content']}\n{message['content']}",
+            }
+        else:
+            merged.append(message)
+    return merged
 
 
 def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
@@ -226,7 +276,9 @@ def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     ctx = runtime.context
     messages = build_messages(state, notes=ctx.gateway.render(prompt_recalled(state)))
     options = GenerationOptions(
-        max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature
+        max_tokens=ctx.settings.llm.max_tokens,
+        temperature=ctx.settings.llm.temperature,
+        avoid=tuple(m["content"] for m in messages if m["role"] == "assistant"),
     )
     pieces: list[str] = []
     usage = Usage()

@@ -104,6 +104,8 @@ class GenerationOptions:
         stop: strings that end generation.
         seed: sampling seed, where the engine supports one.
         schema: request structured output matching this pydantic model or JSON schema.
+        avoid: texts the reply should not copy at length, such as the assistant's earlier replies. The local
+            engine never continues a run of ``AVOID_NGRAM`` tokens taken from them; remote engines ignore it.
     """
 
     max_tokens: int | None = None
@@ -111,6 +113,7 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     schema: Schema | None = None
+    avoid: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -124,6 +124,71 @@ def test_prompt_does_not_quote_what_its_history_window_holds(data_dir: Path) -> 
     assert "Rex" in system  # recalled from beyond the window: quoted
 
 
+def test_prompt_quotes_each_recalled_text_once_and_not_the_input_again() -> None:
+    """An agent that gave one reply in several turns recalls it several times; quoted each time, a small model
+    gives it again. An earlier session's copy of the input or of a window message says nothing new."""
+    from cogarch.nodes import prompt_recalled
+
+    def episode(i: int, text: str) -> dict[str, object]:
+        return {"id": f"ep_{i}", "kind": "episode", "text": text, "score": 1.0}
+
+    state = {
+        "text": "What is my favourite colour?",
+        "history": [{"role": "user", "content": "my favourite colour is green", "id": "ep_9"}],
+        "recalled": [
+            episode(1, "bob: what is  my favourite colour?"),  # the input, asked in an earlier session
+            episode(2, "bob: My favourite colour is green"),  # a window message's words, said before
+            episode(3, "agent: I cannot say."),
+            episode(4, "agent: I cannot say."),
+            {"id": "f_1", "kind": "fact", "text": "bob likes green", "score": 0.9},
+            episode(5, "agent: i cannot say."),
+            episode(6, "bob: my dog is Rex"),
+        ],
+    }
+    kept = [i["id"] for i in prompt_recalled(state)]  # type: ignore[arg-type]
+    assert kept == ["ep_3", "f_1", "ep_6"]
+
+
+def test_prompt_history_gives_a_repeated_reply_once_and_alternates_roles() -> None:
+    """Stuck on one reply, the bundled model gave it forever while the window showed it three times."""
+    from cogarch.nodes import build_messages
+
+    stuck = "I cannot say."
+    history = [
+        {"role": "user", "content": "my favourite colour is green"},
+        {"role": "assistant", "content": stuck},
+        {"role": "user", "content": "what is my favourite colour?"},
+        {"role": "assistant", "content": "I  cannot say."},
+        {"role": "user", "content": "it is green"},
+        {"role": "assistant", "content": stuck},
+    ]
+    messages = build_messages({"text": "so, my colour?", "history": history, "recalled": []})  # type: ignore[typeddict-item]
+    assert [(m["role"], m["content"]) for m in messages[1:]] == [
+        ("user", "my favourite colour is green\nwhat is my favourite colour?\nit is green"),
+        ("assistant", stuck),
+        ("user", "so, my colour?"),
+    ]
+    varied = [{"role": r, "content": f"{r} {i}"} for i in range(3) for r in ("user", "assistant")]
+    messages = build_messages({"text": "next", "history": varied, "recalled": []})  # type: ignore[typeddict-item]
+    assert [m["content"] for m in messages[1:]] == [m["content"] for m in varied] + ["next"]
+
+
+def test_reply_is_asked_not_to_copy_the_replies_in_its_prompt(data_dir: Path) -> None:
+    asked: list[tuple[str, ...]] = []
+
+    def recording(messages: Sequence[Message], options: GenerationOptions) -> str:
+        asked.append(options.avoid)
+        return f"reply {len(asked)}"
+
+    agent = Agent.open(
+        data_dir, llm=ScriptedLLM(recording), embedder=HashEmbedder(256), substrate={"enabled": False}
+    )
+    with agent:
+        for text in ("hello", "my cat is Tom", "what is my cat called?"):
+            agent.chat(text, user="bob")
+    assert asked == [(), ("reply 1",), ("reply 1", "reply 2")]
+
+
 def test_graph_has_the_nodes_of_the_design(data_dir: Path) -> None:
     with make_agent(data_dir) as agent:
         nodes = set(agent.graph.get_graph().nodes)

@@ -53,6 +53,24 @@ def test_sampling_is_seeded(local: LocalEngine) -> None:
     assert a == b
 
 
+def test_avoid_keeps_the_reply_from_copying_an_earlier_one(local: LocalEngine) -> None:
+    """Greedy, the bundled model gives a follow-up question its previous answer again; ``avoid`` bans every
+    continuation of a 5-token run of it, and nothing else (a schema reply ignores it)."""
+    from reasoning.engines.local import AVOID_NGRAM
+
+    prompt = [user("Describe the sea in one sentence.")]
+    first = local.complete(prompt, GenerationOptions(max_tokens=24)).text
+    again = local.complete(prompt, GenerationOptions(max_tokens=24)).text
+    other = local.complete(prompt, GenerationOptions(max_tokens=24, avoid=(first,))).text
+    assert again == first and other.strip() and other != first
+
+    def runs(text: str) -> set[tuple[int, ...]]:
+        ids = local._tokenizer.encode(text)
+        return {tuple(ids[i : i + AVOID_NGRAM]) for i in range(len(ids) - AVOID_NGRAM + 1)}
+
+    assert runs(first) and not runs(first) & runs(other)
+
+
 def test_option_scoring_is_batched_equivalent_and_sensible(local: LocalEngine) -> None:
     import torch
 

@@ -359,11 +359,17 @@ class LocalEngine:
             prefill = _json_prefill(options.schema)
         budget = options.max_tokens or self._max_tokens
         prompt = self._fit(self._prompt_ids(messages, prefill), budget)
+        copies = _continuations([self._tokenizer.encode(t) for t in options.avoid if options.schema is None])
         with self._lock:
-            yield from self._generate(prompt, budget, options, prefill)
+            yield from self._generate(prompt, budget, options, prefill, copies)
 
     def _generate(
-        self, prompt: list[int], budget: int, options: GenerationOptions, prefill: str
+        self,
+        prompt: list[int],
+        budget: int,
+        options: GenerationOptions,
+        prefill: str,
+        copies: dict[tuple[int, ...], set[int]],
     ) -> Iterator[StreamChunk]:
         import torch
 
@@ -382,7 +388,7 @@ class LocalEngine:
                 for step in range(budget):
                     if step:
                         logits = self._step(generated[-1])
-                    logits = _discourage_loops(logits, generated)
+                    logits = _discourage_loops(logits, generated, copies)
                     if generator is None:
                         token = int(torch.argmax(logits))
                     else:
@@ -510,16 +516,36 @@ REPETITION_PENALTY = 1.3
 """CTRL's penalty on tokens the reply already used (small models loop without it)."""
 NO_REPEAT_NGRAM = 4
 """A reply never repeats a 4-gram of its own tokens."""
+AVOID_NGRAM = 5
+"""A reply never continues a 5-token run of the texts in ``GenerationOptions.avoid``."""
 
 
-def _discourage_loops(logits: Any, generated: list[int]) -> Any:
-    """Penalise tokens already generated (CTRL, Keskar et al. 2019) and forbid repeating an n-gram of the reply.
+def _continuations(texts: list[list[int]], n: int = AVOID_NGRAM) -> dict[tuple[int, ...], set[int]]:
+    """For each (n - 1)-token run of the token lists ``texts``, the tokens that follow it there."""
+    table: dict[tuple[int, ...], set[int]] = {}
+    for ids in texts:
+        for i in range(len(ids) - n + 1):
+            table.setdefault(tuple(ids[i : i + n - 1]), set()).add(ids[i + n - 1])
+    return table
 
-    Only the reply's own tokens count, so copying names and facts from the prompt stays free.
+
+def _discourage_loops(
+    logits: Any, generated: list[int], copies: dict[tuple[int, ...], set[int]] | None = None
+) -> Any:
+    """Penalise tokens already generated (CTRL, Keskar et al. 2019), forbid repeating an n-gram of the reply,
+    and forbid continuing a run of ``copies`` (:func:`_continuations` of the texts to avoid).
+
+    Only the reply's own tokens and the texts to avoid count, so copying names and facts from the prompt
+    stays free.
     """
     if not generated:
         return logits
     import torch
+
+    if copies and len(generated) >= AVOID_NGRAM - 1:
+        copied = copies.get(tuple(generated[-(AVOID_NGRAM - 1) :]))
+        if copied:
+            logits[list(copied)] = float("-inf")
 
     used = torch.tensor(sorted(set(generated)), dtype=torch.long, device=logits.device)
     values = logits[used]
