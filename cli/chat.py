@@ -404,8 +404,10 @@ def _recent(agent: Any, user: str) -> list[str]:
     episodes = getattr(agent.memory, "episodes", None)
     if episodes is None:
         return []
+    from memory.memory import embed_text  # the memory is open: its module is loaded
+
     return [
-        f"episode {e.id} {e.speaker}: {e.text}" if e.speaker else f"episode {e.id} {e.text}"
+        f"episode {e.id} {embed_text(e.text, e.speaker)}"
         for e in episodes(namespace=user, limit=10, newest_first=True)
     ]
 
