@@ -92,6 +92,16 @@ def available() -> bool:
     return True
 
 
+def parse(text: str) -> Any:
+    """The spaCy ``Doc`` of ``text`` (tokens with tags, lemmas, dependency arcs, sentences and entities), for
+    analyses beyond concepts such as fact extraction (:mod:`memory.semantic.parser`).
+
+    Raises:
+        MissingResourceError: no spaCy English pipeline is installed.
+    """
+    return _pipeline()(text)
+
+
 def _clean(text: str) -> str:
     return " ".join(text.lower().replace("\u2019", "'").split())
 
@@ -104,7 +114,7 @@ def extract_concepts(text: str) -> list[Concept]:
     """
     if not text.strip():
         return []
-    doc = _pipeline()(text)
+    doc = parse(text)
     found: list[tuple[int, Concept]] = []
     covered: set[int] = set()
     for ent in doc.ents:
@@ -145,4 +155,4 @@ def extract_concepts(text: str) -> list[Concept]:
     return out
 
 
-__all__ = ["KINDS", "MODEL_PACKAGES", "Concept", "ConceptKind", "available", "extract_concepts"]
+__all__ = ["KINDS", "MODEL_PACKAGES", "Concept", "ConceptKind", "available", "extract_concepts", "parse"]
