@@ -1,0 +1,802 @@
+"""Offline fact extraction from a dependency parse: personal facts without a large model.
+
+:class:`ParseExtractor` reads each statement with spaCy's small English pipeline (:mod:`memory.nlp`: tagger,
+dependency parser, named entities; ~5-15 ms per sentence) and builds triples of the ontology
+(:mod:`memory.semantic.ontology`) in three passes per sentence:
+
+1. **Possessed nouns** (kinship, social and pet nouns): "my sister Greta", "a sister named Greta",
+   "Greta is my sister", "my sister's name is Greta" -> ``(user, sister, Greta)`` and ``(Greta, is_a, person)``;
+   "my dog Rufus", "a beagle called Rufus" -> ``(user, has_pet, Rufus)`` and ``(Rufus, is_a, beagle)``. The noun
+   then stands for the name when it is a subject ("My sister Greta lives in Hamburg").
+2. **Predicates**: each clause's verb (with its ``xcomp`` chain: "started working at", "used to live in",
+   "am planning to visit") and its complements (direct object, attribute, adjective, prepositional objects,
+   also those hanging off the object: "a job as a pilot at Lufthansa") are looked up in a lexicon of
+   predicate frames, ``(lemma, preposition or role) -> relation``. The lexicon is general English for personal
+   facts (about 140 frames); an unknown verb with an object gives an open relation (``speaks``, ``drives``)
+   when the clause is in the present tense (habits and states, not one-off events).
+3. **Polarity and time**: a negated or "no longer"/"anymore" clause closes the fact it names instead of
+   asserting it ("I don't live in Lyon anymore"); a negated liking is a dislike. Closing verbs close facts:
+   quitting or leaving a job, moving out, a pet or person dying, breaking up, recovering. Valid time comes from
+   the clause's time expressions (:mod:`memory.temporal`); a clause about the future ("I'm moving to Berlin
+   next month") is a plan, not yet a fact; "used to" and a past-tense state with "until" give a closed fact.
+
+Subjects are resolved: first-person pronouns are the speaker; "he"/"she"/"they" the last person the speaker
+named; "my sister" without a name is ``"<speaker>'s sister"``. Questions, conditionals ("if I lived...") and
+hypotheticals ("I would love to...") state no fact. Statements by the agent itself are skipped by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory import temporal
+from memory.semantic.base import Statement, Triple
+from memory.semantic.ontology import KIN_WORDS, render
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+OCCUPATIONS = _words(
+    """accountant actor actress administrator analyst animator architect artist assistant astronaut athlete
+    attorney auditor author baker banker barber barista bartender biologist blogger bookkeeper builder
+    butcher carpenter cashier caregiver chef chemist cleaner clerk coach consultant cook counselor
+    counsellor courier dancer dentist designer detective developer dietitian director doctor driver
+    economist editor electrician engineer entrepreneur farmer firefighter fisherman florist gardener
+    geologist graphic guard guide hairdresser historian illustrator instructor interpreter investor
+    janitor jeweler journalist judge laborer lawyer lecturer librarian lifeguard linguist locksmith
+    machinist manager mechanic midwife miner model musician nanny navigator nurse nutritionist officer
+    optician painter paramedic pharmacist photographer physician physicist physiotherapist pianist pilot
+    plumber poet policeman policewoman politician postman producer professor programmer psychiatrist
+    psychologist publisher radiologist realtor receptionist reporter researcher sailor salesman
+    saleswoman salesperson scientist sculptor secretary singer soldier statistician student supervisor
+    surgeon surveyor tailor teacher technician therapist translator trainer tutor veterinarian vet
+    waiter waitress welder writer youtuber paralegal intern professor ceo cto founder owner freelancer
+    housewife homemaker retiree"""
+)
+"""Head nouns of occupations ("I'm a nurse"); nouns ending in -ist, -eer, -ician also count."""
+
+PET_NOUNS = _words(
+    """dog puppy pup cat kitten kitty parrot budgie canary bird rabbit bunny hamster gerbil guinea mouse
+    rat ferret turtle tortoise fish goldfish snake lizard gecko iguana horse pony chicken hen goat pig
+    frog beagle labrador retriever poodle terrier spaniel bulldog dachshund husky collie shepherd
+    chihuahua pug corgi greyhound rottweiler boxer schnauzer dalmatian doberman setter pointer maltese
+    shih tabby siamese persian"""
+)
+"""Nouns of pets and common breeds ("a beagle named Rufus")."""
+
+CONDITIONS = re.compile(
+    r"(asthma|diabetes|migraine|arthritis|epilepsy|anxiety|depression|insomnia|adhd|autism|eczema|"
+    r"psoriasis|hypertension|cancer|celiac|coeliac|dyslexia|tinnitus|scoliosis|itis$|osis$|disease|disorder|"
+    r"syndrome|pain|allergy|allergies|intolerance|blood pressure|cholesterol|injury|condition)"
+)
+DIETS = _words(
+    "vegetarian vegan pescatarian pescetarian keto paleo gluten-free lactose-free halal kosher teetotal"
+)
+JOB_NOUNS = _words("job position role career post work gig")
+SCHOOL = re.compile(r"(university|college|school|academy|institute|polytechnic|conservatory)", re.I)
+
+FIRST_PERSON = _words("i me my mine myself we us our ours ourselves")
+THIRD_PERSON = _words("he she him her his hers they them their")
+HYPOTHETICAL = _words("would could might should may")
+
+LIKE = _words("like love enjoy adore prefer fancy dig")
+DISLIKE = _words("hate dislike detest loathe despise abhor")
+OWN = _words("have own adopt get rescue buy keep take")
+PLAN = _words("plan intend hope want aim expect")
+LIKE_ADJ = {
+    "fond": "of",
+    "crazy": "about",
+    "passionate": "about",
+    "obsessed": "with",
+    "keen": "on",
+    "mad": "about",
+}
+
+FRAMES: dict[tuple[str, str], str] = {
+    **{(v, p): "lives_in" for v in ("live", "reside", "settle", "base", "stay") for p in ("in", "at")},
+    **{(v, "to"): "lives_in" for v in ("move", "relocate", "emigrate")},
+    ("come", "from"): "from",
+    ("be", "from"): "from",
+    ("hail", "from"): "from",
+    ("grow", "in"): "from",
+    ("bear", "in"): "from",
+    ("raise", "in"): "from",
+    **{(v, "as"): "works_as" for v in ("work", "employ", "serve", "start", "hire", "train", "freelance")},
+    **{(n, "as"): "works_as" for n in JOB_NOUNS},
+    **{
+        (v, p): "works_for" for v in ("work", "employ", "hire", "intern") for p in ("for", "at", "with", "by")
+    },
+    **{(n, p): "works_for" for n in JOB_NOUNS for p in ("at", "with", "for", "in")},
+    ("join", "dobj"): "works_for",
+    ("study", "dobj"): "studies",
+    ("major", "in"): "studies",
+    ("study", "at"): "studies_at",
+    ("attend", "dobj"): "studies_at",
+    ("student", "at"): "studies_at",
+    ("student", "of"): "studies",
+    ("enrol", "at"): "studies_at",
+    ("enroll", "at"): "studies_at",
+    **{(v, r): "likes" for v in LIKE for r in ("dobj", "xcomp")},
+    **{(a, p): "likes" for a, p in LIKE_ADJ.items()},
+    ("be", "into"): "likes",
+    ("fan", "of"): "likes",
+    ("lover", "of"): "likes",
+    ("play", "dobj"): "likes",
+    ("practice", "dobj"): "likes",
+    ("practise", "dobj"): "likes",
+    ("collect", "dobj"): "likes",
+    ("go", "xcomp"): "likes",  # "I go hiking every weekend" (present tense only, see _verb_frames)
+    **{(v, r): "dislikes" for v in DISLIKE for r in ("dobj", "xcomp")},
+    ("allergic", "to"): "allergic_to",
+    ("allergy", "to"): "allergic_to",
+    ("suffer", "from"): "condition",
+    ("diagnose", "with"): "condition",
+    ("avoid", "dobj"): "avoids",
+    ("avoid", "xcomp"): "avoids",
+    **{(v, r): "plans" for v in PLAN for r in ("xcomp", "dobj")},
+}
+"""Predicate frames: ``(lemma of the verb, adjective or noun, preposition or role) -> relation``."""
+
+OPEN_ROLES = ("dobj", "attr")
+
+Embed = Callable[[list[str]], Any]
+
+
+@dataclass
+class _Context:
+    """What earlier sentences of a speaker established: the last person named (for he/she)."""
+
+    last_person: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Sentence:
+    """One sentence being read: its statement, the speaker's name, and nouns resolved to names."""
+
+    statement: Statement
+    speaker: str
+    names: dict[int, str] = field(default_factory=dict)  # token index -> entity it stands for
+    out: list[Triple] = field(default_factory=list)
+
+    def add(
+        self,
+        subject: str,
+        relation: str,
+        obj: str,
+        *,
+        clause: Any = None,
+        confidence: float = 0.8,
+        closes: bool = False,
+        valid: tuple[float | None, float | None] = (None, None),
+    ) -> None:
+        obj = _strip(obj)
+        if not subject or (not obj and not closes):
+            return
+        start, end = valid
+        if clause is not None and start is None and end is None:
+            start, end = temporal.valid_time(clause.text, self.statement.timestamp)
+        valid_from = start if start is not None else self.statement.timestamp
+        if end is not None and end < valid_from:
+            end = None  # "until" before the start: trust the start, leave the end open
+        text = render(subject, relation, obj) if obj else f"{subject} no longer: {relation.replace('_', ' ')}"
+        triple = Triple(subject, relation, obj, text, self.statement.id, valid_from, end, confidence, closes)
+        if triple not in self.out:
+            self.out.append(triple)
+
+
+def _strip(text: str) -> str:
+    text = " ".join(text.replace("\u2019", "'").split()).strip(" .,;:!\"'")
+    return re.sub(r"^(the|a|an|my|our|some|his|her|their)\s+", "", text, flags=re.I)
+
+
+class ParseExtractor:
+    """Facts from a dependency parse (module docstring). ``parse`` is a spaCy pipeline (text -> Doc); default
+    :func:`memory.nlp.parse`. Deterministic; about 10 ms per sentence on one core."""
+
+    name = "parser"
+
+    def __init__(self, parse: Callable[[str], Any] | None = None) -> None:
+        if parse is None:
+            from memory.nlp import parse as default_parse
+
+            parse = default_parse
+        self._parse = parse
+
+    def __call__(self, statements: Sequence[Statement]) -> list[Triple]:
+        context = _Context()
+        out: list[Triple] = []
+        for st in statements:
+            if not st.text.strip():
+                continue
+            speaker = st.speaker or "user"
+            doc = self._parse(st.text)
+            for sent in doc.sents:
+                if _is_question(sent):
+                    continue
+                s = _Sentence(st, speaker)
+                _possessed(s, sent, context)
+                for verb in _predicates(sent):
+                    _clause(s, verb, context)
+                out.extend(s.out)
+        return out
+
+
+# -- helpers over spaCy tokens --------------------------------------------------------------------------------
+
+
+def _is_question(sent: Any) -> bool:
+    text = sent.text.strip()
+    if text.endswith("?"):
+        return True
+    first = sent[0]
+    return first.tag_ in ("WDT", "WP", "WRB") and first.dep_ not in ("mark", "advmod")
+
+
+def _children(tok: Any, *deps: str) -> list[Any]:
+    return [c for c in tok.children if c.dep_ in deps]
+
+
+def _conjuncts(tok: Any) -> list[Any]:
+    """``tok`` and the tokens coordinated after it ("peanuts and shellfish")."""
+    return [tok, *[c for c in tok.conjuncts if c.i > tok.i]]
+
+
+def _entity_text(tok: Any) -> str | None:
+    ent = tok.doc[tok.i : tok.i + 1].ents
+    for e in tok.doc.ents:
+        if e.start <= tok.i < e.end and e.label_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY"):
+            return str(e.text)
+    return None if not ent else str(ent[0].text)
+
+
+def _phrase(tok: Any) -> str:
+    """The words of a noun (or verb) phrase without determiners and clauses: "a sound engineer" -> "sound
+    engineer", "hiking in the Alps" -> "hiking in the Alps", "to cook Italian food" -> "cook Italian food"."""
+    ent = _entity_text(tok)
+    if ent and tok.pos_ == "PROPN":
+        return ent
+    if tok.pos_ in ("VERB", "AUX"):
+        words = [tok.text]
+        for c in tok.rights:
+            if c.dep_ in ("dobj", "prt", "prep", "acomp", "attr", "xcomp", "npadvmod") and c.dep_ != "conj":
+                words.append(_span_text(c))
+        return " ".join(words)
+    keep = [
+        c
+        for c in tok.lefts
+        if c.dep_ in ("compound", "amod", "nmod", "nummod", "poss")
+        and c.lower_ not in FIRST_PERSON | THIRD_PERSON
+    ]
+    keep = [t for c in keep for t in c.subtree if t.dep_ != "det" and t.lower_ not in FIRST_PERSON]
+    rights = [t for c in tok.rights if c.dep_ in ("compound", "flat", "nummod") for t in c.subtree]
+    for c in tok.rights:  # "a cup of tea", "a sense of humour": of-phrases belong to the noun
+        if c.dep_ == "prep" and c.lower_ == "of":
+            rights.extend(c.subtree)
+    return " ".join(t.text for t in sorted([*keep, tok, *rights], key=lambda t: t.i))
+
+
+def _span_text(tok: Any) -> str:
+    return " ".join(t.text for t in tok.subtree if t.dep_ not in ("det", "punct", "cc") and not _is_time(t))
+
+
+def _is_time(tok: Any) -> bool:
+    return tok.ent_type_ in ("DATE", "TIME")
+
+
+def _predicates(sent: Any) -> Iterator[Any]:
+    """The clause heads of a sentence: the root and verbs coordinated with it or embedded as clauses."""
+    for tok in sent:
+        if tok.dep_ == "ROOT" or (tok.dep_ in ("conj", "ccomp", "advcl") and tok.pos_ in ("VERB", "AUX")):
+            if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in tok.children):
+                continue
+            yield tok
+
+
+def _subject_token(verb: Any) -> Any | None:
+    subj = _children(verb, "nsubj", "nsubjpass", "expl")
+    if subj:
+        return subj[0]
+    if verb.dep_ in ("conj", "xcomp") and verb.head is not verb:
+        return _subject_token(verb.head)
+    return None
+
+
+def _negated(verb: Any) -> bool:
+    for c in verb.children:
+        if c.dep_ == "neg" or c.lower_ in ("never", "anymore"):
+            return True
+        if c.lower_ == "longer" and any(g.lower_ == "no" for g in c.children):
+            return True
+        if c.dep_ == "advmod" and c.lower_ == "more" and any(g.lower_ == "any" for g in c.children):
+            return True
+    return any(c.dep_ == "neg" for c in verb.doc[verb.i - 2 : verb.i] if c.head.i in (verb.i, verb.i - 1))
+
+
+def _modal(verb: Any) -> bool:
+    return any(c.dep_ == "aux" and c.lower_ in HYPOTHETICAL for c in verb.children)
+
+
+def _resolve(s: _Sentence, tok: Any, context: _Context) -> str | None:
+    """The entity a subject (or object) token stands for, or None for what states no personal fact."""
+    low = tok.lower_
+    if low in FIRST_PERSON:
+        return s.speaker
+    if tok.i in s.names:
+        return s.names[tok.i]
+    if low in THIRD_PERSON:
+        return context.last_person.get(s.speaker)
+    if tok.pos_ == "PROPN":
+        name = _entity_text(tok) or tok.text
+        if not tok.ent_type_ or tok.ent_type_ == "PERSON":
+            context.last_person[s.speaker] = name
+        return name
+    owner = [c for c in tok.children if c.dep_ == "poss" and c.lower_ in FIRST_PERSON]
+    if owner and tok.pos_ == "NOUN":
+        return f"{s.speaker}'s {tok.lemma_.lower()}"
+    return None
+
+
+# -- pass 1: possessed nouns ----------------------------------------------------------------------------------
+
+
+def _possessed(s: _Sentence, sent: Any, context: _Context) -> None:
+    for tok in sent:
+        modifier = tok.dep_ in ("amod", "compound") and tok.head.pos_ == "PROPN"  # "my parrot Biscuit"
+        if tok.pos_ not in ("NOUN", "PROPN") and not modifier:
+            continue
+        lemma = tok.lemma_.lower()
+        kin = KIN_WORDS.get(lemma)
+        pet = lemma in PET_NOUNS
+        if not kin and not pet:
+            continue
+        owner = _owner(s, tok, context)
+        name = _name_of(tok)
+        if owner is None:
+            continue
+        clause = tok.head
+        while clause.dep_ not in ("ROOT", "conj", "ccomp", "advcl") and clause.head is not clause:
+            clause = clause.head
+        closing = _negated(clause) or (clause.lemma_ in ("die", "pass", "lose") and pet)
+        clause = clause.sent
+        if name is not None:
+            s.names[tok.i] = name
+            if kin:
+                s.add(owner, kin, name, clause=clause, closes=closing)
+                s.add(name, "is_a", "person", clause=clause)
+                context.last_person[s.speaker] = name
+            else:
+                s.add(owner, "has_pet", name, clause=clause, closes=closing)
+                s.add(name, "is_a", lemma, clause=clause)
+        elif pet and _owned(tok):
+            s.add(owner, "has_pet", lemma, clause=clause, closes=closing)
+
+
+def _owner(s: _Sentence, tok: Any, context: _Context) -> str | None:
+    """Whose kin or pet a noun is: "my sister" (poss), "I have a sister" (object of have), "Greta's husband"."""
+    named = tok.dep_ in ("amod", "compound") and tok.head.pos_ == "PROPN"
+    for c in [*tok.children, *(tok.head.children if named else ())]:
+        if c.dep_ == "poss":
+            if c.lower_ in FIRST_PERSON:
+                return s.speaker
+            if c.pos_ == "PROPN":
+                return str(_entity_text(c) or c.text)
+            if c.lower_ in THIRD_PERSON:
+                return context.last_person.get(s.speaker)
+    if tok.dep_ in ("dobj", "attr") and tok.head.lemma_ in OWN:
+        subj = _subject_token(tok.head)
+        if subj is not None and subj.lower_ in FIRST_PERSON:
+            return s.speaker
+    return None
+
+
+def _owned(tok: Any) -> bool:
+    """Whether a pet noun is owned in its clause ("I have a cat", "my cat", "we adopted a puppy")."""
+    return (tok.dep_ in ("dobj", "attr") and tok.head.lemma_ in OWN) or any(
+        c.dep_ == "poss" for c in tok.children
+    )
+
+
+def _name_of(tok: Any) -> str | None:
+    """The name a kin or pet noun is given: appositive, "named X"/"called X", "X is my sister",
+    "my sister's name is X", or a compound "sister Greta"."""
+    for c in tok.children:
+        if c.dep_ == "appos" and c.pos_ == "PROPN":
+            return str(_entity_text(c) or c.text)
+        if c.dep_ == "acl" and c.lemma_ in ("name", "call"):
+            for g in c.children:
+                if g.dep_ in ("oprd", "dobj", "attr", "npadvmod") and g.pos_ == "PROPN":
+                    return str(_entity_text(g) or g.text)
+    if tok.dep_ in ("nsubjpass", "nsubj") and tok.head.lemma_ in ("call", "name"):  # "my wife is called Anna"
+        for g in tok.head.children:
+            if g.dep_ in ("oprd", "attr", "npadvmod", "dobj") and g.pos_ == "PROPN":
+                return str(_entity_text(g) or g.text)
+    if tok.dep_ in ("compound", "amod") and tok.head.pos_ == "PROPN":
+        return str(_entity_text(tok.head) or tok.head.text)
+    if tok.dep_ == "attr" and tok.head.lemma_ == "be":
+        subj = _subject_token(tok.head)
+        if subj is not None and (subj.pos_ == "PROPN" or subj.ent_type_ == "PERSON"):
+            return str(_entity_text(subj) or subj.text)
+    if tok.dep_ == "poss" and tok.head.lemma_ == "name" and tok.head.dep_ == "nsubj":
+        attrs = _children(tok.head.head, "attr", "oprd", "acomp")
+        if attrs and attrs[0].pos_ in ("PROPN", "NOUN"):
+            return str(_entity_text(attrs[0]) or attrs[0].text)
+    return None
+
+
+# -- pass 2: predicates -------------------------------------------------------------------------------------------
+
+
+def _chain(verb: Any) -> tuple[Any, bool, bool]:
+    """Follow ``xcomp`` through aspect verbs: "started working" -> working; "used to live" -> live (past);
+    "am going to move" -> move (future). Returns (the content verb, used-to, going-to)."""
+    used = going = False
+    while True:
+        x = _children(verb, "xcomp")
+        if not x:
+            return verb, used, going
+        if verb.lemma_ == "use" and verb.tag_ == "VBD":
+            used = True
+        elif verb.lemma_ == "go" and verb.tag_ == "VBG" and any(c.lower_ == "to" for c in x[0].children):
+            going = True
+        elif verb.lemma_ not in (
+            "start",
+            "begin",
+            "continue",
+            "keep",
+            "stop",
+            "quit",
+            "try",
+            "decide",
+            "get",
+        ):
+            return verb, used, going
+        verb = x[0]
+
+
+def _clause(s: _Sentence, head: Any, context: _Context) -> None:
+    subj_tok = _subject_token(head)
+    if _named(s, head, subj_tok):
+        return
+    if subj_tok is None or head.lower_ in ("thank", "thanks") or _modal(head):
+        return
+    if _self_attribute(s, head, subj_tok, context):
+        return
+    for subject in dict.fromkeys(_resolve(s, t, context) for t in _conjuncts(subj_tok)):
+        if subject is not None:
+            _clause_of(s, head, subject)
+
+
+def _named(s: _Sentence, head: Any, subj: Any | None) -> bool:
+    """ "People call me Sam", "Call me Sam", "I go by Sam": the speaker's name."""
+    if head.lemma_ in ("call", "name") and any(c.dep_ == "dobj" and c.lower_ == "me" for c in head.children):
+        for c in _children(head, "oprd", "attr", "npadvmod", "dobj"):
+            if c.pos_ == "PROPN":
+                s.add(s.speaker, "name", _entity_text(c) or c.text, clause=head.sent)
+                return True
+    if head.lemma_ == "go" and subj is not None and subj.lower_ == "i":
+        for prep in _children(head, "prep"):
+            if prep.lower_ == "by":
+                for p in _children(prep, "pobj"):
+                    s.add(s.speaker, "name", _entity_text(p) or p.text, clause=head.sent)
+                    return True
+    return False
+
+
+def _clause_of(s: _Sentence, head: Any, subject: str) -> None:
+    verb, used_to, going = _chain(head)
+    negated = _negated(head) or _negated(verb)
+    ref = s.statement.timestamp
+    clause_text = head.sent.text
+    future = going or (temporal.is_future(clause_text, ref) and head.tag_ in ("VBG", "VBP", "VBZ", "MD"))
+    valid = temporal.valid_time(clause_text, ref)
+    if used_to:  # "I used to live in Berlin": past; with no stated time an empty interval at ``ref``
+        valid = (valid[0] if valid[0] is not None else ref, valid[1] if valid[1] is not None else ref)
+    if _closing(s, subject, head, verb, valid):
+        return
+    if negated and head.lemma_ == "have" and subject == s.speaker:
+        return  # "I don't have a car"
+    if (head.lemma_ in PLAN and verb is not head) or (future and not negated):
+        if verb is head and head.lemma_ in PLAN:
+            objs = _children(head, "xcomp") or _children(head, "dobj")
+            if objs:
+                s.add(subject, "plans", _phrase(objs[0]), valid=(ref, None))
+            return
+        s.add(subject, "plans", _phrase(verb), valid=(ref, None))
+        return
+    for relation, obj, conf in _frames(head, verb):
+        if (relation == "likes" and negated) or (
+            relation in ("likes", "dislikes") and verb.lemma_ == "stand" and negated
+        ):
+            relation = "dislikes"
+        elif negated:
+            s.add(subject, relation, obj, valid=valid, closes=True)
+            continue
+        if relation == "works_as" and subject == s.speaker and _is_person_name(obj):
+            relation = "name"
+        start, end = valid
+        if verb.tag_ == "VBD" and relation in ("lives_in", "works_as", "works_for", "studies", "studies_at"):
+            if used_to or end is not None:
+                valid = (start if start is not None else 0.0, end if end is not None else ref)
+            elif verb.lemma_ in ("live", "work", "study", "be") and not _children(verb, "aux"):
+                continue  # "I lived in Rome" (when?): a past state with no time is not a current fact
+        s.add(subject, relation, obj, valid=valid, confidence=conf)
+        if relation in ("lives_in", "from") and subject == s.speaker:
+            pass
+
+
+def _is_person_name(text: str) -> bool:
+    return bool(text) and text[:1].isupper() and " " not in text.strip()
+
+
+def _frames(head: Any, verb: Any) -> Iterator[tuple[str, str, float]]:
+    """The (relation, object, confidence) pairs a clause states (module docstring, pass 2)."""
+    lemma = verb.lemma_.lower()
+    if verb.lemma_ == "be" or (head.lemma_ == "be" and verb is head):
+        yield from _copula(verb)
+        return
+    if (lemma == "stand" and _negated(verb)) or (lemma == "bear" and _negated(verb)):
+        for o in _children(verb, "dobj", "xcomp"):
+            for c in _conjuncts(o):
+                yield "dislikes", _phrase(c), 0.8
+        return
+    found = False
+    for role, obj in _complements(verb):
+        rel = FRAMES.get((lemma, role))
+        if rel is None and role == "dobj" and lemma in OWN:
+            rel = _owned_thing(obj)
+        if rel is None and obj.pos_ == "NOUN":
+            # the object's own prepositional complements: "a job as a pilot at Lufthansa", "a nurse at X"
+            for prep in _children(obj, "prep"):
+                nested = FRAMES.get((obj.lemma_.lower(), prep.lower_))
+                for p in _children(prep, "pobj"):
+                    if nested:
+                        found = True
+                        yield nested, _phrase(p), 0.8
+                        if nested == "works_as":
+                            yield from _employer(p)
+            continue
+        if rel is None:
+            continue
+        if rel in ("studies_at", "works_for") and role == "dobj" and not _organisation(obj):
+            continue
+        if rel == "lives_in" and obj.lemma_ in ("here", "there", "house", "home", "apartment", "flat"):
+            continue
+        if lemma in ("work", "employ") and rel == "works_for" and _is_occupation(obj):
+            rel = "works_as"  # "I work in nursing"? no: "work as" handled; "work at a bakery" stays works_for
+        found = True
+        for c in _conjuncts(obj):
+            yield rel, _phrase(c), 0.8
+        if rel == "works_as":
+            yield from _employer(obj)
+    if not found and verb.tag_ in ("VBP", "VBZ") and not _children(verb, "aux"):
+        if lemma == "go":
+            return
+        for role, obj in _complements(verb):
+            if obj.lemma_.lower() in KIN_WORDS or obj.lemma_.lower() in PET_NOUNS:
+                continue  # pass 1 read it
+            if (
+                role == "dobj"
+                and obj.pos_ in ("NOUN", "PROPN")
+                and obj.lower_ not in FIRST_PERSON | THIRD_PERSON
+            ):
+                yield _open(verb, None), _phrase(obj), 0.5
+            elif role not in OPEN_ROLES and role != "xcomp" and (obj.pos_ == "PROPN" or _entity_text(obj)):
+                yield _open(verb, role), _phrase(obj), 0.5
+
+
+def _employer(job: Any) -> Iterator[tuple[str, str, float]]:
+    """ "a nurse at the city hospital": the employer hanging off an occupation."""
+    for prep in _children(job, "prep"):
+        if prep.lower_ in ("at", "for", "with"):
+            for p in _children(prep, "pobj"):
+                yield "works_for", _phrase(p), 0.7
+
+
+def _open(verb: Any, prep: str | None) -> str:
+    """An open relation: the verb in the third person (``speaks``), with its preposition (``volunteers_at``)."""
+    lemma = verb.lemma_.lower()
+    third = {"be": "is", "have": "has"}.get(lemma) or lemma + (
+        "es" if lemma.endswith(("s", "sh", "ch", "x", "o")) else "s"
+    )
+    if lemma.endswith("y") and len(lemma) > 2 and lemma[-2] not in "aeiou":
+        third = lemma[:-1] + "ies"
+    prt = [c.lower_ for c in verb.children if c.dep_ == "prt"]
+    return "_".join([third, *prt, *([prep] if prep else [])])
+
+
+def _complements(verb: Any) -> Iterator[tuple[str, Any]]:
+    """(role, token) pairs: ``dobj``/``attr``/``xcomp`` objects and ``prep`` objects keyed by the preposition;
+    a particle joins its verb's preposition ("grow up in" -> ("in", ...))."""
+    for c in verb.children:
+        if c.dep_ in ("dobj", "attr", "oprd"):
+            yield ("dobj" if c.dep_ != "attr" else "attr"), c
+        elif c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX"):
+            yield "xcomp", c
+        elif c.dep_ in ("prep", "agent", "dative"):
+            for p in _children(c, "pobj", "pcomp"):
+                yield c.lower_, p
+                for p2 in p.conjuncts:
+                    yield c.lower_, p2
+
+
+def _owned_thing(obj: Any) -> str | None:
+    lemma = obj.lemma_.lower()
+    text = _phrase(obj).lower()
+    if lemma in PET_NOUNS:
+        return None  # pass 1 stored the pet
+    if CONDITIONS.search(text):
+        return "condition"
+    if obj.lemma_.lower() == "allergy":
+        return None  # "an allergy to X": nested frame
+    return None
+
+
+def _organisation(tok: Any) -> bool:
+    return tok.ent_type_ in ("ORG", "FAC", "GPE") or tok.pos_ == "PROPN" or bool(SCHOOL.search(_phrase(tok)))
+
+
+def _is_occupation(tok: Any) -> bool:
+    lemma = tok.lemma_.lower()
+    return lemma in OCCUPATIONS or lemma.endswith(("ist", "eer", "ician", "ographer", "ologist"))
+
+
+def _copula(be: Any) -> Iterator[tuple[str, str, float]]:
+    """Facts stated with "be": occupations, diets, nationalities, likes ("a big fan of jazz"), allergies,
+    origin ("from Lyon"), age ("34 years old"), names ("I'm Sam")."""
+    for c in be.children:
+        if c.dep_ == "attr":
+            for a in _conjuncts(c):
+                yield from _attribute(a)
+        elif c.dep_ == "acomp":
+            yield from _adjective(c)
+        elif c.dep_ == "prep":
+            rel = FRAMES.get(("be", c.lower_))
+            for p in _children(c, "pobj", "pcomp"):
+                if rel is not None:
+                    yield rel, _phrase(p), 0.8
+    nums = [
+        t
+        for t in be.subtree
+        if (t.like_num and t.head.lemma_ in ("year", "old")) or (t.dep_ == "attr" and t.like_num)
+    ]
+    if (nums and any(t.lower_ == "old" for t in be.subtree)) or (nums and nums[0].dep_ == "attr"):
+        yield "age", nums[0].text, 0.8
+
+
+def _attribute(tok: Any) -> Iterator[tuple[str, str, float]]:
+    lemma = tok.lemma_.lower()
+    if tok.like_num:
+        return
+    if tok.pos_ == "PROPN" and tok.ent_type_ in ("PERSON", ""):
+        yield "name", _entity_text(tok) or tok.text, 0.7
+        return
+    if tok.i > tok.sent.start and tok.text[:1].isupper() and not tok.ent_type_ and tok.pos_ != "NOUN":
+        yield "name", tok.text, 0.6  # "I'm Amara": the tagger often takes an unknown name for an adjective
+        return
+    if tok.ent_type_ == "NORP":
+        yield "nationality", tok.text, 0.8
+        return
+    if lemma in DIETS:
+        yield "diet", lemma, 0.8
+        return
+    for prep in _children(tok, "prep"):
+        rel = FRAMES.get((lemma, prep.lower_))
+        if rel is not None:
+            for p in _children(prep, "pobj", "pcomp"):
+                for c in _conjuncts(p):
+                    yield rel, _phrase(c), 0.8
+            if rel in ("likes", "studies_at", "studies"):
+                return
+    if _is_occupation(tok):
+        yield "works_as", _phrase(tok), 0.8
+        for prep in _children(tok, "prep"):
+            if prep.lower_ in ("at", "for", "with") and lemma != "student":
+                for p in _children(prep, "pobj"):
+                    yield "works_for", _phrase(p), 0.7
+
+
+def _adjective(tok: Any) -> Iterator[tuple[str, str, float]]:
+    lemma = tok.lemma_.lower()
+    if lemma in DIETS:
+        yield "diet", lemma, 0.8
+        return
+    if tok.ent_type_ == "NORP":
+        yield "nationality", tok.text, 0.8
+        return
+    for prep in _children(tok, "prep"):
+        rel = FRAMES.get((lemma, prep.lower_))
+        if lemma == "married" and prep.lower_ == "to":
+            rel = "partner"
+        if rel is None:
+            continue
+        for p in _children(prep, "pobj", "pcomp"):
+            for c in _conjuncts(p):
+                yield rel, _phrase(c), 0.8
+
+
+def _self_attribute(s: _Sentence, head: Any, subj: Any, context: _Context) -> bool:
+    """Sentences about an attribute of the speaker: "My name is Sam", "My favourite food is sushi",
+    "My job is nursing", "My hometown is Lyon", "My birthday is on May 3"."""
+    owner = [c for c in subj.children if c.dep_ == "poss" and c.lower_ in FIRST_PERSON]
+    if not owner or head.lemma_ != "be":
+        return False
+    values = _children(head, "attr", "acomp", "oprd")
+    preps = [p for c in _children(head, "prep") for p in _children(c, "pobj")]
+    lemma = subj.lemma_.lower()
+    favourite = any(c.lower_ in ("favorite", "favourite") for c in subj.children)
+    relation = {
+        "name": "name",
+        "job": "works_as",
+        "profession": "works_as",
+        "occupation": "works_as",
+        "hometown": "from",
+        "home": "lives_in",
+        "birthday": "birthday",
+        "age": "age",
+        "diet": "diet",
+        "employer": "works_for",
+        "hobby": "likes",
+        "passion": "likes",
+    }.get(lemma)
+    if favourite:
+        relation = "likes"
+    if relation is None:
+        return False
+    negated = _negated(head)
+    for v in values or preps:
+        for c in _conjuncts(v):
+            obj = _phrase(c) if relation != "birthday" else " ".join(t.text for t in v.subtree)
+            s.add(s.speaker, relation, obj, clause=head.sent, closes=negated)
+    return True
+
+
+# -- closing statements ---------------------------------------------------------------------------------------
+
+
+def _closing(
+    s: _Sentence, subject: str, head: Any, verb: Any, valid: tuple[float | None, float | None]
+) -> bool:
+    """Close facts a statement ends: quitting or leaving a job, moving out, dying, breaking up, recovering,
+    stopping a hobby. Returns whether the clause was a closing statement (nothing else to extract)."""
+    lemma = verb.lemma_.lower()
+    prt = {c.lower_ for c in verb.children if c.dep_ == "prt"}
+    objs = _children(verb, "dobj")
+    preps = {c.lower_: _children(c, "pobj") for c in _children(verb, "prep")}
+    when = (valid[0], None)
+    if lemma in ("quit", "leave", "lose", "resign", "retire") and (
+        (not objs and lemma in ("resign", "retire")) or any(o.lemma_ in JOB_NOUNS for o in objs)
+    ):
+        s.add(subject, "works_as", "", valid=when, closes=True)
+        s.add(subject, "works_for", "", valid=when, closes=True)
+        return True
+    if lemma in ("quit", "leave") and objs and _organisation(objs[0]) and objs[0].ent_type_ == "ORG":
+        s.add(subject, "works_for", _phrase(objs[0]), valid=when, closes=True)
+        return not _children(verb, "conj")
+    if lemma == "move" and ("out" in prt or "away" in prt) and (preps.get("of") or preps.get("from")):
+        for p in preps.get("of", []) + preps.get("from", []):
+            s.add(subject, "lives_in", _phrase(p), valid=when, closes=True)
+        return True
+    if lemma in ("die", "pass") and (lemma == "die" or "away" in prt):
+        # "Rufus died": the speaker's pet of that name is gone ("my dog Rufus died" is closed by pass 1)
+        if subject != s.speaker and not subject.startswith(f"{s.speaker}'s"):
+            s.add(s.speaker, "has_pet", subject, valid=when, closes=True)
+        return True
+    if (lemma in ("break", "split") and ("up" in prt)) or lemma in ("divorce", "separate"):
+        partners = preps.get("with", []) + preps.get("from", []) + objs
+        s.add(subject, "partner", _phrase(partners[0]) if partners else "", valid=when, closes=True)
+        return True
+    if lemma in ("recover", "heal") and preps.get("from"):
+        s.add(subject, "condition", _phrase(preps["from"][0]), valid=when, closes=True)
+        return True
+    if head.lemma_ in ("stop", "quit", "give") and verb is not head:
+        s.add(subject, "likes", _phrase(verb), valid=when, closes=True)
+        return True
+    return False
+
+
+__all__ = ["CONDITIONS", "FRAMES", "OCCUPATIONS", "PET_NOUNS", "ParseExtractor"]
