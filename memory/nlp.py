@@ -15,6 +15,13 @@ What counts as a concept (:func:`extract_concepts`):
   a capitalised noun keeps its written form (the tagger takes unknown names for plural nouns: ``"Ines"``);
 - gerunds (``"took me sailing"``: the activity ``sailing``), not other verbs (they rarely carry the topic).
 
+Phrases (:func:`extract_phrases`, the memory graph's phrase nodes, HippoRAG 2's "phrases") are coarser and
+longer-lived than concepts: each noun phrase as a span of its content words (``"my first pottery class"`` ->
+``first pottery class``) and its head noun (``class``), named entities, and content verbs by lemma (``"we went
+camping"`` -> ``camp``; ``"I painted it"`` -> ``paint``), leaving out a closed list of light verbs (``be``,
+``have``, ``go``, ``get``, ``think``...) that say little about the topic. Verbs are kept because questions often
+name an activity by its verb ("What has she painted?") where the answer names it by a noun.
+
 Keys are canonical: lower case, lemmatised for common nouns (``"kilometres"`` -> ``kilometre``), surface form
 for gerunds (``sailing``, which the lemmatiser would turn into ``sail``) and for names (``"Tomas"`` ->
 ``tomas``). Stop words, pronouns and determiners never become concepts. Kinds are coarse types used as
@@ -24,6 +31,7 @@ categories: ``person``, ``place``, ``organisation``, ``name`` (another proper no
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,6 +110,55 @@ def parse(text: str) -> Any:
     return _pipeline()(text)
 
 
+_NUMERIC_ENTITIES = frozenset(["DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"])
+_FUNCTION_POS = frozenset(
+    ["DET", "PRON", "PUNCT", "CCONJ", "SCONJ", "ADP", "PART", "AUX", "SPACE", "SYM", "NUM", "INTJ"]
+)
+LIGHT_VERBS = frozenset(
+    [
+        "be",
+        "have",
+        "do",
+        "get",
+        "go",
+        "make",
+        "say",
+        "know",
+        "think",
+        "see",
+        "want",
+        "feel",
+        "look",
+        "love",
+        "like",
+        "thank",
+        "take",
+        "let",
+        "come",
+        "tell",
+        "try",
+        "mean",
+        "hope",
+        "sound",
+        "keep",
+        "need",
+        "give",
+        "find",
+        "wish",
+        "hear",
+        "talk",
+        "seem",
+        "guess",
+        "bet",
+        "wonder",
+        "happen",
+        "use",
+        "put",
+    ]
+)
+"""Verbs too general to be phrase nodes (they would link every turn with every other)."""
+
+
 def _clean(text: str) -> str:
     return " ".join(text.lower().replace("\u2019", "'").split())
 
@@ -155,4 +212,77 @@ def extract_concepts(text: str) -> list[Concept]:
     return out
 
 
-__all__ = ["KINDS", "MODEL_PACKAGES", "Concept", "ConceptKind", "available", "extract_concepts", "parse"]
+def _form(tok: Any) -> str:
+    """A token's canonical form: a capitalised word keeps its written form (names), others their lemma."""
+    return str(tok.text if tok.text[:1].isupper() else (tok.lemma_ or tok.text))
+
+
+def _span_key(tokens: Any) -> str:
+    words = [
+        _form(t)
+        for t in tokens
+        if t.pos_ not in _FUNCTION_POS and not t.is_stop and t.is_alpha and t.tag_ != "POS"
+    ]
+    return _clean(" ".join(words))
+
+
+def _phrases(doc: Any) -> list[Concept]:
+    found: list[tuple[int, Concept]] = []
+    for ent in doc.ents:
+        kind = _ENTITY_KIND.get(ent.label_)
+        if kind is not None and ent.label_ not in _NUMERIC_ENTITIES:
+            found.append((ent.start, Concept(ent.text, _span_key(ent), kind)))
+    for chunk in doc.noun_chunks:
+        found.append((chunk.start, Concept(chunk.text, _span_key(chunk), "thing")))
+        head = chunk.root
+        if head.pos_ in ("NOUN", "PROPN"):
+            found.append((head.i, Concept(head.text, _span_key([head]), "thing")))
+    for tok in doc:
+        if tok.pos_ == "VERB" and tok.is_alpha and not tok.is_stop:
+            key = _clean(tok.lemma_ or tok.text)
+            if key not in LIGHT_VERBS:
+                found.append((tok.i, Concept(tok.text, key, "activity")))
+    found.sort(key=lambda pair: pair[0])
+    seen: set[str] = set()
+    out: list[Concept] = []
+    for _, phrase in found:
+        if len(phrase.key) > 1 and phrase.key not in seen:
+            seen.add(phrase.key)
+            out.append(phrase)
+    return out
+
+
+def extract_phrases(text: str) -> list[Concept]:
+    """The phrases ``text`` mentions (module docstring), in order of first mention, one per key.
+
+    Raises:
+        MissingResourceError: no spaCy English pipeline is installed.
+    """
+    return extract_phrases_many([text])[0]
+
+
+def extract_phrases_many(texts: Sequence[str], *, batch_size: int = 64) -> list[list[Concept]]:
+    """:func:`extract_phrases` of each text, parsed in batches (several times faster than one by one).
+
+    Raises:
+        MissingResourceError: no spaCy English pipeline is installed.
+    """
+    nlp = _pipeline()
+    return [
+        _phrases(doc) if text.strip() else []
+        for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size), strict=True)
+    ]
+
+
+__all__ = [
+    "KINDS",
+    "LIGHT_VERBS",
+    "MODEL_PACKAGES",
+    "Concept",
+    "ConceptKind",
+    "available",
+    "extract_concepts",
+    "extract_phrases",
+    "extract_phrases_many",
+    "parse",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory.nlp import available, extract_concepts
+from memory.nlp import available, extract_concepts, extract_phrases, extract_phrases_many
 
 pytestmark = pytest.mark.skipif(not available(), reason="no spaCy English pipeline installed")
 
@@ -37,3 +37,20 @@ def test_places_are_typed_and_order_follows_the_text() -> None:
     assert kinds["hamburg"] == "place" and kinds["lisbon"] == "place" and kinds["greta"] == "person"
     order = [c.key for c in concepts]
     assert order.index("sister") < order.index("greta") < order.index("hamburg") < order.index("lisbon")
+
+
+def test_phrases_are_noun_phrase_spans_heads_entities_and_content_verbs() -> None:
+    phrases = extract_phrases("I signed up for a pottery class, and we went camping with Tomas in Lisbon.")
+    by_key = {p.key: p.kind for p in phrases}
+    assert {"pottery class", "class", "camp", "tomas", "lisbon"} <= set(by_key)
+    assert by_key["camp"] == "activity" and by_key["lisbon"] == "place"
+    assert "go" not in by_key and "we" not in by_key  # light verbs and pronouns are not phrases
+    # the same key however the text inflects it, so a question meets its answer
+    assert "paint" in {p.key for p in extract_phrases("What has she painted lately?")}
+    assert "paint" in {p.key for p in extract_phrases("She paints sunsets.")}
+
+
+def test_phrases_of_many_texts_match_one_by_one() -> None:
+    texts = ["Hanna's puppy chewed a cable.", "", "My sister Greta moved to Hamburg."]
+    assert extract_phrases_many(texts) == [extract_phrases(t) for t in texts]
+    assert extract_phrases_many(texts)[1] == []
