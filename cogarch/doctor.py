@@ -31,29 +31,39 @@ says so (restore a backup or an export).
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from reasoning.errors import CogarchError, CorruptStoreError, StoreLockedError
-
-if TYPE_CHECKING:
-    from cogarch.settings import Settings
-    from memory.embedders.base import Embedder
-    from memory.store.sqlite import SQLiteStore
+from cogarch.settings import Settings
+from cogarch.substrates import TEMP_SUFFIX, load_substrate
+from memory.embedders import build_embedder
+from memory.embedders.base import Embedder
+from memory.index.base import VectorIndex
+from memory.index.chroma import ChromaIndex, chroma_client
+from memory.memory import INDEX_REBUILD_KEY
+from memory.store.base import MemoryStore, RecordKind, Vector
+from memory.store.lock import DirectoryLock
+from memory.store.sqlite import SQLiteStore, integrity, record_counts
+from reasoning.errors import (
+    CogarchError,
+    CorruptStoreError,
+    MemoryBackendError,
+    MissingResourceError,
+    StoreLockedError,
+)
 
 Status = Literal["ok", "warning", "error", "repaired"]
 Progress = Callable[[str, int, int], None]
 """``progress(task, done, total)``: called while the vector index is rebuilt."""
 
 _BATCH = 512
-_KINDS = (("episode", "episodes"), ("fact", "facts"), ("scene", "scenes"))
+_KINDS: tuple[RecordKind, ...] = ("episode", "fact", "scene")
 
 
 @dataclass(frozen=True)
@@ -106,21 +116,6 @@ def aside(path: Path) -> Path:
     return target
 
 
-def integrity(path: Path) -> str:
-    """``"ok"`` or what ``PRAGMA integrity_check`` (or opening) reports for the SQLite file ``path``."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return str(exc)
-    try:
-        rows = conn.execute("PRAGMA integrity_check").fetchall()
-        return "; ".join(str(r[0]) for r in rows[:5])
-    except sqlite3.Error as exc:
-        return str(exc)
-    finally:
-        conn.close()
-
-
 def diagnose(
     data_dir: str | Path,
     *,
@@ -145,14 +140,10 @@ def diagnose(
         MissingResourceError: ``data_dir`` does not exist.
         StoreLockedError: ``repair`` while another process has the memory open.
     """
-    from reasoning.errors import MissingResourceError
-
     root = Path(data_dir).expanduser()
     if not root.is_dir():
         raise MissingResourceError(f"no data directory at {root}", hint="pass the agent's --data-dir")
     if settings is None:
-        from cogarch.settings import Settings
-
         settings = Settings.load(data_dir=root)
     report = DoctorReport(str(root), repair)
     _permissions(report, root, repair)
@@ -205,8 +196,6 @@ def _memory(
     if not db.exists():
         report.add("memory", db, "ok", "no memory yet")
         return
-    from memory.store.lock import DirectoryLock
-
     lock: DirectoryLock | None = DirectoryLock(directory)
     try:
         assert lock is not None
@@ -228,14 +217,11 @@ def _memory(
                 "(`cogarch memory import`) into a new data directory",
             )
             return
-        ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            counts = {t: int(ro.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for _, t in _KINDS}
-        except sqlite3.Error as exc:
-            report.add("memory", db, "error", f"not a cogarch memory database: {exc}", "move it aside")
+            counts = record_counts(db)
+        except MemoryBackendError as exc:
+            report.add("memory", db, "error", exc.message, "move it aside")
             return
-        finally:
-            ro.close()
         report.add("memory", db, "ok", "integrity ok; " + ", ".join(f"{n} {t}" for t, n in counts.items()))
         if settings.memory.chroma_url:
             report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
@@ -243,8 +229,6 @@ def _memory(
         if lock is None:  # another process writes: the index is a moving target
             report.add("index", directory / "chroma", "warning", "not checked: the memory is in use")
             return
-        from memory.store.sqlite import SQLiteStore
-
         store = SQLiteStore(db)
         try:
             _index(report, directory, store, settings, repair, embedder, progress)
@@ -258,9 +242,7 @@ def _memory(
 class _Index:
     """A Chroma index on ``<memory>/chroma`` that closes its client (releasing Chroma's files)."""
 
-    def __init__(self, directory: Path, store: SQLiteStore, settings: Settings) -> None:
-        from memory.index.chroma import ChromaIndex, chroma_client
-
+    def __init__(self, directory: Path, store: MemoryStore, settings: Settings) -> None:
         self.client = chroma_client(path=directory / "chroma")
         self.index = ChromaIndex(
             self.client, prefix=settings.memory.collection_prefix, dim=int(store.meta("dim") or 0)
@@ -275,21 +257,15 @@ class _Index:
 def _index(
     report: DoctorReport,
     directory: Path,
-    store: SQLiteStore,
+    store: MemoryStore,
     settings: Settings,
     repair: bool,
     embedder: Embedder | None,
     progress: Progress | None,
 ) -> None:
     chroma = directory / "chroma"
-    namespaces = [
-        r[0]
-        for r in store.q(
-            "SELECT DISTINCT namespace FROM episodes UNION SELECT namespace FROM facts "
-            "UNION SELECT namespace FROM scenes"
-        )
-    ]
-    pending = int(store.q("SELECT COUNT(*) FROM outbox")[0][0])
+    namespaces = [ns for ns in store.namespaces() if store.has_records(ns)]
+    pending = store.pending_count()
     missing = stale = 0
     damage: str | None = None
     if not (chroma / "chroma.sqlite3").exists():
@@ -299,7 +275,7 @@ def _index(
         try:
             opened = _Index(directory, store, settings)
             for ns in namespaces:
-                have = _record_ids(store, ns)
+                have = set(store.record_ids(ns))
                 indexed = opened.index.ids(ns)
                 missing += len(have - indexed)
                 stale += len(indexed - have)
@@ -354,25 +330,9 @@ def _forget_cached_client(path: Path) -> None:
                 system.stop()
 
 
-def _record_ids(store: SQLiteStore, namespace: str) -> set[str]:
-    ids: set[str] = set()
-    for _, table in _KINDS:
-        ids.update(r[0] for r in store.q(f"SELECT id FROM {table} WHERE namespace=?", (namespace,)))
-    return ids
-
-
-def _rows(store: SQLiteStore, table: str, namespace: str, ids: list[str]) -> Iterator[list[Any]]:
-    text = {"episodes": "text", "facts": "text", "scenes": "summary"}[table]
-    for i in range(0, len(ids), _BATCH):
-        chunk = ids[i : i + _BATCH]
-        marks = ",".join("?" * len(chunk))
-        extra = ", speaker" if table == "episodes" else ""
-        yield store.q(f"SELECT id, {text} AS text, vector{extra} FROM {table} WHERE id IN ({marks})", chunk)
-
-
 def rebuild_index(
-    store: SQLiteStore,
-    index: Any,
+    store: MemoryStore,
+    index: VectorIndex,
     namespaces: list[str],
     embedder: Embedder | None,
     settings: Settings,
@@ -381,64 +341,54 @@ def rebuild_index(
     """Bring ``index`` in sync with the records of ``namespaces``: add missing entries (stored vectors; records
     without a usable vector are re-embedded and their vector stored), delete entries without a record, clear the
     outbox. Returns ``(added, removed, re_embedded)``."""
-    from memory.memory import INDEX_REBUILD_KEY, embed_text
-    from memory.store.sqlite import from_blob, to_blob
-
-    with store.transaction():  # a crash before the end makes the next Memory.open finish the job
-        store.set_meta(INDEX_REBUILD_KEY, str(time.time()))
+    with store.transaction() as tx:  # a crash before the end makes the next Memory.open finish the job
+        tx.set_meta(INDEX_REBUILD_KEY, str(time.time()))
     dim = int(store.meta("dim") or 0)
-    work: list[tuple[str, str, str, list[str]]] = []
+    work: list[tuple[str, RecordKind, list[str]]] = []
     removed = 0
     for ns in namespaces:
         indexed = index.ids(ns)
-        have: set[str] = set()
-        for kind, table in _KINDS:
-            ids = [r[0] for r in store.q(f"SELECT id FROM {table} WHERE namespace=? ORDER BY seq", (ns,))]
-            have.update(ids)
-            todo = [i for i in ids if i not in indexed]
+        have = store.record_ids(ns)
+        for kind in _KINDS:
+            todo = [i for i, k in have.items() if k == kind and i not in indexed]
             if todo:
-                work.append((ns, kind, table, todo))
-        stale = sorted(indexed - have)
+                work.append((ns, kind, todo))
+        stale = sorted(indexed - have.keys())
         index.delete(ns, stale)
         removed += len(stale)
-    total = sum(len(w[3]) for w in work)
+    total = sum(len(w[2]) for w in work)
     done = added = embedded = 0
     if progress is not None:
         progress("index", 0, total)
-    for ns, kind, table, todo in work:
-        for rows in _rows(store, table, ns, todo):
-            vectors: dict[str, np.ndarray[Any, Any]] = {}
+    for ns, kind, todo in work:
+        for start in range(0, len(todo), _BATCH):
+            rows = store.index_sources(kind, todo[start : start + _BATCH])
+            vectors: dict[str, Vector] = {}
             redo = []
             for r in rows:
-                v = None if r["vector"] is None else from_blob(r["vector"])
+                v = r.vector
                 if v is None or v.shape != (dim,) or not np.all(np.isfinite(v)):
                     redo.append(r)
                 else:
-                    vectors[r["id"]] = v
+                    vectors[r.id] = v
             if redo:
                 if embedder is None:
-                    from memory.embedders import build_embedder
-
                     embedder = build_embedder(settings.embedding)
-                texts = [
-                    embed_text(r["text"], r["speaker"]) if table == "episodes" else str(r["text"])
-                    for r in redo
-                ]
-                fresh = np.asarray(embedder(texts), dtype=np.float32)
-                with store.transaction() as conn:
+                fresh = np.asarray(embedder([r.text for r in redo]), dtype=np.float32)
+                with store.transaction() as tx:
                     for r, v in zip(redo, fresh, strict=True):
-                        conn.execute(f"UPDATE {table} SET vector=? WHERE id=?", (to_blob(v), r["id"]))
-                        vectors[r["id"]] = v
+                        tx.set_vector(kind, r.id, v)
+                        vectors[r.id] = v
                 embedded += len(redo)
-            ids = [r["id"] for r in rows]
+            ids = [r.id for r in rows]
             index.upsert(ns, ids, np.stack([vectors[i] for i in ids]), [kind] * len(ids))
             added += len(ids)
             done += len(ids)
             if progress is not None:
                 progress("index", done, total)
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM outbox")
-        conn.execute("DELETE FROM meta WHERE key=?", (INDEX_REBUILD_KEY,))
+    with store.transaction() as tx:
+        tx.clear_outbox()
+        tx.set_meta(INDEX_REBUILD_KEY, None)
     return added, removed, embedded
 
 
@@ -448,8 +398,6 @@ def rebuild_index(
 def _substrates(report: DoctorReport, directory: Path, repair: bool) -> None:
     if not directory.is_dir():
         return
-    from cogarch.substrates import TEMP_SUFFIX, load_substrate
-
     leftovers = [p for p in directory.iterdir() if p.name.endswith(TEMP_SUFFIX)]
     if leftovers:
         if repair:

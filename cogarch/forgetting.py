@@ -20,11 +20,11 @@ truncated afterwards. The functions work on an open :class:`~cogarch.agent.Agent
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cogarch.store.checkpoints import open_sqlite_saver, secure_delete, truncate_wal
 from cogarch.substrates import load_substrate, save_atomic, user_file
 
 if TYPE_CHECKING:
@@ -46,32 +46,13 @@ def thread_ids_of(checkpointer: Any, user: str) -> list[str]:
     return sorted(seen)
 
 
-def _pragma(checkpointer: Any, sql: str) -> None:
-    """Run a PRAGMA on the checkpointer's SQLite connection under the saver's own lock (the connection is shared
-    by every thread of the agent: a statement outside the lock breaks another thread's transaction)."""
-    conn = getattr(checkpointer, "conn", None)
-    if not isinstance(conn, sqlite3.Connection):
-        return
-    lock = getattr(checkpointer, "lock", None) or contextlib.nullcontext()
-    with lock, contextlib.suppress(sqlite3.Error):  # e.g. a reader elsewhere: the next checkpoint truncates
-        conn.execute(sql)
-
-
-def _secure(checkpointer: Any) -> None:
-    _pragma(checkpointer, "PRAGMA secure_delete=ON")
-
-
-def _truncate_wal(checkpointer: Any) -> None:
-    _pragma(checkpointer, "PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def delete_user_threads(checkpointer: Any, user: str) -> int:
     """Delete every checkpoint thread of ``user``; returns how many."""
-    _secure(checkpointer)
+    secure_delete(checkpointer)
     threads = thread_ids_of(checkpointer, user)
     for thread in threads:
         checkpointer.delete_thread(thread)
-    _truncate_wal(checkpointer)
+    truncate_wal(checkpointer)
     return len(threads)
 
 
@@ -95,7 +76,7 @@ def scrub_threads(graph: Any, checkpointer: Any, user: str, needles: Sequence[st
     needles = [n for n in needles if n]
     if not needles:
         return 0
-    _secure(checkpointer)
+    secure_delete(checkpointer)
     rewritten = 0
     for thread in thread_ids_of(checkpointer, user):
         config = {"configurable": {"thread_id": thread}}
@@ -112,7 +93,7 @@ def scrub_threads(graph: Any, checkpointer: Any, user: str, needles: Sequence[st
             as_node="learn",
         )
         rewritten += 1
-    _truncate_wal(checkpointer)
+    truncate_wal(checkpointer)
     return rewritten
 
 
@@ -191,13 +172,8 @@ def _closed_checkpoints(settings: Settings) -> Iterator[Any]:
     if not path.exists() or settings.persistence.checkpointer != "sqlite":
         yield None
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    try:
-        yield SqliteSaver(conn)
-    finally:
-        conn.close()
+    with open_sqlite_saver(path) as saver:
+        yield saver
 
 
 def forget_user_in(settings: Settings, user: str) -> dict[str, int]:

@@ -7,24 +7,18 @@ bound assembly can reactivate laterally and surface its memories (EMBER). Eight 
 
 Guardrails are code, not prompt: per-user opt-out, quiet hours (local hours of the simulated time), a cooldown
 between actions and a daily cap. Every trigger and every decision, acted on or not, is logged with its cause in
-the proactive log (SQLite, ``<data_dir>/agent.db``).
+the proactive log (:class:`cogarch.store.proactive.ProactiveLog`, SQLite ``<data_dir>/agent.db``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory.store.sqlite import sqlite_error
+from cogarch.store.proactive import ProactiveLog
 from reasoning.errors import LLMError
 from reasoning.llm import GenerationOptions, Message
 
@@ -58,109 +52,6 @@ class Action:
             "content": self.content,
             "cause": self.cause,
         }
-
-
-class ProactiveLog:
-    """Every trigger and decision, with its cause; the actions taken feed the guardrails. Thread-safe."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._lock = threading.Lock()
-        self._path = str(path) if path else ":memory:"
-        self._db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS proactive (id INTEGER PRIMARY KEY, user TEXT NOT NULL, t REAL NOT NULL, "
-            "kind TEXT NOT NULL, action TEXT, content TEXT, cause TEXT, reason TEXT, delivered INTEGER DEFAULT 0)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS proactive_user_t ON proactive(user, t)")
-
-    @contextlib.contextmanager
-    def _guarded(self, doing: str) -> Iterator[None]:
-        """Hold the lock; a failed SQLite call (full disk, damaged file) becomes the typed store error."""
-        with self._lock:
-            try:
-                yield
-            except sqlite3.Error as exc:
-                raise sqlite_error(exc, self._path, doing) from exc
-
-    def record(
-        self,
-        user: str,
-        t: float,
-        kind: str,
-        *,
-        action: str = "",
-        content: str = "",
-        cause: list[str] | None = None,
-        reason: str = "",
-    ) -> None:
-        with self._guarded("recording a proactive decision"):
-            self._db.execute(
-                "INSERT INTO proactive(user, t, kind, action, content, cause, reason) VALUES (?,?,?,?,?,?,?)",
-                (user, t, kind, action, content, json.dumps(cause or []), reason),
-            )
-
-    def actions_since(self, user: str, since: float) -> list[float]:
-        with self._guarded("reading the proactive log"):
-            rows = self._db.execute(
-                "SELECT t FROM proactive WHERE user=? AND kind='action' AND t>=? ORDER BY t", (user, since)
-            ).fetchall()
-        return [float(r[0]) for r in rows]
-
-    def last_action(self, user: str) -> float | None:
-        with self._guarded("reading the proactive log"):
-            row = self._db.execute(
-                "SELECT max(t) FROM proactive WHERE user=? AND kind='action'", (user,)
-            ).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
-
-    def entries(self, user: str, limit: int = 100) -> list[dict[str, Any]]:
-        with self._guarded("reading the proactive log"):
-            rows = self._db.execute(
-                "SELECT t, kind, action, content, cause, reason FROM proactive WHERE user=? ORDER BY id DESC LIMIT ?",
-                (user, limit),
-            ).fetchall()
-        return [
-            {
-                "t": r[0],
-                "kind": r[1],
-                "action": r[2],
-                "content": r[3],
-                "cause": json.loads(r[4] or "[]"),
-                "reason": r[5],
-            }
-            for r in rows
-        ]
-
-    def forget_user(self, user: str) -> None:
-        """Erase every row of ``user`` (freed bytes zeroed, WAL truncated)."""
-        with self._guarded("forgetting a user in the proactive log"):
-            self._db.execute("PRAGMA secure_delete=ON")
-            self._db.execute("DELETE FROM proactive WHERE user=?", (user,))
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    def forget_items(self, user: str, ids: Sequence[str], texts: Sequence[str]) -> int:
-        """Erase the rows of ``user`` caused by any of ``ids`` or whose content quotes any of ``texts``."""
-        ids_set = set(ids)
-        needles = [t for t in texts if t]
-        with self._guarded("forgetting items in the proactive log"):
-            rows = self._db.execute(
-                "SELECT id, content, cause FROM proactive WHERE user=?", (user,)
-            ).fetchall()
-            doomed = [
-                r[0]
-                for r in rows
-                if ids_set & set(json.loads(r[2] or "[]")) or any(n in (r[1] or "") for n in needles)
-            ]
-            if doomed:
-                self._db.execute("PRAGMA secure_delete=ON")
-                self._db.executemany("DELETE FROM proactive WHERE id=?", [(i,) for i in doomed])
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(doomed)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 def blocked_by(settings: ProactiveSettings, log: ProactiveLog, user: str, t: float) -> str | None:

@@ -22,19 +22,19 @@ an episode's facts nor extracts them twice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from collections import Counter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from memory.store.sqlite import from_blob, to_blob
-from memory.text import entities, keywords
-
-if TYPE_CHECKING:
-    from memory.memory import Memory
+from memory.embedders.base import Embedder
+from memory.extraction import extract_facts, induce_persona
+from memory.index.base import VectorIndex
+from memory.scenes import summary
+from memory.store.base import MemoryStore, MemoryWriter, PendingEpisode, Vector
+from memory.text import entities
+from reasoning.llm import LLM
 
 GAP_SECONDS = 3600.0
 MAX_EVENT = 12
@@ -75,14 +75,15 @@ def segment(vectors: np.ndarray[Any, Any], sessions: list[str | None], times: li
     return labels
 
 
-def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
-    """Consolidate the namespace's unconsolidated episodes; returns counts of what was built."""
-    store = memory.store
-    new = store.q(
-        "SELECT seq, id, text, speaker, session, ts, vector, event_id FROM episodes "
-        "WHERE namespace=? AND consolidated=0 ORDER BY seq",
-        (namespace,),
-    )
+def consolidate(
+    store: MemoryStore, index: VectorIndex, embedder: Embedder, llm: LLM | None, namespace: str
+) -> dict[str, int]:
+    """Consolidate the namespace's unconsolidated episodes; returns counts of what was built.
+
+    ``index`` gives the associative links (nearest earlier episodes); with ``llm``, facts and persona follow
+    (:mod:`memory.extraction`, whose new facts ``embedder`` embeds).
+    """
+    new = store.pending_episodes(namespace)
     counts = {
         "episodes": len(new),
         "events": 0,
@@ -94,120 +95,91 @@ def consolidate(memory: Memory, namespace: str) -> dict[str, int]:
         "persona": 0,
     }
     if not new:
-        _extract(memory, namespace, counts)  # finish what a crash interrupted
+        _extract(store, embedder, llm, namespace, counts)  # finish what a crash interrupted
         return counts
-    vectors = np.stack([from_blob(r["vector"]) for r in new]).astype(np.float32)
-    labels = segment(vectors, [r["session"] for r in new], [r["ts"] for r in new])
-    event_ids = {lab: f"ev_{new[0]['seq']}_{lab}" for lab in set(labels)}
+    vectors = np.stack([p.vector for p in new]).astype(np.float32)
+    labels = segment(vectors, [p.episode.session for p in new], [p.episode.timestamp for p in new])
+    event_ids = {lab: f"ev_{new[0].seq}_{lab}" for lab in set(labels)}
     counts["events"] = len(event_ids)
 
-    speakers = {
-        str(r[0]).lower()
-        for r in store.q(
-            "SELECT DISTINCT speaker FROM episodes WHERE namespace=? AND speaker IS NOT NULL", (namespace,)
-        )
-    }
-    known = frozenset(speakers)
+    known = frozenset(s.lower() for s in store.speakers(namespace))
 
     # associative links to nearest earlier episodes (batched index query)
-    hits = memory.index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
-    seq_of = {r["id"]: r["seq"] for r in new}
+    hits = index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
+    seq_of = {p.episode.id: p.seq for p in new}
 
-    state = 1 if memory.llm is None else 2  # 2: facts still to extract
-    with store.transaction() as conn:
+    state = 1 if llm is None else 2  # 2: facts still to extract
+    with store.transaction() as tx:
         entity_ids: dict[str, str] = {}
-        for r, lab in zip(new, labels, strict=True):
-            conn.execute(
-                "UPDATE episodes SET event_id=?, consolidated=? WHERE id=?", (event_ids[lab], state, r["id"])
-            )
-            names = entities(r["text"], known=known)
-            if r["speaker"]:
-                names.append(str(r["speaker"]).lower())
+        for p, lab in zip(new, labels, strict=True):
+            ep = p.episode
+            tx.set_event(ep.id, event_ids[lab], state)
+            names = entities(ep.text, known=known)
+            if ep.speaker:
+                names.append(str(ep.speaker).lower())
             for name in dict.fromkeys(names):
                 eid = entity_ids.get(name)
                 if eid is None:
-                    row = conn.execute(
-                        "SELECT id FROM entities WHERE namespace=? AND name=?", (namespace, name)
-                    ).fetchone()
-                    if row is None:
-                        eid = "en_" + hashlib.sha1(f"{namespace}\0{name}".encode()).hexdigest()[:20]
-                        conn.execute("INSERT INTO entities VALUES(?,?,?,0)", (eid, namespace, name))
-                        counts["entities"] += 1
-                    else:
-                        eid = row[0]
+                    eid, created = tx.entity(namespace, name)
+                    counts["entities"] += created
                     entity_ids[name] = eid
-                conn.execute("UPDATE entities SET mentions = mentions + 1 WHERE id=?", (eid,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO edges VALUES(?,?,?,'mentions',1.0)", (namespace, r["id"], eid)
-                )
-        for r, row_hits in zip(new, hits, strict=True):
+                tx.add_mention(namespace, ep.id, eid)
+        for p, row_hits in zip(new, hits, strict=True):
             made = 0
             for h in row_hits:
                 if (
                     h.kind != "episode"
-                    or h.id == r["id"]
+                    or h.id == p.episode.id
                     or h.similarity < LINK_MIN
                     or made >= LINKS_PER_EPISODE
                 ):
                     continue
-                if seq_of.get(h.id, 0) > r["seq"]:
+                if seq_of.get(h.id, 0) > p.seq:
                     continue  # link to earlier episodes only; later ones link back
-                conn.execute(
-                    "INSERT OR REPLACE INTO edges VALUES(?,?,?,'similar',?)",
-                    (namespace, r["id"], h.id, float(h.similarity)),
-                )
+                tx.add_edges(namespace, [(p.episode.id, h.id, "similar", float(h.similarity))])
                 made += 1
                 counts["links"] += 1
-        counts["scenes"] = _scenes(memory, conn, namespace, new, vectors, labels, event_ids)
-        store.audit(conn, namespace, "consolidate", new[0]["id"], {k: v for k, v in counts.items()})
+        counts["scenes"] = _scenes(tx, namespace, new, vectors, labels, event_ids)
+        tx.audit(namespace, "consolidate", new[0].episode.id, {k: v for k, v in counts.items()})
 
-    _extract(memory, namespace, counts)
+    _extract(store, embedder, llm, namespace, counts)
     return counts
 
 
-def _extract(memory: Memory, namespace: str, counts: dict[str, int]) -> None:
+def _extract(
+    store: MemoryStore, embedder: Embedder, llm: LLM | None, namespace: str, counts: dict[str, int]
+) -> None:
     """Extract facts from the namespace's episodes at state 2 (this run's, and any a crash left), then persona."""
-    if memory.llm is None:
+    if llm is None:
         return
-    from memory.extraction import extract_facts, induce_persona
-
-    store = memory.store
-    pending = [
-        r[0]
-        for r in store.q(
-            "SELECT id FROM episodes WHERE namespace=? AND consolidated=2 ORDER BY seq", (namespace,)
-        )
-    ]
+    pending = store.episode_ids(namespace, state=2)
     if not pending:
         return
-    made, superseded = extract_facts(memory, namespace, pending)
-    with store.transaction() as conn:  # episodes extraction skips (flagged ones) are done too
-        conn.execute("UPDATE episodes SET consolidated=1 WHERE namespace=? AND consolidated=2", (namespace,))
+    made, superseded = extract_facts(store, embedder, llm, namespace, pending)
+    with store.transaction() as tx:  # episodes extraction skips (flagged ones) are done too
+        tx.finish_extraction(namespace)
     counts["facts"], counts["superseded"] = made, superseded
-    counts["persona"] = induce_persona(memory, namespace)
+    counts["persona"] = induce_persona(store, llm, namespace)
 
 
 def _scenes(
-    memory: Memory,
-    conn: Any,
+    tx: MemoryWriter,
     namespace: str,
-    new: list[Any],
+    new: Sequence[PendingEpisode],
     vectors: np.ndarray[Any, Any],
     labels: list[int],
     event_ids: dict[int, str],
 ) -> int:
-    existing = conn.execute(
-        "SELECT id, members, vector FROM scenes WHERE namespace=?", (namespace,)
-    ).fetchall()
-    scene_ids = [r["id"] for r in existing]
-    members: list[list[str]] = [json.loads(r["members"]) for r in existing]
+    existing = tx.scenes_with_vectors(namespace)
+    scene_ids = [sid for sid, _, _ in existing]
+    members: list[list[str]] = [m for _, m, _ in existing]
     n_events = len(set(labels))
     dim = vectors.shape[1]
     # running sums of member vectors, and their unit versions as one matrix (vectorised assignment)
     sums = np.zeros((len(existing) + n_events, dim))
     units = np.zeros((len(existing) + n_events, dim))
-    for j, (r, m) in enumerate(zip(existing, members, strict=True)):
-        units[j] = from_blob(r["vector"])
+    for j, (_, m, vec) in enumerate(existing):
+        units[j] = vec
         sums[j] = units[j] * max(1, len(m))
     count = len(existing)
     touched: set[int] = set()
@@ -231,53 +203,20 @@ def _scenes(
             best = count
             count += 1
             created += 1
-        members[best].extend(new[i]["id"] for i in idx)
+        members[best].extend(new[i].episode.id for i in idx)
         sums[best] += c
         units[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
         touched.add(best)
     now = time.time()
-    texts = dict(
-        conn.execute(
-            "SELECT id, text FROM episodes WHERE namespace=? AND id IN (SELECT value FROM json_each(?))",
-            (namespace, json.dumps([m for j in touched for m in members[j]])),
-        ).fetchall()
-    )
-    # one scan of the lexical index for the changed scenes (``id`` is not indexed there); new scenes have no entry
-    changed = [scene_ids[j] for j in touched if j < len(existing)]
-    if changed:
-        conn.execute(
-            "DELETE FROM fts WHERE kind='scene' AND id IN (SELECT value FROM json_each(?))",
-            (json.dumps(changed),),
-        )
+    texts = tx.episode_texts(namespace, [m for j in touched for m in members[j]])
+    writes: list[tuple[str, str, Sequence[str], Vector]] = []
     for j in touched:
-        vec = units[j]
-        summary = _summary([texts.get(m, "") for m in members[j]])
-        conn.execute(
-            "INSERT INTO scenes(id, namespace, summary, members, vector, created) VALUES(?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET summary=excluded.summary, members=excluded.members, vector=excluded.vector",
-            (scene_ids[j], namespace, summary, json.dumps(members[j]), to_blob(vec), now),
-        )
-        conn.execute(
-            "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'scene')",
-            (summary, scene_ids[j], namespace),
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'member',0.5)",
-            [(namespace, scene_ids[j], m) for m in members[j][-400:]],
-        )
-    memory.store.enqueue(conn, namespace, [(scene_ids[j], "scene") for j in touched], "upsert")
+        writes.append((scene_ids[j], summary([texts.get(m, "") for m in members[j]]), members[j], units[j]))
+    tx.upsert_scenes(namespace, writes, now)
+    for j in touched:
+        tx.add_edges(namespace, [(scene_ids[j], m, "member", 0.5) for m in members[j][-400:]])
+    tx.enqueue(namespace, [(scene_ids[j], "scene") for j in touched], "upsert")
     return created
-
-
-def _summary(texts: list[str]) -> str:
-    """Extractive scene summary: top keywords, then the first sentence of the most keyword-dense text."""
-    counter: Counter[str] = Counter()
-    for t in texts:
-        counter.update(keywords(t))
-    top = [w for w, _ in counter.most_common(6)]
-    best = max(texts, key=lambda t: sum(w in t.lower() for w in top), default="")
-    head = best.split(". ")[0][:200]
-    return f"About {', '.join(top)}: {head}" if top else head
 
 
 __all__ = ["consolidate", "segment"]

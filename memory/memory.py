@@ -13,73 +13,43 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
+from memory import consolidation, forgetting, recall, sync, transfer
 from memory.config import EmbeddingSettings, MemorySettings
+from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
 from memory.gateway import tag
 from memory.hygiene import prompt_context
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
-from memory.records import Episode, Fact, JSONDict, PersonaSlot, RecallResult, Recollection, Scene
+from memory.records import (
+    Episode,
+    Fact,
+    JSONDict,
+    PersonaSlot,
+    RecallResult,
+    Recollection,
+    Scene,
+    Timestamp,
+    check_namespace,
+    embed_text,
+    new_id,
+    to_epoch,
+)
+from memory.store.base import MemoryStore, NewEpisode
 from memory.store.lock import DirectoryLock
-from memory.store.sqlite import SQLiteStore, store_vectors
+from memory.store.sqlite import SQLiteStore
 from reasoning.errors import ConfigError, InvalidInputError, MemoryBackendError, NotFoundError, UsageError
 from reasoning.llm import LLM
-
-Timestamp = float | int | datetime | str | None
 
 _log = logging.getLogger(__name__)
 
 INDEX_REBUILD_KEY = "index_rebuild"
 """Set in ``meta`` while the vector index is being rebuilt; found at open, it triggers a full reconcile."""
-
-
-def new_id(prefix: str) -> str:
-    """A fresh record id such as ``ep_3f2a...`` (20 hex digits)."""
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
-
-
-_MIN_EPOCH, _MAX_EPOCH = -62135596800.0, 253402300799.0  # datetime's range: years 1 to 9999
-
-
-def to_epoch(value: Timestamp) -> float:
-    """Epoch seconds from a number, a datetime (naive = UTC) or an ISO-8601 string; None -> now.
-
-    Raises:
-        InvalidInputError: an unparseable string.
-    """
-    if value is None:
-        return time.time()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if not _MIN_EPOCH <= value <= _MAX_EPOCH:  # also NaN: datetime conversions would fail later
-            raise InvalidInputError(
-                f"bad timestamp {value!r}", hint="epoch seconds between the years 1 and 9999"
-            )
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601 or epoch seconds") from exc
-    if not isinstance(value, datetime):
-        raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601, epoch seconds or a datetime")
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
-
-
-def check_namespace(namespace: str) -> str:
-    if not isinstance(namespace, str) or not namespace or len(namespace) > 256:
-        raise InvalidInputError("namespace must be a non-empty string of at most 256 characters")
-    return namespace
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -97,16 +67,18 @@ def _synchronized(method: _F) -> _F:
 
 
 class Memory:
-    """Hierarchical long-term memory of one data directory (one writer process at a time).
+    """Hierarchical long-term memory of one data directory (one writer process at a time for SQLite).
 
-    Build with :meth:`open`; use as a context manager or call :meth:`close`.
+    Build with :meth:`open`; use as a context manager or call :meth:`close`. A facade: the records live in a
+    :class:`~memory.store.base.MemoryStore`, the vectors in a :class:`~memory.index.base.VectorIndex`; recall,
+    consolidation, forgetting and transfer are functions over those parts (:mod:`memory.recall`, ...).
     """
 
     def __init__(
         self,
         directory: Path,
         settings: MemorySettings,
-        store: SQLiteStore,
+        store: MemoryStore,
         index: VectorIndex,
         embedder: Embedder,
         llm: LLM | None,
@@ -155,18 +127,13 @@ class Memory:
         path.mkdir(parents=True, exist_ok=True)
         lock = DirectoryLock(path)
         lock.acquire()
-        store: SQLiteStore | None = None
+        store: MemoryStore | None = None
         try:
             if embedder is None:
-                from memory.embedders import build_embedder
-
                 embedder = build_embedder(EmbeddingSettings())
             store = SQLiteStore(path / "memory.sqlite3")
-            known = store.meta("embedder")
-            if known is None:
-                store.set_meta("embedder", embedder.name)
-                store.set_meta("dim", str(embedder.dim))
-            elif known != embedder.name:
+            known = store.bind_embedder(embedder.name, embedder.dim)
+            if known != embedder.name:
                 raise ConfigError(
                     f"this memory was built with embedder {known!r}, not {embedder.name!r}",
                     hint="open it with the same embedding model, or export it and import into a new directory",
@@ -179,19 +146,23 @@ class Memory:
                 client = chroma_client(path=path / "chroma", url=settings.chroma_url, token=token)
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
             memory = cls(path, settings, store, index, embedder, llm, lock)
-            rebuild = rebuild and bool(
-                store.q("SELECT 1 FROM episodes UNION ALL SELECT 1 FROM facts LIMIT 1")
-            )
+            rebuild = rebuild and store.has_records()
             interrupted = store.meta(INDEX_REBUILD_KEY) is not None  # a rebuild (`cogarch doctor`) was killed
             memory.reconcile(full=rebuild or interrupted)
             if interrupted:
-                store.conn.execute("DELETE FROM meta WHERE key=?", (INDEX_REBUILD_KEY,))
+                with store.transaction() as tx:
+                    tx.set_meta(INDEX_REBUILD_KEY, None)
             return memory
         except BaseException:
             if store is not None:
                 store.close()
             lock.release()
             raise
+
+    @property
+    def _chroma_dir(self) -> Path | None:
+        """The embedded Chroma's directory (its files are erased after a forget); None with a Chroma server."""
+        return None if self.settings.chroma_url else self.directory / "chroma"
 
     @_synchronized
     def close(self) -> None:
@@ -200,12 +171,10 @@ class Memory:
             return
         self._closed = True
         with contextlib.suppress(MemoryBackendError):  # replayed at next open
-            self._flush()
+            sync.flush(self.store, self.index)
         self.index.close()
         if self._forgot:
-            from memory.forgetting import scrub_hnsw
-
-            scrub_hnsw(self.directory / "chroma")
+            forgetting.scrub_hnsw(self.directory / "chroma")
         self.store.close()
         if self._lock is not None:
             self._lock.release()
@@ -228,71 +197,16 @@ class Memory:
         fails now (its operations stay in the outbox and are replayed by the next write, ``reconcile`` or
         ``open``): raising here would make callers retry, and duplicate, a write that succeeded."""
         try:
-            self._flush()
+            sync.flush(self.store, self.index)
         except MemoryBackendError as exc:
             _log.warning("vector index update deferred (replayed later): %s", exc)
-
-    def _flush(self) -> int:
-        """Apply the outbox to the vector index; returns the number of operations applied."""
-        rows = self.store.pending()
-        if not rows:
-            return 0
-        # Collapse per id: the last operation wins (upsert then delete = delete).
-        last: dict[tuple[str, str], Any] = {}
-        for row in rows:
-            last[(row["namespace"], row["id"])] = row
-        by_ns: dict[tuple[str, str], list[Any]] = {}
-        for (ns, _), row in last.items():
-            by_ns.setdefault((ns, row["op"]), []).append(row)
-        for (ns, op), items in by_ns.items():
-            if op == "delete":
-                self.index.delete(ns, [r["id"] for r in items])
-                continue
-            for kind in ("episode", "fact", "scene"):
-                ids = [r["id"] for r in items if r["kind"] == kind]
-                if not ids:
-                    continue
-                vecs = self.store.vectors_of(kind, ids)
-                present = [i for i in ids if i in vecs]
-                gone = [i for i in ids if i not in vecs]
-                if present:
-                    import numpy as np
-
-                    self.index.upsert(
-                        ns, present, np.stack([vecs[i] for i in present]), [kind] * len(present)
-                    )
-                if gone:
-                    self.index.delete(ns, gone)
-        self.store.done([r["seq"] for r in rows])
-        return len(rows)
 
     @_synchronized
     def reconcile(self, *, full: bool = False) -> dict[str, int]:
         """Replay pending index operations; with ``full``, also compare every namespace's index with the records
         (re-add missing vectors, delete entries without a record). Returns counts."""
         self._check_open()
-        replayed = self._flush()
-        added = removed = 0
-        if full:
-            import numpy as np
-
-            for ns in self.namespaces():
-                have: dict[str, str] = {}
-                for kind, table in (("episode", "episodes"), ("fact", "facts"), ("scene", "scenes")):
-                    for row in self.store.q(f"SELECT id FROM {table} WHERE namespace=?", (ns,)):
-                        have[row[0]] = kind
-                indexed = self.index.ids(ns)
-                stale = sorted(indexed - have.keys())
-                self.index.delete(ns, stale)
-                removed += len(stale)
-                for kind in ("episode", "fact", "scene"):
-                    missing = [i for i, k in have.items() if k == kind and i not in indexed]
-                    vecs = self.store.vectors_of(kind, missing)
-                    ids = [i for i in missing if i in vecs]
-                    if ids:
-                        self.index.upsert(ns, ids, np.stack([vecs[i] for i in ids]), [kind] * len(ids))
-                        added += len(ids)
-        return {"replayed": replayed, "added": added, "removed": removed}
+        return sync.reconcile(self.store, self.index, full=full)
 
     # -- write path ---------------------------------------------------------------------------------------------
     def remember(
@@ -332,7 +246,7 @@ class Memory:
         see :meth:`remember`). Returns the ids, in order."""
         self._check_open()
         check_namespace(namespace)
-        rows: list[dict[str, Any]] = []
+        rows: list[NewEpisode] = []
         order: list[str] = []
         given_ids: set[str] = set()
         for item in items:
@@ -345,10 +259,12 @@ class Memory:
             if given is not None:
                 if not str(given).startswith("ep_"):  # the kind of a record is read from its id's prefix
                     raise InvalidInputError(f"episode id {given!r} must start with 'ep_'")
-                owner = self.store.q("SELECT namespace FROM episodes WHERE id=?", (str(given),))
-                if owner and owner[0][0] != namespace:
+                owner = self.store.owners([str(given)]).get(str(given))
+                if owner is not None and owner != namespace:
                     raise InvalidInputError(f"episode id {given!r} belongs to another namespace")
-                if owner or str(given) in given_ids:  # stored already, or earlier in this batch: idempotent
+                if (
+                    owner is not None or str(given) in given_ids
+                ):  # stored, or earlier in this batch: idempotent
                     order.append(str(given))
                     continue
                 given_ids.add(str(given))
@@ -367,62 +283,27 @@ class Memory:
             imp, val, flags = tag(text, flag_injections=self.settings.flag_injections)
             order.append(str(given) if given is not None else new_id("ep"))
             rows.append(
-                {
-                    "id": order[-1],
-                    "text": text,
-                    "speaker": None if speaker is None else str(speaker),
-                    "channel": meta.get("channel"),
-                    "ts": to_epoch(data.get("timestamp")),
-                    "session": None if meta.get("session") is None else str(meta.get("session")),
-                    "metadata": meta_json,
-                    "importance": imp,
-                    "valence": val,
-                    "flags": ",".join(flags),
-                }
+                NewEpisode(
+                    id=order[-1],
+                    text=text,
+                    speaker=None if speaker is None else str(speaker),
+                    channel=meta.get("channel"),
+                    ts=to_epoch(data.get("timestamp")),
+                    session=None if meta.get("session") is None else str(meta.get("session")),
+                    metadata=meta_json,
+                    valence=val,
+                    importance=imp,
+                    flags=",".join(flags),
+                )
             )
         batch = 256
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
-            vectors = self.embedder([embed_text(r["text"], r["speaker"]) for r in chunk])
-            blobs = store_vectors(vectors)
-            now = time.time()
-            with self.store.transaction() as conn:
-                prev = conn.execute(
-                    "SELECT id FROM episodes WHERE namespace=? ORDER BY seq DESC LIMIT 1", (namespace,)
-                ).fetchone()
-                prev_id = prev[0] if prev else None
-                for r, blob in zip(chunk, blobs, strict=True):
-                    conn.execute(
-                        "INSERT INTO episodes(id, namespace, text, speaker, channel, ts, session, metadata, valence,"
-                        " importance, flags, vector, created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            r["id"],
-                            namespace,
-                            r["text"],
-                            r["speaker"],
-                            r["channel"],
-                            r["ts"],
-                            r["session"],
-                            r["metadata"],
-                            r["valence"],
-                            r["importance"],
-                            r["flags"],
-                            blob,
-                            now,
-                        ),
-                    )
-                    conn.execute(
-                        "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,'episode')",
-                        (embed_text(r["text"], r["speaker"]), r["id"], namespace),
-                    )
-                    if prev_id is not None:
-                        conn.execute(
-                            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'next',1.0)",
-                            (namespace, prev_id, r["id"]),
-                        )
-                    prev_id = r["id"]
-                self.store.enqueue(conn, namespace, [(r["id"], "episode") for r in chunk], "upsert")
-                self.store.audit(conn, namespace, "remember", chunk[0]["id"], {"count": len(chunk)})
+            vectors = self.embedder([embed_text(r.text, r.speaker) for r in chunk])
+            with self.store.transaction() as tx:
+                tx.add_episodes(namespace, chunk, list(vectors), time.time())
+                tx.enqueue(namespace, [(r.id, "episode") for r in chunk], "upsert")
+                tx.audit(namespace, "remember", chunk[0].id, {"count": len(chunk)})
             self._flush_after_commit()
         return order
 
@@ -430,11 +311,7 @@ class Memory:
     @_synchronized
     def namespaces(self) -> list[str]:
         """Every namespace with at least one record."""
-        rows = self.store.q(
-            "SELECT namespace FROM episodes UNION SELECT namespace FROM facts UNION SELECT namespace FROM scenes "
-            "UNION SELECT namespace FROM persona"
-        )
-        return sorted(r[0] for r in rows)
+        return self.store.namespaces()
 
     @_synchronized
     def get(self, record_id: str, *, namespace: str | None = None) -> Episode | Fact | Scene:
@@ -444,17 +321,9 @@ class Memory:
             NotFoundError: no such record (in that namespace).
         """
         self._check_open()
-        from memory.rows import episode_from_row, fact_from_row, scene_from_row
-
-        for table, conv in (
-            ("episodes", episode_from_row),
-            ("facts", fact_from_row),
-            ("scenes", scene_from_row),
-        ):
-            row = self.store.conn.execute(f"SELECT * FROM {table} WHERE id=?", (record_id,)).fetchone()
-            if row is not None and (namespace is None or row["namespace"] == namespace):
-                result: Episode | Fact | Scene = conv(row)
-                return result
+        record = self.store.get(record_id)
+        if record is not None and (namespace is None or record.namespace == namespace):
+            return record
         raise NotFoundError(
             f"no memory record {record_id!r}" + (f" in namespace {namespace!r}" if namespace else "")
         )
@@ -465,59 +334,27 @@ class Memory:
     ) -> list[Episode]:
         """The namespace's episodes in the order they were remembered (``newest_first``: reversed); at most
         ``limit`` of them, taken from the front of that order."""
-        from memory.rows import episode_from_row
-
-        sql = "SELECT * FROM episodes WHERE namespace=? ORDER BY seq" + (" DESC" if newest_first else "")
-        rows = self.store.q(sql + (f" LIMIT {int(limit)}" if limit else ""), (namespace,))
-        return [episode_from_row(r) for r in rows]
+        return self.store.episodes(namespace, limit=limit, newest_first=newest_first)
 
     @_synchronized
     def facts(self, *, namespace: str, current_only: bool = False) -> list[Fact]:
         """The namespace's facts in order of creation (``current_only``: still valid ones)."""
-        from memory.rows import fact_from_row
-
-        sql = "SELECT * FROM facts WHERE namespace=?" + (" AND valid_to IS NULL" if current_only else "")
-        return [fact_from_row(r) for r in self.store.q(sql + " ORDER BY seq", (namespace,))]
+        return self.store.facts(namespace, current_only=current_only)
 
     @_synchronized
     def scenes(self, *, namespace: str) -> list[Scene]:
-        from memory.rows import scene_from_row
-
-        return [
-            scene_from_row(r)
-            for r in self.store.q("SELECT * FROM scenes WHERE namespace=? ORDER BY seq", (namespace,))
-        ]
+        return self.store.scenes(namespace)
 
     @_synchronized
     def persona(self, namespace: str) -> list[PersonaSlot]:
         """The namespace's persona slots (empty until consolidation with an LLM has induced them)."""
-        rows = self.store.q("SELECT * FROM persona WHERE namespace=? ORDER BY slot", (namespace,))
-        return [
-            PersonaSlot(r["namespace"], r["slot"], r["value"], tuple(json.loads(r["evidence"])), r["updated"])
-            for r in rows
-        ]
+        return self.store.persona(namespace)
 
     @_synchronized
     def stats(self, namespace: str | None = None) -> dict[str, Any]:
         """Record counts (of one namespace, or of all), pending index operations and the embedder."""
-        where, params = ("WHERE namespace=?", (namespace,)) if namespace else ("", ())
         out: dict[str, Any] = {"namespace": namespace, "embedder": self.embedder.name}
-        for table in ("episodes", "facts", "scenes", "entities", "persona", "edges"):
-            out[table] = int(self.store.q(f"SELECT COUNT(*) FROM {table} {where}", params)[0][0])
-        out["current_facts"] = int(
-            self.store.q(f"SELECT COUNT(*) FROM facts {where or 'WHERE 1'} AND valid_to IS NULL", params)[0][
-                0
-            ]
-        )
-        out["unconsolidated"] = int(
-            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND consolidated=0", params)[0][
-                0
-            ]
-        )
-        out["flagged"] = int(
-            self.store.q(f"SELECT COUNT(*) FROM episodes {where or 'WHERE 1'} AND flags != ''", params)[0][0]
-        )
-        out["pending_index_ops"] = int(self.store.q("SELECT COUNT(*) FROM outbox")[0][0])
+        out.update(self.store.stats(namespace))
         if namespace is None:
             out["namespaces"] = len(self.namespaces())
         return out
@@ -525,18 +362,7 @@ class Memory:
     @_synchronized
     def audit_log(self, namespace: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The latest audit entries (newest first): time, namespace, operation, target id, detail (no content)."""
-        where, params = ("WHERE namespace=?", [namespace]) if namespace else ("", [])
-        rows = self.store.q(f"SELECT * FROM audit {where} ORDER BY seq DESC LIMIT ?", [*params, limit])
-        return [
-            {
-                "ts": r["ts"],
-                "namespace": r["namespace"],
-                "op": r["op"],
-                "target": r["target"],
-                "detail": json.loads(r["detail"]),
-            }
-            for r in rows
-        ]
+        return self.store.audit_log(namespace, limit)
 
     # -- consolidation, recall, forget, transfer ---------------------------------------------------------------
     @_synchronized
@@ -544,9 +370,7 @@ class Memory:
         """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts."""
         self._check_open()
         check_namespace(namespace)
-        from memory.consolidation import consolidate
-
-        result = consolidate(self, namespace)
+        result = consolidation.consolidate(self.store, self.index, self.embedder, self.llm, namespace)
         self._flush_after_commit()
         return result
 
@@ -566,9 +390,7 @@ class Memory:
             raise InvalidInputError("cannot recall with an empty query")
         if k < 1:
             raise InvalidInputError("k must be >= 1")
-        from memory.recall import recall
-
-        return recall(self, query, namespace, k, deep)
+        return recall.recall(self.store, self.index, self.embedder, self.settings, query, namespace, k, deep)
 
     @_synchronized
     def forget(
@@ -592,20 +414,29 @@ class Memory:
         """
         self._check_open()
         check_namespace(namespace)
-        from memory.forgetting import forget
-
         if sum(x is not None for x in (ids, query, True if all else None)) != 1:
             raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
         self._forgot = True
-        return forget(self, namespace, ids=ids, query=query, k=k, everything=all)
+        if all:
+            return forgetting.forget_namespace(self.store, self.index, namespace, self._chroma_dir)
+        if query is not None:
+            found = self.recall(query, namespace=namespace, k=k)
+            targets = [r.id for r in found if r.kind in ("episode", "fact")]
+            reason = "query"
+        else:
+            targets = [ids] if isinstance(ids, str) else list(ids or [])
+            reason = "ids"
+        return forgetting.forget(
+            self.store, self.index, namespace, targets, reason=reason, chroma_dir=self._chroma_dir
+        )
 
     @_synchronized
     def export(self, namespace: str, *, with_vectors: bool = True) -> JSONDict:
         """The namespace as a JSON-able dict (see :mod:`memory.transfer`)."""
         self._check_open()
-        from memory.transfer import export_namespace
-
-        return export_namespace(self, check_namespace(namespace), with_vectors=with_vectors)
+        return transfer.export_namespace(
+            self.store, self.embedder, check_namespace(namespace), with_vectors=with_vectors
+        )
 
     @_synchronized
     def import_(self, data: Mapping[str, Any], *, namespace: str | None = None, replace: bool = False) -> int:
@@ -615,9 +446,16 @@ class Memory:
             InvalidInputError: malformed data, or the namespace is not empty and ``replace`` is False.
         """
         self._check_open()
-        from memory.transfer import import_namespace
-
-        count = import_namespace(self, data, namespace=namespace, replace=replace)
+        self._forgot = self._forgot or replace
+        count = transfer.import_namespace(
+            self.store,
+            self.index,
+            self.embedder,
+            data,
+            namespace=namespace,
+            replace=replace,
+            chroma_dir=self._chroma_dir,
+        )
         self._flush_after_commit()
         return count
 
@@ -627,9 +465,4 @@ class Memory:
         return prompt_context(items, include_flagged=include_flagged)
 
 
-def embed_text(text: str, speaker: str | None) -> str:
-    """What is embedded and indexed for an episode: ``"speaker: text"`` (the speaker is part of the event)."""
-    return f"{speaker}: {text}" if speaker else text
-
-
-__all__ = ["INDEX_REBUILD_KEY", "Memory", "embed_text", "new_id", "to_epoch"]
+__all__ = ["INDEX_REBUILD_KEY", "Memory", "check_namespace", "embed_text", "new_id", "to_epoch"]

@@ -24,14 +24,17 @@ through specific (low-degree) entities.
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
+from memory.config import MemorySettings
+from memory.embedders.base import Embedder
 from memory.graph import hub_weight, personalized_pagerank
-from memory.records import RecallResult, Recollection, Source
+from memory.index.base import Hit, VectorIndex
+from memory.records import Episode, Fact, RecallResult, Recollection, Scene, Source, embed_text
+from memory.store.base import MemoryStore
 from memory.text import (
     asks_about_past,
     fts_terms,
@@ -40,10 +43,6 @@ from memory.text import (
     query_time_window,
     words,
 )
-
-if TYPE_CHECKING:
-    from memory.index.base import Hit
-    from memory.memory import Memory
 
 
 class Weights(NamedTuple):
@@ -69,18 +68,27 @@ HUB_EDGES = (
 )
 
 
-def recall(memory: Memory, query: str, namespace: str, k: int, deep: bool | None) -> RecallResult:
-    qv = memory.embedder([query])
+def recall(
+    store: MemoryStore,
+    index: VectorIndex,
+    embedder: Embedder,
+    settings: MemorySettings,
+    query: str,
+    namespace: str,
+    k: int,
+    deep: bool | None,
+) -> RecallResult:
+    """The ``k`` best items for ``query`` in ``namespace`` with the fast path's confidence; ``deep`` None runs the
+    deep walk when that confidence is below ``settings.deep_recall_below``."""
+    qv = embedder([query])
     # one dense and one lexical query sized for the deep pool; the fast path uses their heads
     deep_pool = _pool(k, deep=True, w=WEIGHTS)
-    hits = memory.index.query(namespace, qv, deep_pool)[0]
-    lex_hits = memory.store.fts_search(
-        namespace, fts_terms(query), deep_pool, budget=memory.settings.lexical_budget
-    )
-    items, confidence = _run(memory, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS)
+    hits = index.query(namespace, qv, deep_pool)[0]
+    lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_budget)
+    items, confidence = _run(store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS)
     ran_deep = bool(deep)
-    if deep is None and confidence < memory.settings.deep_recall_below:
-        items, _ = _run(memory, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS)
+    if deep is None and confidence < settings.deep_recall_below:
+        items, _ = _run(store, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS)
         ran_deep = True
     return RecallResult(items=items, confidence=confidence, deep=ran_deep)
 
@@ -101,7 +109,7 @@ def _norm(values: dict[str, float], floor: float | None = None) -> dict[str, flo
 
 
 def _run(
-    memory: Memory,
+    store: MemoryStore,
     all_hits: list[Hit],
     all_lex: list[tuple[str, str, float]],
     query: str,
@@ -111,7 +119,6 @@ def _run(
     deep: bool,
     w: Weights,
 ) -> tuple[list[Recollection], float]:
-    store = memory.store
     pool = _pool(k, deep=deep, w=w)
     hits, lex_hits = all_hits[:pool], all_lex[:pool]
     dense_raw = {h.id: h.similarity for h in hits}
@@ -135,15 +142,7 @@ def _run(
     # query entities known in this namespace
     qwords = words(query)
     grams = set(qwords) | {f"{a} {b}" for a, b in itertools.pairwise(qwords)}
-    ent_rows = (
-        store.q(
-            f"SELECT id, name, mentions FROM entities WHERE namespace=? AND name IN ({','.join('?' * len(grams))})",
-            [ns, *grams],
-        )
-        if grams
-        else []
-    )
-    q_entities = {r["id"]: hub_weight(int(r["mentions"])) for r in ent_rows}
+    q_entities = {e: hub_weight(m) for e, m in store.entities_named(ns, grams).items()}
 
     # local graph: seeds + one hop (+ a second hop through specific entities when deep)
     seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
@@ -187,13 +186,13 @@ def _run(
     # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
     by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: -ppr[nodes[n]])
     candidates = set(seed_ids) | set(by_ppr[: 2 * pool])
-    ep_rows = _rows(memory, "episodes", [c for c in candidates if c.startswith("ep_")])
-    fact_rows = _rows(memory, "facts", [c for c in candidates if c.startswith("fa_")])
-    scene_rows = _rows(memory, "scenes", [c for c in candidates if c.startswith("sc_")])
+    ep_rows = store.episodes_by_id([c for c in candidates if c.startswith("ep_")])
+    fact_rows = store.facts_by_id([c for c in candidates if c.startswith("fa_")])
+    scene_rows = store.scenes_by_id([c for c in candidates if c.startswith("sc_")])
     window = query_time_window(query)
     when_q = is_when_question(query)
     past_q = asks_about_past(query)
-    last_ts = max((r["ts"] for r in ep_rows.values()), default=0.0)
+    last_ts = max((r.timestamp for r in ep_rows.values()), default=0.0)
 
     scored: list[tuple[float, str, str]] = []
     for cid in candidates:
@@ -205,7 +204,7 @@ def _run(
             why.append(f"bm25 {lex[cid]:.2f}")
         score = base + w.ppr * float(ppr[nodes[cid]]) / (ppr_max or 1.0)
         if cid in ep_rows:
-            row = ep_rows[cid]
+            ep = ep_rows[cid]
             adj = max((seeds.get(n, 0.0) for n in adjacency.get(cid, [])), default=0.0)
             if adj > 0:
                 score += w.adj * adj
@@ -214,22 +213,22 @@ def _run(
             if ent_hit:
                 score += w.ent * sum(ent_hit)
                 why.append("entity")
-            if window and window[0] <= row["ts"] < window[1]:
+            if window and window[0] <= ep.timestamp < window[1]:
                 score += w.window
                 why.append("date")
-            if when_q and has_temporal_cue(row["text"]):
+            if when_q and has_temporal_cue(ep.text):
                 score += w.when
                 why.append("time-cue")
-            score += w.importance * row["importance"]
-            score += w.recency * math.exp(-max(0.0, last_ts - row["ts"]) / (90 * 86400))
+            score += w.importance * ep.importance
+            score += w.recency * math.exp(-max(0.0, last_ts - ep.timestamp) / (90 * 86400))
         elif cid in fact_rows:
-            row = fact_rows[cid]
-            if row["valid_to"] is not None:
+            fact = fact_rows[cid]
+            if fact.valid_to is not None:
                 score = score * (1.25 if past_q else w.past_factor)
                 why.append("past")
             else:
                 why.append("current")
-            if window and window[0] <= row["valid_from"] < window[1]:
+            if window and window[0] <= fact.valid_from < window[1]:
                 score += w.window
         elif cid not in scene_rows:
             continue
@@ -239,41 +238,29 @@ def _run(
             why.append("graph")
         scored.append((score, cid, ", ".join(why)))
     scored.sort(key=lambda t: -t[0])
-    return _build(memory, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query), confidence
+    return _build(store, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query), confidence
 
 
-_COLS = {
-    "episodes": "seq, id, text, speaker, ts, metadata, importance, flags",
-    "facts": "id, text, valid_from, valid_to, sources",
-    "scenes": "id, summary, members, calibration",
-}
+def _sources(store: MemoryStore, ids: list[str]) -> tuple[Source, ...]:
+    """The episodes among ``ids`` (repeats kept) as sources in time order (ties: insertion order)."""
+    rows = store.episodes_by_id(ids)
+    order = {eid: n for n, eid in enumerate(rows)}
+    found = sorted((rows[i] for i in ids if i in rows), key=lambda e: (e.timestamp, order[e.id]))
+    return tuple(_source(e) for e in found)
 
 
-def _rows(memory: Memory, table: str, ids: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in memory.store.q(f"SELECT {_COLS[table]} FROM {table} WHERE id IN ({marks})", chunk):
-            out[r["id"]] = r
-    return out
-
-
-def _sources(memory: Memory, ids: list[str]) -> tuple[Source, ...]:
-    rows = _rows(memory, "episodes", ids)
-    found = [rows[i] for i in ids if i in rows]
-    found.sort(key=lambda r: (r["ts"], r["seq"]))
-    return tuple(Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]) for r in found)
+def _source(e: Episode) -> Source:
+    return Source(e.id, e.metadata, e.timestamp, e.text)
 
 
 def _build(
-    memory: Memory,
+    store: MemoryStore,
     ns: str,
     scored: list[tuple[float, str, str]],
     k: int,
-    ep_rows: dict[str, Any],
-    fact_rows: dict[str, Any],
-    scene_rows: dict[str, Any],
+    ep_rows: dict[str, Episode],
+    fact_rows: dict[str, Fact],
+    scene_rows: dict[str, Scene],
     seeds: dict[str, float],
     query: str,
 ) -> list[Recollection]:
@@ -283,49 +270,50 @@ def _build(
         if len(out) >= k:
             break
         if cid in ep_rows:
-            r = ep_rows[cid]
-            text = f"{r['speaker']}: {r['text']}" if r["speaker"] else r["text"]
-            src: tuple[Source, ...] = (Source(r["id"], json.loads(r["metadata"]), r["ts"], r["text"]),)
-            out.append(Recollection(cid, "episode", text, score, src, why, bool(r["flags"]), None, r["ts"]))
+            ep = ep_rows[cid]
+            text = embed_text(ep.text, ep.speaker)
+            src: tuple[Source, ...] = (_source(ep),)
+            out.append(
+                Recollection(cid, "episode", text, score, src, why, bool(ep.flags), None, ep.timestamp)
+            )
         elif cid in fact_rows:
-            r = fact_rows[cid]
-            src = _sources(memory, json.loads(r["sources"]))
-            flagged = any("injection" in (ep_rows.get(s.id, {}) or {"flags": ""})["flags"] for s in src)
+            fact = fact_rows[cid]
+            src = _sources(store, list(fact.sources))
+            flagged = any(s.id in ep_rows and "injection" in ep_rows[s.id].flags for s in src)
             out.append(
                 Recollection(
-                    cid, "fact", r["text"], score, src, why, flagged, r["valid_to"] is None, r["valid_from"]
+                    cid, "fact", fact.text, score, src, why, flagged, fact.valid_to is None, fact.valid_from
                 )
             )
         elif cid in scene_rows and scenes_used < 1:
-            r = scene_rows[cid]
-            members = json.loads(r["members"])
-            best = sorted((m for m in members if m in seeds), key=lambda m: -seeds[m])[:3]
-            text = r["summary"] + (f" ({r['calibration']})" if r["calibration"] else "")
-            out.append(Recollection(cid, "scene", text, score, _sources(memory, best), why))
+            scene = scene_rows[cid]
+            best = sorted((m for m in scene.members if m in seeds), key=lambda m: -seeds[m])[:3]
+            text = scene.summary + (f" ({scene.calibration})" if scene.calibration else "")
+            out.append(Recollection(cid, "scene", text, score, _sources(store, best), why))
             scenes_used += 1
-    persona = _persona(memory, ns, query)
+    persona = _persona(store, ns, query)
     if persona is not None and (len(out) < k or persona.score > out[-1].score):
         out = [*out[: k - 1], persona] if len(out) >= k else [*out, persona]
         out.sort(key=lambda r: -r.score)
     return out
 
 
-def _persona(memory: Memory, ns: str, query: str) -> Recollection | None:
-    rows = memory.store.q("SELECT slot, value, evidence FROM persona WHERE namespace=? ORDER BY slot", (ns,))
-    if not rows:
+def _persona(store: MemoryStore, ns: str, query: str) -> Recollection | None:
+    slots = store.persona(ns)
+    if not slots:
         return None
     q = set(words(query))
-    matched = [r for r in rows if q & set(words(r["slot"].replace("_", " ") + " " + r["value"]))]
+    matched = [p for p in slots if q & set(words(p.slot.replace("_", " ") + " " + p.value))]
     if not matched:
         return None
-    text = "; ".join(f"{r['slot']}: {r['value']}" for r in matched)
-    evidence = [e for r in matched for e in json.loads(r["evidence"])]
+    text = "; ".join(f"{p.slot}: {p.value}" for p in matched)
+    evidence = [e for p in matched for e in p.evidence]
     return Recollection(
         f"pe_{ns}",
         "persona",
         text,
         0.5 + 0.1 * len(matched),
-        _sources(memory, evidence),
+        _sources(store, evidence),
         "persona slot matches query",
     )
 

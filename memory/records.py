@@ -7,8 +7,13 @@ the episodes it came from (provenance), so a recollection can always name its so
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from reasoning.errors import InvalidInputError
 
 Kind = Literal["episode", "fact", "scene", "persona"]
 KINDS: tuple[Kind, ...] = ("episode", "fact", "scene", "persona")
@@ -136,6 +141,59 @@ class RecallResult:
     deep: bool
 
 
+Timestamp = float | int | datetime | str | None
+
+
+def new_id(prefix: str) -> str:
+    """A fresh record id such as ``ep_3f2a...`` (20 hex digits)."""
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+_MIN_EPOCH, _MAX_EPOCH = -62135596800.0, 253402300799.0  # datetime's range: years 1 to 9999
+
+
+def to_epoch(value: Timestamp) -> float:
+    """Epoch seconds from a number, a datetime (naive = UTC) or an ISO-8601 string; None -> now.
+
+    Raises:
+        InvalidInputError: an unparseable string.
+    """
+    if value is None:
+        return time.time()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not _MIN_EPOCH <= value <= _MAX_EPOCH:  # also NaN: datetime conversions would fail later
+            raise InvalidInputError(
+                f"bad timestamp {value!r}", hint="epoch seconds between the years 1 and 9999"
+            )
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601 or epoch seconds") from exc
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"bad timestamp {value!r}", hint="use ISO-8601, epoch seconds or a datetime")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def check_namespace(namespace: str) -> str:
+    """``namespace`` if it is a non-empty string of at most 256 characters.
+
+    Raises:
+        InvalidInputError: otherwise.
+    """
+    if not isinstance(namespace, str) or not namespace or len(namespace) > 256:
+        raise InvalidInputError("namespace must be a non-empty string of at most 256 characters")
+    return namespace
+
+
+def embed_text(text: str, speaker: str | None) -> str:
+    """What is embedded and indexed for an episode: ``"speaker: text"`` (the speaker is part of the event)."""
+    return f"{speaker}: {text}" if speaker else text
+
+
 __all__ = [
     "KINDS",
     "Episode",
@@ -147,4 +205,9 @@ __all__ = [
     "Recollection",
     "Scene",
     "Source",
+    "Timestamp",
+    "check_namespace",
+    "embed_text",
+    "new_id",
+    "to_epoch",
 ]

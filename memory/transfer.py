@@ -9,96 +9,51 @@ when vectors are absent or come from another embedder.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
-import sqlite3
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from memory.memory import check_namespace
-from memory.records import JSONDict
-from memory.store.sqlite import from_blob, to_blob
+from memory.embedders.base import Embedder
+from memory.forgetting import forget_namespace
+from memory.index.base import VectorIndex
+from memory.records import JSONDict, check_namespace, embed_text
+from memory.store.base import EXPORT_COLUMNS, MemoryStore, Vector, entity_id, from_blob
 from reasoning.errors import InvalidInputError
 
-if TYPE_CHECKING:
-    from memory.memory import Memory
-
 FORMAT = "cogarch-memory"
-_COLUMNS = {
-    "episodes": [
-        "id",
-        "text",
-        "speaker",
-        "channel",
-        "ts",
-        "session",
-        "metadata",
-        "valence",
-        "importance",
-        "flags",
-        "event_id",
-        "consolidated",
-        "created",
-    ],
-    "facts": [
-        "id",
-        "subject",
-        "relation",
-        "object",
-        "text",
-        "valid_from",
-        "valid_to",
-        "confidence",
-        "sources",
-        "superseded_by",
-        "created",
-    ],
-    "scenes": ["id", "summary", "members", "calibration", "created"],
-}
+_COLUMNS = EXPORT_COLUMNS
 _JSON_COLS = {"metadata", "sources", "members"}
 
 
-def export_namespace(memory: Memory, namespace: str, *, with_vectors: bool) -> JSONDict:
-    store = memory.store
+def export_namespace(
+    store: MemoryStore, embedder: Embedder, namespace: str, *, with_vectors: bool
+) -> JSONDict:
+    """The namespace as a JSON-able dict (the module's format); ``embedder`` names the vectors' space."""
     out: JSONDict = {
         "format": FORMAT,
         "version": 1,
         "namespace": namespace,
-        "embedder": memory.embedder.name,
-        "dim": memory.embedder.dim,
+        "embedder": embedder.name,
+        "dim": embedder.dim,
     }
     for table, cols in _COLUMNS.items():
         records = []
-        for r in store.q(f"SELECT * FROM {table} WHERE namespace=? ORDER BY seq", (namespace,)):
+        for r in store.export_rows(table, namespace):
             rec = {c: (json.loads(r[c]) if c in _JSON_COLS else r[c]) for c in cols}
             if with_vectors and r["vector"] is not None:
                 rec["vector"] = base64.b64encode(r["vector"]).decode()
             records.append(rec)
         out[table] = records
-    out["entities"] = [
-        dict(r)
-        for r in store.q(
-            "SELECT id, name, mentions FROM entities WHERE namespace=? ORDER BY id", (namespace,)
-        )
-    ]
+    out["entities"] = store.entities(namespace)
     out["persona"] = [
-        {
-            "slot": r["slot"],
-            "value": r["value"],
-            "evidence": json.loads(r["evidence"]),
-            "updated": r["updated"],
-        }
-        for r in store.q("SELECT * FROM persona WHERE namespace=? ORDER BY slot", (namespace,))
+        {"slot": p.slot, "value": p.value, "evidence": list(p.evidence), "updated": p.updated}
+        for p in store.persona(namespace)
     ]
-    out["edges"] = [
-        list(r)
-        for r in store.q(
-            "SELECT src, dst, kind, weight FROM edges WHERE namespace=? ORDER BY src, dst, kind", (namespace,)
-        )
-    ]
+    out["edges"] = [list(e) for e in store.edges(namespace)]
     return out
 
 
@@ -181,13 +136,12 @@ def _records(data: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool) -> None:
+def _validate(store: MemoryStore, dim: int, data: Mapping[str, Any], ns: str, *, replace: bool) -> None:
     """Check every record before anything is written (an import is all or nothing).
 
     Raises:
         InvalidInputError: naming the first bad record and field.
     """
-    dim = memory.embedder.dim
     ids: list[str] = []
     for table, types in _TYPES.items():
         for i, rec in enumerate(_records(data, table)):
@@ -237,10 +191,10 @@ def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool
             raise _bad(f"edges[{i}]", "links a record or entity that is not in the file")
     if len(set(ids)) != len(ids):
         raise _bad("record ids", "are not unique")
-    taken = _existing_ids(memory, ids, ns if replace else None)
-    taken |= _existing_entities(
-        memory, [_entity_id(ns, e["name"]) for e in data.get("entities", [])], ns, replace
-    )
+    replaced = ns if replace else None
+    taken = {i for i, owner in store.owners(ids).items() if owner != replaced}
+    new_entities = [entity_id(ns, e["name"]) for e in data.get("entities", [])]
+    taken |= {i for i, owner in store.entity_owners(new_entities).items() if owner != ns or not replace}
     if taken:
         raise InvalidInputError(
             f"record ids already exist in this memory: {', '.join(sorted(taken)[:3])}",
@@ -248,39 +202,19 @@ def _validate(memory: Memory, data: Mapping[str, Any], ns: str, *, replace: bool
         )
 
 
-def _existing_ids(memory: Memory, ids: list[str], replaced: str | None) -> set[str]:
-    """The ids among ``ids`` already stored (outside the namespace ``replaced``, which is about to be emptied)."""
-    taken: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for table in _COLUMNS:
-            for row in memory.store.q(f"SELECT id, namespace FROM {table} WHERE id IN ({marks})", chunk):
-                if row["namespace"] != replaced:
-                    taken.add(str(row["id"]))
-    return taken
-
-
-def _entity_id(namespace: str, name: str) -> str:
-    """An entity's id in ``namespace`` (the same derivation as consolidation's, so later consolidation finds it)."""
-    return "en_" + hashlib.sha1(f"{namespace}\0{name}".encode()).hexdigest()[:20]
-
-
-def _existing_entities(memory: Memory, ids: list[str], ns: str, replace: bool) -> set[str]:
-    """Entity ids among ``ids`` that another namespace owns (or ``ns`` itself, unless it is being replaced)."""
-    taken: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for row in memory.store.q(f"SELECT id, namespace FROM entities WHERE id IN ({marks})", chunk):
-            if row["namespace"] != ns or not replace:
-                taken.add(str(row["id"]))
-    return taken
-
-
-def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str | None, replace: bool) -> int:
+def import_namespace(
+    store: MemoryStore,
+    index: VectorIndex,
+    embedder: Embedder,
+    data: Mapping[str, Any],
+    *,
+    namespace: str | None,
+    replace: bool,
+    chroma_dir: Path | None,
+) -> int:
     """Import an export: all or nothing. Every record is validated (types, id prefixes, vector sizes, id clashes)
-    and embedded before anything is written; with ``replace`` the namespace is emptied only then.
+    and embedded before anything is written; with ``replace`` the namespace is emptied only then (erased as by
+    :func:`memory.forgetting.forget_namespace`, ``chroma_dir`` included).
 
     Raises:
         InvalidInputError: not an export, a malformed record (named), the namespace is not empty without
@@ -291,86 +225,53 @@ def import_namespace(memory: Memory, data: Mapping[str, Any], *, namespace: str 
     if namespace is None and not isinstance(data.get("namespace"), str):
         raise _bad("'namespace'", "must be a string")
     ns = check_namespace(namespace or str(data.get("namespace", "")))
-    store = memory.store
-    if any(store.q(f"SELECT 1 FROM {t} WHERE namespace=? LIMIT 1", (ns,)) for t in _COLUMNS) and not replace:
+    if store.has_records(ns) and not replace:
         raise InvalidInputError(f"namespace {ns!r} is not empty", hint="pass replace=True (--replace)")
-    _validate(memory, data, ns, replace=replace)
-    same_space = data.get("embedder") == memory.embedder.name
-    vectors: dict[str, bytes] = {}
+    _validate(store, embedder.dim, data, ns, replace=replace)
+    same_space = data.get("embedder") == embedder.name
+    vectors: dict[str, Vector] = {}
     for table in _COLUMNS:
         recs = data.get(table, [])
         missing = [r for r in recs if not (same_space and r.get("vector"))]
         if missing:
             if table == "episodes":
-                from memory.memory import embed_text
-
                 texts = [embed_text(r["text"], r.get("speaker")) for r in missing]
             else:
                 texts = [r["summary"] if table == "scenes" else r["text"] for r in missing]
-            for r, v in zip(missing, memory.embedder(texts), strict=True):
-                vectors[r["id"]] = to_blob(v)
+            for r, v in zip(missing, embedder(texts), strict=True):
+                vectors[r["id"]] = np.asarray(v, dtype=np.float32)
         for r in recs:
             if r["id"] not in vectors:
-                vectors[r["id"]] = to_blob(from_blob(base64.b64decode(r["vector"])))
+                vectors[r["id"]] = from_blob(base64.b64decode(r["vector"]))
     # entity ids derive from the namespace: re-derive them for the target (the exported ids belong to the source)
-    entity_ids = {e["id"]: _entity_id(ns, e["name"]) for e in data.get("entities", [])}
+    entity_ids = {e["id"]: entity_id(ns, e["name"]) for e in data.get("entities", [])}
     if replace:
-        memory.forget(namespace=ns, all=True)
+        forget_namespace(store, index, ns, chroma_dir)
     try:
         count = 0
-        with store.transaction() as conn:
+        with store.transaction() as tx:
             for table, cols in _COLUMNS.items():
                 kind = {"episodes": "episode", "facts": "fact", "scenes": "scene"}[table]
                 for r in data.get(table, []):
-                    values = [
-                        json.dumps(r[c], sort_keys=True, ensure_ascii=False) if c in _JSON_COLS else r[c]
+                    values = {
+                        c: json.dumps(r[c], sort_keys=True, ensure_ascii=False) if c in _JSON_COLS else r[c]
                         for c in cols
-                    ]
-                    conn.execute(
-                        f"INSERT INTO {table}(namespace, {', '.join(cols)}, vector) VALUES(?{', ?' * len(cols)}, ?)",
-                        [ns, *values, vectors[r["id"]]],
-                    )
-                    text = (
-                        r["summary"]
-                        if table == "scenes"
-                        else (
-                            f"{r['speaker']}: {r['text']}"
-                            if table == "episodes" and r.get("speaker")
-                            else r["text"]
-                        )
-                    )
-                    conn.execute(
-                        "INSERT INTO fts(text, id, namespace, kind) VALUES(?,?,?,?)",
-                        (text, r["id"], ns, kind),
-                    )
-                    store.enqueue(conn, ns, [(r["id"], kind)], "upsert")
+                    }
+                    tx.import_record(table, ns, values, vectors[r["id"]])
+                    tx.enqueue(ns, [(r["id"], kind)], "upsert")
                     count += 1
             for e in data.get("entities", []):
-                conn.execute(
-                    "INSERT OR REPLACE INTO entities VALUES(?,?,?,?)",
-                    (entity_ids[e["id"]], ns, e["name"], e["mentions"]),
-                )
+                tx.put_entity(entity_ids[e["id"]], ns, e["name"], e["mentions"])
             for p in data.get("persona", []):
-                conn.execute(
-                    "INSERT OR REPLACE INTO persona VALUES(?,?,?,?,?)",
-                    (ns, p["slot"], p["value"], json.dumps(p["evidence"]), p["updated"]),
-                )
-            conn.executemany(
-                "INSERT OR REPLACE INTO edges VALUES(?,?,?,?,?)",
-                [
-                    (ns, entity_ids.get(s, s), entity_ids.get(d, d), k, w)
-                    for s, d, k, w in data.get("edges", [])
-                ],
+                tx.set_persona(ns, p["slot"], p["value"], p["evidence"], p["updated"])
+            tx.add_edges(
+                ns,
+                [(entity_ids.get(s, s), entity_ids.get(d, d), k, w) for s, d, k, w in data.get("edges", [])],
             )
-            store.audit(conn, ns, "import", ns, {"records": count})
-    except sqlite3.IntegrityError as exc:
-        raise InvalidInputError(
-            f"record ids already exist in this memory: {exc}", hint="import into another data directory"
-        ) from exc
-    except (KeyError, TypeError, ValueError, OverflowError, sqlite3.InterfaceError) as exc:
+            tx.audit(ns, "import", ns, {"records": count})
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(f"malformed memory export: {exc!r}") from exc
     return count
 
 
 __all__ = ["FORMAT", "export_namespace", "import_namespace"]
-_ = np

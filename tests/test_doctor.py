@@ -87,8 +87,8 @@ def test_out_of_sync_index_and_missing_vectors_are_repaired(data: Path) -> None:
         ids = sorted(m.index.ids("carol"))
         m.index.delete("carol", ids[:5])  # index entries lost
         m.index.upsert("carol", ["ep_stale000000000000000"], EMB(["gone"]), ["episode"])  # and one stale
-        with m.store.transaction() as conn:  # two records without a stored vector
-            conn.execute("UPDATE episodes SET vector=NULL WHERE id IN (?, ?)", (ids[0], ids[1]))
+        with m.store.transaction():  # two records without a stored vector (damage only raw SQL can do)
+            m.store.conn.execute("UPDATE episodes SET vector=NULL WHERE id IN (?, ?)", (ids[0], ids[1]))
     report = diagnose(data, embedder=EMB)
     index = next(c for c in report.checks if c.name == "index")
     assert (

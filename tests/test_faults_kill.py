@@ -98,8 +98,9 @@ def check_index_matches(m: Memory, namespaces: list[str]) -> None:
 WRITER = """
     from memory import Memory
     from memory.embedders.base import HashEmbedder
+    from memory.store.sqlite import SQLiteWriter
     m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
-    arm({"store": m.store, "index": m.index})
+    arm({"store": m.store, "index": m.index, "tx": SQLiteWriter})
     start, stop = int(sys.argv[2]), int(sys.argv[3])
     for i in range(start, stop):
         m.remember(f"item {i} about topic {i % 5}", namespace="ns", id=f"ep_item{i:06d}", metadata={"i": i})
@@ -109,7 +110,7 @@ WRITER = """
 
 # the critical points of the write path, in order: inside the transaction (before COMMIT), after COMMIT before the
 # index write, after the index write before the outbox row is deleted
-REMEMBER_FAULTS = ["store.enqueue", "!index.upsert", "!store.done"]
+REMEMBER_FAULTS = ["tx.enqueue", "!index.upsert", "!store.done"]
 
 
 def test_remember_killed_inside_critical_sections_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -145,8 +146,9 @@ CONSOLIDATOR = """
     import json
     from memory import Memory
     from memory.embedders.base import HashEmbedder
+    from memory.store.sqlite import SQLiteWriter
     m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
-    arm({"store": m.store, "index": m.index})
+    arm({"store": m.store, "index": m.index, "tx": SQLiteWriter})
     for ns in ("u1", "u2"):
         counts = m.consolidate(namespace=ns)
         print("ack", ns, json.dumps(counts), flush=True)
@@ -169,20 +171,20 @@ def fill(directory: Path, *, consolidate: bool) -> None:
 
 
 def graph_shape(m: Memory, ns: str) -> tuple[int, ...]:
-    q = m.store.q
+    entities = m.store.entities(ns)
     return (
-        int(q("SELECT COUNT(*) FROM episodes WHERE namespace=? AND consolidated=1", (ns,))[0][0]),
-        int(q("SELECT COUNT(*) FROM scenes WHERE namespace=?", (ns,))[0][0]),
+        len(m.store.episode_ids(ns, state=1)),
+        len(m.store.scenes(ns)),
         # 'similar' links come from approximate nearest neighbours: not compared (their key forbids duplicates)
-        int(q("SELECT COUNT(*) FROM edges WHERE namespace=? AND kind != 'similar'", (ns,))[0][0]),
-        int(q("SELECT COUNT(*) FROM entities WHERE namespace=?", (ns,))[0][0]),
-        int(q("SELECT COALESCE(SUM(mentions), 0) FROM entities WHERE namespace=?", (ns,))[0][0]),
+        sum(kind != "similar" for _, _, kind, _ in m.store.edges(ns)),
+        len(entities),
+        sum(int(e["mentions"]) for e in entities),
     )
 
 
-@pytest.mark.parametrize("fault", ["store.audit:2", "!index.upsert:1"])
+@pytest.mark.parametrize("fault", ["tx.audit:2", "!index.upsert:1"])
 def test_consolidation_killed_then_rerun_matches_an_uninterrupted_one(tmp_path: Path, fault: str) -> None:
-    # store.audit:2: inside the transaction of the second consolidation (u2), before its COMMIT;
+    # tx.audit:2: inside the transaction of the second consolidation (u2), before its COMMIT;
     # !index.upsert:1: u1's consolidation is committed, the process dies before its scenes reach the index
     reference, crashed = tmp_path / "reference", tmp_path / "crashed"
     fill(reference, consolidate=True)

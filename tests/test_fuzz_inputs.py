@@ -59,10 +59,11 @@ def memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Memory]:
 
 def snapshot(memory: Memory) -> dict[str, Any]:
     """Everything a failed import must leave unchanged."""
-    counts = {
-        table: memory.store.q(f"SELECT count(*) AS n FROM {table}")[0]["n"]
-        for table in ("episodes", "facts", "scenes", "entities", "persona", "edges", "fts")
-    }
+    stats = memory.store.stats()
+    counts = {t: stats[t] for t in ("episodes", "facts", "scenes", "entities", "persona", "edges")}
+    counts["fts"] = memory.store.conn.execute("SELECT count(*) FROM fts").fetchone()[
+        0
+    ]  # SQLite's lexical index
     return {"counts": counts, "target": memory.export("target", with_vectors=False)}
 
 

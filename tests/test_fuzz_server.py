@@ -131,8 +131,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def stored(client: TestClient) -> int:
     agent = client.app.state.server.agent  # type: ignore[attr-defined]
-    rows = agent.memory.store.q("SELECT count(*) AS n FROM episodes")
-    return int(rows[0]["n"])
+    return int(agent.memory.store.stats()["episodes"])
 
 
 def check(response: Any, before: int, client: TestClient, route: str) -> None:

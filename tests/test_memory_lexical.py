@@ -32,9 +32,9 @@ def test_budget_keeps_the_rare_terms(mem: Memory) -> None:
     _fill(mem, "u", 50)
     assert mem.store.fts_df("common") > 100
     assert mem.store.fts_df("zebra") == 1
-    hits = mem.store.fts_search("u", ["common", "filler", "zebra"], 10, budget=100)
+    hits = mem.store.lexical_search("u", ["common", "filler", "zebra"], 10, budget=100)
     assert [h[0] for h in hits] == [rare]  # the common terms were dropped: only the rare one is searched
-    unbounded = mem.store.fts_search("u", ["common", "filler", "zebra"], 10)
+    unbounded = mem.store.lexical_search("u", ["common", "filler", "zebra"], 10)
     assert unbounded[0][0] == rare and len(unbounded) == 10
     assert rare in [r.id for r in mem.recall("common zebra", namespace="u", k=5)]  # dense ties the fillers
 
@@ -42,25 +42,25 @@ def test_budget_keeps_the_rare_terms(mem: Memory) -> None:
 def test_only_common_terms_search_the_recent_window(mem: Memory) -> None:
     old = _fill(mem, "u", 300)
     recent = _fill(mem, "u", 20)
-    hits = mem.store.fts_search("u", ["common", "filler"], 10, budget=100)
+    hits = mem.store.lexical_search("u", ["common", "filler"], 10, budget=100)
     assert hits
     assert {h[0] for h in hits} <= set((old + recent)[-60:])
-    assert mem.store.fts_search("u", ["absent"], 10, budget=100) == []
+    assert mem.store.lexical_search("u", ["absent"], 10, budget=100) == []
 
 
 def test_namespace_filter_is_exact_when_crowded(mem: Memory) -> None:
     _fill(mem, "big", 200, "apple apple apple banana")
     mine = mem.remember_many(["apple pie recipe", "an apple a day"], namespace="small")
-    hits = mem.store.fts_search("small", ["apple"], 5)
+    hits = mem.store.lexical_search("small", ["apple"], 5)
     assert sorted(h[0] for h in hits) == sorted(mine)
-    assert all(h[0] not in mine for h in mem.store.fts_search("big", ["apple"], 5))
+    assert all(h[0] not in mine for h in mem.store.lexical_search("big", ["apple"], 5))
 
 
 def test_hub_degree_and_expansion_are_bounded(mem: Memory) -> None:
     mem.remember_many([{"text": f"note number {i}", "speaker": "Ann"} for i in range(30)], namespace="u")
     mem.remember("Bob met Zed", namespace="u", speaker="Bob")
     mem.consolidate(namespace="u")
-    ents = {r["name"]: r["id"] for r in mem.store.q("SELECT id, name FROM entities WHERE namespace='u'")}
+    ents = {e["name"]: e["id"] for e in mem.store.entities("u")}
     ann, bob = ents["ann"], ents["bob"]
     exact = mem.store.degree([ann, bob])
     assert exact[ann] == 30 and exact[bob] == 1

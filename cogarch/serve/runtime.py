@@ -41,14 +41,10 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
     directory.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(directory / "memory.sqlite3")
     try:
-        with store.transaction() as conn:
-            known = conn.execute("SELECT value FROM meta WHERE key='embedder'").fetchone()
-            if known is None:
-                conn.execute("INSERT INTO meta VALUES('embedder', ?)", (embedder.name,))
-                conn.execute("INSERT OR REPLACE INTO meta VALUES('dim', ?)", (str(embedder.dim),))
-        if known is not None and known[0] != embedder.name:
+        known = store.bind_embedder(embedder.name, embedder.dim)
+        if known != embedder.name:
             raise ConfigError(
-                f"this memory was built with embedder {known[0]!r}, not {embedder.name!r}",
+                f"this memory was built with embedder {known!r}, not {embedder.name!r}",
                 hint="serve it with the same embedding model",
             )
         token = settings.memory.chroma_token.get_secret_value() if settings.memory.chroma_token else None
