@@ -9,8 +9,10 @@
             print("proactive:", action.content)
 
 Every collaborator is injectable (``llm=``, ``embedder=``, ``memory=``, ``clock=``, ``policy=``); by default the
-composition root builds them from :class:`~cogarch.settings.Settings`. One thread of LangGraph checkpoints per user
-and conversation; turns of one user are serialised, different users run concurrently.
+composition root builds them from :class:`~cogarch.settings.Settings`. ``tools=`` gives the model Python
+callables to call (and ``mcp=`` / ``settings.tools.mcp`` the tools of MCP servers); see :mod:`reasoning.tools`.
+One thread of LangGraph checkpoints per user and conversation; turns of one user are serialised, different users
+run concurrently.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from cogarch.composition import build_context, secure_data_dir
 from cogarch.context import ActionPolicy, AgentContext
 from cogarch.events import Event
 from cogarch.graph import build_checkpointer, compile_graph
+from cogarch.nodes import tool_uses
 from cogarch.settings import Settings
+from cogarch.turns import TurnOptions
 from reasoning.errors import InvalidInputError
-from reasoning.llm import Usage
+from reasoning.llm import ToolCall, Usage
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,17 @@ class Association:
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """A tool call of the turn and its result (``error``: the result is an error message)."""
+
+    id: str
+    name: str
+    arguments: str
+    content: str
+    error: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     """The result of one chat turn.
 
@@ -66,6 +81,11 @@ class Reply:
         searched: whether the CoAT search ran (System 2); ``search`` then holds its summary.
         tokens: LLM token usage of the turn.
         latency_s: wall time of the turn; ``timings`` per node.
+        tools: the tool calls of the turn with their results.
+        tool_calls: calls of client-side tools (``TurnOptions.tools``) the caller must run; ``finish_reason`` is
+            then "tool_calls" and nothing of the turn is stored until the caller continues it with the results
+            (``TurnOptions.tool_messages``).
+        finish_reason: "stop", "length" or "tool_calls".
     """
 
     text: str
@@ -80,6 +100,9 @@ class Reply:
     latency_s: float
     timings: dict[str, float]
     stored: list[str]
+    tools: list[ToolUse] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True)
@@ -105,7 +128,8 @@ class ProactiveAction:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """An item of :meth:`Agent.stream`: a ``token``, a ``search`` progress update, or the final ``reply``."""
+    """An item of :meth:`Agent.stream`: a ``token``, a ``search`` progress update, a ``tool`` call the agent ran
+    (``data``: id, name, arguments, content, error, seconds), or the final ``reply``."""
 
     kind: str
     token: str = ""
@@ -131,6 +155,7 @@ class Agent:
         clock: Clock | None = None,
         policy: ActionPolicy | None = None,
         trace_path: Path | None = None,
+        tools: Sequence[Callable[..., Any]] = (),
     ) -> None:
         self.settings = settings if settings is not None else Settings.load()
         self.context: AgentContext = build_context(
@@ -141,6 +166,7 @@ class Agent:
             clock=clock,
             policy=policy,
             trace_path=trace_path,
+            tools=tools,
         )
         self._checkpointer, self._checkpoint_resource = build_checkpointer(self.settings)
         secure_data_dir(Path(self.settings.data_dir))  # stores exist now: make their files 0600
@@ -159,17 +185,30 @@ class Agent:
         clock: Clock | None = None,
         policy: ActionPolicy | None = None,
         trace_path: Path | None = None,
+        tools: Sequence[Callable[..., Any]] | Mapping[str, Any] = (),
+        mcp: Sequence[Mapping[str, Any] | Any] = (),
         **overrides: Any,
     ) -> Agent:
         """An agent on ``data_dir`` with settings from the usual sources, ``overrides`` winning
-        (``Agent.open(path, llm={"model": "openai/gpt-4o-mini"})``)."""
+        (``Agent.open(path, llm={"model": "openai/gpt-4o-mini"})``).
+
+        ``tools``: callables the model may call (or a mapping: the ``tools`` settings section); ``mcp``: MCP
+        servers whose tools it may call (:class:`~cogarch.tools.settings.MCPServerSettings` or mappings), added
+        to ``tools.mcp`` of the settings."""
         if data_dir is not None:
             overrides["data_dir"] = Path(data_dir).expanduser()
-        # ``llm=`` and ``memory=`` take a collaborator, or a mapping of settings for that section
+        # ``llm=``, ``memory=`` and ``tools=`` take a collaborator, or a mapping of settings for that section
         if isinstance(llm, Mapping):
             overrides["llm"], llm = dict(llm), None
         if isinstance(memory, Mapping):
             overrides["memory"], memory = dict(memory), None
+        if isinstance(tools, Mapping):
+            overrides["tools"], tools = dict(tools), ()
+        if mcp:
+            section = dict(overrides.get("tools") or {})
+            servers = [s.model_dump() if hasattr(s, "model_dump") else dict(s) for s in mcp]
+            section["mcp"] = [*section.get("mcp", ()), *servers]
+            overrides["tools"] = section
         settings = Settings.load(**overrides)
         return cls(
             settings,
@@ -179,6 +218,7 @@ class Agent:
             clock=clock,
             policy=policy,
             trace_path=trace_path,
+            tools=tools,
         )
 
     # -- properties ---------------------------------------------------------------------------------------------
@@ -248,22 +288,38 @@ class Agent:
             raise
 
     def chat(
-        self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main"
+        self,
+        message: str,
+        *,
+        user: str | None = None,
+        think: bool = False,
+        conversation: str = "main",
+        options: TurnOptions | None = None,
     ) -> Reply:
-        """One turn: perceive, encode, recall, respond (or search), learn. Returns the :class:`Reply`."""
+        """One turn: perceive, encode, recall, respond (calling tools) or search, learn. Returns the
+        :class:`Reply`. ``options``: the turn's instruction, context, sampling, client tools
+        (:class:`~cogarch.turns.TurnOptions`)."""
         reply: Reply | None = None
-        for event in self.stream(message, user=user, think=think, conversation=conversation):
+        for event in self.stream(message, user=user, think=think, conversation=conversation, options=options):
             if event.reply is not None:
                 reply = event.reply
         assert reply is not None
         return reply
 
     def stream(
-        self, message: str, *, user: str | None = None, think: bool = False, conversation: str = "main"
+        self,
+        message: str,
+        *,
+        user: str | None = None,
+        think: bool = False,
+        conversation: str = "main",
+        options: TurnOptions | None = None,
     ) -> Iterator[StreamEvent]:
-        """Like :meth:`chat`, yielding tokens and search progress as they come, then the reply."""
+        """Like :meth:`chat`, yielding tokens, tool calls and search progress as they come, then the reply."""
         if not isinstance(message, str) or not message.strip():
             raise InvalidInputError("the message is empty", hint="type something to say to the agent")
+        options = options or TurnOptions()
+        options.check(self.context.tools.names)
         user = self._check_user(user)
         config = self._config(user, conversation)
         start = time.perf_counter()
@@ -271,7 +327,15 @@ class Agent:
             if self.graph.get_state(config).next:
                 with self._dropping_failed_turn(config):
                     self.graph.invoke(None, config, context=self.context, durability="sync")
-            state_in = {"mode": "chat", "user": user, "text": message, "think": think, "t": self.clock.now()}
+            state_in = {
+                "mode": "chat",
+                "user": user,
+                "text": message,
+                "think": think,
+                "t": self.clock.now(),
+                "request": options.to_state(),
+                "tool_messages": [dict(m) for m in options.tool_messages],
+            }
             final: dict[str, Any] = {}
             with self._dropping_failed_turn(config):
                 for mode, chunk in self.graph.stream(
@@ -286,6 +350,8 @@ class Agent:
                             yield StreamEvent(kind="token", token=str(chunk["token"]))
                         elif "search" in chunk:
                             yield StreamEvent(kind="search", data=dict(chunk["search"]))
+                        elif "tool" in chunk:
+                            yield StreamEvent(kind="tool", data=dict(chunk["tool"]))
                     else:
                         final = chunk
             reply = self._reply(final, user, time.perf_counter() - start)
@@ -317,6 +383,9 @@ class Agent:
             latency_s=latency,
             timings=dict(state.get("timings") or {}),
             stored=list(state.get("stored") or []),
+            tools=[ToolUse(**use) for use in tool_uses(state)],  # type: ignore[arg-type]
+            tool_calls=[ToolCall.from_openai(c) for c in state.get("tool_calls") or []],
+            finish_reason=str(state.get("finish_reason") or "stop"),
         )
 
     def _after_turn(self, user: str) -> None:
@@ -441,21 +510,83 @@ class Agent:
 
     # -- async --------------------------------------------------------------------------------------------------
 
-    async def achat(self, message: str, *, user: str | None = None, think: bool = False) -> Reply:
-        return await asyncio.to_thread(self.chat, message, user=user, think=think)
+    # Each runs its sync twin on a worker thread (the turn's work is CPU-bound or blocking I/O); the event loop
+    # stays free. Turns of one user are still serialised by the per-user lock.
+
+    async def achat(
+        self,
+        message: str,
+        *,
+        user: str | None = None,
+        think: bool = False,
+        conversation: str = "main",
+        options: TurnOptions | None = None,
+    ) -> Reply:
+        """:meth:`chat` without blocking the event loop."""
+        return await asyncio.to_thread(
+            self.chat, message, user=user, think=think, conversation=conversation, options=options
+        )
 
     async def aidle(self, seconds: float, *, user: str | None = None) -> list[ProactiveAction]:
+        """:meth:`idle` without blocking the event loop."""
         return await asyncio.to_thread(self.idle, seconds, user=user)
 
+    async def aact(
+        self,
+        observation: str,
+        *,
+        user: str | None = None,
+        admissible: Sequence[str] = (),
+        info: Mapping[str, Any] | None = None,
+        reward: float | None = None,
+        done: bool = False,
+        conversation: str = "game",
+    ) -> ActResult:
+        """:meth:`act` without blocking the event loop."""
+        return await asyncio.to_thread(
+            self.act,
+            observation,
+            user=user,
+            admissible=admissible,
+            info=info,
+            reward=reward,
+            done=done,
+            conversation=conversation,
+        )
+
+    async def aforget(
+        self,
+        ids: str | Sequence[str] | None = None,
+        *,
+        user: str | None = None,
+        query: str | None = None,
+        k: int = 5,
+    ) -> int:
+        """:meth:`forget` without blocking the event loop."""
+        return await asyncio.to_thread(self.forget, ids, user=user, query=query, k=k)
+
+    async def aforget_user(self, user: str) -> None:
+        """:meth:`forget_user` without blocking the event loop."""
+        await asyncio.to_thread(self.forget_user, user)
+
     async def astream(
-        self, message: str, *, user: str | None = None, think: bool = False
+        self,
+        message: str,
+        *,
+        user: str | None = None,
+        think: bool = False,
+        conversation: str = "main",
+        options: TurnOptions | None = None,
     ) -> AsyncIterator[StreamEvent]:
+        """:meth:`stream` as an async iterator (the turn runs on a worker thread)."""
         queue: asyncio.Queue[StreamEvent | BaseException | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
         def produce() -> None:
             try:
-                for event in self.stream(message, user=user, think=think):
+                for event in self.stream(
+                    message, user=user, think=think, conversation=conversation, options=options
+                ):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
             except BaseException as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
@@ -483,6 +614,7 @@ class Agent:
         try:
             self.save()
         finally:
+            self.context.tools.close()
             self.memory.close()
             self.context.proactive_log.close()
             self.context.events.close()
@@ -497,4 +629,13 @@ class Agent:
         self.close()
 
 
-__all__ = ["ActResult", "Agent", "Association", "ProactiveAction", "RecalledItem", "Reply", "StreamEvent"]
+__all__ = [
+    "ActResult",
+    "Agent",
+    "Association",
+    "ProactiveAction",
+    "RecalledItem",
+    "Reply",
+    "StreamEvent",
+    "ToolUse",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from cogarch.events import EventBus
 from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
 from cogarch.substrates import SubstratePool
+from cogarch.tools.toolbox import Toolbox
 from reasoning.errors import CorruptStoreError
 
 if TYPE_CHECKING:
@@ -111,6 +113,25 @@ def _proactive_log(path: Path) -> ProactiveLog:
         raise error from exc
 
 
+def build_toolbox(settings: Settings, tools: Sequence[Callable[..., Any]] = ()) -> Toolbox:
+    """The agent's tools: ``tools`` and those of the configured MCP servers (connected now).
+
+    Raises:
+        ConfigError: two tools share a name, or a callable cannot be described.
+        MissingResourceError: an MCP server cannot be started or reached.
+    """
+    toolbox = Toolbox(tools, settings.tools)
+    if settings.tools.mcp:
+        from cogarch.tools.mcp import connect_all
+
+        try:
+            connect_all(toolbox, settings.tools.mcp, timeout_s=settings.tools.mcp_connect_timeout_s)
+        except BaseException:
+            toolbox.close()
+            raise
+    return toolbox
+
+
 def build_context(
     settings: Settings,
     *,
@@ -120,17 +141,25 @@ def build_context(
     clock: Clock | None = None,
     policy: ActionPolicy | None = None,
     trace_path: Path | None = None,
+    tools: Sequence[Callable[..., Any]] = (),
 ) -> AgentContext:
-    """Every collaborator of an agent, built from ``settings`` unless injected."""
+    """Every collaborator of an agent, built from ``settings`` unless injected. ``tools``: the callables the
+    model may call; the tools of the MCP servers in ``settings.tools.mcp`` are added to them."""
     from memory import Memory
 
     data_dir = prepare_data_dir(Path(settings.data_dir))
-    llm = llm if llm is not None else build_llm(settings)
-    embedder = embedder if embedder is not None else build_embedder(settings)
-    if memory is None:
-        memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
+    toolbox = build_toolbox(settings, tools)  # first: a bad tool fails before anything is opened
+    try:
+        llm = llm if llm is not None else build_llm(settings)
+        embedder = embedder if embedder is not None else build_embedder(settings)
+        if memory is None:
+            memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
+    except BaseException:
+        toolbox.close()
+        raise
     return AgentContext(
         settings=settings,
+        tools=toolbox,
         llm=llm,
         embedder=embedder,
         memory=memory,
@@ -142,4 +171,11 @@ def build_context(
     )
 
 
-__all__ = ["build_context", "build_embedder", "build_llm", "prepare_data_dir", "secure_data_dir"]
+__all__ = [
+    "build_context",
+    "build_embedder",
+    "build_llm",
+    "build_toolbox",
+    "prepare_data_dir",
+    "secure_data_dir",
+]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cogarch.clock import Clock
 from cogarch.events import Event, EventBus
 from cogarch.gateway import MemoryGateway
+from cogarch.tools.toolbox import Toolbox
 
 if TYPE_CHECKING:
     from cogarch.proactive import ProactiveLog
@@ -47,6 +48,7 @@ class AgentContext:
     proactive_log: ProactiveLog
     policy: ActionPolicy | None = None
     gateway: MemoryGateway = field(default_factory=MemoryGateway)
+    tools: Toolbox = field(default_factory=Toolbox)
     user_locks: dict[str, threading.RLock] = field(default_factory=dict)
     game_state: dict[str, Any] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)

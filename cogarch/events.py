@@ -24,6 +24,7 @@ EventKind = Literal[
     "replied",  # the final reply, tokens, latency
     "learned",  # episode stored, bindings, plasticity
     "acted",  # an environment command chosen
+    "tool",  # a tool call the agent ran, its result (or error) and duration
     "trigger",  # a substrate trigger while idle
     "proactive",  # a proactive decision (act or not, and why)
     "timing",  # node timings

@@ -2,7 +2,7 @@
 
 ::
 
-    START ─┬─> perceive -> encode -> recall ─┬─> respond ────┐
+    START ─┬─> perceive -> encode -> recall ─┬─> respond ────┐   (respond <-> tools: the model's tool calls)
            │                                 ├─> deliberate ─┼─> learn -> END
            │                                 └─> act ────────┘
            └─> tick -> trigger -> decide -> END                 (the idle path)
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.graph import END, START, StateGraph
 
 from cogarch.context import AgentContext
-from cogarch.nodes import IDLE_NODES, TURN_NODES, route_after_recall, route_entry
+from cogarch.nodes import IDLE_NODES, TURN_NODES, route_after_recall, route_after_respond, route_entry
 from cogarch.state import TurnState
 from reasoning.errors import ConfigError, CorruptStoreError, MissingResourceError
 
@@ -42,7 +42,9 @@ def build_graph() -> StateGraph[Any, Any, Any, Any]:
     graph.add_conditional_edges(
         "recall", route_after_recall, {"respond": "respond", "deliberate": "deliberate", "act": "act"}
     )
-    for node in ("respond", "deliberate", "act"):
+    graph.add_conditional_edges("respond", route_after_respond, {"tools": "tools", "learn": "learn"})
+    graph.add_edge("tools", "respond")
+    for node in ("deliberate", "act"):
         graph.add_edge(node, "learn")
     graph.add_edge("learn", END)
     graph.add_edge("tick", "trigger")

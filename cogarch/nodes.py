@@ -1,6 +1,7 @@
 """The nodes of the cognitive cycle: plain functions ``node(state, runtime) -> update``.
 
-Turn path (DESIGN.md): perceive -> encode -> recall -> (deliberate | respond | act) -> learn.
+Turn path (DESIGN.md): perceive -> encode -> recall -> (deliberate | respond | act) -> learn, where respond loops
+through ``tools`` while the model calls the agent's tools (at most ``tools.max_steps`` rounds).
 Idle path: tick -> trigger -> decide.
 Collaborators come from ``runtime.context`` (:class:`cogarch.context.AgentContext`); nodes build none.
 """
@@ -11,6 +12,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +22,17 @@ from langgraph.runtime import Runtime
 from cogarch import gateway
 from cogarch.context import AgentContext
 from cogarch.state import TurnState
+from cogarch.turns import generation_options
 from reasoning.errors import LLMError
-from reasoning.llm import GenerationOptions, Message, StreamChunk, Usage
+from reasoning.llm import (
+    Message,
+    StreamChunk,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    tool_calls_message,
+    tool_result,
+)
 
 Update = dict[str, Any]
 Node = Callable[[TurnState, Runtime[AgentContext]], Update]
@@ -42,7 +53,7 @@ def _timed(name: str, fn: Node) -> Node:
         update = fn(state, runtime)
         timings = dict(state.get("timings") or {}) if name != "perceive" and name != "tick" else {}
         timings.update(update.get("timings", {}))
-        timings[name] = time.perf_counter() - start
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start  # respond may run several times
         return {**update, "timings": timings}
 
     node.__name__ = name
@@ -76,6 +87,9 @@ def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         "search": None,
         "tokens": {"prompt": 0, "completion": 0},
         "stored": [],
+        "tool_calls": [],
+        "tool_steps": 0,
+        "finish_reason": "",
     }
 
 
@@ -236,8 +250,26 @@ def build_messages(
         for m in (state.get("history") or [])[-HISTORY_IN_PROMPT:]
         if m.get("role") in ("user", "assistant")
     ]
+    turns.extend(
+        {"role": m["role"], "content": str(m["content"])}
+        for m in (state.get("request") or {}).get("context") or []
+        if m.get("role") in ("user", "assistant")
+    )
     turns.append({"role": "user", "content": state.get("text", "")})
-    return [{"role": "system", "content": system_text}, *_alternating(_latest_replies(turns))]
+    exchange: list[Message] = [_message(m) for m in state.get("tool_messages") or []]
+    return [{"role": "system", "content": system_text}, *_alternating(_latest_replies(turns)), *exchange]
+
+
+def _message(data: dict[str, Any]) -> Message:
+    """A checkpointed tool-exchange message (plain dict) as a typed message."""
+    message: Message = {"role": data["role"], "content": str(data.get("content") or "")}
+    if data.get("tool_calls"):
+        message["tool_calls"] = list(data["tool_calls"])
+    if data.get("tool_call_id"):
+        message["tool_call_id"] = str(data["tool_call_id"])
+    if data.get("name"):
+        message["name"] = str(data["name"])
+    return message
 
 
 def _latest_replies(turns: list[Message]) -> list[Message]:
@@ -272,31 +304,126 @@ def _alternating(turns: list[Message]) -> list[Message]:
 
 
 def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """System 1: answer directly, streaming tokens to the graph's custom stream."""
+    """System 1: answer directly, streaming tokens to the graph's custom stream. The model may call tools
+    (the agent's own, and the client's of this turn) until ``tools.max_steps`` rounds ran; its calls go to
+    ``tool_calls`` for :func:`tools` (or back to the client)."""
     ctx = runtime.context
-    messages = build_messages(state, notes=ctx.gateway.render(prompt_recalled(state)))
-    options = GenerationOptions(
-        max_tokens=ctx.settings.llm.max_tokens,
-        temperature=ctx.settings.llm.temperature,
-        avoid=tuple(m["content"] for m in messages if m["role"] == "assistant"),
+    request = state.get("request") or {}
+    messages = build_messages(
+        state, notes=ctx.gateway.render(prompt_recalled(state)), instruction=request.get("instruction")
     )
+    options = generation_options(
+        request, max_tokens=ctx.settings.llm.max_tokens, temperature=ctx.settings.llm.temperature
+    )
+    offered = turn_tools(ctx, state)
+    steps = int(state.get("tool_steps") or 0)
+    if offered and steps < ctx.settings.tools.max_steps:
+        options = replace(options, tools=offered, tool_choice=str(request.get("tool_choice") or "auto"))
+    options = replace(options, avoid=tuple(m["content"] for m in messages if m["role"] == "assistant"))
     pieces: list[str] = []
     usage = Usage()
+    calls: tuple[ToolCall, ...] = ()
+    finish = "stop"
     writer = runtime.stream_writer
     chunk: StreamChunk
     for chunk in ctx.llm.stream(messages, options):
         if chunk.delta:
             pieces.append(chunk.delta)
             writer({"token": chunk.delta})
-        if chunk.done and chunk.usage is not None:
-            usage = chunk.usage
+        if chunk.done:
+            usage = chunk.usage or usage
+            calls = chunk.tool_calls
+            finish = chunk.finish_reason or finish
     reply = "".join(pieces).strip()
+    before = state.get("tokens") or {}
+    tokens = {
+        "prompt": int(before.get("prompt", 0)) + usage.prompt_tokens,
+        "completion": int(before.get("completion", 0)) + usage.completion_tokens,
+    }
+    if calls and options.tools:
+        return {
+            "reply": reply,
+            "tool_calls": [c.to_openai() for c in calls],
+            "finish_reason": "tool_calls",
+            "tokens": tokens,
+        }
     if not reply:  # a turn with no reply would store the user's message alone: fail it whole instead
         raise LLMError(
-            "the model returned an empty reply",
+            "the model returned an empty reply"
+            + (f" (it still called tools after {steps} rounds, tools.max_steps)" if calls else ""),
             hint="nothing of this turn was stored; send the message again, or try another model",
         )
-    return {"reply": reply, "tokens": {"prompt": usage.prompt_tokens, "completion": usage.completion_tokens}}
+    return {"reply": reply, "tool_calls": [], "finish_reason": finish, "tokens": tokens}
+
+
+def turn_tools(ctx: AgentContext, state: TurnState) -> tuple[ToolSpec, ...]:
+    """The tools the model may call this turn: the agent's own, then the client's of this request."""
+    client = [ToolSpec.from_openai(t) for t in (state.get("request") or {}).get("tools") or []]
+    return (*ctx.tools.specs(), *client)
+
+
+def route_after_respond(state: TurnState) -> str:
+    """``tools`` when the model called only the agent's own tools; else ``learn`` (a call of a client's tool
+    ends the turn: the client runs it and continues the turn with the result)."""
+    calls = state.get("tool_calls") or []
+    client = {t["function"]["name"] for t in (state.get("request") or {}).get("tools") or []}
+    if calls and not any(c["function"]["name"] in client for c in calls):
+        return "tools"
+    return "learn"
+
+
+def tools(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Run the model's calls of the agent's tools (each with the timeout; an error is a result the model
+    reads) and add the calls and results to the turn's tool exchange."""
+    ctx = runtime.context
+    user = state["user"]
+    calls = [ToolCall.from_openai(c) for c in state.get("tool_calls") or []]
+    exchange = [dict(m) for m in state.get("tool_messages") or []]
+    exchange.append(dict(tool_calls_message(calls, state.get("reply", ""))))
+    writer = runtime.stream_writer
+    for call in calls:
+        result = ctx.tools.run(call)
+        report = {
+            "id": call.id,
+            "name": call.name,
+            "arguments": call.arguments,
+            "content": result.content,
+            "error": result.error,
+            "seconds": result.seconds,
+        }
+        writer({"tool": report})
+        ctx.emit("tool", user, report)
+        exchange.append(dict(tool_result(call.id, result.content, call.name)))
+    return {
+        "tool_messages": exchange,
+        "tool_calls": [],
+        "reply": "",
+        "tool_steps": int(state.get("tool_steps") or 0) + 1,
+    }
+
+
+def tool_uses(state: TurnState) -> list[dict[str, Any]]:
+    """The turn's tool calls with their results (``content``, ``error``), in call order."""
+    results = {
+        str(m.get("tool_call_id")): str(m.get("content") or "")
+        for m in state.get("tool_messages") or []
+        if m.get("role") == "tool"
+    }
+    uses = []
+    for message in state.get("tool_messages") or []:
+        for raw in message.get("tool_calls") or []:
+            call = ToolCall.from_openai(raw)
+            content = results.get(call.id, "")
+            uses.append(
+                {
+                    "id": call.id,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "content": content,
+                    "error": content.startswith("error:"),
+                }
+            )
+    return uses
 
 
 def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
@@ -371,6 +498,8 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     user = state["user"]
     if state.get("stored"):
         return {}  # this turn was already learned
+    if state.get("finish_reason") == "tool_calls":
+        return {}  # the client runs its tools; the turn is stored when it continues with their results
     mode = state.get("mode", "chat")
     tags = state.get("tags", {})
     t = float(state.get("t") or ctx.clock.now())
@@ -394,6 +523,7 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
                     id=_episode_id(state, role),
                 )
             )
+    stored.extend(_store_tool_uses(memory, state, user, t, base))
     if ctx.substrates.enabled and state.get("code") and stored:
         substrate = ctx.substrates.get(user)
         code = substrate_code(substrate, state["code"])
@@ -406,6 +536,30 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
             {"role": "assistant", "content": state.get("reply", ""), "id": _episode_id(state, "output")},
         ]
     return {"stored": stored, "history": history}
+
+
+def _store_tool_uses(memory: Any, state: TurnState, user: str, t: float, base: dict[str, Any]) -> list[str]:
+    """One episode per tool call of the turn, ``name(arguments) -> result``, on the ``tool`` channel: the
+    gateway treats it as external content (quarantined against the user's own memories)."""
+    stored = []
+    for use in tool_uses(state):
+        stored.append(
+            memory.remember(
+                f"{use['name']}({use['arguments']}) -> {use['content']}",
+                namespace=user,
+                speaker=f"tool:{use['name']}",
+                timestamp=t,
+                metadata={
+                    **base,
+                    "channel": "tool",
+                    "role": "tool",
+                    "tool": use["name"],
+                    "error": use["error"],
+                },
+                id=_episode_id(state, f"tool:{use['id']}"),
+            )
+        )
+    return stored
 
 
 def _episode_id(state: TurnState, role: str) -> str:
@@ -462,6 +616,7 @@ TURN_NODES: dict[str, Node] = {
     "encode": _timed("encode", encode),
     "recall": _timed("recall", recall),
     "respond": _timed("respond", respond),
+    "tools": _timed("tools", tools),
     "deliberate": _timed("deliberate", deliberate),
     "act": _timed("act", act),
     "learn": _timed("learn", learn),
@@ -479,5 +634,8 @@ __all__ = [
     "build_messages",
     "prompt_recalled",
     "route_after_recall",
+    "route_after_respond",
     "route_entry",
+    "tool_uses",
+    "turn_tools",
 ]

@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from cogarch.serve.settings import ServeSettings
+from cogarch.tools.settings import ToolsSettings
 from memory.config import EmbeddingSettings, MemorySettings
 from reasoning.config import LLMSettings, SearchSettings
 from reasoning.errors import ConfigError
@@ -173,6 +174,7 @@ class Settings(BaseSettings):
     proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
     persistence: PersistenceSettings = Field(default_factory=PersistenceSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    tools: ToolsSettings = Field(default_factory=ToolsSettings)
 
     SECTIONS: ClassVar[tuple[str, ...]] = (
         "llm",
@@ -182,6 +184,7 @@ class Settings(BaseSettings):
         "search",
         "proactive",
         "persistence",
+        "tools",
     )
 
     def __init__(self, **values: Any) -> None:

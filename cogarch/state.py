@@ -36,6 +36,10 @@ class TurnState(TypedDict, total=False):
     info: dict[str, Any]
     reward: float | None
     idle_seconds: float
+    request: dict[
+        str, Any
+    ]  # the turn's instruction, context, sampling, client tools (cogarch.turns.TurnOptions)
+    tool_messages: list[dict[str, Any]]  # this turn's tool calls and results, in OpenAI's message shape
     # bookkeeping
     turn: int
     turn_id: str
@@ -48,6 +52,9 @@ class TurnState(TypedDict, total=False):
     confidence: float
     route: str
     reply: str
+    tool_calls: list[dict[str, Any]]  # calls of the last model answer not run yet (OpenAI's shape)
+    tool_steps: int
+    finish_reason: str
     command: str
     search: dict[str, Any] | None
     tokens: dict[str, int]

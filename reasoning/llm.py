@@ -13,20 +13,29 @@ pydantic object when the text matched, else ``None``. Use :func:`reasoning.struc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 class Message(TypedDict):
-    """One chat message, the OpenAI shape."""
+    """One chat message, the OpenAI shape.
+
+    An assistant message that calls tools carries ``tool_calls`` (OpenAI's list of
+    ``{"id", "type": "function", "function": {"name", "arguments"}}``); a ``tool`` message answers one call and
+    carries its ``tool_call_id``.
+    """
 
     role: Role
     content: str
+    tool_calls: NotRequired[list[dict[str, Any]]]
+    tool_call_id: NotRequired[str]
+    name: NotRequired[str]
 
 
 def system(content: str) -> Message:
@@ -42,6 +51,99 @@ def user(content: str) -> Message:
 def assistant(content: str) -> Message:
     """An assistant message."""
     return {"role": "assistant", "content": content}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: OpenAI's function description.
+
+    Attributes:
+        name: the function name (``^[A-Za-z0-9_-]{1,64}$``).
+        description: what it does, for the model.
+        parameters: the JSON schema of its arguments (an object schema).
+    """
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def to_openai(self) -> dict[str, Any]:
+        """``{"type": "function", "function": {"name", "description", "parameters"}}``."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": dict(self.parameters),
+            },
+        }
+
+    @classmethod
+    def from_openai(cls, tool: Mapping[str, Any]) -> ToolSpec:
+        """The spec of an OpenAI ``tools`` entry (``{"type": "function", "function": {...}}``).
+
+        Raises:
+            ValueError: not a function tool, or no name.
+        """
+        if tool.get("type", "function") != "function" or not isinstance(tool.get("function"), Mapping):
+            raise ValueError("only tools of type 'function' with a 'function' object are supported")
+        function = tool["function"]
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("a tool function needs a 'name'")
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(parameters, Mapping):
+            raise ValueError(f"the parameters of tool {name!r} must be a JSON schema object")
+        return cls(name=name, description=str(function.get("description") or ""), parameters=dict(parameters))
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model asked for: OpenAI's tool-call shape.
+
+    Attributes:
+        id: the call's id (a ``tool`` message answers it with this ``tool_call_id``).
+        name: the tool's name.
+        arguments: the arguments as the model wrote them (a JSON text; may be invalid JSON).
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+    def to_openai(self) -> dict[str, Any]:
+        """``{"id", "type": "function", "function": {"name", "arguments"}}``."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+    @classmethod
+    def from_openai(cls, call: Mapping[str, Any]) -> ToolCall:
+        """The call of an OpenAI ``tool_calls`` entry (arguments given as a dict are written as JSON)."""
+        function = call.get("function") or {}
+        arguments = function.get("arguments", "{}")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        return cls(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments)
+
+
+def tool_calls_message(calls: Sequence[ToolCall], content: str = "") -> Message:
+    """The assistant message that made ``calls``."""
+    return {"role": "assistant", "content": content, "tool_calls": [c.to_openai() for c in calls]}
+
+
+def tool_result(call_id: str, content: str, name: str = "") -> Message:
+    """The ``tool`` message that answers call ``call_id``."""
+    message: Message = {"role": "tool", "content": content, "tool_call_id": call_id}
+    if name:
+        message["name"] = name
+    return message
+
+
+ToolChoice = str
+"""``"auto"`` (the model decides), ``"none"`` (no tool), ``"required"`` (some tool), or a tool's name."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +175,9 @@ class Completion:
         text: the generated text (for structured output, the raw JSON text).
         usage: tokens used by this call.
         model: the engine's model name.
-        finish_reason: "stop", "length" or the provider's value.
+        finish_reason: "stop", "length", "tool_calls" or the provider's value.
         parsed: the validated object when a pydantic ``schema`` was given and the text matched it.
+        tool_calls: the tools the model called (``finish_reason`` is then "tool_calls").
     """
 
     text: str
@@ -82,16 +185,19 @@ class Completion:
     model: str = ""
     finish_reason: str = "stop"
     parsed: Any = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
 class StreamChunk:
-    """A piece of a streamed completion. The last chunk has ``done=True`` and carries the usage."""
+    """A piece of a streamed completion. The last chunk has ``done=True`` and carries the usage and the tools
+    the model called (whole calls: engines assemble the providers' argument deltas)."""
 
     delta: str
     done: bool = False
     usage: Usage | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,11 +207,15 @@ class GenerationOptions:
     Attributes:
         max_tokens: upper bound on generated tokens (None: the engine's default).
         temperature: 0 means greedy / deterministic.
+        top_p: nucleus sampling mass (None: the engine's default).
         stop: strings that end generation.
         seed: sampling seed, where the engine supports one.
         schema: request structured output matching this pydantic model or JSON schema.
         avoid: texts the reply should not copy at length, such as the assistant's earlier replies. The local
             engine never continues a run of ``AVOID_NGRAM`` tokens taken from them; remote engines ignore it.
+        tools: tools the model may call (OpenAI function calling); its calls come back in
+            ``Completion.tool_calls`` / the final ``StreamChunk.tool_calls``.
+        tool_choice: see :data:`ToolChoice`; ignored without ``tools``.
     """
 
     max_tokens: int | None = None
@@ -114,6 +224,9 @@ class GenerationOptions:
     seed: int | None = None
     schema: Schema | None = None
     avoid: tuple[str, ...] = ()
+    top_p: float | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = "auto"
 
 
 @runtime_checkable
@@ -163,8 +276,13 @@ __all__ = [
     "Role",
     "Schema",
     "StreamChunk",
+    "ToolCall",
+    "ToolChoice",
+    "ToolSpec",
     "Usage",
     "assistant",
     "system",
+    "tool_calls_message",
+    "tool_result",
     "user",
 ]

@@ -5,7 +5,8 @@
 - :class:`~reasoning.engines.scripted.ScriptedLLM`: deterministic, for tests and examples.
 
 :func:`build_llm` maps :class:`~reasoning.config.LLMSettings` to an engine wrapped in
-``StructuredRepair(Accounting(Retrying(RateLimited(engine))))`` (see :mod:`reasoning.wrappers`);
+``StructuredRepair(Accounting(Retrying(RateLimited(engine))))`` (see :mod:`reasoning.wrappers`), and the local
+engine, which has no native function calling, also in :class:`~reasoning.prompted_tools.PromptedTools`;
 :func:`preflight` checks, offline and fast, that the configured engine can start.
 """
 
@@ -19,6 +20,7 @@ from reasoning.engines._litellm import check_credentials
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import ConfigError
 from reasoning.llm import LLM
+from reasoning.prompted_tools import PromptedTools
 from reasoning.wrappers import Accounting, CostFn, RateLimited, Retrying, StructuredRepair
 
 if TYPE_CHECKING:
@@ -82,7 +84,8 @@ def build_llm(settings: LLMSettings, *, cache_dir: Path) -> LLM:
     """The one factory: the engine for ``settings.model``, wrapped with retry, rate limiting, accounting and
     structured-output repair.
 
-    ``"local/smollm2-135m-instruct"`` -> LocalEngine (converted weights cached in ``cache_dir``);
+    ``"local/smollm2-135m-instruct"`` -> LocalEngine (converted weights cached in ``cache_dir``), tool calls
+    through :class:`~reasoning.prompted_tools.PromptedTools`;
     ``"scripted/echo"`` -> ScriptedLLM echo; anything else -> LiteLLMEngine.
     Use :func:`reasoning.wrappers.find_wrapper` (``find_wrapper(llm, Accounting).totals()``) to read usage.
     The result has ``score_options`` when the engine has it (the local engine).
@@ -92,11 +95,15 @@ def build_llm(settings: LLMSettings, *, cache_dir: Path) -> LLM:
     """
     engine = build_engine(settings, cache_dir=cache_dir)
     cost: CostFn | None = None
-    if not (settings.model in LOCAL_MODELS or settings.model in SCRIPTED_MODELS):
+    model = settings.model.strip()
+    if not (model in LOCAL_MODELS or model in SCRIPTED_MODELS):
         from reasoning.engines.litellm_engine import litellm_cost
 
         cost = litellm_cost
-    return wrap(engine, settings, cost=cost)
+    llm = wrap(engine, settings, cost=cost)
+    if model in LOCAL_MODELS:
+        llm = PromptedTools(llm, retries=settings.structured_retries)  # tool calls through structured output
+    return llm
 
 
 def preflight(settings: LLMSettings) -> str:

@@ -39,7 +39,7 @@ from reasoning.engines._litellm import (
     provider_of,
 )
 from reasoning.errors import LLMConnectionError
-from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
+from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, ToolCall, Usage
 from reasoning.redact import redacted, safe_cause, secrets_of
 from reasoning.structured import json_schema_of, schema_name, validate_output, with_schema_instruction
 
@@ -85,6 +85,16 @@ class LiteLLMEngine:
             "num_retries": 0,
             "max_retries": 0,
         }
+        if options.top_p is not None:
+            kwargs["top_p"] = options.top_p
+        if options.tools:
+            kwargs["tools"] = [t.to_openai() for t in options.tools]
+            choice = options.tool_choice
+            kwargs["tool_choice"] = (
+                choice
+                if choice in ("auto", "none", "required")
+                else {"type": "function", "function": {"name": choice}}
+            )
         if options.stop:
             kwargs["stop"] = list(options.stop)
         if options.seed is not None:
@@ -132,11 +142,26 @@ class LiteLLMEngine:
             text = choice.message.content or ""
             finish = str(choice.finish_reason or "stop")
             raw_usage = getattr(response, "usage", None)
+            calls = tuple(
+                ToolCall(
+                    id=str(call.id or f"call_{i}"),
+                    name=str(call.function.name or ""),
+                    arguments=str(call.function.arguments or "{}"),
+                )
+                for i, call in enumerate(getattr(choice.message, "tool_calls", None) or [])
+            )
         except Exception as exc:
             raise self._error(exc) from safe_cause(exc, self._secrets())
         usage = _usage(raw_usage) or self._estimate(kwargs["messages"], text)
+        if calls and finish == "stop":
+            finish = "tool_calls"  # some servers say "stop" after a call
         return Completion(
-            text=text, usage=usage, model=self.name, finish_reason=finish, parsed=self._parse(text, options)
+            text=text,
+            usage=usage,
+            model=self.name,
+            finish_reason=finish,
+            parsed=self._parse(text, options),
+            tool_calls=calls,
         )
 
     def stream(
@@ -151,6 +176,7 @@ class LiteLLMEngine:
         finish: str | None = None
         usage: Usage | None = None
         heard = False  # the server sent a role, text or usage (litellm invents a "stop" for an empty stream)
+        calls: dict[int, dict[str, str]] = {}  # tool calls by index, their argument pieces joined
         try:
             response = litellm.completion(**kwargs)
             for chunk in response:
@@ -163,6 +189,9 @@ class LiteLLMEngine:
                     heard = (
                         heard or bool(delta) or bool(getattr(getattr(choice, "delta", None), "role", None))
                     )
+                    for piece in getattr(getattr(choice, "delta", None), "tool_calls", None) or []:
+                        heard = True
+                        _add_call_piece(calls, piece)
                     if delta:
                         pieces.append(delta)
                         yield StreamChunk(delta=delta)
@@ -183,8 +212,18 @@ class LiteLLMEngine:
                 hint="the server or the connection broke off; retry, or check the server's logs",
             )
         text = "".join(pieces)
+        tool_calls = tuple(
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
+            for i, c in sorted(calls.items())
+        )
+        if tool_calls and finish == "stop":
+            finish = "tool_calls"
         yield StreamChunk(
-            delta="", done=True, usage=usage or self._estimate(kwargs["messages"], text), finish_reason=finish
+            delta="",
+            done=True,
+            usage=usage or self._estimate(kwargs["messages"], text),
+            finish_reason=finish,
+            tool_calls=tool_calls,
         )
 
     def _secrets(self) -> tuple[str, ...]:
@@ -205,6 +244,22 @@ class LiteLLMEngine:
             prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
             completion = len(text.split())
         return Usage(prompt, completion)
+
+
+def _add_call_piece(calls: dict[int, dict[str, str]], piece: Any) -> None:
+    """Fold one streamed tool-call delta into ``calls`` (OpenAI sends the id and name first, then the
+    arguments in pieces, all under the call's ``index``)."""
+    index = getattr(piece, "index", None)
+    index = int(index) if isinstance(index, int) else len(calls)
+    call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+    if getattr(piece, "id", None):
+        call["id"] = str(piece.id)
+    function = getattr(piece, "function", None)
+    if function is not None:
+        if getattr(function, "name", None) and not call["name"]:
+            call["name"] = str(function.name)
+        if getattr(function, "arguments", None):
+            call["arguments"] += str(function.arguments)
 
 
 def _usage(raw: Any) -> Usage | None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 
 from pydantic import BaseModel
 
-from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
+from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, ToolCall, Usage
 
-ScriptFn = Callable[[Sequence[Message], GenerationOptions], str]
-"""Maps the messages and options of a call to the reply text."""
+Scripted = str | ToolCall | Sequence[ToolCall]
+"""A scripted reply: text, or the tool call(s) the model makes."""
+ScriptFn = Callable[[Sequence[Message], GenerationOptions], Scripted]
+"""Maps the messages and options of a call to the reply text (or to tool calls)."""
 
 
 def _count_tokens(text: str) -> int:
@@ -23,6 +26,8 @@ class ScriptedLLM:
 
     Deterministic: the same calls give the same replies. When a pydantic ``schema`` is requested, the reply is
     validated into ``Completion.parsed`` (an invalid reply leaves ``parsed`` None, as a real engine would).
+    A script that returns a :class:`~reasoning.llm.ToolCall` (or a list of them) makes the model call tools:
+    the completion has ``tool_calls`` and finish reason "tool_calls" (:meth:`call` builds one).
     ``score`` (optional) makes it an :class:`~reasoning.llm.OptionScorer`:
     ``score(messages, option) -> float``.
 
@@ -45,13 +50,18 @@ class ScriptedLLM:
         self._chunk_size = chunk_size
         self.calls: list[tuple[list[Message], GenerationOptions]] = []
 
+    @staticmethod
+    def call(name: str, /, **arguments: object) -> ToolCall:
+        """A scripted call of tool ``name`` with ``arguments`` (a fresh call id)."""
+        return ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=json.dumps(arguments))
+
     @classmethod
-    def replies(cls, *texts: str, name: str = "scripted") -> ScriptedLLM:
-        """An engine answering ``texts`` in order, then repeating the last one."""
-        answers = list(texts) or [""]
+    def replies(cls, *texts: Scripted, name: str = "scripted") -> ScriptedLLM:
+        """An engine answering ``texts`` (or tool calls) in order, then repeating the last one."""
+        answers: list[Scripted] = list(texts) or [""]
         state = {"i": 0}
 
-        def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        def fn(messages: Sequence[Message], options: GenerationOptions) -> Scripted:
             text = answers[min(state["i"], len(answers) - 1)]
             state["i"] += 1
             return text
@@ -65,7 +75,14 @@ class ScriptedLLM:
     def complete(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Completion:
         options = options or GenerationOptions()
         self.calls.append((list(messages), options))
-        text = self._fn(messages, options)
+        scripted = self._fn(messages, options)
+        if isinstance(scripted, ToolCall) or not isinstance(scripted, str):
+            calls = (scripted,) if isinstance(scripted, ToolCall) else tuple(scripted)
+            usage = Usage(sum(_count_tokens(m["content"]) for m in messages), len(calls))
+            return Completion(
+                text="", usage=usage, model=self._name, finish_reason="tool_calls", tool_calls=calls
+            )
+        text = scripted
         if options.max_tokens is not None:
             words = text.split(" ")
             if len(words) > options.max_tokens:
@@ -78,11 +95,17 @@ class ScriptedLLM:
         self, messages: Sequence[Message], options: GenerationOptions | None = None
     ) -> Iterator[StreamChunk]:
         completion = self.complete(messages, options)
-        words = completion.text.split(" ")
+        words = completion.text.split(" ") if completion.text else []
         for i in range(0, len(words), self._chunk_size):
             piece = " ".join(words[i : i + self._chunk_size])
             yield StreamChunk(delta=piece if i == 0 else " " + piece)
-        yield StreamChunk(delta="", done=True, usage=completion.usage, finish_reason="stop")
+        yield StreamChunk(
+            delta="",
+            done=True,
+            usage=completion.usage,
+            finish_reason=completion.finish_reason,
+            tool_calls=completion.tool_calls,
+        )
 
     def score_options(
         self, messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
@@ -121,4 +144,4 @@ def _parse(text: str, options: GenerationOptions) -> object:
         return None
 
 
-__all__ = ["ScriptFn", "ScriptedLLM"]
+__all__ = ["ScriptFn", "Scripted", "ScriptedLLM"]

@@ -54,6 +54,9 @@ class StubReply:
         finish_reason: the reply's finish reason.
         usage: (prompt_tokens, completion_tokens); default: whitespace token counts.
         embedding: embeddings only: the vector for every input (default: a deterministic hash vector).
+        tool_calls: tool calls the model makes, each ``{"name", "arguments"[, "id"]}`` (arguments a dict or a
+            JSON text); the finish reason is then "tool_calls". Streamed as OpenAI does: the id and name first,
+            then the arguments in two pieces.
     """
 
     text: str = ""
@@ -68,6 +71,32 @@ class StubReply:
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None
     embedding: list[float] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def tool_call(cls, name: str, arguments: dict[str, Any] | str, *, id: str | None = None) -> StubReply:
+        """A reply that calls tool ``name`` with ``arguments``."""
+        call: dict[str, Any] = {"name": name, "arguments": arguments}
+        if id is not None:
+            call["id"] = id
+        return cls(tool_calls=[call], finish_reason="tool_calls")
+
+    def openai_tool_calls(self) -> list[dict[str, Any]]:
+        """``tool_calls`` in OpenAI's shape (ids made up where missing)."""
+        out = []
+        for i, call in enumerate(self.tool_calls or []):
+            arguments = call.get("arguments", {})
+            out.append(
+                {
+                    "id": str(call.get("id") or f"call_stub_{i}"),
+                    "type": "function",
+                    "function": {
+                        "name": str(call["name"]),
+                        "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+                    },
+                }
+            )
+        return out
 
     @classmethod
     def json(cls, value: Any, **kwargs: Any) -> StubReply:
@@ -338,7 +367,7 @@ def _make_handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": reply.text},
+                            "message": self._message(reply),
                             "finish_reason": reply.finish_reason,
                         }
                     ],
@@ -347,6 +376,16 @@ def _make_handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json(200, payload, reply.headers)
                 return
             self._stream(body, reply, usage_json, created)
+
+        @staticmethod
+        def _message(reply: StubReply) -> dict[str, Any]:
+            if reply.tool_calls:
+                return {
+                    "role": "assistant",
+                    "content": reply.text or None,
+                    "tool_calls": reply.openai_tool_calls(),
+                }
+            return {"role": "assistant", "content": reply.text}
 
         def _stream(
             self, body: dict[str, Any], reply: StubReply, usage: dict[str, int], created: int
@@ -386,6 +425,15 @@ def _make_handler(server: StubServer) -> type[BaseHTTPRequestHandler]:
                 if reply.stall_after_chunks is not None and i == reply.stall_after_chunks:
                     time.sleep(reply.stall_s)
                 chunk({"content": piece}, None)
+            for index, call in enumerate(reply.openai_tool_calls()):
+                function = call["function"]
+                head = {"index": index, "id": call["id"], "type": "function"}
+                chunk(
+                    {"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}, None
+                )
+                half = len(function["arguments"]) // 2
+                for part in (function["arguments"][:half], function["arguments"][half:]):
+                    chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]}, None)
             chunk({}, reply.finish_reason)
             if (body.get("stream_options") or {}).get("include_usage"):
                 event = {
