@@ -3,37 +3,45 @@
 A step is a sentence (or a list line, such as a recipe's direction). The current step is the first one not
 done; a command that succeeds while matching the current step marks it done. A step the agent cannot make
 progress on for ``patience`` steps is set aside, so one unreachable instruction does not freeze the agent.
-Matching is lexical over canonical content words (generic English synonyms folded, see
-``cogarch.worldmodel.text``), with directions counted double: ``go west`` matches "take a trip west".
+Matching is lexical over lemmas of content words (``cogarch.worldmodel.text``), with directions counted
+double: ``go west`` carries out "take a trip west" (the direction matches; the verb does not, which lowers
+the match, and the LLM's option scoring weighs such near-ties).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cogarch.worldmodel.text import DIRECTIONS, content_words, sentences, stem
+from cogarch.worldmodel.text import DIRECTIONS, command_words, content_words, lemma, sentences, words
 
 
-def match(command: str, step_words: set[str], affordances: dict[str, set[str]] | None = None) -> float:
+def match(
+    command: str,
+    step_words: set[str],
+    affordances: dict[str, set[str]] | None = None,
+    said: set[str] | None = None,
+) -> float:
     """How well ``command`` carries out a step (0..1).
 
     The share of the command's object words found in the step (directions weighted double), times 1 when
     the step names the command's verb and 0.6 when it does not ("take X" serves a line "X" less than
     "slice X" serves "slice the X"). A move in a direction the step does not name scores 0.
+    ``step_words``: the step's content words; ``said``: the lemmas of all its words, stop words included
+    (common verbs such as *take* or *put* are stop words), where the verb is looked for (default
+    ``step_words``).
     """
-    cw = content_words(command)
+    cw = command_words(command)
     if not cw or not step_words:
         return 0.0
     verb, objects = cw[0], cw[1:]
-    verb_ok = verb in step_words
+    verb_ok = verb in (said if said is not None else step_words)
     if not verb_ok and affordances:
         # what the agent read about the things in the command ("Useful for roasting things") can name the
         # step's verb: "cook X with oven" carries out "roast the X"
-        step_stems = {stem(w) for w in step_words}
         for i in range(len(objects)):
             for j in range(i + 1, len(objects) + 1):
                 said = affordances.get(" ".join(objects[i:j]), set())
-                if {stem(w) for w in said} & step_stems - {stem(w) for w in objects}:
+                if said & step_words - set(objects):
                     verb_ok = True
     if not objects:
         return 1.0 if verb_ok else 0.0
@@ -49,20 +57,11 @@ def match(command: str, step_words: set[str], affordances: dict[str, set[str]] |
     return (hit / total) * (1.0 if verb_ok else 0.6)
 
 
-def participles(verb: str) -> set[str]:
-    """English past participles of a regular verb: fry -> fried, slice -> sliced, chop -> chopped."""
-    out = {verb + "ed", verb + "d"}
-    if verb.endswith("y"):
-        out.add(verb[:-1] + "ied")
-    if len(verb) > 2:
-        out.add(verb + verb[-1] + "ed")
-    return out
-
-
 @dataclass
 class Step:
     text: str
     words: set[str]
+    said: set[str] = field(default_factory=set)
     done: bool = False
     skipped: bool = False
 
@@ -80,15 +79,16 @@ class Plan:
         known = {s.text for s in self.steps}
         added = 0
         for sent in sentences(text):
-            words = set(content_words(sent))
-            if words and sent not in known:
-                self.steps.append(Step(sent, words))
+            content = set(content_words(sent))
+            if content and sent not in known:
+                self.steps.append(Step(sent, content, {lemma(w) for w in words(sent)}))
                 known.add(sent)
                 added += 1
         return added
 
     known: set[str] = field(default_factory=set)
     affordances: dict[str, set[str]] = field(default_factory=dict)
+    _memo: dict[tuple[str, int], float] = field(default_factory=dict, repr=False)
 
     def set_known(self, vocabulary: set[str]) -> None:
         """Words the agent can act on now (admissible commands, known rooms and things)."""
@@ -109,30 +109,60 @@ class Plan:
             out |= s.words
         return out
 
+    def note_affordance(self, name: str, said: set[str]) -> None:
+        """Keep what the agent read about ``name`` (what it is for), for :func:`match`."""
+        self.affordances[name] = said
+        self._memo.clear()
+
+    def _match(self, command: str, step: Step) -> float:
+        key = (command, id(step))
+        if key not in self._memo:
+            self._memo[key] = match(command, step.words, self.affordances, step.said)
+        return self._memo[key]
+
     def relevance(self, command: str) -> float:
         """How much ``command`` serves the plan: full weight for the current step, half for later open ones."""
         cur = self.current
         best = 0.0
         for s in self.open_steps():
             weight = 1.0 if s is cur else 0.5
-            best = max(best, weight * match(command, s.words, self.affordances))
+            best = max(best, weight * self._match(command, s))
         return best
+
+    def asks_for(self, command: str) -> bool:
+        """Whether an open step asks for ``command``: it names the command's verb (or what the agent read about
+        the tool names it, see :func:`match`) and every word of the command's first object."""
+        cw = command_words(command)
+        if len(cw) < 2:
+            return False
+        verb = cw[0]
+        for s in self.open_steps():
+            if self._match(command, s) <= 0.0:
+                continue
+            if verb in s.said or self._match(command, s) >= 1.0 or self._tool_says(cw, s):
+                first = set(content_words(command.split(" with ")[0].split(" from ")[0])) - {verb}
+                if first and first <= s.words:
+                    return True
+        return False
+
+    def _tool_says(self, cw: list[str], step: Step) -> bool:
+        objects = cw[1:]
+        for i in range(len(objects)):
+            for j in range(i + 1, len(objects) + 1):
+                if self.affordances.get(" ".join(objects[i:j]), set()) & step.words - set(objects):
+                    return True
+        return False
 
     def progress(self, command: str, succeeded: bool, reward: float) -> None:
         """Mark steps done after ``command``; count steps without progress."""
         cur = self.current
         advanced = False
-        inspecting = content_words(command)[:1] in (["examine"], ["look"], ["inventory"])
-        if (
-            succeeded
-            and not inspecting
-            and cur is not None
-            and match(command, cur.words, self.affordances) >= 0.5
-        ):
+        inspecting = command_words(command)[:1] in (["examine"], ["look"], ["inventory"])
+        if succeeded and not inspecting and cur is not None and self._match(command, cur) >= 0.5:
             cur.done = True
             advanced = True
         if reward > 0:
-            scored = [(match(command, s.words, self.affordances), s) for s in self.open_steps()]
+            scored = [(self._match(command, s), s) for s in self.open_steps()]
             best = max(scored, default=(0.0, None), key=lambda x: x[0])  # the earliest of equals
             if best[1] is not None and best[0] >= 0.3:
                 best[1].done = True
@@ -143,16 +173,21 @@ class Plan:
             self._stuck = 0
 
     def mark_satisfied(self, entity_names: set[str]) -> None:
-        """Mark done the steps whose result the agent already sees: "fry the X" when it knows a "fried X"."""
+        """Mark done the steps whose result the agent already sees: "fry the X" when it knows a "fried X" (the
+        step's verb and the participle in the name share a lemma)."""
         for s in self.open_steps():
-            parts = s.text.lower().split()
+            parts = words(s.text)
             if len(parts) < 2:
                 continue
-            done_forms = participles(parts[0])
-            rest = s.words - {parts[0]}
+            verb = lemma(parts[0])
+            rest = s.words - {verb}
             for name in entity_names:
-                nw = name.split()
-                if rest and done_forms & set(nw) and rest <= set(nw):
+                said = [w for w in words(name)]
+                if (
+                    rest
+                    and verb in {lemma(w) for w in said if w != parts[0]}
+                    and rest <= set(content_words(name))
+                ):
                     s.done = True
                     break
 

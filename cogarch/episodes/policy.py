@@ -6,23 +6,30 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
 ``WorldModelPolicy`` reasons over the objective, its memory, a plan and the admissible commands only:
 
 1. update the world model (``cogarch.worldmodel``) from the observation: triplets, outdated ones replaced,
-   an episodic vertex, the action memory (tried, failed, rewarded commands per room);
+   an episodic vertex, the action memory (tried, failed, rewarded commands per room); read the objective's
+   placement goals ("put the X on the Y" in any words, ``goals.py``);
 2. keep a plan (``plan.Plan``): instruction steps from the objective, plus notes: the text of what the agent
    read when it examined something the plan names (a generic "read what you are told to read");
 3. value each admissible command:
-   ``v = relevance to the plan + go-to / exploration bonus + novelty - failure and repetition penalties``,
-   where "go to <place>" follows a shortest path over the graph to a room the plan names, and exploration
-   follows the path to the nearest unexplored exit when no command serves the plan;
+   ``v = relevance to the plan + goal bonus + go-to / exploration bonus + novelty - failure and repetition
+   penalties``, where a command that carries out a goal wins, fetching a goal's thing is worth half of it,
+   "go to" follows a shortest path over the graph to a room the plan names or where a goal's thing or holder
+   is, and exploration follows the path to the nearest unexplored exit, else to the nearest room with
+   something left to take, open or unlock (closed doors and lids are frontier too);
 4. re-rank the best ``top_k`` by the LLM: one batched ``score_options`` call (mean log-likelihood of each
    command after a short prompt with the plan, the relevant triplets and recalled episodes), z-scored and
    weighted; engines without option scoring are asked for a structured choice instead. Commands too far below
    the best for the weighted z-score to lift them are not scored, and a clear winner costs no call at all;
+   When the current step is in words no command uses ("enjoy your meal" while the game offers ``eat``), the
+   LLM is asked which command on the step's things carries it out (``_interpret``); the rules never guess;
 5. optionally (``lookahead=``, off by default) a LATS look-ahead on copies of the game among the contenders.
 
-Ablations (same scoring of the LLM, no world model or plan notes, different context):
-``no-memory`` (the last observation only), ``full-history`` (every past command and observation in the prompt,
-up to ``history_chars``; older entries leave in jumps of half the budget, so the prompt's prefix is reusable),
-``rag`` (the past observations most similar to the current one).
+Ablations remove memory and nothing else: each step they start from a fresh world model and plan built from
+the objective and the current observation (no map, no action memory, no notes, no recalled episodes), and
+value commands with the same rules (goals, exploration of what is in view, penalties) and the same LLM
+re-ranking. They differ in what the LLM sees: ``no-memory`` the current observation only, ``full-history``
+every past command and observation (up to ``history_chars``; older entries leave in jumps of half the budget,
+so the prompt's prefix is reusable), ``rag`` the past observations most similar to the current one.
 No rule names an object or a game family; the hidden state is never read (``GameContext.info`` has none).
 """
 
@@ -36,9 +43,19 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from cogarch.episodes.goals import Goal, placement_goals
 from cogarch.episodes.plan import Plan, match
+from cogarch.worldmodel.commands import parse_command, placement, things_named
 from cogarch.worldmodel.graph import Triplet
-from cogarch.worldmodel.text import OPPOSITE, command_direction, command_verb, content_words, words
+from cogarch.worldmodel.text import (
+    OPPOSITE,
+    command_direction,
+    command_verb,
+    command_words,
+    content_words,
+    lemma,
+    words,
+)
 from cogarch.worldmodel.world import WorldModel
 from reasoning.llm import GenerationOptions, Message, OptionScorer
 
@@ -89,9 +106,11 @@ class _Choice(BaseModel):
 
 
 _META = {"look", "inventory"}
-_CONSUME = {"eat", "drink"}  # verbs that destroy their object
-_RELEASE = {"drop", "put", "insert"}  # verbs that let go of their object
+_INSPECT = {"examine", "look", "inventory", "read"}
+_ENABLING = {"take", "open", "unlock"}
+"""Verbs whose untried commands are a room's unfinished business (they may bring keys and tools to hand)."""
 _FREE = {"take", "open", "close", "examine", "look", "inventory", "go", "drop", "put", "insert", "unlock"}
+"""Verbs that move things or look at them without changing what they are (Inform's standard actions)."""
 _UNDO = {
     "drop": "take",
     "put": "take",
@@ -117,6 +136,7 @@ class Weights:
     rewarded: float = 1.5
     undo: float = 0.8
     meta: float = 0.6
+    goal: float = 3.0
     llm: float = 0.3
     lookahead: float = 1.0
 
@@ -167,6 +187,20 @@ class WorldModelPolicy:
         self.last_scores: dict[str, float] = {}
         self._admissible: tuple[str, ...] = ()
         self._done_signatures: set[tuple[str, str]] = set()
+        self._things: set[str] = set()
+        self.goals: list[Goal] = []
+        self._achieved: set[Goal] = set()
+        self._blocked: dict[Goal, frozenset[str]] = {}
+        self._pending: dict[str, set[str]] = {}
+        self._verbs: set[str] = set()  # every verb the game has offered (lemmas)
+        self._interpretations: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    @property
+    def remembers(self) -> bool:
+        """Whether the policy keeps memory across steps (its world model, plan notes, action memory and the
+        recalled episodes). The ablations do not: each step they start from the objective and the current
+        observation, with the same rules."""
+        return self.ablation == "full"
 
     # --- protocol --------------------------------------------------------------------------------
     def choose(self, ctx: GameContext) -> str:
@@ -176,13 +210,17 @@ class WorldModelPolicy:
         self._admissible = tuple(admissible)
         self._perceive(ctx)
         vocab = {w for c in admissible for w in content_words(c)}
-        if self.ablation == "full":
-            for r in self.world.graph.rooms():
-                vocab |= set(r.split())
+        for r in self.world.graph.rooms():
+            vocab |= set(content_words(r))
         self.plan.set_known(vocab)
-        if self.ablation == "full":
-            self.plan.mark_satisfied({t.subject for t in self.world.graph.triplets})
+        self.plan.mark_satisfied({t.subject for t in self.world.graph.triplets})
+        self._things |= things_named(admissible)
+        self.goals = [g for g in placement_goals(self._objective, self._things) if g not in self._achieved]
+        self._update_pending(admissible)
         values = {c: self._value(c) for c in admissible}
+        meant = self._interpret(ctx, admissible)
+        if meant is not None:
+            values[meant] += self.w.goal
         ranked = sorted(admissible, key=lambda c: (-values[c], self.rng.random()))
         slack = self.w.lookahead if self.lookahead is not None else 0.0
         shortlist = _contenders(ranked[: self.top_k], values, self.w.llm, slack)
@@ -199,6 +237,43 @@ class WorldModelPolicy:
         self._last = command
         return command
 
+    def _interpret(self, ctx: GameContext, admissible: Sequence[str]) -> str | None:
+        """The command that carries out the current step when the rules cannot tell.
+
+        A step whose verbs are none the game has offered ("enjoy your meal" while the commands say ``eat``)
+        is in other words than the commands: the LLM is asked which untried command on the step's things
+        carries it out (one ``score_options`` call, cached per step and candidates). None without an
+        option-scoring LLM or with fewer than two candidates: the rules never guess a verb.
+        """
+        self._verbs |= {lemma(command_verb(c)) for c in admissible}
+        cur = self.plan.current
+        llm = ctx.llm
+        if cur is None or llm is None or not isinstance(llm, OptionScorer) or cur.words & self._verbs:
+            return None
+        candidates = [
+            c
+            for c in admissible
+            if command_direction(c) is None
+            and command_verb(c) not in _INSPECT
+            and set(command_words(c)[1:]) <= cur.words
+            and len(command_words(c)) > 1
+            and self.world.times_tried(c) == 0
+        ]
+        if len(candidates) < 2:
+            return None
+        key = (cur.text, tuple(candidates))
+        if key not in self._interpretations:
+            messages: list[Message] = [
+                {"role": "system", "content": "You play a text adventure game."},
+                {"role": "user", "content": f'Instruction: "{cur.text}"\nThe command that carries it out:'},
+            ]
+            scores = llm.score_options(messages, candidates, normalize=True)
+            self.tokens += sum(len(m["content"]) // 4 for m in messages) + sum(
+                len(c) // 4 for c in candidates
+            )
+            self._interpretations[key] = max(zip(scores, candidates, strict=True))[1]
+        return self._interpretations[key]
+
     def observe(
         self, ctx: GameContext, command: str, next_observation: str, reward: float, done: bool
     ) -> None:
@@ -209,18 +284,19 @@ class WorldModelPolicy:
     # --- perception and plan ---------------------------------------------------------------------
     def _perceive(self, ctx: GameContext) -> None:
         objective = str(ctx.info.get("objective") or "")
+        if not self.remembers:
+            # the ablations forget between steps: a fresh world model, plan and action memory each step
+            self.world = WorldModel()
+            self.plan = Plan()
+            self._objective = ""
+            self._things = set()
+            self._done_signatures = set()
+            self._achieved = set()
+            self._blocked = {}
+            self._pending = {}
         if objective and objective != self._objective:
             self._objective = objective
-            if self.ablation == "full":
-                self.plan.add_text(objective)
-            else:
-                self.plan = Plan()
-                self.plan.add_text(objective)
-        if self.ablation != "full":
-            self._last_observation = ctx.observation
-            if self._last is not None:
-                self.plan.progress(self._last, _succeeded(ctx.observation, self._last), self._last_reward)
-            return
+            self.plan.add_text(objective)
         self.world.observe(
             ctx.step,
             ctx.observation,
@@ -229,18 +305,20 @@ class WorldModelPolicy:
             command=self._last,
             reward=self._last_reward,
         )
-        if self._last is not None:
+        if self._last is not None and self.remembers:
             succeeded = not self.world.was_failed(self._last, self._previous_room())
             self.plan.progress(self._last, succeeded, self._last_reward)
             verb = command_verb(self._last)
             if succeeded and command_direction(self._last) is None and verb not in _META | {"examine"}:
                 self._done_signatures.add(_signature(self._last))
+            placed = placement(self._last)
+            if placed is not None and self._last_reward > 0:
+                self._achieved.add(Goal(*placed))
             # notes: keep what was read when examining something the plan names
-            verb = command_verb(self._last)
-            target = set(content_words(self._last)) - {verb}
+            target = set(command_words(self._last)[1:])
             if verb == "examine" and target and succeeded:
                 name = " ".join(content_words(_signature(self._last)[1]))
-                self.plan.affordances[name] = set(content_words(ctx.observation[:200])) - target
+                self.plan.note_affordance(name, set(content_words(ctx.observation[:200])) - target)
             reads = verb in {"examine", "read"} and target and target <= self._plan_words()
             if reads and succeeded and len(ctx.observation) > 80:
                 self.plan.add_text(ctx.observation)
@@ -268,45 +346,60 @@ class WorldModelPolicy:
     # --- value -----------------------------------------------------------------------------------
     def _value(self, command: str) -> float:
         w = self.w
-        v = w.relevance * self.plan.relevance(command)
         verb = command_verb(command)
+        tried = self.world.times_tried(command)
+        # reading or looking carries out nothing: it earns the plan's relevance only the first time
+        relevance = self.plan.relevance(command) if verb not in _INSPECT or not tried else 0.0
+        v = w.relevance * relevance
         if verb in _META:
             v -= w.meta
-        obj_words = set(content_words(command)) - {verb}
-        if (
-            verb in _CONSUME
-            and obj_words & self._plan_words()
-            and not any(verb in st.words and obj_words <= st.words for st in self.plan.open_steps())
-        ):
-            v -= w.relevance  # never destroy what the plan needs, unless a step says so
-        if (
-            verb in _RELEASE
-            and self._object_words(command) & self._plan_words()
-            and not any(
-                verb in st.words and self._object_words(command) <= st.words for st in self.plan.open_steps()
-            )
-        ):
-            v -= w.undo  # keep hold of what the plan needs
-        if self.ablation != "full":
-            return v
-        room = self.world.room
-        tried = self.world.times_tried(command)
+        parsed = parse_command(command)
+        thing = parsed.objects[0] if parsed.objects else ""
+        placed = placement(command)
+        needed = {g.thing for g in self.goals}
+        if placed is not None and Goal(*placed) in self.goals:
+            v += w.goal  # carries out a goal of the objective
+        elif placed is not None or verb == "drop":
+            if thing in needed:
+                v -= w.goal / 2  # a thing the objective wants elsewhere
+            elif not self.plan.asks_for(command):
+                # keep hold of things unless told to let go, above all what the plan names
+                v -= w.relevance if set(command_words(command)[1:2]) & self._plan_words() else w.undo
+        elif verb == "take" and thing in needed:
+            v += w.goal / 2  # fetch what a goal needs
+        elif verb == "take" and self.world.times_tried(command) == 0:
+            v += w.explore / 2  # things in hand open new commands (a key, a tool)
+        if verb == "take" and any(g.thing == thing for g in self._achieved):
+            v -= w.goal  # never undo a goal carried out
+        if verb not in _FREE and command_direction(command) is None and not self.plan.asks_for(command):
+            # change what things are (eat, cook, slice, ...) only as the plan asks
+            v -= w.relevance if set(command_words(command)[1:]) & self._plan_words() else w.relevance / 2
+        if verb == "close" and not self.plan.asks_for(command):
+            v -= w.undo
         v += w.novelty if tried == 0 else -w.repeat * tried
+        if verb == "examine" and tried:
+            v -= w.meta  # read once; what it said is remembered
         v -= w.failed * self.world.failure_weight(command)
         if command in self.world.rewarded:
             v -= w.rewarded
         elif _signature(command) in self._done_signatures:
             v -= w.rewarded  # the same action on the same thing already succeeded
+        if verb in {"open", "unlock"} and tried == 0 and not self._is_open(thing):
+            v += w.explore  # the frontier also lies behind closed doors and lids
         if self._last is not None and verb in _UNDO:
             last_verb = command_verb(self._last)
             if _UNDO[verb] == last_verb and set(words(command)[1:]) & set(words(self._last)[1:]):
                 v -= w.undo
-        if verb not in _FREE and command_direction(command) is None and self.plan.relevance(command) < 0.25:
-            v -= w.relevance / 2  # transform things only as the plan asks
         direction = command_direction(command)
         if direction is not None:
-            v += self._move_bonus(room, direction)
+            v += self._move_bonus(self.world.room, direction)
         return v
+
+    def _is_open(self, thing: str) -> bool:
+        return any(
+            t.subject == thing and t.relation == "is" and t.object == "open"
+            for t in self.world.graph.triplets
+        )
 
     def _move_bonus(self, room: str, direction: str) -> float:
         w = self.w
@@ -314,16 +407,23 @@ class WorldModelPolicy:
         bonus = 0.0
         # go to <place>: a room the plan names, by path-finding
         cur = self.plan.current
-        targets = [r for r in graph.rooms() if r != room and cur is not None and set(r.split()) & cur.words]
+        targets = {
+            r for r in graph.rooms() if r != room and cur is not None and set(content_words(r)) & cur.words
+        }
+        targets |= self._goal_rooms() - {room}
         for target in targets:
             path = graph.path(room, target)
             if path:
                 bonus = max(bonus, w.goto if path[0] == direction else 0.0)
-        serving = self.plan.current is not None and any(
-            match(c, self.plan.current.words) >= 0.5 for c in self._admissible_cache()
-        )
+        serving = (
+            self.plan.current is not None
+            and any(
+                match(c, self.plan.current.words, said=self.plan.current.said) >= 0.5
+                for c in self._admissible_cache()
+            )
+        ) or any(self._serves_goal(c) for c in self._admissible_cache())
         if not serving and bonus == 0.0:
-            frontier = graph.frontier_path(room)
+            frontier = graph.frontier_path(room) or self._pending_path(room)
             if frontier and frontier[0] == direction:
                 bonus = w.explore
         # do not bounce straight back unless a path says so
@@ -334,6 +434,61 @@ class WorldModelPolicy:
         ):
             bonus -= w.repeat
         return bonus
+
+    def _pending_path(self, room: str) -> list[str] | None:
+        """The shortest path to the nearest other room where something was left to take, open or unlock (the
+        frontier inside explored rooms), None when there is none."""
+        paths = [
+            graph_path
+            for r, todo in self._pending.items()
+            if r != room and todo
+            if (graph_path := self.world.graph.path(room, r))
+        ]
+        return min(paths, key=len) if paths else None
+
+    def _update_pending(self, admissible: Sequence[str]) -> None:
+        """Remember what this room still offers (untried take/open/unlock commands); blocked goals whose
+        thing is in hand and whose holder is here but cannot be used now wait until the inventory changes."""
+        room = self.world.room
+        self._pending[room] = {
+            c for c in admissible if command_verb(c) in _ENABLING and self.world.times_tried(c) == 0
+        }
+        held = frozenset(self.world.inventory)
+        self._blocked = {g: inv for g, inv in self._blocked.items() if inv == held}
+        graph = self.world.graph
+        for g in self.goals:
+            if graph.room_of(g.thing) == "inventory" and graph.room_of(g.holder) == room:
+                usable = any(
+                    placement(c) == (g.thing, g.holder) or c == f"open {g.holder}" for c in admissible
+                )
+                if not usable:
+                    self._blocked[g] = held
+
+    def _goal_rooms(self) -> set[str]:
+        """Rooms to go to for the goals: where a needed thing lies, or, once it is carried, where its holder is
+        (unless that goal is blocked: its holder could not be used with what the agent carries)."""
+        out: set[str] = set()
+        graph = self.world.graph
+        for g in self.goals:
+            if g in self._blocked:
+                continue
+            where = graph.room_of(g.thing)
+            if where == "inventory":
+                where = graph.room_of(g.holder)
+            if where is not None and where != "inventory":
+                out.add(where)
+        return out
+
+    def _serves_goal(self, command: str) -> bool:
+        placed = placement(command)
+        if placed is not None:
+            return Goal(*placed) in self.goals
+        parsed = parse_command(command)
+        return (
+            parsed.verb == "take"
+            and bool(parsed.objects)
+            and parsed.objects[0] in {g.thing for g in self.goals}
+        )
 
     def _admissible_cache(self) -> list[str]:
         return list(self._admissible)

@@ -153,6 +153,23 @@ class TripletGraph:
                     queue.append((nxt, [*steps, direction]))
         return None
 
+    def room_of(self, entity: str) -> str | None:
+        """The room ``entity`` is believed to be in (following in/on/at through its holders), ``inventory``
+        when carried, None when unknown."""
+        rooms = self.rooms()
+        seen = {entity}
+        cur = entity
+        while True:
+            holder = next(
+                (t.object for t in self.triplets if t.subject == cur and t.relation in LOCATIVE), None
+            )
+            if holder is None or holder in seen:
+                return None
+            if holder in rooms or holder == "inventory":
+                return holder
+            seen.add(holder)
+            cur = holder
+
     def about(self, entity: str) -> list[Triplet]:
         """Triplets mentioning ``entity`` (as subject or object)."""
         return sorted(t for t in self.triplets if entity in (t.subject, t.object))

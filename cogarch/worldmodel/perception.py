@@ -9,7 +9,7 @@ What it reads (conventions of Inform-style games such as TextWorld, not of one g
   "You see a closed X" -> ``(x, in, room)`` and ``(x, is, closed)``; "You see a X" -> ``(x, in, room)``;
 - the inventory text "You are carrying: A, B" -> ``(a, in, inventory)``.
 
-An LLM extractor (``cogarch.worldmodel.extraction``) can add triplets beyond these patterns.
+An optional extractor (``WorldModel.extractor``, text -> triplets) can add triplets beyond these patterns.
 """
 
 from __future__ import annotations

@@ -1,13 +1,19 @@
 """Small text utilities shared by perception, planning and scoring: TextWorld feedback cleaning, content words,
-English verb synonyms and instruction splitting.
+lemmas and instruction splitting.
 
-Everything here is generic English or generic text-adventure convention (the prompt line ``>`` ends the
-game's answer; instructions come as sentences). Nothing names a game family's objects.
+Language comes from general libraries: lemmas (inflections) from lemminflect's English lexicon, stop words from
+spaCy's English list. Synonyms are not tabulated: where the words of a command and an instruction differ, the
+policy asks the LLM (option scoring). The rest is text-adventure convention (the prompt line ``>`` ends the
+game's answer; room headers ``-= Kitchen =-``; instructions come as sentences). Nothing names a game's objects.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+
+from lemminflect import getAllLemmas, getLemma
+from spacy.lang.en.stop_words import STOP_WORDS
 
 DIRECTIONS = (
     "north",
@@ -34,147 +40,8 @@ OPPOSITE = {
     "southeast": "northwest",
 }
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "from",
-        "in",
-        "on",
-        "into",
-        "onto",
-        "at",
-        "with",
-        "for",
-        "and",
-        "or",
-        "then",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "is",
-        "are",
-        "be",
-        "been",
-        "was",
-        "were",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "he",
-        "she",
-        "they",
-        "them",
-        "their",
-        "if",
-        "once",
-        "do",
-        "does",
-        "did",
-        "done",
-        "so",
-        "as",
-        "by",
-        "up",
-        "out",
-        "off",
-        "over",
-        "some",
-        "any",
-        "all",
-        "there",
-        "here",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "will",
-        "would",
-        "should",
-        "could",
-        "can",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "yes",
-        "just",
-        "also",
-        "first",
-        "next",
-        "after",
-        "before",
-        "following",
-        "finally",
-        "okay",
-        "ok",
-        "good",
-        "got",
-        "well",
-        "please",
-        "need",
-        "want",
-        "try",
-        "attempt",
-        "make",
-        "effort",
-        "trouble",
-        "much",
-        "too",
-        "succeed",
-        "accomplished",
-        "way",
-        "while",
-        "when",
-        "where",
-        "get",
-        "let",
-        "lets",
-        "us",
-        "am",
-        "now",
-    ]
-)
-
-# Generic English verb synonyms, folded to one canonical verb (commands use the canonical form).
-_SYNONYMS = {
-    "travel": "go",
-    "move": "go",
-    "head": "go",
-    "venture": "go",
-    "walk": "go",
-    "trip": "go",
-    "go": "go",
-    "pick": "take",
-    "retrieve": "take",
-    "grab": "take",
-    "recover": "take",
-    "fetch": "take",
-    "obtain": "take",
-    "place": "put",
-    "set": "put",
-    "ensure": "",
-    "look": "look",
-    "check": "examine",
-    "read": "examine",
-    "consume": "eat",
-    "enjoy": "eat",
-    "devour": "eat",
-    "unlock": "unlock",
-    "shut": "close",
-}
+STOPWORDS = frozenset(STOP_WORDS - set(DIRECTIONS))
+"""spaCy's English stop words (function words and very common verbs and adverbs), directions excepted."""
 
 _HEADER = re.compile(r"^-=\s*(.+?)\s*=-\s*$", re.MULTILINE)
 _WORD = re.compile(r"[a-z]+")
@@ -205,35 +72,37 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def canonical(word: str) -> str:
-    """A word folded through the synonym table (``travel`` -> ``go``), plural ``s`` kept."""
-    return _SYNONYMS.get(word, word)
-
-
-def stem(word: str) -> str:
-    """A crude English stem: roasting/roasted -> roast, frying/fried -> fry, slicing/sliced -> slic."""
-    for suffix, repl in (
-        ("ying", "y"),
-        ("ied", "y"),
-        ("ing", ""),
-        ("ed", ""),
-        ("es", ""),
-        ("s", ""),
-        ("e", ""),
-    ):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + repl
-    return word
+@functools.lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """The dictionary form of an English word (lemminflect's lexicon, its rules for unknown words): roasted ->
+    roast, eggs -> egg, knives -> knife, stood -> stand. A verb reading wins over a noun reading, so a verb and
+    its participles share one form."""
+    word = word.lower()
+    found = getAllLemmas(word)
+    for pos in ("VERB", "NOUN", "ADJ", "ADV"):
+        if found.get(pos):
+            return str(found[pos][0])
+    guess = getLemma(word, upos="NOUN", lemmatize_oov=True)
+    return str(guess[0]) if guess else word
 
 
 def content_words(text: str) -> list[str]:
-    """Canonical content words of ``text``, stopwords dropped, order kept."""
-    out = []
-    for w in words(text.replace("pick-up", "pick up")):
-        c = canonical(w)
-        if c and c not in STOPWORDS:
-            out.append(c)
-    return out
+    """Lemmas of the content words of ``text`` (stop words dropped), in order."""
+    return [lemma(w) for w in words(text) if w not in STOPWORDS]
+
+
+def command_words(command: str) -> list[str]:
+    """A command's verb (its first word, kept even when a stop word such as ``take`` or ``put``) and the lemmas
+    of its content words."""
+    return list(_command_words(command))
+
+
+@functools.lru_cache(maxsize=65536)
+def _command_words(command: str) -> tuple[str, ...]:
+    ws = words(command)
+    if not ws:
+        return ()
+    return (lemma(ws[0]), *(lemma(w) for w in ws[1:] if w not in STOPWORDS))
 
 
 def sentences(text: str) -> list[str]:
@@ -270,13 +139,13 @@ __all__ = [
     "DIRECTIONS",
     "OPPOSITE",
     "STOPWORDS",
-    "canonical",
     "clean_feedback",
     "command_direction",
     "command_verb",
+    "command_words",
     "content_words",
+    "lemma",
     "room_header",
     "sentences",
-    "stem",
     "words",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cogarch.worldmodel.commands import parse_command, things_named
 from cogarch.worldmodel.graph import EXIT, Triplet, TripletGraph
 from cogarch.worldmodel.perception import perceive
 from cogarch.worldmodel.text import OPPOSITE, command_direction, command_verb
@@ -42,6 +43,11 @@ class WorldModel:
     rewarded: set[str] = field(default_factory=set)
     last_observation: str = ""
     _inventory: list[str] = field(default_factory=list)
+
+    @property
+    def inventory(self) -> list[str]:
+        """What the inventory text last said the agent carries."""
+        return list(self._inventory)
 
     @property
     def room(self) -> str:
@@ -115,12 +121,40 @@ class WorldModel:
         if p.inventory is not None:
             self._inventory = p.inventory
             self.graph.replace_scope("in", "inventory", [Triplet(i, "in", "inventory") for i in p.inventory])
+        if room is not None:
+            produced += self._within_reach(room, admissible)
         if self.extractor is not None:
             for t in self.extractor(observation):
                 self.graph.add(t)
                 produced.append(t)
         self.graph.record_episode(step, observation, produced)
         self.last_observation = observation
+
+    def _within_reach(self, room: str, admissible: Sequence[str]) -> list[Triplet]:
+        """What the admissible commands say is within reach: the things they name are here (in the room, or
+        carried), and ``take X from Y`` says X is in (or on) Y. Adds only what the graph does not already
+        place here."""
+        held: dict[str, str] = {}
+        for command in admissible:
+            parsed = parse_command(command)
+            if parsed.verb == "take" and len(parsed.objects) == 2 and parsed.prepositions[0] == "from":
+                held[parsed.objects[0]] = parsed.objects[1]
+        out: list[Triplet] = []
+        for name in sorted(things_named(admissible) - set(held)):
+            if self.graph.room_of(name) not in (room, "inventory"):
+                out.append(Triplet(name, "in", room))
+        for thing, holder in held.items():
+            if not self._placed_in(thing, holder):
+                out.append(Triplet(thing, "in", holder))
+        for t in out:
+            self.graph.add(t)
+        return out
+
+    def _placed_in(self, thing: str, holder: str) -> bool:
+        return any(
+            t.subject == thing and t.object == holder and t.relation in {"in", "on"}
+            for t in self.graph.triplets
+        )
 
     def _apply_action(self, command: str, observation: str, room: str | None, failed: bool) -> list[Triplet]:
         if failed:
