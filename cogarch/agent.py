@@ -254,6 +254,12 @@ class Agent:
             raise InvalidInputError("user must be a non-empty string")
         return user
 
+    def history_texts(self, user: str | None = None, conversation: str = "main") -> list[str]:
+        """The texts of the conversation's checkpointed window (the messages the agent has seen lately)."""
+        user = self._check_user(user)
+        values = self.graph.get_state(self._config(user, conversation)).values or {}
+        return [str(m.get("content", "")) for m in values.get("history") or []]
+
     def resume_pending(self, user: str | None = None, conversation: str = "main") -> bool:
         """Finish a turn that a crash interrupted (from its last checkpoint). Returns whether one was pending."""
         user = self._check_user(user)

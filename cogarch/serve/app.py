@@ -2,7 +2,7 @@
 messages, health and metrics.
 
 =====================================  =====================================================================
-``POST /v1/chat/completions``          one turn: the last ``user`` message of ``messages``; ``stream`` for SSE
+``POST /v1/chat/completions``          one turn (see :mod:`cogarch.serve.chat_request`); ``stream`` for SSE
 ``GET  /v1/models``                    ``<model_name>`` and ``<model_name>-think`` (System 2 search every turn)
 ``GET  /v1/memory/search?q=&k=``       recall, with scores and reasons
 ``GET  /v1/memory/records?kind=``      the user's episodes or facts (``limit``)
@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from cogarch.agent import Agent, Reply, StreamEvent
 from cogarch.serve.auth import AuthError, KeyRing, Principal
+from cogarch.serve.chat_request import RequestError, parse_chat_request
 from cogarch.serve.hub import ProactiveHub
 from cogarch.serve.metrics import Metrics
 from cogarch.serve.ratelimit import RateLimiter
@@ -120,16 +121,6 @@ def _jsonable(value: Any) -> Any:
 
 def _invalid(message: str, code: str = "invalid_request") -> HTTPFailure:
     return HTTPFailure(400, message, type_="invalid_request_error", code=code)
-
-
-def _text_of(content: Any) -> str:
-    """A message's text: a string, or the text parts of a content list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
-        return "\n".join(str(p) for p in parts)
-    raise _invalid("message content must be a string or a list of text parts")
 
 
 class Server:
@@ -226,6 +217,11 @@ class Server:
 
     # -- chat ---------------------------------------------------------------------------------------------------
     def parse_chat(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """The turn a chat-completions body asks for (:func:`~cogarch.serve.chat_request.parse_chat_request`).
+
+        Raises:
+            HTTPFailure: 404 unknown model, 400 unsupported field or malformed value, 413 message too long.
+        """
         model = body.get("model", self.settings.model_name)
         if model not in self.models:
             raise HTTPFailure(
@@ -235,31 +231,44 @@ class Server:
                 code="model_not_found",
                 hint=f"use one of: {', '.join(self.models)}",
             )
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise _invalid("'messages' must be a non-empty list")
-        turn = next((m for m in reversed(messages) if isinstance(m, dict) and m.get("role") == "user"), None)
-        if turn is None:
-            raise _invalid("'messages' holds no user message: the last user message is the turn")
-        text = _text_of(turn.get("content"))
-        if not text.strip():
-            raise _invalid("the last user message is empty")
-        if len(text) > self.settings.max_message_chars:
+        try:
+            request = parse_chat_request(
+                body, lambda: self.agent.history_texts(self.user_of(principal, body.get("user")))
+            )
+        except RequestError as exc:
+            raise HTTPFailure(
+                400,
+                str(exc),
+                type_="invalid_request_error",
+                code="unsupported" if "support" in str(exc) else "invalid_request",
+            ) from None
+        if len(request.text) > self.settings.max_message_chars:
             raise HTTPFailure(
                 413,
                 f"the message is over {self.settings.max_message_chars} characters",
                 type_="invalid_request_error",
                 code="message_too_long",
             )
-        options = body.get("stream_options") or {}
+        user = self.user_of(principal, body.get("user"))
         return {
             "model": model,
-            "text": text,
-            "user": self.user_of(principal, body.get("user")),
-            "stream": bool(body.get("stream", False)),
+            "text": request.text,
+            "user": user,
+            "stream": request.stream,
             "think": bool(body.get("think", False)) or model.endswith("-think"),
-            "include_usage": bool(isinstance(options, dict) and options.get("include_usage")),
+            "include_usage": request.include_usage,
+            "options": request.options,
+            "parallel_tool_calls": request.parallel_tool_calls,
         }
+
+    def _turn(self, turn: dict[str, Any]) -> Reply:
+        return self.agent.chat(turn["text"], user=turn["user"], think=turn["think"], options=turn["options"])
+
+    @staticmethod
+    def _calls(reply: Reply, turn: dict[str, Any]) -> list[dict[str, Any]]:
+        """The client-side tool calls of the reply, in OpenAI's shape (the first only without parallel calls)."""
+        calls = [c.to_openai() for c in reply.tool_calls]
+        return calls if turn["parallel_tool_calls"] else calls[:1]
 
     def _record_turn(self, status: str, reply: Reply | None = None) -> None:
         self.metrics.inc("cogarch_turns_total", status=status)
@@ -311,9 +320,7 @@ class Server:
             )
         loop = asyncio.get_running_loop()
         self.metrics.gauge_add("cogarch_turns_in_flight", 1)
-        future = loop.run_in_executor(
-            self.executor, lambda: self.agent.chat(turn["text"], user=turn["user"], think=turn["think"])
-        )
+        future = loop.run_in_executor(self.executor, lambda: self._turn(turn))
         try:
             reply: Reply = await asyncio.wait_for(asyncio.shield(future), self.settings.request_timeout_s)
         except TimeoutError:
@@ -332,6 +339,10 @@ class Server:
             raise
         self.metrics.gauge_add("cogarch_turns_in_flight", -1)
         self._record_turn("ok", reply)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        calls = self._calls(reply, turn)
+        if calls:
+            message = {"role": "assistant", "content": reply.text or None, "tool_calls": calls}
         return JSONResponse(
             {
                 "id": f"chatcmpl-{reply.turn_id or uuid.uuid4().hex}",
@@ -341,8 +352,8 @@ class Server:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply.text},
-                        "finish_reason": "stop",
+                        "message": message,
+                        "finish_reason": "tool_calls" if calls else reply.finish_reason,
                         "logprobs": None,
                     }
                 ],
@@ -364,7 +375,9 @@ class Server:
 
         def produce() -> None:
             try:
-                for event in self.agent.stream(turn["text"], user=turn["user"], think=turn["think"]):
+                for event in self.agent.stream(
+                    turn["text"], user=turn["user"], think=turn["think"], options=turn["options"]
+                ):
                     put(event)
             except BaseException as exc:  # handed to the consumer
                 put(exc)
@@ -405,7 +418,11 @@ class Server:
                 elif event.kind == "reply" and event.reply is not None:
                     reply = event.reply
                     self._record_turn("ok", reply)
-                    yield chunk({}, "stop", cogarch=self._extension(reply))
+                    calls = self._calls(reply, turn)
+                    for index, call in enumerate(calls):
+                        yield chunk({"tool_calls": [{"index": index, **call}]})
+                    finish = "tool_calls" if calls else reply.finish_reason
+                    yield chunk({}, finish, cogarch=self._extension(reply))
                     if turn["include_usage"]:
                         body = {
                             "id": chunk_id,
