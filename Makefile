@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= local,textworld,postgres,serve,bench,dev
+EXTRAS ?= local,textworld,postgres,serve,mcp,bench,dev
 
 .PHONY: setup chat test lint typecheck unit bench-quick clean
 

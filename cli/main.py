@@ -233,12 +233,22 @@ def _draw_png(drawable: Any, out: Path) -> None:
 
 def _mount() -> None:
     """Attach the sub-commands (each module imports only typer/rich at top level, so this stays fast)."""
-    from cli import doctor_cmd, episode_cmd, memory_cmd, serve_cmd, substrate_cmd, textworld_cmd, think_cmd
+    from cli import (
+        doctor_cmd,
+        episode_cmd,
+        mcp_cmd,
+        memory_cmd,
+        serve_cmd,
+        substrate_cmd,
+        textworld_cmd,
+        think_cmd,
+    )
     from cli.chat import chat
 
     app.command("chat")(chat)
     app.command("think")(think_cmd.think)
     app.command("serve")(serve_cmd.serve)
+    app.command("mcp")(mcp_cmd.mcp)
     app.command("doctor")(doctor_cmd.doctor)
     app.add_typer(memory_cmd.app, name="memory")
     app.add_typer(episode_cmd.app, name="episode")
