@@ -182,6 +182,7 @@ def _draw_png(drawable: Any, out: Path) -> None:
         "encode",
         "recall",
         "respond",
+        "tools",
         "deliberate",
         "act",
         "learn",
@@ -196,6 +197,7 @@ def _draw_png(drawable: Any, out: Path) -> None:
         "encode": (0, 4),
         "recall": (0, 3),
         "respond": (-1, 2),
+        "tools": (-1.9, 2),
         "deliberate": (0, 2),
         "act": (1, 2),
         "learn": (0, 1),
@@ -223,7 +225,7 @@ def _draw_png(drawable: Any, out: Path) -> None:
             va="center",
             bbox={"boxstyle": "round", "facecolor": "#dde8f5" if name[0] != "_" else "#eeeeee"},
         )
-    ax.set_xlim(-2, 4)
+    ax.set_xlim(-2.6, 4)
     ax.set_ylim(-0.5, 6.5)
     ax.axis("off")
     out.parent.mkdir(parents=True, exist_ok=True)
