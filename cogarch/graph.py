@@ -15,13 +15,14 @@ state after every node, one thread per user and conversation.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langgraph.graph import END, START, StateGraph
 
 from cogarch.context import AgentContext
-from cogarch.nodes import IDLE_NODES, TURN_NODES, route_after_recall, route_after_respond, route_entry
+from cogarch.nodes import IDLE_NODES, TURN_NODES, Node, route_after_recall, route_after_respond, route_entry
 from cogarch.state import TurnState
 from reasoning.errors import ConfigError, CorruptStoreError, MissingResourceError
 
@@ -31,11 +32,14 @@ if TYPE_CHECKING:
     from cogarch.settings import Settings
 
 
-def build_graph() -> StateGraph[Any, Any, Any, Any]:
-    """The uncompiled graph (no checkpointer): for rendering, for ``langgraph dev``, and for :func:`compile_graph`."""
-    graph: StateGraph[Any, Any, Any, Any] = StateGraph(TurnState, context_schema=AgentContext)
+def build_graph(
+    *, bind: Callable[[Node], Node] | None = None, context_schema: type[Any] = AgentContext
+) -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled graph (no checkpointer): for rendering, for :func:`compile_graph`, and (with ``bind``,
+    which wraps every node, and another ``context_schema``) for LangGraph Studio (:mod:`cogarch.studio`)."""
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(TurnState, context_schema=context_schema)
     for name, fn in {**TURN_NODES, **IDLE_NODES}.items():
-        graph.add_node(name, fn)  # type: ignore[call-overload]
+        graph.add_node(name, bind(fn) if bind is not None else fn)  # type: ignore[call-overload]
     graph.add_conditional_edges(START, route_entry, {"perceive": "perceive", "tick": "tick"})
     graph.add_edge("perceive", "encode")
     graph.add_edge("encode", "recall")
@@ -132,9 +136,4 @@ def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], An
     raise ConfigError(f"unknown checkpointer {kind!r}", hint="use 'sqlite', 'postgres' or 'memory'")
 
 
-def studio_graph() -> Any:
-    """Entry point of ``langgraph.json``: the graph for ``langgraph dev`` / LangGraph Studio (its server checkpoints)."""
-    return build_graph().compile()
-
-
-__all__ = ["build_checkpointer", "build_graph", "compile_graph", "studio_graph"]
+__all__ = ["build_checkpointer", "build_graph", "compile_graph"]
