@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import re
 import sys
@@ -11,9 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from cli import common
 from cli.common import console, err_console, handled, print_json
+from cli.thinking import ThinkingLine, ctrl_c_stops
 from reasoning.errors import InvalidInputError
 
 HELP = """\
@@ -296,17 +299,28 @@ class Session:
         console.print(f"\n[magenta]agent (unprompted):[/] {action.content}", highlight=False)
 
     def say(self, message: str, *, think: bool = False) -> None:
-        console.print("[green]agent>[/] ", end="", highlight=False)
+        """Stream the agent's reply. A search (``think``, or an escalated turn) shows one live progress line
+        until the reply starts; Ctrl-C during it stops the search, which answers with its best so far."""
         reply = None
-        nodes = 0
-        for event in self.agent.stream(message, user=self.user, think=think):
-            if event.kind == "token":
-                console.print(event.token, end="", highlight=False, markup=False)
-            elif event.kind == "search":
-                nodes = int(event.data.get("nodes", nodes))
-                console.print(f"[dim]\r(thinking: {nodes} nodes)[/]", end="")
-            elif event.reply is not None:
-                reply = event.reply
+        line = ThinkingLine(console)
+        started = False
+        with contextlib.ExitStack() as stack:
+            if think:
+                stack.enter_context(ctrl_c_stops(lambda: self._stop_thinking(line)))
+                stack.enter_context(line)
+            for event in self.agent.stream(message, user=self.user, think=think):
+                if event.kind == "token":
+                    if not started:
+                        line.stop()
+                        console.print("[green]agent>[/] ", end="", highlight=False)
+                        started = True
+                    console.print(event.token, end="", highlight=False, markup=False)
+                elif event.kind == "search":
+                    line.update(event.data)
+                elif event.reply is not None:
+                    reply = event.reply
+        if not started:
+            console.print("[green]agent>[/] ", end="", highlight=False)
         console.print("\n", end="")
         self.last_reply = reply
         if reply is not None and (reply.recalled or reply.associations):
@@ -315,6 +329,10 @@ class Session:
                 f"{reply.tokens.total_tokens} tokens · {reply.latency_s:.1f} s · /why for details[/]",
                 highlight=False,
             )
+
+    def _stop_thinking(self, line: ThinkingLine) -> None:
+        self.agent.interrupt(self.user)
+        line.mark_stopping()
 
     def command(self, line: str) -> bool:
         """Run a slash command; False means quit."""
@@ -359,12 +377,14 @@ class Session:
             if self.last_reply is not None and self.last_reply.search:
                 s = self.last_reply.search
                 console.print(
-                    f"[dim]  search: {s['nodes']} nodes, value {s['value']:.2f}, stopped by "
-                    f"{s['stopped_by']}[/]",
-                    highlight=False,
+                    Text(
+                        f"  search: {s['nodes']} nodes, depth {s.get('depth', len(s['chain']))}, "
+                        f"{s['tokens']} tokens, value {s['value']:.2f}, stopped by {s['stopped_by']}",
+                        style="dim",
+                    )
                 )
                 for i, thought in enumerate(s["chain"], 1):
-                    console.print(f"[dim]  {i}. {thought}[/]", highlight=False, markup=False)
+                    console.print(Text(f"  {i}. {thought}", style="dim"))
         elif name in ("/good", "/bad"):
             agent.feedback(1.0 if name == "/good" else -1.0, user=user)
             console.print("[dim]noted[/]")

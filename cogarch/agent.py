@@ -271,6 +271,12 @@ class Agent:
             self.graph.invoke(None, config, context=self.context, durability="sync")
         return True
 
+    def interrupt(self, user: str | None = None) -> None:
+        """Ask ``user``'s running CoAT search (``chat(think=True)``, or an escalated turn) to stop before its next
+        model call; the turn then finishes with the best answer found so far (``search["stopped_by"]`` is
+        "interrupted"). Safe to call from a signal handler or another thread; no effect when none runs."""
+        self.context.search_stop(self._check_user(user)).set()
+
     def cancel_pending(self, user: str | None = None, conversation: str = "main") -> None:
         """Drop a turn that was interrupted on purpose (Ctrl-C): nothing of it is stored."""
         user = self._check_user(user)

@@ -1,8 +1,12 @@
-"""The associator the agent gives the CoAT search: associations for a node come from the user's memory.
+"""The associator the agent gives the CoAT search: a node's associations come from the user's memory.
 
-For a node whose path of thoughts is ``path``, the query is the question plus the latest thought; the
-recollections (which already include the substrate's spreading activation through the memory graph) become
-``Association`` s with their source ids, so every association in a search tree is traceable to episodes.
+AM(n) for a node n is a recall from the user's memory seeded by n's path: the query is n's own thought (the
+newest step of the chain) followed by the question, so each hop of a chain recalls what its last step
+introduced. What the chain already knows is left out: an item whose content words all occur in the path's
+thoughts or the question, an item that is itself a question, the agent's own replies, and an item that looks like injected
+instructions (the gateway's screen). The root (empty path) also gets the turn's substrate associations: the
+memories the spiking substrate surfaced for the input. Every association keeps its record id in
+``source_ids``, so a tree's knowledge is traceable to stored memories.
 """
 
 from __future__ import annotations
@@ -11,27 +15,72 @@ from collections.abc import Sequence
 from typing import Any
 
 from cogarch import gateway
+from reasoning.search import Association
+from reasoning.search.associations import content_terms
+
+
+def _said(text: str, kind: str) -> str:
+    """An episode's words without its "speaker: " prefix."""
+    return text.split(": ", 1)[1] if kind == "episode" and ": " in text else text
 
 
 class MemoryAssociator:
-    """``Associator`` backed by :class:`memory.Memory` for one namespace."""
+    """``Associator`` backed by :class:`memory.Memory` (its public ``recall``) for one namespace.
 
-    def __init__(self, memory: Any, namespace: str, *, k: int = 3) -> None:
+    Args:
+        memory: anything with ``recall(query, *, namespace, k) -> list[Recollection]``.
+        namespace: the user whose memory is searched.
+        k: associations per node.
+        seeds: associations the root starts with (the substrate's, for the agent).
+    """
+
+    def __init__(self, memory: Any, namespace: str, *, k: int = 3, seeds: Sequence[Association] = ()) -> None:
         self._memory = memory
         self._namespace = namespace
         self._k = k
+        self._seeds = list(seeds)
 
-    def __call__(self, question: str, path: Sequence[str]) -> list[Any]:
-        from reasoning.search import Association
-
-        query = f"{question}\n{path[-1]}" if path else question
-        out = []
-        for r in self._memory.recall(query, namespace=self._namespace, k=self._k):
-            if gateway.looks_like_injection(r.text):
+    def __call__(self, question: str, path: Sequence[str]) -> list[Association]:
+        query = f"{path[-1]}\n{question}" if path else question
+        known = {t for text in [question, *path] for t in content_terms(text)}
+        seeds = [] if path else self._seeds
+        seen = {a.text for a in seeds}
+        kept: list[Any] = []
+        for r in self._memory.recall(query, namespace=self._namespace, k=self._k * 3):
+            said = _said(str(r.text), str(r.kind))
+            terms = set(content_terms(said))
+            if (
+                said in seen
+                or not terms
+                or terms <= known
+                or said.rstrip().endswith("?")
+                or _agents_own(r)
+                or gateway.looks_like_injection(r.text)
+            ):
                 continue
-            sources = tuple(str(getattr(s, "id", s)) for s in getattr(r, "sources", []))
-            out.append(Association(text=r.text, source_ids=sources, score=float(r.score)))
-        return out
+            seen.add(said)
+            kept.append((said, r))
+            if len(kept) >= self._k:
+                break
+        top = max((float(r.score) for _, r in kept), default=1.0) or 1.0
+        return [*seeds, *(_association(said, r, top) for said, r in kept)]
+
+
+def _agents_own(r: Any) -> bool:
+    """Whether every source of a recollection is one of the agent's own replies (stored by ``learn`` with
+    role "output"): what the agent said is not evidence."""
+    sources = list(getattr(r, "sources", ()))
+    return bool(sources) and all(
+        (getattr(s, "metadata", None) or {}).get("role") == "output" for s in sources
+    )
+
+
+def _association(text: str, r: Any, top: float) -> Association:
+    """A recollection as an association: its record id first, then its source episodes; the score relative to
+    the call's best (recall scores are comparable within one call only)."""
+    sources = [str(getattr(s, "id", s)) for s in getattr(r, "sources", ())]
+    ids = (str(r.id), *(i for i in sources if i != str(r.id)))
+    return Association(text=text, source_ids=ids, score=max(0.0, min(1.0, float(r.score) / top)))
 
 
 __all__ = ["MemoryAssociator"]

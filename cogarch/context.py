@@ -51,10 +51,16 @@ class AgentContext:
     tools: Toolbox = field(default_factory=Toolbox)
     user_locks: dict[str, threading.RLock] = field(default_factory=dict)
     game_state: dict[str, Any] = field(default_factory=dict)
+    search_stops: dict[str, threading.Event] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def emit(self, kind: Any, user: str, data: Mapping[str, Any]) -> None:
         self.events.emit(Event(kind=kind, user=user, data=dict(data), t=self.clock.now()))
+
+    def search_stop(self, user: str) -> threading.Event:
+        """The flag that stops ``user``'s running search (set by ``Agent.interrupt``, cleared when one starts)."""
+        with self._locks_guard:
+            return self.search_stops.setdefault(user, threading.Event())
 
     def lock_for(self, user: str) -> threading.RLock:
         """One lock per user: turns of one user never interleave; different users run in parallel."""

@@ -427,33 +427,68 @@ def tool_uses(state: TurnState) -> list[dict[str, Any]]:
 
 
 def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """System 2: CoAT search with memory- and substrate-backed associations; the best answer is the reply."""
+    """System 2: CoAT search whose nodes recall from the user's memory (and the substrate's associations at the
+    root); the value of a node is the model's P(yes) on its own prompt when the engine scores options, else an
+    LLM judge. The best answer is the reply; an answer that only repeats the question, one of the user's
+    messages or an earlier reply is never given: the turn then answers with System 1 (:func:`respond`).
+    ``Agent.interrupt`` stops the search early with its best so far."""
     from cogarch.associator import MemoryAssociator
-    from reasoning.search import CoATSearch
+    from reasoning.llm import OptionScorer
+    from reasoning.search import Association, CoATSearch, StepJudge
+    from reasoning.search.thoughts import is_echo
 
     ctx = runtime.context
     user = state["user"]
+    text = state.get("text", "")
     writer = runtime.stream_writer
 
     def progress(event: Any) -> None:
-        data = event.to_dict() if hasattr(event, "to_dict") else dict(getattr(event, "__dict__", {}))
+        data = event.to_dict()
         writer({"search": data})
         ctx.emit("search", user, data)
 
-    associator = MemoryAssociator(ctx.memory, user)
-    search = CoATSearch(ctx.llm, associator=associator, settings=ctx.settings.search, on_event=progress)
-    result = search.run(state.get("text", ""), context=ctx.gateway.render(prompt_recalled(state)))
+    seeds = [
+        Association(a["text"], (a["key"],), max(0.0, min(1.0, float(a["strength"]))))
+        for a in state.get("associations", [])
+        if not gateway.looks_like_injection(a["text"])
+    ]
+    associator = MemoryAssociator(ctx.memory, user, seeds=seeds)
+    evaluator = StepJudge(ctx.llm) if isinstance(ctx.llm, OptionScorer) else None
+    recalled = prompt_recalled(state)
+    said = [str(i["text"]).split(": ", 1)[-1] for i in recalled if i.get("kind") == "episode"]
+    said += [str(m["content"]) for m in state.get("history") or []]
+    stop = ctx.search_stop(user)
+    stop.clear()
+    search = CoATSearch(
+        ctx.llm, associator=associator, evaluator=evaluator, settings=ctx.settings.search, on_event=progress
+    )
+    # no recalled notes as context: the root's associations are the recall for the question (its prompt stays
+    # short, and each node's prompt extends it)
+    result = search.run(text, avoid=said, stop=stop.is_set)
     reply = str(result.answer).strip()
-    writer({"token": reply})
     summary = {
         "answer": reply,
         "value": float(result.value),
         "chain": [str(t) for t in result.chain],
+        "associations": [
+            [{"text": a.text, "source_ids": list(a.source_ids), "score": a.score} for a in group]
+            for group in result.associations
+        ],
         "nodes": int(result.nodes),
+        "depth": int(result.depth),
         "stopped_by": str(result.stopped_by),
+        "concluded": bool(result.concluded),
         "tokens": int(result.tokens),
     }
-    return {"reply": reply, "search": summary, "tokens": {"prompt": 0, "completion": int(result.tokens)}}
+    tokens = {"prompt": 0, "completion": int(result.tokens)}
+    if is_echo(reply, [text, *said]):  # no answer: say so, and let System 1 answer
+        fallback = respond(state, runtime)
+        summary["fallback"] = "respond"
+        reply = fallback["reply"]
+        tokens = {k: tokens[k] + int(fallback["tokens"][k]) for k in tokens}
+    else:
+        writer({"token": reply})
+    return {"reply": reply, "search": summary, "tokens": tokens}
 
 
 def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
@@ -475,12 +510,10 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         memory=ctx.memory,
         step=int(state.get("turn", 0)),
     )
-    tokens_before = int(getattr(ctx.policy, "tokens", 0))
     command = ctx.policy.choose(game_ctx)
-    used = int(getattr(ctx.policy, "tokens", 0)) - tokens_before  # the policy's LLM calls (option scoring)
     ctx.game_state[state["user"]] = (game_ctx, command)
-    ctx.emit("acted", state["user"], {"command": command, "step": state.get("turn", 0), "tokens": used})
-    return {"command": command, "reply": command, "tokens": {"prompt": used, "completion": 0}}
+    ctx.emit("acted", state["user"], {"command": command, "step": state.get("turn", 0)})
+    return {"command": command, "reply": command}
 
 
 def _recollections(state: TurnState) -> list[Any]:

@@ -148,18 +148,30 @@ ToolChoice = str
 
 @dataclass(frozen=True)
 class Usage:
-    """Token usage of one call (or a sum of calls)."""
+    """Token usage of one call (or a sum of calls).
+
+    ``cached_tokens`` of the prompt tokens came from the engine's prefix cache (their keys and values were kept
+    from an earlier call, so the model did not run them again); engines without a cache report 0.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def computed_tokens(self) -> int:
+        """The tokens the model ran: total minus the cached prompt tokens."""
+        return self.total_tokens - self.cached_tokens
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
-            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
         )
 
 

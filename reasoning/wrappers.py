@@ -37,7 +37,8 @@ RETRYABLE: tuple[type[LLMError], ...] = (LLMTimeoutError, LLMRateLimitError, LLM
 
 
 class Wrapper:
-    """Base of the wrappers: holds ``inner``, forwards ``name`` and (when the inner has it) ``score_options``.
+    """Base of the wrappers: holds ``inner``, forwards ``name`` and (when the inner has them) ``score_options``
+    and ``usage``.
 
     Subclasses override ``complete`` / ``stream`` and may override :meth:`_around_score` to apply their
     behaviour to option scoring too.
@@ -75,6 +76,10 @@ class Wrapper:
                     )
 
                 return score_options
+        if attr == "usage":  # the engine's running token count (the local engine keeps one)
+            inner = self.__dict__.get("inner")
+            if inner is not None and hasattr(inner, "usage"):
+                return inner.usage
         raise AttributeError(f"{type(self).__name__!s} has no attribute {attr!r}")
 
     def __repr__(self) -> str:

@@ -125,7 +125,10 @@ def test_search_backpropagates_as_computed_by_hand() -> None:
     #   thought 2: N=2, W=0.8+0.6=1.4; root: N=2, W=1.4
     evaluator = TableEvaluator({"thought 1": 0.2, "thought 2": 0.8, "thought 3": 0.5, "thought 4": 0.6})
     search = CoATSearch(
-        counter_llm(), evaluator=evaluator, settings=settings(max_nodes=4, branching=2, max_depth=4)
+        counter_llm(),
+        evaluator=evaluator,
+        settings=settings(max_nodes=4, branching=2, max_depth=4),
+        conclude=False,
     )
     result = search.run("what?")
     nodes = result.tree.nodes
@@ -160,7 +163,7 @@ def test_associations_are_fetched_per_node_and_appear_in_the_next_prompts() -> N
     assert calls == [("why?", []), ("why?", ["thought 1"]), ("why?", ["thought 1", "thought 2"]),
                      ("why?", ["thought 1", "thought 2", "thought 3"])]  # fmt: skip
     assert result.tree.nodes[1].associations == (Association("fact about thought 1", ("id-2",), 0.5),)
-    prompts = [call[0][-1]["content"] for call in llm.calls]
+    prompts = ["\n".join(m["content"] for m in call[0]) for call in llm.calls]  # the whole conversation
     assert "fact about the question" in prompts[0]
     assert "fact about thought 1" not in prompts[0]
     assert "fact about thought 1" in prompts[1] and "fact about the question" in prompts[1]
@@ -207,9 +210,9 @@ def test_evaluator_acceptance_also_stops() -> None:
 
 def test_node_budget_stops_with_best_so_far() -> None:
     evaluator = TableEvaluator({"thought 2": 0.7})
-    result = CoATSearch(counter_llm(), evaluator=evaluator, settings=settings(max_nodes=5, branching=2)).run(
-        "q"
-    )
+    result = CoATSearch(
+        counter_llm(), evaluator=evaluator, settings=settings(max_nodes=5, branching=2), conclude=False
+    ).run("q")
     assert result.stopped_by == "nodes" and result.nodes == 5
     assert result.answer == "thought 2" and result.value == pytest.approx(0.7)
 
@@ -230,10 +233,11 @@ def test_depth_budget_stops_and_forces_a_final_answer() -> None:
 def test_token_budget_stops_with_best_so_far() -> None:
     evaluator = TableEvaluator({"thought 1": 0.3})
     result = CoATSearch(
-        counter_llm(), evaluator=evaluator, settings=settings(max_tokens=60, max_nodes=100)
+        counter_llm(), evaluator=evaluator, settings=settings(max_tokens=60, max_nodes=100), conclude=False
     ).run("a question")
     assert result.stopped_by == "tokens"
-    assert result.tokens >= 60
+    node = result.tree.nodes[1].tokens  # every node costs the same here: one more would not fit
+    assert result.tokens < 60 <= result.tokens + node
     assert result.nodes >= 1 and result.answer == "thought 1"
 
 
@@ -246,7 +250,11 @@ def test_time_budget_stops_with_best_so_far() -> None:
 
     evaluator = TableEvaluator({"thought 1": 0.4})
     search = CoATSearch(
-        counter_llm(), evaluator=evaluator, settings=settings(max_seconds=6, max_nodes=100), clock=clock
+        counter_llm(),
+        evaluator=evaluator,
+        settings=settings(max_seconds=6, max_nodes=100),
+        clock=clock,
+        conclude=False,
     )
     result = search.run("q")
     assert result.stopped_by == "time"
@@ -258,7 +266,9 @@ def test_budget_hit_inside_an_expansion_keeps_finished_children() -> None:
     # 2 children fit in the token budget, the third call starts beyond it
     evaluator = TableEvaluator({"thought 1": 0.2, "thought 2": 0.9})
     llm = counter_llm()
-    search = CoATSearch(llm, evaluator=evaluator, settings=settings(max_tokens=70, branching=3))
+    search = CoATSearch(
+        llm, evaluator=evaluator, settings=settings(max_tokens=70, branching=3), conclude=False
+    )
     result = search.run("q")
     assert result.stopped_by == "tokens"
     assert len(result.tree.root.children) == 2

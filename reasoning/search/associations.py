@@ -94,8 +94,12 @@ _STOP = frozenset(
 )
 
 
-def _terms(text: str) -> list[str]:
+def content_terms(text: str) -> list[str]:
+    """The content words of ``text`` (lower case, stop words and single letters left out), in order."""
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
+
+
+_terms = content_terms
 
 
 class LexicalAssociator:
@@ -202,4 +206,4 @@ class GenerativeAssociator:
         return out
 
 
-__all__ = ["Association", "Associator", "GenerativeAssociator", "LexicalAssociator"]
+__all__ = ["Association", "Associator", "GenerativeAssociator", "LexicalAssociator", "content_terms"]

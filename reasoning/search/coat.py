@@ -13,9 +13,17 @@ One iteration (CoAT, 2025, with the MCTS statistics of :mod:`reasoning.search.tr
    accepted and ends the search ("judge");
 5. backpropagate max_c V(c) from l to the root.
 
-Budgets (nodes, tokens, wall time) are checked before every model call; when one runs out the search stops
-cleanly, keeps every node finished so far and returns the best answer found. A node's generation is capped to
-the tokens left, so the token budget is overshot by at most one association or evaluation call.
+Budgets (nodes, tokens, wall time) and the caller's ``stop`` flag (Ctrl-C) are checked before every model call;
+when one runs out the search stops cleanly, keeps every node finished so far and returns the best answer
+found. A new node starts only if it fits the token budget at the cost of the last node; a node's generation is
+capped to the tokens left, so the budget is overshot by at most one association or evaluation call.
+Tokens are the ones the model ran (``Usage.computed_tokens``: a prefix-caching engine does not run a prompt
+prefix it already holds; siblings share their parent's prompt).
+
+Answers: a candidate stating an answer that echoes the question or one of the caller's ``avoid`` texts (the
+user's own messages), or that is itself a question, is dropped like a duplicate. When the search ends on a node
+that states no answer, one last generation ("conclude") asks for the answer at the end of the best chain; the
+loop keeps ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the budget for it.
 """
 
 from __future__ import annotations
@@ -26,17 +34,20 @@ from dataclasses import replace
 
 from reasoning.config import SearchSettings
 from reasoning.errors import InvalidInputError, SearchBudgetExceeded
-from reasoning.llm import LLM, GenerationOptions, Usage
+from reasoning.llm import LLM, GenerationOptions, Message, Usage
 from reasoning.search.associations import Association, Associator
 from reasoning.search.environment import ActionProposer, CopyableEnv, default_proposer
-from reasoning.search.evaluators import Evaluation, Evaluator, LLMJudge
+from reasoning.search.evaluators import Evaluation, Evaluator, LLMJudge, TranscriptEvaluator
 from reasoning.search.result import SearchEvent, SearchResult, StopReason
 from reasoning.search.thoughts import (
+    ANSWER_NOW,
+    NEXT_STEP,
     ThoughtPrompt,
     clean_thought,
     dedup_key,
+    is_echo,
     parse_answer,
-    thought_messages,
+    thought_conversation,
     unique_associations,
 )
 from reasoning.search.tree import (
@@ -53,6 +64,11 @@ from reasoning.search.tree import (
 )
 
 EventSink = Callable[[SearchEvent], None]
+StopFlag = Callable[[], bool]
+"""``stop()`` True asks the search to end before its next model call (stopped_by "interrupted")."""
+
+CONCLUDE_PROMPT_TOKENS = 40
+"""Budget kept for the conclusion's prompt tokens the cache does not hold (its request line and last step)."""
 
 
 class _BudgetHit(SearchBudgetExceeded):
@@ -64,18 +80,30 @@ class _BudgetHit(SearchBudgetExceeded):
 
 def _used(collaborator: object) -> int:
     usage = getattr(collaborator, "usage", None)
-    return usage.total_tokens if isinstance(usage, Usage) else 0
+    return usage.computed_tokens if isinstance(usage, Usage) else 0
 
 
 class _Run:
-    """The mutable shell of one search: the current tree value, the spend, the environment copies."""
+    """The mutable shell of one search: the current tree value, the spend, the environment copies.
 
-    def __init__(self, tree: Tree, settings: SearchSettings, clock: Callable[[], float]) -> None:
+    ``reserve`` tokens of the budget are kept back from the loop (for the conclusion)."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        settings: SearchSettings,
+        clock: Callable[[], float],
+        stop: StopFlag | None = None,
+        reserve: int = 0,
+    ) -> None:
         self.tree = tree
         self.settings = settings
         self.clock = clock
+        self.stop = stop
+        self.reserve = min(reserve, settings.max_tokens // 2)
         self.start = clock()
         self.tokens = 0
+        self.node_cost = 0  # tokens of the last node made (generation, association, evaluation)
         self.envs: dict[int, CopyableEnv] = {}
 
     @property
@@ -85,23 +113,31 @@ class _Run:
     def seconds(self) -> float:
         return self.clock() - self.start
 
-    def exceeded(self) -> StopReason | None:
+    def exceeded(self, *, new_node: bool = False) -> StopReason | None:
+        """Why the search must stop now, if it must. ``new_node``: a node is about to start; it must fit the
+        token budget at the cost of the last node (``node_cost``), so the budget is rarely overshot."""
         s = self.settings
+        if self.stop is not None and self.stop():
+            return "interrupted"
         if self.nodes >= s.max_nodes:
             return "nodes"
-        if self.tokens >= s.max_tokens:
+        if self.tokens + (self.node_cost if new_node else 0) >= s.max_tokens - self.reserve:
             return "tokens"
         if self.seconds() >= s.max_seconds:
             return "time"
         return None
 
-    def check(self) -> None:
-        reason = self.exceeded()
+    def check(self, *, new_node: bool = False) -> None:
+        reason = self.exceeded(new_node=new_node)
         if reason is not None:
             raise _BudgetHit(reason)
 
     def tokens_left(self) -> int:
-        return max(1, self.settings.max_tokens - self.tokens)
+        return max(1, self.settings.max_tokens - self.reserve - self.tokens)
+
+    @property
+    def deepest(self) -> int:
+        return max(n.depth for n in self.tree.nodes)
 
 
 class CoATSearch:
@@ -114,13 +150,18 @@ class CoATSearch:
         settings: budgets and constants (nodes, depth, tokens, seconds, K, c, beta, accept_value).
         seed: derives every sampling seed, so a deterministic engine gives the same tree.
         on_event: called with a :class:`SearchEvent` at the start, after every node and at the stop.
-        prompt: builds the expansion prompt (default :func:`~reasoning.search.thoughts.thought_messages`).
+        prompt: a flat expansion prompt (say :func:`~reasoning.search.thoughts.thought_messages`); None: the
+            conversation layout of :func:`~reasoning.search.thoughts.thought_conversation`, where a node's
+            prompt extends its parent's (shared prefix on a caching engine).
         temperature: sampling temperature of the 2nd..K-th candidates (the first is greedy).
-        thought_max_tokens: generation cap of one thought.
+        thought_max_tokens: generation cap of one thought (a thought is one short step).
         reward_weight: environment mode: weight of the collected reward in V(n).
         action_proposer: environment mode: picks candidate commands (default: option scoring when the
             engine can score, else the first admissible ones).
         clock: the wall clock (injectable for tests).
+        conclude: when the best node states no answer, conclude one at the end of its chain (keeps
+            ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the token budget for it); False: the
+            answer is then the best node's thought.
     """
 
     def __init__(
@@ -132,12 +173,13 @@ class CoATSearch:
         settings: SearchSettings | None = None,
         seed: int = 0,
         on_event: EventSink | None = None,
-        prompt: ThoughtPrompt = thought_messages,
+        prompt: ThoughtPrompt | None = None,
         temperature: float = 0.7,
-        thought_max_tokens: int = 48,
+        thought_max_tokens: int = 14,
         reward_weight: float = 1.0,
         action_proposer: ActionProposer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        conclude: bool = True,
     ) -> None:
         self.llm = llm
         self.associator = associator
@@ -151,14 +193,29 @@ class CoATSearch:
         self.reward_weight = reward_weight
         self.action_proposer = action_proposer
         self.clock = clock
+        self.conclude = conclude
 
     # ----------------------------------------------------------------- public entry points
 
-    def run(self, question: str, *, context: str = "") -> SearchResult:
+    def run(
+        self,
+        question: str,
+        *,
+        context: str = "",
+        avoid: Sequence[str] = (),
+        stop: StopFlag | None = None,
+    ) -> SearchResult:
         """Search for an answer to ``question`` (``context`` is prepended to every expansion prompt).
 
+        Args:
+            question: what to answer.
+            context: text every expansion prompt starts with (say, the agent's recalled notes).
+            avoid: texts an answer must not merely repeat (the user's own messages); the question always is.
+            stop: polled before every model call; True ends the search ("interrupted") with the best so far.
+
         Returns:
-            the best answer found when the judge accepted one or a budget ran out.
+            the best answer found when the judge accepted one, a budget ran out or ``stop`` said so; when the
+            best node states no answer, the answer concluded from its chain (see the module docstring).
 
         Raises:
             InvalidInputError: the question is empty.
@@ -166,15 +223,20 @@ class CoATSearch:
         """
         if not question.strip():
             raise InvalidInputError("the question is empty", hint="pass the question to think about")
-        run = _Run(new_tree(question), self.settings, self.clock)
+        reserve = self.thought_max_tokens + CONCLUDE_PROMPT_TOKENS if self.conclude else 0
+        run = _Run(new_tree(question), self.settings, self.clock, stop, reserve)
+        echoes = [question, *avoid]
         self._associate_root(run, question, [])
 
         def expand(leaf: int) -> tuple[list[int], bool]:
-            return self._expand_thoughts(run, leaf, context)
+            return self._expand_thoughts(run, leaf, context, echoes)
 
-        return self._loop(run, expand, env_mode=False)
+        concluding = (context, echoes) if self.conclude else None
+        return self._loop(run, expand, env_mode=False, conclude=concluding)
 
-    def run_env(self, env: CopyableEnv, goal: str, *, observation: str = "") -> SearchResult:
+    def run_env(
+        self, env: CopyableEnv, goal: str, *, observation: str = "", stop: StopFlag | None = None
+    ) -> SearchResult:
         """Look ahead from ``env``'s current state over commands, on copies; ``env`` itself is never stepped.
 
         Every copy made is closed (when it has ``close``) before returning.
@@ -184,7 +246,7 @@ class CoATSearch:
         """
         if not goal.strip():
             raise InvalidInputError("the goal is empty", hint="describe what the agent should achieve")
-        run = _Run(new_tree(goal, observation=observation), self.settings, self.clock)
+        run = _Run(new_tree(goal, observation=observation), self.settings, self.clock, stop)
         run.envs[0] = env.copy()
         self._associate_root(run, goal, [observation] if observation else [])
         proposer = self.action_proposer or default_proposer(self.llm)
@@ -203,12 +265,17 @@ class CoATSearch:
     # ----------------------------------------------------------------- the loop
 
     def _loop(
-        self, run: _Run, expand: Callable[[int], tuple[list[int], bool]], *, env_mode: bool
+        self,
+        run: _Run,
+        expand: Callable[[int], tuple[list[int], bool]],
+        *,
+        env_mode: bool,
+        conclude: tuple[str, list[str]] | None = None,
     ) -> SearchResult:
         self._emit(run, "start")
         reason: StopReason
         while True:
-            hit = run.exceeded()
+            hit = run.exceeded(new_node=True)
             if hit is not None:
                 reason = hit
                 break
@@ -229,7 +296,10 @@ class CoATSearch:
             if hit_reason is not None:
                 reason = hit_reason
                 break
-        return self._result(run, reason, env_mode=env_mode)
+        concluded = None
+        if conclude is not None and reason != "interrupted":
+            concluded = self._conclude(run, *conclude)
+        return self._result(run, reason, env_mode=env_mode, concluded=concluded)
 
     @staticmethod
     def _settle(tree: Tree, leaf: int, new_ids: Sequence[int], *, dead_end: bool) -> Tree:
@@ -255,12 +325,41 @@ class CoATSearch:
         run.tokens += _used(self.associator) - before
         run.tree = update_node(run.tree, replace(run.tree.root, associations=found))
 
+    def _messages(
+        self,
+        tree: Tree,
+        chain: Sequence[Node],
+        context: str,
+        request: str | None,
+        new: tuple[str, Sequence[Association]] | None = None,
+    ) -> list[Message]:
+        """The prompt at the end of ``chain`` (root first), extended by a ``new`` (thought, associations) step;
+        ``request`` None: no request line (a judge asks its own question)."""
+        steps = [(n.thought, n.associations) for n in chain[1:]] + ([new] if new is not None else [])
+        if self.prompt is None:  # each step lists only the facts the path has not listed yet
+            listed = unique_associations([chain[0].associations])
+            fresh: list[tuple[str, Sequence[Association]]] = []
+            for thought, found in steps:
+                new_facts = unique_associations([listed, found])[len(listed) :]
+                listed += new_facts
+                fresh.append((thought, new_facts))
+            return thought_conversation(tree.question, context, chain[0].associations, fresh, request)
+        facts = unique_associations([chain[0].associations, *(f for _, f in steps)])
+        return self.prompt(tree.question, context, [t for t, _ in steps], facts, request == ANSWER_NOW)
+
     def _sample_seed(self, node_id: int, k: int) -> int:
         return (self.seed * 1_000_003 + node_id * 101 + k) % (2**31)
 
     def _associate_and_evaluate(
-        self, run: _Run, question: str, path: list[str], answer: str | None
+        self,
+        run: _Run,
+        question: str,
+        path: list[str],
+        answer: str | None,
+        transcript: Callable[[tuple[Association, ...]], list[Message]] | None = None,
     ) -> tuple[tuple[Association, ...], Evaluation, int]:
+        """AM(n) and V(n)'s parts of a new node; ``transcript(AM(n))`` (the prompt that would expand the node)
+        lets a :class:`TranscriptEvaluator` score it there."""
         spent = 0
         found: tuple[Association, ...] = ()
         if self.associator is not None:
@@ -271,7 +370,10 @@ class CoATSearch:
             run.tokens += _used(self.associator) - before
         run.check()
         before = _used(self.evaluator)
-        evaluation = self.evaluator(question, path, found, answer)
+        if transcript is not None and isinstance(self.evaluator, TranscriptEvaluator):
+            evaluation = self.evaluator.evaluate_transcript(transcript(found), found, answer)
+        else:
+            evaluation = self.evaluator(question, path, found, answer)
         spent += _used(self.evaluator) - before
         run.tokens += _used(self.evaluator) - before
         return found, evaluation, spent
@@ -279,37 +381,43 @@ class CoATSearch:
     def _budget_children(self, run: _Run) -> int:
         return max(0, min(self.settings.branching, self.settings.max_nodes - run.nodes))
 
-    def _expand_thoughts(self, run: _Run, leaf_id: int, context: str) -> tuple[list[int], bool]:
+    def _expand_thoughts(
+        self, run: _Run, leaf_id: int, context: str, echoes: Sequence[str]
+    ) -> tuple[list[int], bool]:
         s = self.settings
         tree = run.tree
         leaf = tree.nodes[leaf_id]
         chain = path_to(tree, leaf_id)
         path = [n.thought for n in chain[1:]]
-        facts = unique_associations([n.associations for n in chain])
         final = leaf.depth + 1 >= s.max_depth
-        messages = self.prompt(tree.question, context, path, facts, final)
+        messages = self._messages(tree, chain, context, ANSWER_NOW if final else NEXT_STEP)
         new_ids: list[int] = []
         keys = {dedup_key(tree.nodes[c].thought) for c in leaf.children}
         try:
             for k in range(self._budget_children(run)):
-                run.check()
+                run.check(new_node=True)
                 options = GenerationOptions(
                     max_tokens=min(self.thought_max_tokens, run.tokens_left()),
                     temperature=0.0 if k == 0 else self.temperature,
                     seed=self._sample_seed(leaf_id, k),
+                    stop=("\n",),  # one step is one line
                 )
                 completion = self.llm.complete(messages, options)
-                cost = completion.usage.total_tokens
+                cost = completion.usage.computed_tokens
                 run.tokens += cost
                 thought = clean_thought(completion.text)
                 key = dedup_key(thought)
-                if not key or key in keys:
+                answer = parse_answer(thought) or (thought if final else None)
+                if not key or key in keys or dedup_key(thought) == dedup_key(tree.question):
+                    continue
+                if answer is not None and is_echo(answer, echoes):
                     continue
                 keys.add(key)
-                answer = parse_answer(thought) or (thought if final else None)
                 found, evaluation, spent = self._associate_and_evaluate(
-                    run, tree.question, [*path, thought], answer
-                )
+                    run, tree.question, [*path, thought], answer,
+                    lambda am, t=thought: self._messages(tree, chain, context, None, (t, am)),  # type: ignore[misc]
+                )  # fmt: skip
+                run.node_cost = cost + spent
                 value = evaluation.thought_score + s.beta * evaluation.association_score
                 accepted = answer is not None and (
                     evaluation.accepted or evaluation.thought_score >= s.accept_value
@@ -354,6 +462,7 @@ class CoATSearch:
                 found, evaluation, spent = self._associate_and_evaluate(
                     run, tree.question, [*history, thought], None
                 )
+                run.node_cost = spent
                 total_reward = leaf.reward + reward
                 value = (
                     evaluation.thought_score
@@ -378,6 +487,26 @@ class CoATSearch:
             raise _with_ids(hit, new_ids) from None
         return new_ids, False
 
+    def _conclude(self, run: _Run, context: str, echoes: Sequence[str]) -> str | None:
+        """When the best node states no answer, ask for it at the end of the best chain (one generation, in
+        the reserved budget). Returns the stated answer, or None (no need, no budget, or an echo). The
+        conclusion is not a node: the tree and the chain stay what the search found."""
+        tree = run.tree
+        best = best_node(tree)
+        if best.answer is not None or (best.id == 0 and not tree.root.associations):
+            return None
+        messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
+        left = self.settings.max_tokens - run.tokens - CONCLUDE_PROMPT_TOKENS
+        if left < 4 or (run.stop is not None and run.stop()):
+            return None
+        completion = self.llm.complete(
+            messages, GenerationOptions(max_tokens=min(self.thought_max_tokens, left), temperature=0.0)
+        )
+        run.tokens += completion.usage.computed_tokens
+        thought = clean_thought(completion.text)
+        answer = parse_answer(thought) or thought
+        return None if is_echo(answer, echoes) else answer
+
     # ----------------------------------------------------------------- output
 
     def _emit(self, run: _Run, kind: str, node: Node | None = None, text: str = "") -> None:
@@ -394,15 +523,18 @@ class CoATSearch:
             parent_id=node.parent if node else None,
             depth=node.depth if node else 0,
             text=node.thought if node else text,
+            deepest=run.deepest,
         )
         self.on_event(event)
 
-    def _result(self, run: _Run, reason: StopReason, *, env_mode: bool) -> SearchResult:
+    def _result(
+        self, run: _Run, reason: StopReason, *, env_mode: bool, concluded: str | None = None
+    ) -> SearchResult:
         tree = run.tree
         best = best_node(tree)
         chain = path_to(tree, best.id)[1:]
         actions = [n.action for n in chain if n.action is not None]
-        stated = best.answer if best.answer is not None else best.thought
+        stated = best.answer if best.answer is not None else (concluded or best.thought)
         answer = (actions[0] if actions else "") if env_mode else stated
         self._emit(run, "stop", text=reason)
         return SearchResult(
@@ -418,6 +550,7 @@ class CoATSearch:
             stopped_by=reason,
             accepted=best.accepted,
             actions=actions,
+            concluded=concluded is not None,
         )
 
 

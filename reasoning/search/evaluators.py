@@ -11,6 +11,10 @@ scores in [0, 1]; the search combines them as V(n) = F_g + beta * F_a (CoAT, 202
 - :class:`OptionScoringJudge` needs no generation at all: it reads the model's likelihood of "yes" versus
   "no" (p = e^yes / (e^yes + e^no)) or, given candidate answers, the softmax over the candidates'
   likelihoods at the proposed answer. This lets a 135M model serve as a value function.
+- :class:`StepJudge` is the same yes/no reading asked at the end of the node's own expansion prompt (a
+  :class:`TranscriptEvaluator`: the search hands it the prompt that would expand the node), so on a
+  prefix-caching engine a value costs the few tokens of the question asked plus the two options, and the
+  node's later expansion reuses what the judge ran. F_a is the mean of the associations' own scores (free).
 
 When the repairs give up, the tokens of the failed attempts are estimated (the error carries no usage). Both
 keep their token use in
@@ -59,6 +63,16 @@ class Evaluator(Protocol):
 
     def __call__(
         self, question: str, path: Sequence[str], associations: Sequence[Association], answer: str | None
+    ) -> Evaluation: ...
+
+
+@runtime_checkable
+class TranscriptEvaluator(Protocol):
+    """An evaluator that scores a node on the prompt that would expand it (``transcript``: the node's thought
+    and associations included), so it shares that prompt's prefix with the search's generations."""
+
+    def evaluate_transcript(
+        self, transcript: Sequence[Message], associations: Sequence[Association], answer: str | None
     ) -> Evaluation: ...
 
 
@@ -279,12 +293,80 @@ class OptionScoringJudge:
         return Evaluation(_clip(thought), _clip(assoc), False, f"p={thought:.2f}")
 
 
+class StepJudge:
+    """F_g = P(yes) that the node's latest step (or its answer) is correct, read by option scoring at the end of
+    the node's expansion prompt; F_a = the mean score of its associations. No generation.
+
+    As a plain :class:`Evaluator` (called outside a search) it builds the transcript with
+    :func:`reasoning.search.thoughts.thought_messages`.
+
+    Its token use is ``usage``: what the scorer reports it ran (``scorer.usage`` before and after, prefix
+    cache discounted), else an estimate (prompt + options, by ``token_counter``).
+
+    Args:
+        scorer: an engine with ``score_options``.
+        yes: the option meaning yes; no: the option meaning no.
+        token_counter: estimates tokens of a text when the scorer reports no usage.
+    """
+
+    def __init__(
+        self,
+        scorer: OptionScorer,
+        *,
+        yes: str = "yes",
+        no: str = "no",
+        token_counter: Callable[[str], int] = estimate_tokens,
+    ) -> None:
+        self._scorer = scorer
+        self._yes, self._no = yes, no
+        self._count = token_counter
+        self.usage = Usage()
+
+    def __call__(
+        self, question: str, path: Sequence[str], associations: Sequence[Association], answer: str | None
+    ) -> Evaluation:
+        from reasoning.search.thoughts import thought_messages
+
+        return self.evaluate_transcript(
+            thought_messages(question, "", path, associations, False), associations, answer
+        )
+
+    def evaluate_transcript(
+        self, transcript: Sequence[Message], associations: Sequence[Association], answer: str | None
+    ) -> Evaluation:
+        ask = (
+            f"Is '{answer}' the right answer? yes or no"
+            if answer is not None
+            else "Is that step right? yes or no"
+        )
+        messages = [dict(m) for m in transcript]
+        last = messages[-1]
+        messages[-1] = {"role": last["role"], "content": f"{last['content']}\n{ask}"}
+        options = [self._yes, self._no]
+        before = getattr(self._scorer, "usage", None)
+        scores = self._scorer.score_options(messages, options, normalize=True)  # type: ignore[arg-type]
+        after = getattr(self._scorer, "usage", None)
+        if isinstance(before, Usage) and isinstance(after, Usage):
+            spent = Usage(
+                after.prompt_tokens - before.prompt_tokens, 0, after.cached_tokens - before.cached_tokens
+            )
+        else:
+            prompt = sum(self._count(str(m["content"])) for m in messages)
+            spent = Usage(prompt + sum(self._count(o) for o in options), 0)
+        self.usage = self.usage + spent
+        thought = p_first(scores)
+        assoc = sum(a.score for a in associations) / len(associations) if associations else 0.0
+        return Evaluation(_clip(thought), _clip(assoc), False, f"p(yes)={thought:.2f}")
+
+
 __all__ = [
     "Evaluation",
     "Evaluator",
     "JudgeVerdict",
     "LLMJudge",
     "OptionScoringJudge",
+    "StepJudge",
+    "TranscriptEvaluator",
     "estimate_tokens",
     "p_first",
     "parse_verdict",

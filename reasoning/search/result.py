@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from reasoning.search.associations import Association
 from reasoning.search.tree import Tree
 
-StopReason = Literal["judge", "depth", "nodes", "tokens", "time", "exhausted"]
+StopReason = Literal["judge", "depth", "nodes", "tokens", "time", "exhausted", "interrupted"]
 """Why the search stopped: the judge accepted an answer; every chain reached the depth limit (or ended);
-the node, token or wall-time budget ran out; nothing was left to expand."""
+the node, token or wall-time budget ran out; nothing was left to expand; the caller's stop flag (Ctrl-C)."""
 
 EventKind = Literal["start", "node", "stop"]
 
@@ -29,6 +29,7 @@ class SearchEvent:
         parent_id: its parent ("node" events), so a display can grow the tree.
         depth: its depth.
         text: its thought ("node"), or the stop reason ("stop").
+        deepest: the depth of the deepest node so far.
     """
 
     kind: EventKind
@@ -40,6 +41,11 @@ class SearchEvent:
     parent_id: int | None = None
     depth: int = 0
     text: str = ""
+    deepest: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a plain JSON-ready dict."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class SearchResult:
         seconds: wall time.
         stopped_by: why the search stopped.
         accepted: the judge accepted the answer.
+        concluded: the answer was concluded at the end of the best chain (its node stated none).
     """
 
     answer: str
@@ -73,6 +80,12 @@ class SearchResult:
     stopped_by: StopReason
     accepted: bool = False
     actions: list[str] = field(default_factory=list)
+    concluded: bool = False
+
+    @property
+    def depth(self) -> int:
+        """The depth of the deepest node of the tree."""
+        return max(n.depth for n in self.tree.nodes)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the result and its tree."""

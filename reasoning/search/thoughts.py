@@ -2,6 +2,12 @@
 
 A thought is one short reasoning step. A thought that states ``Answer: X`` is final: the node is terminal
 with answer X. At the last allowed depth the prompt asks for the final answer.
+
+The search's default prompt is a conversation (:func:`thought_conversation`): the question and the root's
+facts, then each step of the path as the assistant's turn followed by its node's facts as the next user turn,
+then the request. A node's prompt is its parent's prompt plus the node's thought and facts, so siblings share
+their parent's whole prompt and a prefix-caching engine (the local one) runs only what is new. A flat
+:data:`ThoughtPrompt` (all facts, then all steps) can be passed instead.
 """
 
 from __future__ import annotations
@@ -9,11 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from reasoning.llm import Message, system, user
+from reasoning.llm import Message, assistant, system, user
 from reasoning.search.associations import Association
 
 ThoughtPrompt = Callable[[str, str, Sequence[str], Sequence[Association], bool], list[Message]]
 """``prompt(question, context, path, associations, final) -> messages`` for the next thought."""
+
+NEXT_STEP = "Next step:"
+"""The request for one more step."""
+ANSWER_NOW = "Reply with 'Answer: <answer>' now."
+"""The request for the final answer."""
 
 THOUGHT_SYSTEM = (
     "Solve the question step by step using the facts. Reply with ONE next step: one short sentence. "
@@ -24,17 +35,42 @@ THOUGHT_SYSTEM = (
 def thought_messages(
     question: str, context: str, path: Sequence[str], associations: Sequence[Association], final: bool
 ) -> list[Message]:
-    """The default expansion prompt: context, facts (the path's associations), the steps so far."""
+    """The default expansion prompt: context, the question, facts (the path's associations, root first), the
+    steps so far, the request."""
     parts: list[str] = []
     if context:
         parts.append(context.strip())
+    parts.append(f"Question: {question}")
     if associations:
         parts.append("Facts:\n" + "\n".join(f"- {a.text}" for a in associations))
-    parts.append(f"Question: {question}")
     if path:
         parts.append("Steps so far:\n" + "\n".join(f"{i + 1}. {t}" for i, t in enumerate(path)))
-    parts.append("Reply with 'Answer: <answer>' now." if final else "Next step:")
+    parts.append(ANSWER_NOW if final else NEXT_STEP)
     return [system(THOUGHT_SYSTEM), user("\n".join(parts))]
+
+
+def _facts_block(associations: Sequence[Association]) -> list[str]:
+    return ["Facts:\n" + "\n".join(f"- {a.text}" for a in associations)] if associations else []
+
+
+def thought_conversation(
+    question: str,
+    context: str,
+    root_facts: Sequence[Association],
+    steps: Sequence[tuple[str, Sequence[Association]]],
+    request: str | None,
+) -> list[Message]:
+    """The search as a conversation: the question (after ``context``) and the root's facts; then for each step
+    (thought, its node's facts) the thought as the assistant's turn and the facts as the next user turn; the
+    last user turn ends with ``request`` (:data:`NEXT_STEP`, :data:`ANSWER_NOW`, or None for a judge that asks
+    its own question). Every earlier user turn ends with :data:`NEXT_STEP`, the request its thought answered."""
+    parts = ([context.strip()] if context else []) + [f"Question: {question}", *_facts_block(root_facts)]
+    messages: list[Message] = [system(THOUGHT_SYSTEM)]
+    for thought, facts in steps:
+        messages += [user("\n".join([*parts, NEXT_STEP])), assistant(thought)]
+        parts = _facts_block(facts)
+    messages.append(user("\n".join(parts + ([request] if request else []))))
+    return messages
 
 
 _ANSWER = re.compile(r"(?i)\banswer\s*(?:is)?\s*[:：]\s*(.+)")
@@ -64,6 +100,13 @@ def dedup_key(thought: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", thought.lower()))
 
 
+def is_echo(answer: str, texts: Sequence[str]) -> bool:
+    """True when ``answer`` is no answer: empty, a question (it ends with "?"), or one of ``texts`` (the
+    question, the user's own messages) up to case, punctuation and spacing."""
+    key = dedup_key(answer)
+    return not key or answer.rstrip().endswith("?") or any(key == dedup_key(t) for t in texts)
+
+
 def unique_associations(groups: Sequence[Sequence[Association]]) -> list[Association]:
     """The associations of several nodes, first occurrence kept, in order."""
     seen: set[str] = set()
@@ -78,11 +121,15 @@ def unique_associations(groups: Sequence[Sequence[Association]]) -> list[Associa
 
 
 __all__ = [
+    "ANSWER_NOW",
+    "NEXT_STEP",
     "THOUGHT_SYSTEM",
     "ThoughtPrompt",
     "clean_thought",
     "dedup_key",
+    "is_echo",
     "parse_answer",
+    "thought_conversation",
     "thought_messages",
     "unique_associations",
 ]

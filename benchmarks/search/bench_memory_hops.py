@@ -1,0 +1,373 @@
+"""Benchmark R, memory multi-hop: questions over facts the user told the agent in chat, at equal tokens.
+
+Task (generated; ``--relations dev`` or ``heldout``, disjoint vocabularies, so a check on held-out names and
+relations uses the same protocol): per item a world of 3 chains of made-up people, A -r1-> B -r2-> C, each person
+with a home ("Zorvan's coach is Kelmir.", "Kelmir lives in Ostria."); 15 facts, told to a fresh agent one chat
+message each, in random order (the other chains are distractors of the same shape in the same memory). Then:
+
+- 2-hop: "Where does Zorvan's coach live?" (A's r1, then B's home);
+- 3-hop: "Where does the sister of Zorvan's coach live?" (A's r1, B's r2, then C's home).
+
+Correct: the reply names the gold place and no other place of the world (9 candidates).
+
+Every method runs on its own copy of the agent's data directory taken after the telling (a method's question and
+reply never reach another's memory), on the same bundled model (SmolLM2-135M-Instruct), with the prefix cache
+cleared first. Tokens: what the model ran, read from the engine (``LocalEngine.usage``, computed tokens: prompt
+tokens not taken from the prefix cache, plus generated and option tokens), the same meter for every method.
+
+- single: ``Agent.chat(question)``, System 1 (recall, one reply);
+- best_of_n: n rounds, each: a thought sampled from the question and its recalled facts, a recall for that
+  thought (the agent's ``MemoryAssociator``), an answer generated from all of it, scored by the model's P(yes);
+  the most confident answer wins; rounds continue while the last round's cost still fits the budget;
+- self_consistency: answers sampled from the question and its recalled facts, majority vote over the places
+  named; same budget rule;
+- coat: ``Agent.chat(question, think=True)``: the CoAT search with memory associations per node, search budget =
+  the budget.
+
+Run (dev, then held-out):
+  nice -n 10 .venv/bin/python benchmarks/search/bench_memory_hops.py --items 20 --budget 480
+  nice -n 10 .venv/bin/python benchmarks/search/bench_memory_hops.py --items 20 --relations heldout --seed 1
+Writes benchmarks/results/search_memory_hops[_heldout].json after every item and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_coat import machine, paired_diff, wilson
+
+from cogarch import Agent
+from cogarch.associator import MemoryAssociator
+from reasoning.llm import GenerationOptions, Usage
+from reasoning.search import StepJudge
+from reasoning.search.thoughts import ANSWER_NOW, NEXT_STEP, clean_thought, parse_answer, thought_conversation
+
+RELATIONS = {
+    "dev": {"links": ["teacher", "sister", "neighbour", "coach"], "home": ("{p} lives in {v}.", "live")},
+    "heldout": {"links": ["cousin", "boss", "doctor", "friend"], "home": ("{p} grew up in {v}.", "grow up")},
+}
+SYLLABLES = {
+    "dev": [
+        "ka",
+        "lo",
+        "mir",
+        "zor",
+        "van",
+        "tel",
+        "dro",
+        "sen",
+        "qua",
+        "bel",
+        "ris",
+        "om",
+        "ut",
+        "fen",
+        "gal",
+    ],
+    "heldout": [
+        "pry",
+        "nix",
+        "tor",
+        "eb",
+        "sha",
+        "vol",
+        "dun",
+        "kir",
+        "aph",
+        "lem",
+        "ost",
+        "wyn",
+        "jas",
+        "hul",
+    ],
+}
+METHODS = ("single", "best_of_n", "self_consistency", "coat")
+
+
+@dataclass(frozen=True)
+class Question:
+    hops: int
+    text: str
+    gold: str
+
+
+@dataclass(frozen=True)
+class World:
+    told: list[str]
+    places: list[str]
+    questions: list[Question]
+
+
+def _names(rng: random.Random, syllables: Sequence[str], n: int, used: set[str]) -> list[str]:
+    out: list[str] = []
+    while len(out) < n:
+        name = "".join(rng.choice(syllables) for _ in range(rng.choice((2, 3)))).capitalize()
+        if name not in used and len(name) >= 4:
+            used.add(name)
+            out.append(name)
+    return out
+
+
+def make_world(rng: random.Random, relations: str) -> World:
+    spec, syl = RELATIONS[relations], SYLLABLES[relations]
+    used: set[str] = set()
+    people = _names(rng, syl, 9, used)
+    places = _names(rng, syl, 9, used)
+    r1, r2 = rng.sample(spec["links"], 2)
+    home, verb = spec["home"]
+    told: list[str] = []
+    for c in range(3):
+        a, b, k = people[3 * c : 3 * c + 3]
+        told += [f"{a}'s {r1} is {b}.", f"{b}'s {r2} is {k}."]
+        told += [home.format(p=p, v=places[3 * c + i]) for i, p in enumerate((a, b, k))]
+    rng.shuffle(told)
+    c = rng.randrange(3)
+    a = people[3 * c]
+    aux = "does" if verb == "live" else "did"
+    questions = [
+        Question(2, f"Where {aux} {a}'s {r1} {verb}?", places[3 * c + 1]),
+        Question(3, f"Where {aux} the {r2} of {a}'s {r1} {verb}?", places[3 * c + 2]),
+    ]
+    return World(told, places, questions)
+
+
+def correct(reply: str, gold: str, places: Sequence[str]) -> bool:
+    named = {p for p in places if re.search(rf"\b{re.escape(p)}\b", reply, flags=re.I)}
+    return named == {gold}
+
+
+def named_place(text: str, places: Sequence[str]) -> str | None:
+    for p in places:
+        if re.search(rf"\b{re.escape(p)}\b", text, flags=re.I):
+            return p
+    return None
+
+
+class Meter:
+    """Computed tokens of the engine between two readings."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.start = Usage()
+
+    def reset(self) -> None:
+        self.engine.clear_prefix_cache()
+        self.start = self.engine.usage
+
+    @property
+    def used(self) -> int:
+        u = self.engine.usage
+        return (u.total_tokens - u.cached_tokens) - (self.start.total_tokens - self.start.cached_tokens)
+
+
+def _complete(llm: Any, messages: Any, *, temperature: float, seed: int, max_tokens: int = 14) -> str:
+    options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed, stop=("\n",))
+    return clean_thought(llm.complete(messages, options).text)
+
+
+def run_best_of_n(
+    agent: Agent, user: str, q: Question, budget: int, meter: Meter, seed: int
+) -> dict[str, Any]:
+    llm = agent.llm
+    assoc = MemoryAssociator(agent.memory, user)
+    judge = StepJudge(llm)
+    root = assoc(q.text, [])
+    best: tuple[float, str] = (-1.0, "")
+    n, last = 0, 0
+    while n == 0 or meter.used + last <= budget:
+        before = meter.used
+        t = 0.0 if n == 0 else 0.8
+        thought = _complete(
+            llm, thought_conversation(q.text, "", root, [], NEXT_STEP), temperature=t, seed=seed + n
+        )
+        found = assoc(q.text, [thought])
+        messages = thought_conversation(q.text, "", root, [(thought, found)], ANSWER_NOW)
+        said = _complete(llm, messages, temperature=t, seed=seed + 100 + n)
+        answer = parse_answer(said) or said
+        transcript = thought_conversation(q.text, "", root, [(thought, found)], None)
+        confidence = judge.evaluate_transcript(transcript, found, answer).thought_score
+        if confidence > best[0]:
+            best = (confidence, answer)
+        n += 1
+        last = meter.used - before
+    return {"reply": best[1], "n": n}
+
+
+def run_self_consistency(
+    agent: Agent, user: str, q: Question, places: Sequence[str], budget: int, meter: Meter, seed: int
+) -> dict[str, Any]:
+    llm = agent.llm
+    root = MemoryAssociator(agent.memory, user)(q.text, [])
+    messages = thought_conversation(q.text, "", root, [], ANSWER_NOW)
+    votes: Counter[str] = Counter()
+    answers: list[str] = []
+    n, last = 0, 0
+    while n == 0 or meter.used + last <= budget:
+        before = meter.used
+        said = _complete(llm, messages, temperature=0.0 if n == 0 else 0.8, seed=seed + n)
+        answers.append(said)
+        place = named_place(said, places)
+        if place is not None:
+            votes[place] += 1
+        n += 1
+        last = meter.used - before
+    reply = votes.most_common(1)[0][0] if votes else answers[0]
+    return {"reply": reply, "n": n}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--items", type=int, default=20)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--budget", type=int, default=480)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--relations", choices=sorted(RELATIONS), default="dev")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    methods = args.methods.split(",")
+    suffix = "" if args.relations == "dev" else f"_{args.relations}"
+    out = Path(args.out or f"benchmarks/results/search_memory_hops{suffix}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    from cogarch.composition import build_embedder, build_llm
+    from cogarch.settings import Settings
+
+    base = Settings.load()
+    t0 = time.perf_counter()
+    llm = build_llm(base)
+    engine = llm
+    while hasattr(engine, "inner"):
+        engine = engine.inner
+    embedder = build_embedder(base)
+    load_s = time.perf_counter() - t0
+    meter = Meter(engine)
+    search = {"max_tokens": args.budget, "max_nodes": 64, "max_depth": 4, "branching": 3, "max_seconds": 900}
+    rng = random.Random(args.seed)
+    worlds = [make_world(rng, args.relations) for _ in range(args.start + args.items)][args.start :]
+    rows: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    user = "ada"
+    for i, world in enumerate(worlds, args.start):
+        with tempfile.TemporaryDirectory() as tmp:
+            told_dir = Path(tmp) / "told"
+
+            def open_agent(path: Path, max_tokens: int) -> Agent:
+                settings = Settings.load(data_dir=path, llm={"max_tokens": max_tokens}, search=search,
+                                         substrate={"enabled": False})  # fmt: skip
+                return Agent(settings, llm=llm, embedder=embedder)
+
+            with open_agent(told_dir, 6) as agent:
+                for text in world.told:
+                    agent.chat(text, user=user)
+            for q in world.questions:
+                row: dict[str, Any] = {"i": i, "hops": q.hops, "question": q.text, "gold": q.gold}
+                for m in methods:
+                    copy = Path(tmp) / f"{m}-{q.hops}"
+                    shutil.copytree(told_dir, copy)
+                    with open_agent(copy, 24) as agent:
+                        meter.reset()
+                        start, cpu = time.perf_counter(), time.process_time()
+                        extra: dict[str, Any] = {}
+                        match m:
+                            case "single":
+                                reply = agent.chat(q.text, user=user).text
+                            case "coat":
+                                r = agent.chat(q.text, user=user, think=True)
+                                reply = r.text
+                                s = r.search or {}
+                                extra = {
+                                    k: s.get(k) for k in ("nodes", "depth", "stopped_by", "chain", "fallback")
+                                }
+                                extra["chain_depth"] = len(s.get("chain", []))
+                                extra["associations"] = [
+                                    [a["text"] for a in g] for g in s.get("associations", [])
+                                ]
+                            case "best_of_n":
+                                extra = run_best_of_n(agent, user, q, args.budget, meter, 1000 * i)
+                                reply = extra.pop("reply")
+                            case "self_consistency":
+                                extra = run_self_consistency(
+                                    agent, user, q, world.places, args.budget, meter, 1000 * i
+                                )
+                                reply = extra.pop("reply")
+                            case _:
+                                raise SystemExit(f"unknown method {m!r}")
+                        row[m] = {"reply": reply, "correct": correct(reply, q.gold, world.places),
+                                  "tokens": meter.used, "seconds": time.perf_counter() - start,
+                                  "cpu_seconds": time.process_time() - cpu, **extra}  # fmt: skip
+                rows.append(row)
+        done = ", ".join(f"{m} {sum(r[m]['correct'] for r in rows)}/{len(rows)}" for m in methods)
+        print(f"[{i + 1}] {done} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        summary = summarize(rows, methods)
+        out.write_text(json.dumps({"config": vars(args), "load_seconds": load_s, "machine": machine(),
+                                   "wall_seconds": time.perf_counter() - started, "loadavg": os.getloadavg(),
+                                   "summary": summary, "items": rows}, indent=1))  # fmt: skip
+    report(summarize(rows, methods), methods, args, out)
+
+
+def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for hops in sorted({r["hops"] for r in rows}):
+        sub = [r for r in rows if r["hops"] == hops]
+        part: dict[str, Any] = {"n": len(sub)}
+        for m in methods:
+            k = sum(r[m]["correct"] for r in sub)
+            part[m] = {"accuracy": k / len(sub), "ci95": wilson(k, len(sub)),
+                       "tokens_mean": statistics.mean(r[m]["tokens"] for r in sub),
+                       "tokens_max": max(r[m]["tokens"] for r in sub),
+                       "seconds_mean": statistics.mean(r[m]["seconds"] for r in sub)}  # fmt: skip
+        if "coat" in methods:
+            nodes = [r["coat"]["nodes"] or 0 for r in sub]
+            depths = [r["coat"]["chain_depth"] for r in sub]
+            part["coat"]["nodes"] = {"median": statistics.median(nodes), "min": min(nodes), "max": max(nodes),
+                                     "histogram": dict(sorted(Counter(nodes).items()))}  # fmt: skip
+            part["coat"]["chain_depth"] = dict(sorted(Counter(depths).items()))
+            part["coat"]["tree_depth"] = dict(sorted(Counter(r["coat"]["depth"] for r in sub).items()))
+            part["coat"]["stopped_by"] = dict(Counter(r["coat"]["stopped_by"] for r in sub))
+            baselines = [m for m in methods if m != "coat"]
+            if baselines:
+                best = max(baselines, key=lambda m: part[m]["accuracy"])
+                part["best_baseline"] = best
+                for m in baselines:
+                    part[f"coat_minus_{m}"] = paired_diff(
+                        [r["coat"]["correct"] for r in sub], [r[m]["correct"] for r in sub]
+                    )
+        out[f"{hops}-hop"] = part
+    return out
+
+
+def report(summary: dict[str, Any], methods: Sequence[str], args: Any, out: Path) -> None:
+    print(f"\nBenchmark R (memory multi-hop, {args.relations}), budget {args.budget} tokens")
+    for key, part in summary.items():
+        print(f"{key} ({part['n']} questions)")
+        for m in methods:
+            s = part[m]
+            lo, hi = s["ci95"]
+            print(f"  {m:<17} {s['accuracy']:.2f} ({lo:.2f}-{hi:.2f}) tokens mean {s['tokens_mean']:.0f} "
+                  f"max {s['tokens_max']} s {s['seconds_mean']:.1f}")  # fmt: skip
+        if "coat" in methods:
+            print(f"  coat nodes {part['coat']['nodes']} chain depth {part['coat']['chain_depth']}")
+            for k, v in part.items():
+                if k.startswith("coat_minus_"):
+                    print(f"  {k}: {v[0]:+.2f} (95% {v[1]:+.2f} .. {v[2]:+.2f})")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

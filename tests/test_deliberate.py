@@ -1,0 +1,112 @@
+"""System 2 in the agent: ``Agent.chat(think=True)`` runs the CoAT search with associations recalled from the
+user's memory (nodes.deliberate + cogarch.associator.MemoryAssociator), on the scripted engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from cogarch.agent import Agent
+from cogarch.clock import ManualClock
+from memory.embedders.base import HashEmbedder
+from reasoning.engines.scripted import ScriptedLLM
+from reasoning.llm import GenerationOptions, Message
+
+TOLD = [
+    "Mia's violin teacher is called Sam.",
+    "Sam's sister is named Lena.",
+    "Lena lives in the town of Porto.",
+    "Omar's piano teacher is called Ruth.",
+    "Ruth lives in the town of Lyon.",
+]
+
+
+def _facts(messages: Sequence[Message]) -> list[str]:
+    return re.findall(r"^- (.*)$", messages[-1]["content"], flags=re.M)
+
+
+def hopping(messages: Sequence[Message], options: GenerationOptions) -> str:
+    """A thought copies the newest fact of the prompt; asked for the answer, it names the last fact's last word;
+    a chat reply says "ok"."""
+    facts = _facts(messages)
+    content = messages[-1]["content"]
+    if "Answer: <answer>' now" in content:
+        return f"Answer: {facts[-1].rstrip('.').split()[-1]}" if facts else "Answer: unknown"
+    if "Next step:" in content:
+        return facts[-1] if facts else "I do not know yet."
+    return "ok"
+
+
+def likes_facts(messages: Sequence[Message], option: str) -> float:
+    """P(yes) grows with the facts the prompt holds: deeper chains look better."""
+    return -1.0 / (1 + len(_facts(messages))) if option == "yes" else -0.5
+
+
+def make_agent(data_dir: Path, llm: ScriptedLLM) -> Agent:
+    return Agent.open(
+        data_dir,
+        llm=llm,
+        embedder=HashEmbedder(256),
+        clock=ManualClock(1.7e9),
+        substrate={"enabled": False},
+        search={"max_nodes": 8, "branching": 2, "max_depth": 3, "max_tokens": 100_000},
+    )
+
+
+def test_think_associations_are_recalled_from_stored_memories(data_dir: Path) -> None:
+    with make_agent(data_dir, ScriptedLLM(hopping, score=likes_facts)) as agent:
+        for text in TOLD:
+            agent.chat(text, user="ada")
+        stored = {e.id: e.text for e in agent.memory.episodes(namespace="ada")}
+        reply = agent.chat("Where does the sister of Mia's teacher live?", user="ada", think=True)
+    search = reply.search
+    assert reply.searched and search is not None
+    assert search["nodes"] >= 2 and search["depth"] >= 2
+    chain_associations = [a for group in search["associations"] for a in group]
+    assert chain_associations
+    for a in chain_associations:  # every association is a stored memory, traceable by its id
+        assert a["source_ids"][0] in stored
+        assert a["text"] in stored[a["source_ids"][0]]
+    # the hop: a node's association brings the fact its path led to, which the question does not name
+    assert any("Porto" in a["text"] for a in chain_associations)
+    assert reply.text and not reply.text.endswith("?")  # an answer (a word of a fact), not the question
+    assert any(reply.text in text for text in stored.values())
+
+
+def test_interrupt_stops_the_search_with_the_best_so_far(data_dir: Path) -> None:
+    calls = {"n": 0}
+    agent_box: list[Agent] = []
+
+    def interrupting(messages: Sequence[Message], options: GenerationOptions) -> str:
+        if "Next step:" in messages[-1]["content"]:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                agent_box[0].interrupt("ada")  # Ctrl-C during the second thought
+        return hopping(messages, options)
+
+    with make_agent(data_dir, ScriptedLLM(interrupting, score=likes_facts)) as agent:
+        agent_box.append(agent)
+        for text in TOLD[:3]:
+            agent.chat(text, user="ada")
+        reply = agent.chat("Where does the sister of Mia's teacher live?", user="ada", think=True)
+        assert reply.search is not None and reply.search["stopped_by"] == "interrupted"
+        assert reply.search["nodes"] == 1 and reply.text  # the first thought; the second was cut off
+        again = agent.chat("Where does the sister of Mia's teacher live?", user="ada", think=True)
+        assert again.search is not None and again.search["stopped_by"] != "interrupted"  # the flag was reset
+
+
+def test_an_answer_that_repeats_the_question_is_never_the_reply(data_dir: Path) -> None:
+    question = "What should Sam bring to Mia's first lesson?"
+
+    def parrot(messages: Sequence[Message], options: GenerationOptions) -> str:
+        content = messages[-1]["content"]
+        if "Answer: <answer>' now" in content or "Next step:" in content:
+            return f"Answer: {question}"  # the search's every candidate echoes the question
+        return "Her violin and the sheet music."
+
+    with make_agent(data_dir, ScriptedLLM(parrot, score=likes_facts)) as agent:
+        agent.chat("Mia starts violin lessons with Sam on Monday.", user="ada")
+        reply = agent.chat(question, user="ada", think=True)
+    assert reply.search is not None and reply.search["fallback"] == "respond"
+    assert reply.text == "Her violin and the sheet music."
