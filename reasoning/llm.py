@@ -228,6 +228,8 @@ class GenerationOptions:
         tools: tools the model may call (OpenAI function calling); its calls come back in
             ``Completion.tool_calls`` / the final ``StreamChunk.tool_calls``.
         tool_choice: see :data:`ToolChoice`; ignored without ``tools``.
+        constrained: decode structured output under the schema's constraint where the engine can (the local
+            engine, for flat object schemas: :mod:`reasoning.engines.json_decoding`); others ignore it.
     """
 
     max_tokens: int | None = None
@@ -239,6 +241,7 @@ class GenerationOptions:
     top_p: float | None = None
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice = "auto"
+    constrained: bool = False
 
 
 @runtime_checkable

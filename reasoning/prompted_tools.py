@@ -11,9 +11,11 @@ format, in two constrained steps:
    through structured output (validated and repaired).
    ``tool_choice="required"`` leaves ``answer`` out; a tool's name as ``tool_choice`` skips the step;
    ``"none"`` answers in words.
-2. **its arguments**: structured output against the tool's parameter schema (the local engine pre-fills the
-   JSON's first key, ``StructuredRepair`` re-asks with the validation error). Arguments that never validate
-   give a text answer instead of an invalid call.
+2. **its arguments**: structured output against the tool's parameter schema, asked with ``constrained=True``:
+   the local engine then writes the JSON itself and lets the model choose only each value under a type
+   constraint (:mod:`reasoning.engines.json_decoding`, flat schemas), so the arguments always parse and have
+   the schema's types; other engines validate, and ``StructuredRepair`` re-asks with the validation error.
+   Arguments that never validate give a text answer instead of an invalid call.
 
 The model makes one round of calls per user message: once the conversation holds tool results after the last
 user message, it answers in words, with the results quoted in its system prompt as data (a 135M model does not
@@ -112,13 +114,19 @@ class PromptedTools(Wrapper):
     Args:
         inner: the engine stack; it should repair structured output (``StructuredRepair``).
         retries: structured-output repairs of the arguments.
+        constrained: ask for the arguments with ``GenerationOptions.constrained`` (off: an ablation).
+        calibrate: subtract the content-free scores when choosing the tool (off: an ablation).
 
     Calls without ``tools`` pass through unchanged.
     """
 
-    def __init__(self, inner: LLM, *, retries: int = 2) -> None:
+    def __init__(
+        self, inner: LLM, *, retries: int = 2, constrained: bool = True, calibrate: bool = True
+    ) -> None:
         super().__init__(inner)
         self.retries = retries
+        self.constrained = constrained
+        self.calibrate = calibrate
 
     def _plan(
         self, messages: Sequence[Message], options: GenerationOptions
@@ -148,7 +156,7 @@ class PromptedTools(Wrapper):
                 _arguments_prompt(spec, request),
                 dict(spec.parameters),
                 retries=self.retries,
-                options=replace(plain, avoid=(), stop=()),
+                options=replace(plain, avoid=(), stop=(), constrained=self.constrained),
             )
         except StructuredOutputError:
             return text_turn, plain, usage
@@ -177,7 +185,11 @@ class PromptedTools(Wrapper):
         if isinstance(self.inner, OptionScorer):
             actions = [t.description or t.name for t in tools] + ([ANSWER_ACTION] if allow_answer else [])
             scores = self.inner.score_options(_choice_prompt(request), actions)
-            prior = self.inner.score_options(_choice_prompt(CONTENT_FREE), actions)
+            prior = (
+                self.inner.score_options(_choice_prompt(CONTENT_FREE), actions)
+                if self.calibrate
+                else [0.0] * len(actions)
+            )
             calibrated = [s - p for s, p in zip(scores, prior, strict=True)]
             return names[max(range(len(names)), key=lambda i: calibrated[i])], Usage()
         lines = [f"- {t.name}: {t.description or 'no description'}" for t in tools]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -130,3 +131,21 @@ def test_alternating_prompt_families_keep_their_prefixes(local: LocalEngine) -> 
     assert local.score_options(grown_a, options) == pytest.approx(again_a, abs=1e-4)
     assert local.score_options(b, options) == pytest.approx(first_b, abs=1e-4)
     assert local.score_options(a, options) == pytest.approx(first_a, abs=1e-4)
+
+
+def test_constrained_structured_output_always_parses_with_the_schemas_types(local: LocalEngine) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"enum": ["celsius", "fahrenheit"]},
+            "days": {"type": "integer"},
+        },
+        "required": ["city", "unit", "days"],
+    }
+    prompt = [user("Weather in Nairobi for the next 3 days, in celsius.")]
+    completion = local.complete(prompt, GenerationOptions(schema=schema, constrained=True, max_tokens=40))
+    value = json.loads(completion.text)
+    assert set(value) == {"city", "unit", "days"}
+    assert isinstance(value["city"], str) and value["unit"] in ("celsius", "fahrenheit")
+    assert isinstance(value["days"], int) and completion.parsed == value

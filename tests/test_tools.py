@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -246,3 +247,43 @@ def test_prompted_tools_without_scores_ask_for_the_name_as_json() -> None:
     llm = PromptedTools(NoScores())
     call = llm.complete([user("one and one")], GenerationOptions(tools=(tool(add).spec,)))
     assert call.tool_calls and call.tool_calls[0].name == "add"
+
+
+def test_constrained_json_decoding_writes_the_shape_and_lets_the_model_pick_values() -> None:
+    import numpy as np
+
+    from reasoning.engines.json_decoding import JsonDecoder, flat_properties
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "n": {"type": "integer"},
+            "unit": {"enum": ["a", "bb"]},
+            "ok": {"type": "boolean"},
+            "x": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        },
+    }
+    wanted = {"city": '"Oslo"', "n": "42,", "unit": '"bb"', "ok": "false", "x": "1.5}"}
+
+    def encode(text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def decode(ids: Sequence[int]) -> str:
+        return "".join(chr(i) for i in ids)
+
+    def next_logits(ids: list[int]) -> Any:  # a "model" that would write the wanted values, else a newline
+        text = decode(ids)
+        key = max(wanted, key=lambda k: text.rfind(f'"{k}": '))
+        so_far = text[text.rfind(f'"{key}": ') + len(key) + 4 :]
+        raw = wanted[key]
+        logits = np.zeros(128)
+        logits[ord(raw[len(so_far)] if len(so_far) < len(raw) else "\n")] = 10.0
+        return logits
+
+    decoder = JsonDecoder(encode, decode, 128, frozenset({0}))
+    text, used = decoder.fill(schema, next_logits, encode("prompt:"))
+    assert json.loads(text) == {"city": "Oslo", "n": 42, "unit": "bb", "ok": False, "x": 1.5}
+    assert used > 0
+    assert flat_properties({"type": "object", "properties": {"a": {"type": "array"}}}) is None
+    assert flat_properties({"type": "object", "properties": {}}) is None

@@ -7,13 +7,15 @@ values to put in it (numbers, cities, currencies, minutes, file words). The mode
 
 A call is **valid** when the model called the tool the request was made for and its arguments validate
 against that tool's schema (the pydantic model the schema was made from). **exact** also needs every value the
-request stated to be in the arguments (the number, city, currencies, minutes). Ablations: ``--choice json``
-asks for the tool's name as JSON instead of scoring the names (what engines without option scoring get);
-``--no-repair`` turns the structured-output re-asks off. Greedy decoding: deterministic on one machine.
+request stated to be in the arguments (the number, city, currencies, minutes). Ablations, each removing one
+mechanism: ``--unconstrained`` generates the arguments freely (prefill + validation + re-asks) instead of by
+constrained decoding; ``--choice json`` asks for the tool's name as JSON instead of scoring the tools;
+``--no-calibration`` ranks the tools by their raw scores. Greedy decoding: deterministic on one machine.
+Rows are printed as they come; ``--out FILE`` writes the JSON summary.
 
 Run:
     .venv/bin/python benchmarks/agent/bench_tool_calls.py [--n 50] [--seed 0] [--choice score|json]
-        [--no-repair] [--json]
+        [--unconstrained] [--no-calibration] [--out FILE]
 """
 
 from __future__ import annotations
@@ -193,16 +195,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--choice", choices=["score", "json"], default="score")
-    parser.add_argument("--no-repair", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--unconstrained", action="store_true")
+    parser.add_argument("--no-calibration", action="store_true")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    retries = 0 if args.no_repair else 2
-    settings = LLMSettings(device="cpu", structured_retries=retries, max_tokens=64)
-    llm: Any = build_llm(settings, cache_dir=MODEL_CACHE)
-    if args.choice == "json":
-        assert isinstance(llm, PromptedTools)
-        llm = PromptedTools(_NoScore(llm.inner), retries=retries)
+    settings = LLMSettings(device="cpu", max_tokens=64)
+    built = build_llm(settings, cache_dir=MODEL_CACHE)
+    assert isinstance(built, PromptedTools)
+    inner: Any = _NoScore(built.inner) if args.choice == "json" else built.inner
+    llm: Any = PromptedTools(
+        inner,
+        retries=settings.structured_retries,
+        constrained=not args.unconstrained,
+        calibrate=not args.no_calibration,
+    )
     options = GenerationOptions(tools=tuple(t.spec for t in TOOLS), max_tokens=64)
     rows = []
     for request in generate(args.n, args.seed):
@@ -212,24 +219,29 @@ def main() -> None:
         seconds = time.perf_counter() - started
         call = completion.tool_calls[0] if completion.tool_calls else None
         valid, exact, why = judge(request, call.name if call else None, call.arguments if call else None)
-        rows.append(
-            {
-                "request": request.text,
-                "tool": request.tool,
-                "called": call.name if call else None,
-                "arguments": call.arguments if call else completion.text,
-                "valid": valid,
-                "exact": exact,
-                "why": why,
-                "seconds": seconds,
-            }
+        row = {
+            "request": request.text,
+            "tool": request.tool,
+            "called": call.name if call else None,
+            "arguments": call.arguments if call else completion.text,
+            "valid": valid,
+            "exact": exact,
+            "why": why,
+            "seconds": seconds,
+        }
+        rows.append(row)
+        mark = "ok " if valid else "-- "
+        print(
+            f"{mark}{request.text[:44]:<44} -> {row['called']}({str(row['arguments'])[:60]}) {why}",
+            flush=True,
         )
     n = len(rows)
     result = {
         "n": n,
         "seed": args.seed,
         "choice": args.choice,
-        "repair": not args.no_repair,
+        "constrained": not args.unconstrained,
+        "calibration": not args.no_calibration,
         "valid": sum(r["valid"] for r in rows) / n,
         "exact": sum(r["exact"] for r in rows) / n,
         "right_tool": sum(r["called"] == r["tool"] for r in rows) / n,
@@ -244,12 +256,8 @@ def main() -> None:
         "median_s": statistics.median(r["seconds"] for r in rows),
         "rows": rows,
     }
-    if args.json:
-        print(json.dumps(result, indent=1))
-        return
-    for r in rows:
-        mark = "ok " if r["valid"] else "-- "
-        print(f"{mark}{r['request'][:44]:<44} -> {r['called']}({(r['arguments'] or '')[:60]}) {r['why']}")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
     print(
         f"valid {result['valid']:.2f}  exact {result['exact']:.2f}  right tool {result['right_tool']:.2f}  "
         f"median {result['median_s']:.2f} s/request  per tool {result['per_tool_valid']}"

@@ -34,7 +34,9 @@ interrupted mid-forward (Ctrl-C) drops the prefix slot it was writing, so the ca
 
 Structured output is best effort for a 135M model: the shape of the JSON goes into the system prompt and the
 reply is pre-filled with ``{"<first field>": `` so the model starts the right object; the result is
-validated into ``Completion.parsed`` (``StructuredRepair`` re-asks when it does not match).
+validated into ``Completion.parsed`` (``StructuredRepair`` re-asks when it does not match). With
+``GenerationOptions.constrained`` and a flat object schema, the JSON is decoded under the schema's constraint
+instead (:mod:`reasoning.engines.json_decoding`): it always parses and has the schema's types.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from pydantic import BaseModel
 
 from reasoning.engines.chatml import IM_END, ChatTokenizer
 from reasoning.engines.device import resolve_device, sensible_threads
+from reasoning.engines.json_decoding import JsonDecoder, flat_properties
 from reasoning.errors import CogarchError, ConfigError, InvalidInputError, LLMError, MissingResourceError
 from reasoning.llm import Completion, GenerationOptions, Message, StreamChunk, Usage
 from reasoning.structured import json_schema_of, validate_output, with_schema_instruction
@@ -188,6 +191,7 @@ class LocalEngine:
         self._cached = 0  # prompt tokens the last _prefill took from the prefix cache
         self.usage = Usage()
         """Every call's usage summed (generations and option scoring); see the module docstring."""
+        self._json: JsonDecoder | None = None  # built on the first constrained call (scans the vocabulary)
 
     # -- loading -------------------------------------------------------------------------------------------
     def _load(self) -> tuple[Llama, ChatTokenizer, bool]:
@@ -370,6 +374,15 @@ class LocalEngine:
         ("stop" or "length")."""
         options = options or GenerationOptions()
         prefill = ""
+        if (
+            options.schema is not None
+            and options.constrained
+            and flat_properties(json_schema_of(options.schema))
+        ):
+            yield from self._constrained(
+                with_schema_instruction(messages, options.schema, include_schema=False), options
+            )
+            return
         if options.schema is not None:
             messages = with_schema_instruction(messages, options.schema, include_schema=False)
             prefill = _json_prefill(options.schema)
@@ -378,6 +391,33 @@ class LocalEngine:
         copies = _continuations([self._tokenizer.encode(t) for t in options.avoid if options.schema is None])
         with self._lock:
             yield from self._generate(prompt, budget, options, prefill, copies)
+
+    def _constrained(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[StreamChunk]:
+        """Structured output by constrained decoding (:class:`~reasoning.engines.json_decoding.JsonDecoder`):
+        one chunk with the JSON, then the final chunk."""
+        import torch
+
+        schema = json_schema_of(options.schema) if options.schema is not None else {}
+        prompt = self._fit(self._prompt_ids(messages), options.max_tokens or self._max_tokens)
+        with self._lock:
+            if self._json is None:
+                self._json = JsonDecoder(
+                    self._tokenizer.encode,
+                    self._tokenizer.decode,
+                    int(self._model.config.vocab_size),
+                    self._end_ids,
+                )
+            try:
+                with torch.inference_mode():
+                    text, generated = self._json.fill(schema, self._prefill, prompt)
+            except (RuntimeError, ValueError) as exc:
+                raise LLMError(
+                    f"the local model failed: {exc}", hint="see the traceback; report a bug"
+                ) from exc
+            usage = Usage(prompt_tokens=len(prompt), completion_tokens=generated)
+            self.usage = self.usage + usage
+        yield StreamChunk(delta=text)
+        yield StreamChunk(delta="", done=True, usage=usage, finish_reason="stop")
 
     def _generate(
         self,
