@@ -181,13 +181,20 @@ def _command_text(agent: Any, user: str, line: str) -> str | None:
         agent.feedback(1.0 if name == "/good" else -1.0, user=user)
         return "noted"
     if name == "/persona":
-        persona = agent.memory.persona(user) if hasattr(agent.memory, "persona") else None
-        return jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)"
+        return _persona_text(agent, user)
     if name == "/substrate":
         return jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str)
     if name == "/model":
         return f"{agent.llm.name} (embedder {agent.context.embedder.name})"
     return f"unknown command in piped mode: {name}; /help lists them"
+
+
+def _persona_text(agent: Any, user: str) -> str:
+    """/persona: one line per slot (``home: Porto``), induced from the current facts at consolidation."""
+    slots = agent.memory.persona(user) if hasattr(agent.memory, "persona") else []
+    if not slots:
+        return "(no persona yet: it is induced from what you say, at the next consolidation)"
+    return "\n".join(f"{s.slot}: {s.value}" for s in slots)
 
 
 class Session:
@@ -360,12 +367,7 @@ class Session:
         elif name == "/why":
             self._why()
         elif name == "/persona":
-            persona = agent.memory.persona(user) if hasattr(agent.memory, "persona") else None
-            console.print(
-                jsonlib.dumps(_plain(persona), indent=2, default=str) if persona else "(no persona yet)",
-                highlight=False,
-                markup=False,
-            )
+            console.print(_persona_text(agent, user), highlight=False, markup=False)
         elif name == "/substrate":
             console.print(
                 jsonlib.dumps(agent.substrate(user).stats(), indent=2, default=str), highlight=False
@@ -439,11 +441,3 @@ def _forget(agent: Any, user: str, arg: str) -> int:
     except Exception:
         result = memory.forget(query=arg, namespace=user)
     return int(result) if isinstance(result, int) else len(result or [])
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    if hasattr(value, "__dict__"):
-        return {k: _plain(v) for k, v in vars(value).items()}
-    return value

@@ -121,6 +121,48 @@ def forget(
         print_json({"removed": n}) if json_out else console.print(f"forgot {n} record(s)")
 
 
+@app.command()
+def facts(
+    data_dir: Path | None = DataDir,
+    user: str = User,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Only facts that held at this time (ISO date or datetime, e.g. 2024-01-15)."
+    ),
+    known_at: str | None = typer.Option(
+        None, "--known-at", help="The facts as the memory knew them at this time (transaction time)."
+    ),
+    current: bool = typer.Option(False, "--current", help="Only facts that hold now."),
+    json_out: bool = Json,
+) -> None:
+    """List the facts of a namespace with their validity (valid time) and when they were recorded."""
+    import dataclasses
+
+    with handled(), _memory(data_dir) as mem:
+        found = mem.facts(namespace=user, current_only=current, as_of=as_of, known_at=known_at)
+        if json_out:
+            print_json([dataclasses.asdict(f) for f in found])
+            return
+        if not found:
+            console.print("(no facts)")
+            return
+        for f in found:
+            until = _day(f.valid_to) if f.valid_to is not None else "now"
+            state = (
+                "" if f.current else f"  [dim](ended{' -> ' + f.superseded_by if f.superseded_by else ''})[/]"
+            )
+            console.print(
+                f"[bold]{f.subject}[/] {f.relation} [bold]{f.object}[/]  "
+                f"[dim]{_day(f.valid_from)} .. {until}, recorded {_day(f.recorded)}[/]{state}",
+                highlight=False,
+            )
+
+
+def _day(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
 @app.command("export")
 def export_(
     out: Path = typer.Argument(..., help="Output JSON file ('-' for stdout)."),

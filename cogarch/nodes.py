@@ -144,7 +144,20 @@ def recall(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
                 }
             )
     ctx.emit("recalled", user, {"query": query, "confidence": confidence, "items": items})
-    return {"recalled": items, "confidence": confidence, "route": _route(state, ctx, confidence)}
+    return {
+        "recalled": items,
+        "persona": _persona(ctx, user),
+        "confidence": confidence,
+        "route": _route(state, ctx, confidence),
+    }
+
+
+def _persona(ctx: AgentContext, user: str) -> list[str]:
+    """The user's persona as prompt lines (``home: Porto``), induced by consolidation from current facts."""
+    memory: Any = ctx.memory
+    if not hasattr(memory, "persona"):
+        return []
+    return [f"{slot.slot}: {slot.value}" for slot in memory.persona(user)]
 
 
 def _recall(ctx: AgentContext, query: str, user: str, k: int) -> tuple[list[Any], float]:
@@ -232,17 +245,18 @@ def _said(text: str) -> str:
 def build_messages(
     state: TurnState, *, instruction: str | None = None, notes: str | None = None
 ) -> list[Message]:
-    """The prompt of a reply: system, memory notes (``notes``: the gateway's rendering; default: the
-    non-suspicious items of :func:`prompt_recalled` quoted), recent history (each reply once, roles
-    alternating), input."""
+    """The prompt of a reply: system, the user's persona (quoted), memory notes (``notes``: the gateway's
+    rendering; default: the non-suspicious items of :func:`prompt_recalled` quoted), recent history (each reply
+    once, roles alternating), input."""
     if notes is None:
         notes = gateway.quote(
             [i["text"] for i in prompt_recalled(state) if not i.get("suspicious")][:PROMPT_ITEMS]
         )
     system_text = SYSTEM_PROMPT
-    quoted = notes
-    if quoted:
-        system_text += "\n\n" + quoted
+    profile = gateway.quote(list(state.get("persona") or []), title="What you know about the user")
+    for block in (profile, notes):
+        if block:
+            system_text += "\n\n" + block
     if instruction:
         system_text += "\n\n" + instruction
     turns: list[Message] = [

@@ -49,6 +49,7 @@ class TurnState(TypedDict, total=False):
     code: list[int]
     associations: list[dict[str, Any]]
     recalled: list[dict[str, Any]]
+    persona: list[str]
     confidence: float
     route: str
     reply: str

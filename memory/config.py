@@ -6,6 +6,8 @@ build them directly when ``memory`` is used as a library.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 LOCAL_EMBEDDER = "local/all-minilm-l6-v2"
@@ -67,6 +69,18 @@ class MemorySettings(BaseModel):
         "entries holding about that many postings are searched. Bounds recall latency at scale.",
     )
     flag_injections: bool = Field(True, description="Flag stored text that looks like injected instructions.")
+    facts: Literal["auto", "parser", "llm", "off"] = Field(
+        "auto",
+        description="How consolidation extracts facts: 'parser' (offline, spaCy's dependency parse: "
+        "memory.semantic.parser), 'llm' (structured output from the memory's LLM), 'off', or 'auto': the LLM "
+        "when one is given that is not the bundled 135M model (too small for it), else the parser when spaCy's "
+        "English pipeline is installed.",
+    )
+    fact_speakers_ignored: tuple[str, ...] = Field(
+        ("agent",),
+        description="Speakers whose episodes state no facts (the agent's own replies: a small model's replies "
+        "would otherwise become facts about the user).",
+    )
 
 
 __all__ = ["LOCAL_EMBEDDER", "EmbeddingSettings", "MemorySettings"]

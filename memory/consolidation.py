@@ -11,11 +11,12 @@ Without an LLM (always):
 4. Scenes: each new event joins the closest scene whose centroid is within ``SCENE_MIN`` cosine, else starts
    one; a scene's summary is extractive (its most central episode plus its top keywords).
 
-With an LLM (:mod:`memory.extraction`): facts by structured output, contradictions (newer supersedes older:
-``valid_to`` set), persona induction, scene calibration against the persona.
+Then the semantic steps (:mod:`memory.extraction`), with a fact extractor (the offline parser on the default
+install, or a capable LLM's structured output): bi-temporal facts (a contradiction closes the older fact and
+keeps it), and the persona induced from the current facts and the scenes.
 
 Crash safety: an episode's ``consolidated`` column is 0 (new), 2 (structure built in one transaction, facts not
-yet extracted: only with an LLM) or 1 (done). Extraction marks each batch done in the transaction that stores its
+yet extracted: only with a fact extractor) or 1 (done). Extraction marks each batch done in the transaction that stores its
 facts, and every consolidation first finishes the episodes left at 2, so a crash between the steps neither loses
 an episode's facts nor extracts them twice.
 """
@@ -23,7 +24,7 @@ an episode's facts nor extracts them twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,9 @@ from memory.embedders.base import Embedder
 from memory.extraction import extract_facts, induce_persona
 from memory.index.base import VectorIndex
 from memory.scenes import summary
+from memory.semantic.base import FactExtractor
 from memory.store.base import MemoryStore, MemoryWriter, PendingEpisode, Vector
 from memory.text import entities
-from reasoning.llm import LLM
 
 GAP_SECONDS = 3600.0
 MAX_EVENT = 12
@@ -76,12 +77,18 @@ def segment(vectors: np.ndarray[Any, Any], sessions: list[str | None], times: li
 
 
 def consolidate(
-    store: MemoryStore, index: VectorIndex, embedder: Embedder, llm: LLM | None, namespace: str
+    store: MemoryStore,
+    index: VectorIndex,
+    embedder: Embedder,
+    extractor: FactExtractor | None,
+    namespace: str,
+    *,
+    ignored_speakers: Collection[str] = (),
 ) -> dict[str, int]:
     """Consolidate the namespace's unconsolidated episodes; returns counts of what was built.
 
-    ``index`` gives the associative links (nearest earlier episodes); with ``llm``, facts and persona follow
-    (:mod:`memory.extraction`, whose new facts ``embedder`` embeds).
+    ``index`` gives the associative links (nearest earlier episodes); with an ``extractor``, facts (not from
+    ``ignored_speakers``) and the persona follow (:mod:`memory.extraction`, whose new facts ``embedder`` embeds).
     """
     new = store.pending_episodes(namespace)
     counts = {
@@ -95,7 +102,7 @@ def consolidate(
         "persona": 0,
     }
     if not new:
-        _extract(store, embedder, llm, namespace, counts)  # finish what a crash interrupted
+        _extract(store, embedder, extractor, namespace, counts, ignored_speakers)  # what a crash interrupted
         return counts
     vectors = np.stack([p.vector for p in new]).astype(np.float32)
     labels = segment(vectors, [p.episode.session for p in new], [p.episode.timestamp for p in new])
@@ -108,7 +115,7 @@ def consolidate(
     hits = index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
     seq_of = {p.episode.id: p.seq for p in new}
 
-    state = 1 if llm is None else 2  # 2: facts still to extract
+    state = 1 if extractor is None else 2  # 2: facts still to extract
     with store.transaction() as tx:
         entity_ids: dict[str, str] = {}
         for p, lab in zip(new, labels, strict=True):
@@ -142,24 +149,31 @@ def consolidate(
         counts["scenes"] = _scenes(tx, namespace, new, vectors, labels, event_ids)
         tx.audit(namespace, "consolidate", new[0].episode.id, {k: v for k, v in counts.items()})
 
-    _extract(store, embedder, llm, namespace, counts)
+    _extract(store, embedder, extractor, namespace, counts, ignored_speakers)
     return counts
 
 
 def _extract(
-    store: MemoryStore, embedder: Embedder, llm: LLM | None, namespace: str, counts: dict[str, int]
+    store: MemoryStore,
+    embedder: Embedder,
+    extractor: FactExtractor | None,
+    namespace: str,
+    counts: dict[str, int],
+    ignored_speakers: Collection[str],
 ) -> None:
     """Extract facts from the namespace's episodes at state 2 (this run's, and any a crash left), then persona."""
-    if llm is None:
+    if extractor is None:
         return
     pending = store.episode_ids(namespace, state=2)
     if not pending:
         return
-    made, superseded = extract_facts(store, embedder, llm, namespace, pending)
+    made, closed = extract_facts(
+        store, embedder, extractor, namespace, pending, ignored_speakers=ignored_speakers
+    )
     with store.transaction() as tx:  # episodes extraction skips (flagged ones) are done too
         tx.finish_extraction(namespace)
-    counts["facts"], counts["superseded"] = made, superseded
-    counts["persona"] = induce_persona(store, llm, namespace)
+    counts["facts"], counts["superseded"] = made, closed
+    counts["persona"] = induce_persona(store, extractor, namespace)
 
 
 def _scenes(

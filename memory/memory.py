@@ -22,6 +22,7 @@ from memory import consolidation, forgetting, recall, sync, transfer
 from memory.config import EmbeddingSettings, MemorySettings
 from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
+from memory.extraction import build_extractor
 from memory.gateway import tag
 from memory.hygiene import prompt_context
 from memory.index.base import VectorIndex
@@ -40,6 +41,7 @@ from memory.records import (
     new_id,
     to_epoch,
 )
+from memory.semantic.base import FactExtractor
 from memory.store.base import MemoryStore, NewEpisode
 from memory.store.lock import DirectoryLock
 from memory.store.sqlite import SQLiteStore
@@ -83,6 +85,7 @@ class Memory:
         embedder: Embedder,
         llm: LLM | None,
         lock: DirectoryLock | None,
+        extractor: FactExtractor | None = None,
     ) -> None:
         self.directory = directory
         self.settings = settings
@@ -90,6 +93,7 @@ class Memory:
         self.index = index
         self.embedder = embedder
         self.llm = llm
+        self.extractor = extractor
         self._lock = lock
         self._guard = threading.RLock()
         self._closed = False
@@ -107,6 +111,7 @@ class Memory:
         embedder: Embedder | None = None,
         llm: LLM | None = None,
         index: VectorIndex | None = None,
+        extractor: FactExtractor | None = None,
     ) -> Memory:
         """Open (or create) the memory in ``directory`` and reconcile the index with the records.
 
@@ -114,8 +119,11 @@ class Memory:
             directory: the data directory (created if missing); holds ``memory.sqlite3`` and ``chroma/``.
             settings: memory settings (defaults: embedded Chroma in the directory).
             embedder: the embedder; default ``memory.embedders.build_embedder(EmbeddingSettings())``.
-            llm: enables fact extraction, contradiction resolution, persona induction and scene calibration.
+            llm: the model for fact extraction when ``settings.facts`` picks it (a capable model: "auto" keeps
+                the offline parser for the bundled 135M one) and for scene calibration.
             index: a vector index to use instead of Chroma (e.g. ``InMemoryIndex`` in tests).
+            extractor: the fact extractor to use instead of the one ``settings.facts`` selects
+                (:func:`memory.extraction.build_extractor`).
 
         Raises:
             StoreLockedError: another process has this directory open.
@@ -145,7 +153,9 @@ class Memory:
                 rebuild = not settings.chroma_url and not (path / "chroma" / "chroma.sqlite3").exists()
                 client = chroma_client(path=path / "chroma", url=settings.chroma_url, token=token)
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
-            memory = cls(path, settings, store, index, embedder, llm, lock)
+            if extractor is None:
+                extractor = build_extractor(settings.facts, llm)
+            memory = cls(path, settings, store, index, embedder, llm, lock, extractor)
             rebuild = rebuild and store.has_records()
             interrupted = store.meta(INDEX_REBUILD_KEY) is not None  # a rebuild (`cogarch doctor`) was killed
             memory.reconcile(full=rebuild or interrupted)
@@ -337,9 +347,37 @@ class Memory:
         return self.store.episodes(namespace, limit=limit, newest_first=newest_first)
 
     @_synchronized
-    def facts(self, *, namespace: str, current_only: bool = False) -> list[Fact]:
-        """The namespace's facts in order of creation (``current_only``: still valid ones)."""
-        return self.store.facts(namespace, current_only=current_only)
+    def facts(
+        self,
+        *,
+        namespace: str,
+        current_only: bool = False,
+        as_of: Timestamp = None,
+        known_at: Timestamp = None,
+    ) -> list[Fact]:
+        """The namespace's facts in order of creation, bi-temporal (see :class:`~memory.records.Fact`).
+
+        Args:
+            current_only: only facts valid now (``valid_to`` unset).
+            as_of: valid time: only the facts that held at that moment ("where did I live in January?").
+            known_at: transaction time: the facts as the memory knew them then (recorded by then; an end
+                learned later is not shown). With ``as_of``: what the memory then believed held at ``as_of``.
+        Timestamps are epoch seconds, datetimes (naive = UTC) or ISO-8601 strings.
+
+        Raises:
+            InvalidInputError: a bad timestamp or namespace.
+        """
+        check_namespace(namespace)
+        valid_at = None if as_of is None else to_epoch(as_of)
+        tx_at = None if known_at is None else to_epoch(known_at)
+        out: list[Fact] = []
+        for fact in self.store.facts(
+            namespace, current_only=current_only, started_by=valid_at, recorded_by=tx_at
+        ):
+            seen = fact.known_at(tx_at) if tx_at is not None else fact
+            if seen is not None and (valid_at is None or seen.valid_at(valid_at)):
+                out.append(seen)
+        return out
 
     @_synchronized
     def scenes(self, *, namespace: str) -> list[Scene]:
@@ -347,7 +385,9 @@ class Memory:
 
     @_synchronized
     def persona(self, namespace: str) -> list[PersonaSlot]:
-        """The namespace's persona slots (empty until consolidation with an LLM has induced them)."""
+        """The namespace's persona slots (:mod:`memory.semantic.persona`: name, home, work, family, pets,
+        preferences, constraints, plans), induced from the current facts at each consolidation; empty until
+        facts exist."""
         return self.store.persona(namespace)
 
     @_synchronized
@@ -370,12 +410,20 @@ class Memory:
         """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts."""
         self._check_open()
         check_namespace(namespace)
-        result = consolidation.consolidate(self.store, self.index, self.embedder, self.llm, namespace)
+        result = consolidation.consolidate(
+            self.store,
+            self.index,
+            self.embedder,
+            self.extractor,
+            namespace,
+            ignored_speakers=self.settings.fact_speakers_ignored,
+        )
         self._flush_after_commit()
         return result
 
     def recall(self, query: str, *, namespace: str, k: int = 10) -> list[Recollection]:
-        """The ``k`` most relevant items for ``query`` (episodes, facts, scenes, persona), best first."""
+        """The ``k`` most relevant items for ``query`` (episodes, facts, scenes, persona), best first; a fact
+        recalled with its source episode follows it and shares its place (see :mod:`memory.recall`)."""
         return self.recall_with_confidence(query, namespace=namespace, k=k).items
 
     @_synchronized

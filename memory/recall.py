@@ -13,8 +13,18 @@ Score of a candidate item (all signals normalised to [0, 1] within the query):
 5. date awareness: a query naming a date window boosts items inside it; a "when" question boosts episodes
    that carry a time expression.
 6. priors: ``+ w_rec * recency + w_imp * importance``.
-7. validity: superseded facts are scaled by ``past_factor`` unless the query asks about the past, in which
-   case they are boosted.
+7. facts are recalled as their source episodes: they spread activation through the graph (``source`` edges)
+   and take no place of their own among the ``k``; a recalled episode is followed by its best-matching
+   candidate fact (current, or past when the query asks about the past or about a time it held) with the
+   episode's score, in the episode's place. States (single-valued relations: home, job...) that hold now or
+   held in a time the query names rank, and take places, on their own (standing for their source episodes).
+8. validity: superseded facts are scaled by ``past_factor`` unless the query asks about the past, in which
+   case they are boosted. A query naming a time ("Where did I live in January?", resolved against the
+   namespace's latest episode by :func:`memory.temporal.window`) also draws the single-valued facts valid
+   then (bi-temporal as-of: valid during the window), scored by their cosine to the query plus ``w_window``,
+   never scaled down as past. A past fact's recalled text carries its validity ("... (from 2024-01-10 until 2024-03-04)").
+
+The persona is not a recalled item: the agent quotes it whole in every prompt (``cogarch.nodes``).
 
 The fast path uses a small candidate pool and one hop; when its confidence (top cosine similarity and the
 agreement of the dense and lexical rankings) is low, the deep walk widens the pool and adds a second hop
@@ -25,15 +35,18 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import NamedTuple
+import time
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from memory import temporal
 from memory.config import MemorySettings
 from memory.embedders.base import Embedder
 from memory.graph import hub_weight, personalized_pagerank
 from memory.index.base import Hit, VectorIndex
 from memory.records import Episode, Fact, RecallResult, Recollection, Scene, Source, embed_text
+from memory.semantic.ontology import single_valued
 from memory.store.base import MemoryStore
 from memory.text import (
     asks_about_past,
@@ -85,12 +98,33 @@ def recall(
     deep_pool = _pool(k, deep=True, w=WEIGHTS)
     hits = index.query(namespace, qv, deep_pool)[0]
     lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_budget)
-    items, confidence = _run(store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS)
+    as_of = _as_of(store, query, namespace, qv[0])
+    items, confidence = _run(
+        store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS, as_of=as_of
+    )
     ran_deep = bool(deep)
     if deep is None and confidence < settings.deep_recall_below:
-        items, _ = _run(store, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS)
+        items, _ = _run(store, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS, as_of=as_of)
         ran_deep = True
     return RecallResult(items=items, confidence=confidence, deep=ran_deep)
+
+
+def _as_of(store: MemoryStore, query: str, namespace: str, qv: np.ndarray[Any, Any]) -> dict[str, float]:
+    """The facts of single-valued relations (states that change: home, job, partner...) valid during the time
+    window the query names, with their cosine to the query (at most ``pool`` of them); relative times resolve
+    against the namespace's newest episode. A multi-valued fact (a liking) valid then says nothing about then."""
+    newest = store.episodes(namespace, limit=1, newest_first=True)
+    span = temporal.window(query, newest[0].timestamp) if newest else None
+    if span is None:
+        return {}
+    start, end = span
+    ids = [
+        f.id
+        for f in store.facts(namespace, started_by=end)
+        if single_valued(f.relation) and f.valid_from < end and (f.valid_to is None or f.valid_to > start)
+    ]
+    sims = {i: float(v @ qv) for i, v in store.vectors_of("fact", ids).items()}
+    return dict(sorted(sims.items(), key=lambda kv: -kv[1])[: WEIGHTS.pool])
 
 
 def _pool(k: int, *, deep: bool, w: Weights) -> int:
@@ -118,6 +152,7 @@ def _run(
     *,
     deep: bool,
     w: Weights,
+    as_of: dict[str, float] | None = None,
 ) -> tuple[list[Recollection], float]:
     pool = _pool(k, deep=deep, w=w)
     hits, lex_hits = all_hits[:pool], all_lex[:pool]
@@ -185,7 +220,8 @@ def _run(
     # candidates: seeds plus episodes reached by the graph
     # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
     by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: -ppr[nodes[n]])
-    candidates = set(seed_ids) | set(by_ppr[: 2 * pool])
+    as_of = as_of or {}
+    candidates = set(seed_ids) | set(by_ppr[: 2 * pool]) | set(as_of)
     ep_rows = store.episodes_by_id([c for c in candidates if c.startswith("ep_")])
     fact_rows = store.facts_by_id([c for c in candidates if c.startswith("fa_")])
     scene_rows = store.scenes_by_id([c for c in candidates if c.startswith("sc_")])
@@ -202,7 +238,7 @@ def _run(
             why.append(f"dense {dense_raw[cid]:.2f}")
         if cid in lex:
             why.append(f"bm25 {lex[cid]:.2f}")
-        score = base + w.ppr * float(ppr[nodes[cid]]) / (ppr_max or 1.0)
+        score = base + (w.ppr * float(ppr[nodes[cid]]) / (ppr_max or 1.0) if cid in nodes else 0.0)
         if cid in ep_rows:
             ep = ep_rows[cid]
             adj = max((seeds.get(n, 0.0) for n in adjacency.get(cid, [])), default=0.0)
@@ -223,7 +259,10 @@ def _run(
             score += w.recency * math.exp(-max(0.0, last_ts - ep.timestamp) / (90 * 86400))
         elif cid in fact_rows:
             fact = fact_rows[cid]
-            if fact.valid_to is not None:
+            if cid in as_of:
+                score += w.dense * max(0.0, as_of[cid]) + w.window
+                why.append("as-of")
+            elif fact.valid_to is not None:
                 score = score * (1.25 if past_q else w.past_factor)
                 why.append("past")
             else:
@@ -238,7 +277,7 @@ def _run(
             why.append("graph")
         scored.append((score, cid, ", ".join(why)))
     scored.sort(key=lambda t: -t[0])
-    return _build(store, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query), confidence
+    return _build(store, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query, as_of), confidence
 
 
 def _sources(store: MemoryStore, ids: list[str]) -> tuple[Source, ...]:
@@ -263,59 +302,72 @@ def _build(
     scene_rows: dict[str, Scene],
     seeds: dict[str, float],
     query: str,
+    as_of: dict[str, float],
 ) -> list[Recollection]:
     out: list[Recollection] = []
     scenes_used = 0
+    covered: set[str] = set()  # episodes already shown, as themselves or as a shown fact's sources
+    # a fact rides on its source episode (right after it, sharing its place among the k): the best candidate
+    # fact of that episode, current unless the query asks about the past or the time it held; the facts valid
+    # in a time the query names, and current states, also rank and take places on their own (_standalone)
+    past_q = asks_about_past(query)
+    riders: dict[str, list[tuple[float, str, str]]] = {}
     for score, cid, why in scored:
-        if len(out) >= k:
+        if cid in fact_rows and (fact_rows[cid].valid_to is None or past_q or cid in as_of):
+            for source in fact_rows[cid].sources:
+                riders.setdefault(source, []).append((score, cid, why))
+    shown: set[str] = set()
+    riding = 0
+
+    def add_fact(fact: Fact, score: float, why: str) -> None:
+        shown.add(fact.id)
+        covered.update(fact.sources)
+        src = _sources(store, list(fact.sources))
+        flagged = any(s.id in ep_rows and "injection" in ep_rows[s.id].flags for s in src)
+        text = (
+            fact.text if fact.valid_to is None else f"{fact.text} ({_days(fact.valid_from, fact.valid_to)})"
+        )
+        current = fact.valid_to is None
+        out.append(Recollection(fact.id, "fact", text, score, src, why, flagged, current, fact.valid_from))
+
+    for score, cid, why in scored:
+        if len(out) - riding >= k:
             break
         if cid in ep_rows:
+            if cid in covered:
+                continue
+            covered.add(cid)
             ep = ep_rows[cid]
             text = embed_text(ep.text, ep.speaker)
             src: tuple[Source, ...] = (_source(ep),)
             out.append(
                 Recollection(cid, "episode", text, score, src, why, bool(ep.flags), None, ep.timestamp)
             )
-        elif cid in fact_rows:
-            fact = fact_rows[cid]
-            src = _sources(store, list(fact.sources))
-            flagged = any(s.id in ep_rows and "injection" in ep_rows[s.id].flags for s in src)
-            out.append(
-                Recollection(
-                    cid, "fact", fact.text, score, src, why, flagged, fact.valid_to is None, fact.valid_from
-                )
-            )
+            rider = max((r for r in riders.get(cid, []) if r[1] not in shown), default=None)
+            if rider is not None:
+                add_fact(fact_rows[rider[1]], score, rider[2])
+                riding += 1
+        elif cid in fact_rows and cid not in shown and _standalone(fact_rows[cid], as_of):
+            if not set(fact_rows[cid].sources) <= covered:
+                add_fact(fact_rows[cid], score, why)
         elif cid in scene_rows and scenes_used < 1:
             scene = scene_rows[cid]
             best = sorted((m for m in scene.members if m in seeds), key=lambda m: -seeds[m])[:3]
             text = scene.summary + (f" ({scene.calibration})" if scene.calibration else "")
             out.append(Recollection(cid, "scene", text, score, _sources(store, best), why))
             scenes_used += 1
-    persona = _persona(store, ns, query)
-    if persona is not None and (len(out) < k or persona.score > out[-1].score):
-        out = [*out[: k - 1], persona] if len(out) >= k else [*out, persona]
-        out.sort(key=lambda r: -r.score)
     return out
 
 
-def _persona(store: MemoryStore, ns: str, query: str) -> Recollection | None:
-    slots = store.persona(ns)
-    if not slots:
-        return None
-    q = set(words(query))
-    matched = [p for p in slots if q & set(words(p.slot.replace("_", " ") + " " + p.value))]
-    if not matched:
-        return None
-    text = "; ".join(f"{p.slot}: {p.value}" for p in matched)
-    evidence = [e for p in matched for e in p.evidence]
-    return Recollection(
-        f"pe_{ns}",
-        "persona",
-        text,
-        0.5 + 0.1 * len(matched),
-        _sources(store, evidence),
-        "persona slot matches query",
-    )
+def _standalone(fact: Fact, as_of: dict[str, float]) -> bool:
+    """Whether a fact ranks and takes a place on its own: a state (single-valued relation: home, job,
+    partner...) that holds now, or that held in the time the query names."""
+    return fact.id in as_of or (fact.valid_to is None and single_valued(fact.relation))
+
+
+def _days(start: float, end: float) -> str:
+    """A past fact's validity for its recalled text: "from 2024-01-05 until 2024-03-01"."""
+    return f"from {time.strftime('%Y-%m-%d', time.gmtime(start))} until {time.strftime('%Y-%m-%d', time.gmtime(end))}"
 
 
 __all__ = ["WEIGHTS", "Weights", "recall"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -59,10 +59,13 @@ class Episode:
 
 @dataclass(frozen=True)
 class Fact:
-    """A subject-relation-object triple with its text and validity interval ``[valid_from, valid_to)``.
+    """A subject-relation-object triple with its text, bi-temporal.
 
-    ``valid_to`` is None while the fact is current; a contradicting newer fact sets it (the fact stays
-    queryable as past) and ``superseded_by`` names the newer fact.
+    Valid time: ``[valid_from, valid_to)``, when the fact held in the world (from the statement's time or the
+    time it names: "since March"). ``valid_to`` is None while the fact is current; a contradicting newer fact
+    or a closing statement sets it (the fact stays, queryable as past) and ``superseded_by`` names the newer
+    fact, if any. Transaction time: ``recorded``, when the memory learned it, and ``expired``, when the memory
+    learned it had ended (None while the memory holds it current). Relations: :mod:`memory.semantic.ontology`.
     """
 
     id: str
@@ -76,10 +79,25 @@ class Fact:
     confidence: float
     sources: tuple[str, ...]
     superseded_by: str | None = None
+    recorded: float = 0.0
+    expired: float | None = None
 
     @property
     def current(self) -> bool:
         return self.valid_to is None
+
+    def valid_at(self, t: float) -> bool:
+        """Whether the fact held at time ``t`` (valid time)."""
+        return self.valid_from <= t and (self.valid_to is None or t < self.valid_to)
+
+    def known_at(self, t: float) -> Fact | None:
+        """The fact as the memory knew it at time ``t`` (transaction time): None if not yet recorded; still
+        current if its end was learned after ``t``."""
+        if self.recorded > t:
+            return None
+        if self.expired is not None and self.expired > t:
+            return replace(self, valid_to=None, superseded_by=None, expired=None)
+        return self
 
 
 @dataclass(frozen=True)

@@ -87,9 +87,12 @@ _TYPES: dict[str, dict[str, str]] = {
         "sources": "str_list",
         "superseded_by": "opt_str",
         "created": "num",
+        "expired": "opt_num",
     },
     "scenes": {"id": "id", "summary": "str", "members": "str_list", "calibration": "str", "created": "num"},
 }
+_ADDED = {"expired"}
+"""Columns added after version 1 of the format: optional on import (absent = None)."""
 _MAX_TEXT = 1_000_000
 _INT_RANGE = (-(2**63), 2**63 - 1)
 
@@ -149,6 +152,8 @@ def _validate(store: MemoryStore, dim: int, data: Mapping[str, Any], ns: str, *,
             if not isinstance(rec, dict):
                 raise _bad(where, "must be a JSON object")
             for column, kind in types.items():
+                if column not in rec and column in _ADDED:
+                    continue  # an export written before the column existed
                 if column not in rec:
                     raise _bad(f"{where}.{column}", "is missing")
                 _check_value(kind, rec[column], f"{where}.{column}")
@@ -254,7 +259,9 @@ def import_namespace(
                 kind = {"episodes": "episode", "facts": "fact", "scenes": "scene"}[table]
                 for r in data.get(table, []):
                     values = {
-                        c: json.dumps(r[c], sort_keys=True, ensure_ascii=False) if c in _JSON_COLS else r[c]
+                        c: json.dumps(r[c], sort_keys=True, ensure_ascii=False)
+                        if c in _JSON_COLS
+                        else r.get(c)
                         for c in cols
                     }
                     tx.import_record(table, ns, values, vectors[r["id"]])

@@ -69,3 +69,27 @@ def test_bad_inputs_give_one_line_and_distinct_exit_codes(data_dir: Path, tmp_pa
     broken.write_text("{not json")
     code, output = run("import", str(broken), "--user", "u", data_dir=data_dir)
     assert code == 2 and "Traceback" not in output
+
+
+@pytest.mark.skipif(
+    not __import__("memory.nlp").nlp.installed(), reason="no spaCy English pipeline installed"
+)
+def test_facts_as_of(data_dir: Path, tmp_path: Path) -> None:
+    lines = [
+        {"text": "I live in Lyon.", "speaker": "bob", "timestamp": "2024-01-10T12:00:00"},
+        {"text": "I moved to Porto last week.", "speaker": "bob", "timestamp": "2024-03-10T12:00:00"},
+    ]
+    source = tmp_path / "turns.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, output = run("ingest", str(source), "--user", "bob", data_dir=data_dir)
+    assert code == 0, output
+    code, output = run("facts", "--user", "bob", "--json", data_dir=data_dir)
+    assert code == 0, output
+    assert {(f["object"], f["valid_to"] is None) for f in json.loads(output)} == {
+        ("Lyon", False),
+        ("Porto", True),
+    }
+    code, output = run("facts", "--user", "bob", "--as-of", "2024-02-01", data_dir=data_dir)
+    assert code == 0 and "Lyon" in output and "Porto" not in output
+    code, output = run("facts", "--user", "bob", "--as-of", "not a date", data_dir=data_dir)
+    assert code != 0 and "bad timestamp" in output

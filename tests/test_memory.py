@@ -126,7 +126,10 @@ def test_contradiction_supersedes(tmp_path: Path) -> None:
         now = [r for r in m.recall("Where does Ada live?", namespace="ada", k=5) if r.kind == "fact"]
         assert now[0].text == "Ada lives in Berlin" and now[0].current
         past = [r for r in m.recall("Where did Ada live before?", namespace="ada", k=5) if r.kind == "fact"]
-        assert any(r.text == "Ada lives in Paris" and r.current is False for r in past)
+        assert any(
+            r.text == "Ada lives in Paris (from 2024-01-01 until 2024-06-01)" and r.current is False
+            for r in past
+        )
         assert [s.value for s in m.persona("ada")] == ["Berlin"]
 
 

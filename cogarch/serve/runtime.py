@@ -30,6 +30,7 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
             directory's memory was built with another embedder.
     """
     from memory import Memory
+    from memory.extraction import build_extractor
     from memory.index.chroma import ChromaIndex, chroma_client
     from memory.store.sqlite import SQLiteStore
 
@@ -50,7 +51,8 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
         token = settings.memory.chroma_token.get_secret_value() if settings.memory.chroma_token else None
         client = chroma_client(url=settings.memory.chroma_url, token=token)
         index = ChromaIndex(client, prefix=settings.memory.collection_prefix, dim=embedder.dim)
-        memory = Memory(directory, settings.memory, store, index, embedder, llm, None)
+        extractor = build_extractor(settings.memory.facts, llm)
+        memory = Memory(directory, settings.memory, store, index, embedder, llm, None, extractor)
         memory.reconcile()
         return memory
     except BaseException:

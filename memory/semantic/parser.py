@@ -111,7 +111,7 @@ FRAMES: dict[tuple[str, str], str] = {
     **{
         (v, p): "works_for" for v in ("work", "employ", "hire", "intern") for p in ("for", "at", "with", "by")
     },
-    **{(n, p): "works_for" for n in JOB_NOUNS for p in ("at", "with", "for", "in")},
+    **{(n, p): "works_for" for n in JOB_NOUNS - {"work"} for p in ("at", "with", "for")},
     ("join", "dobj"): "works_for",
     ("study", "dobj"): "studies",
     ("major", "in"): "studies",
@@ -139,6 +139,7 @@ FRAMES: dict[tuple[str, str], str] = {
     ("avoid", "dobj"): "avoids",
     ("avoid", "xcomp"): "avoids",
     **{(v, r): "plans" for v in PLAN for r in ("xcomp", "dobj")},
+    ("think", "about"): "plans",
 }
 """Predicate frames: ``(lemma of the verb, adjective or noun, preposition or role) -> relation``."""
 
@@ -260,6 +261,18 @@ def _phrase(tok: Any) -> str:
     ent = _entity_text(tok)
     if ent and tok.pos_ == "PROPN":
         return ent
+    named = _surface_name(tok) or next(
+        (
+            str(g.text)
+            for c in tok.children
+            if c.dep_ == "acl" and c.lemma_ in ("name", "call")
+            for g in c.children
+            if g.pos_ == "PROPN"
+        ),
+        None,
+    )
+    if named:  # "a small town called Drammen"
+        return named
     if tok.pos_ in ("VERB", "AUX"):
         words = [tok.text]
         for c in tok.rights:
@@ -363,6 +376,12 @@ def _possessed(s: _Sentence, sent: Any, context: _Context) -> None:
             clause = clause.head
         closing = _negated(clause) or (clause.lemma_ in ("die", "pass", "lose") and pet)
         clause = clause.sent
+        for extra in _more_names(tok):
+            if kin:
+                s.add(owner, kin, extra, clause=clause)
+                s.add(extra, "is_a", "person", clause=clause)
+            else:
+                s.add(owner, "has_pet", extra, clause=clause)
         if name is not None:
             s.names[tok.i] = name
             if kin:
@@ -387,10 +406,37 @@ def _owner(s: _Sentence, tok: Any, context: _Context) -> str | None:
                 return str(_entity_text(c) or c.text)
             if c.lower_ in THIRD_PERSON:
                 return context.last_person.get(s.speaker)
-    if tok.dep_ in ("dobj", "attr") and tok.head.lemma_ in OWN:
-        subj = _subject_token(tok.head)
+    target = tok.head if named else tok  # "adopted a parrot called Oscar": Oscar is the object
+    if target.dep_ in ("dobj", "attr") and target.head.lemma_ in OWN:
+        subj = _subject_token(target.head)
         if subj is not None and subj.lower_ in FIRST_PERSON:
             return s.speaker
+    root = tok.sent.root  # a garbled parse of "I have a dog named X": the clause's verb and subject decide
+    if root.lemma_ in OWN and root.i < tok.i and _surface_name(tok) is not None:
+        subj = _subject_token(root)
+        if subj is not None and subj.lower_ in FIRST_PERSON:
+            return s.speaker
+    return None
+
+
+def _surface_name(tok: Any) -> str | None:
+    """ "a parrot called Biscuit" read from the words alone (the small parser often garbles it)."""
+    doc = tok.doc
+    if (
+        tok.i + 2 < len(doc)
+        and doc[tok.i + 1].lower_ in ("named", "called")
+        and doc[tok.i + 2].text[:1].isupper()
+    ):
+        return str(_entity_text(doc[tok.i + 2]) or doc[tok.i + 2].text)
+    after = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
+    if (
+        after is not None
+        and after.pos_ == "PROPN"
+        and after.text[:1].isupper()
+        and any(c.dep_ == "poss" for c in tok.children)
+        and (tok.lemma_.lower() in KIN_WORDS or tok.lemma_.lower() in PET_NOUNS)
+    ):
+        return str(_entity_text(after) or after.text)  # "my best friend Sam", parsed as two subjects
     return None
 
 
@@ -401,16 +447,30 @@ def _owned(tok: Any) -> bool:
     )
 
 
+def _more_names(tok: Any) -> list[str]:
+    """Names coordinated with a kin noun's first name: "two kids, Leo and Mia" -> ["Mia"]."""
+    return [
+        str(_entity_text(c) or c.text)
+        for a in tok.children
+        if a.dep_ == "appos" and a.pos_ == "PROPN"
+        for c in a.conjuncts
+        if c.pos_ == "PROPN"
+    ]
+
+
 def _name_of(tok: Any) -> str | None:
     """The name a kin or pet noun is given: appositive, "named X"/"called X", "X is my sister",
     "my sister's name is X", or a compound "sister Greta"."""
     for c in tok.children:
         if c.dep_ == "appos" and c.pos_ == "PROPN":
-            return str(_entity_text(c) or c.text)
+            return str(_entity_text(c) or c.text)  # further names ("Leo and Mia"): see _more_names
         if c.dep_ == "acl" and c.lemma_ in ("name", "call"):
             for g in c.children:
                 if g.dep_ in ("oprd", "dobj", "attr", "npadvmod") and g.pos_ == "PROPN":
                     return str(_entity_text(g) or g.text)
+    surface = _surface_name(tok)
+    if surface is not None:
+        return surface
     if tok.dep_ in ("nsubjpass", "nsubj") and tok.head.lemma_ in ("call", "name"):  # "my wife is called Anna"
         for g in tok.head.children:
             if g.dep_ in ("oprd", "attr", "npadvmod", "dobj") and g.pos_ == "PROPN":
@@ -466,7 +526,12 @@ def _clause(s: _Sentence, head: Any, context: _Context) -> None:
         return
     if _self_attribute(s, head, subj_tok, context):
         return
-    for subject in dict.fromkeys(_resolve(s, t, context) for t in _conjuncts(subj_tok)):
+    subjects = [_resolve(s, t, context) for t in _conjuncts(subj_tok)]
+    if subjects == [None] and subj_tok.text[:1].isupper() and head.lemma_ in ("die", "pass"):
+        subjects = [
+            subj_tok.text
+        ]  # "Miso passed away": a name the tagger took for a noun (closes, never adds)
+    for subject in dict.fromkeys(subjects):
         if subject is not None:
             _clause_of(s, head, subject)
 
@@ -497,6 +562,10 @@ def _clause_of(s: _Sentence, head: Any, subject: str) -> None:
     if used_to:  # "I used to live in Berlin": past; with no stated time an empty interval at ``ref``
         valid = (valid[0] if valid[0] is not None else ref, valid[1] if valid[1] is not None else ref)
     if _closing(s, subject, head, verb, valid):
+        return
+    if negated and verb.lemma_ in ("eat", "drink", "touch") and not _modal(verb):
+        for o in _children(verb, "dobj"):  # "I don't eat meat"
+            s.add(subject, "avoids", _phrase(o), valid=valid)
         return
     if negated and head.lemma_ == "have" and subject == s.speaker:
         return  # "I don't have a car"
@@ -546,6 +615,8 @@ def _frames(head: Any, verb: Any) -> Iterator[tuple[str, str, float]]:
         return
     found = False
     for role, obj in _complements(verb):
+        if obj.pos_ == "PRON":
+            continue  # "I hate it when it rains": no object to keep
         rel = FRAMES.get((lemma, role))
         if rel is None and role == "dobj" and lemma in OWN:
             rel = _owned_thing(obj)
@@ -615,7 +686,7 @@ def _complements(verb: Any) -> Iterator[tuple[str, Any]]:
     for c in verb.children:
         if c.dep_ in ("dobj", "attr", "oprd"):
             yield ("dobj" if c.dep_ != "attr" else "attr"), c
-        elif c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX"):
+        elif c.dep_ == "xcomp":  # "love hiking" (tagged a noun or a verb)
             yield "xcomp", c
         elif c.dep_ in ("prep", "agent", "dative"):
             for p in _children(c, "pobj", "pcomp"):
@@ -702,6 +773,10 @@ def _attribute(tok: Any) -> Iterator[tuple[str, str, float]]:
 
 def _adjective(tok: Any) -> Iterator[tuple[str, str, float]]:
     lemma = tok.lemma_.lower()
+    if lemma in ("intolerant", "diabetic", "asthmatic", "deaf", "blind", "colourblind", "colorblind"):
+        what = " ".join(c.text for c in tok.lefts if c.dep_ in ("amod", "npadvmod", "compound"))
+        yield "condition", (f"{what} intolerance" if lemma == "intolerant" and what else tok.text), 0.7
+        return
     if lemma in DIETS:
         yield "diet", lemma, 0.8
         return
@@ -717,12 +792,23 @@ def _adjective(tok: Any) -> Iterator[tuple[str, str, float]]:
         for p in _children(prep, "pobj", "pcomp"):
             for c in _conjuncts(p):
                 yield rel, _phrase(c), 0.8
+    for x in _children(tok, "xcomp"):  # "allergic to gluten" misread as an infinitive: "to" + a "verb"
+        rel = FRAMES.get((lemma, "to"))
+        if rel is not None and any(a.lower_ == "to" for a in x.children) and not _children(x, "dobj"):
+            for c in _conjuncts(x):
+                yield rel, c.text, 0.7
 
 
 def _self_attribute(s: _Sentence, head: Any, subj: Any, context: _Context) -> bool:
     """Sentences about an attribute of the speaker: "My name is Sam", "My favourite food is sushi",
     "My job is nursing", "My hometown is Lyon", "My birthday is on May 3"."""
     owner = [c for c in subj.children if c.dep_ == "poss" and c.lower_ in FIRST_PERSON]
+    if head.lemma_ == "be" and not owner:
+        for attr in _children(head, "attr"):  # "Pizza is my favourite food"
+            mine = any(c.dep_ == "poss" and c.lower_ in FIRST_PERSON for c in attr.children)
+            if mine and any(c.lower_ in ("favorite", "favourite") for c in attr.children):
+                s.add(s.speaker, "likes", _phrase(subj), clause=head.sent, closes=_negated(head))
+                return True
     if not owner or head.lemma_ != "be":
         return False
     values = _children(head, "attr", "acomp", "oprd")
@@ -750,12 +836,27 @@ def _self_attribute(s: _Sentence, head: Any, subj: Any, context: _Context) -> bo
     negated = _negated(head)
     for v in values or preps:
         for c in _conjuncts(v):
-            obj = _phrase(c) if relation != "birthday" else " ".join(t.text for t in v.subtree)
-            s.add(s.speaker, relation, obj, clause=head.sent, closes=negated)
+            if relation == "birthday":  # the date is the value, not the fact's valid time
+                s.add(
+                    s.speaker,
+                    relation,
+                    " ".join(t.text for t in v.subtree),
+                    valid=(None, None),
+                    closes=negated,
+                )
+                continue
+            s.add(s.speaker, relation, _phrase(c), clause=head.sent, closes=negated)
     return True
 
 
 # -- closing statements ---------------------------------------------------------------------------------------
+
+
+def _particles(verb: Any) -> set[str]:
+    """A verb's particles ("passed away", "broke up"), also when tagged as adverbs."""
+    return {c.lower_ for c in verb.children if c.dep_ == "prt" or (c.dep_ == "advmod" and c.tag_ == "RP")} | {
+        c.lower_ for c in verb.children if c.dep_ == "advmod" and c.lower_ in ("away", "up", "out")
+    }
 
 
 def _closing(
@@ -764,9 +865,14 @@ def _closing(
     """Close facts a statement ends: quitting or leaving a job, moving out, dying, breaking up, recovering,
     stopping a hobby. Returns whether the clause was a closing statement (nothing else to extract)."""
     lemma = verb.lemma_.lower()
-    prt = {c.lower_ for c in verb.children if c.dep_ == "prt"}
+    prt = _particles(verb)
     objs = _children(verb, "dobj")
     preps = {c.lower_: _children(c, "pobj") for c in _children(verb, "prep")}
+    for c in _children(verb, "prep"):  # "moved out of Berlin": "of" hangs off "out"
+        if c.lower_ in ("out", "away"):
+            prt.add(c.lower_)
+            for inner in _children(c, "prep"):
+                preps.setdefault(inner.lower_, []).extend(_children(inner, "pobj"))
     when = (valid[0], None)
     if lemma in ("quit", "leave", "lose", "resign", "retire") and (
         (not objs and lemma in ("resign", "retire")) or any(o.lemma_ in JOB_NOUNS for o in objs)

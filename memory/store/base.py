@@ -68,6 +68,7 @@ EXPORT_COLUMNS: dict[Table, tuple[str, ...]] = {
         "sources",
         "superseded_by",
         "created",
+        "expired",
     ),
     "scenes": ("id", "summary", "members", "calibration", "created"),
 }
@@ -146,14 +147,16 @@ class MemoryWriter(Protocol):
         """Insert episodes in order with their lexical entries; link each to the namespace's previous episode by
         a ``next`` edge."""
 
-    def add_fact(self, fact: Fact, vector: Vector, created: float) -> None:
-        """Insert a current fact and its lexical entry (edges are the caller's: :meth:`add_edges`)."""
+    def add_fact(self, fact: Fact, vector: Vector) -> None:
+        """Insert a fact (every field: validity, ``recorded`` as its transaction time, ``expired``) and its
+        lexical entry (edges are the caller's: :meth:`add_edges`)."""
 
-    def current_facts(self, namespace: str, subject: str, relation: str) -> list[tuple[str, str]]:
-        """``(id, object)`` of the current facts with this relation of ``subject`` (case-insensitive)."""
+    def current_facts(self, namespace: str, subject: str, relation: str) -> list[Fact]:
+        """The current facts with this relation of ``subject`` (case-insensitive), oldest first."""
 
-    def supersede_fact(self, fact_id: str, valid_to: float, by: str) -> None:
-        """End a fact's validity at ``valid_to``; ``by`` is the fact that replaces it."""
+    def close_fact(self, fact_id: str, valid_to: float, by: str | None, expired: float) -> None:
+        """End a current fact's validity at ``valid_to``, learned at ``expired`` (transaction time); ``by`` is
+        the fact that replaces it, None when a statement only ended it."""
 
     def fact_sources(self, namespace: str) -> list[tuple[str, list[str]]]:
         """``(id, source episode ids)`` of every fact of the namespace."""
@@ -318,7 +321,12 @@ class MemoryStore(Protocol):
         current_only: bool = False,
         limit: int | None = None,
         newest_first: bool = False,
-    ) -> list[Fact]: ...
+        started_by: float | None = None,
+        recorded_by: float | None = None,
+    ) -> list[Fact]:
+        """In insertion order; ``started_by``: only facts with ``valid_from <= started_by``; ``recorded_by``:
+        only facts recorded by then (transaction time). Callers refine validity with ``Fact.valid_at`` and
+        ``Fact.known_at`` (:meth:`memory.Memory.facts`)."""
 
     def facts_by_id(self, ids: Sequence[str]) -> dict[str, Fact]: ...
 

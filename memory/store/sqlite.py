@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS facts(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL, namespace TEXT NOT NULL, subject TEXT NOT NULL, relation TEXT NOT NULL,
     object TEXT NOT NULL, text TEXT NOT NULL, valid_from REAL NOT NULL, valid_to REAL, confidence REAL NOT NULL,
-    sources TEXT NOT NULL, superseded_by TEXT, vector BLOB, created REAL NOT NULL);
+    sources TEXT NOT NULL, superseded_by TEXT, vector BLOB, created REAL NOT NULL, expired REAL);
 CREATE INDEX IF NOT EXISTS facts_ns ON facts(namespace, subject, relation);
 CREATE TABLE IF NOT EXISTS scenes(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -145,6 +145,15 @@ def episode_from_row(r: sqlite3.Row | dict[str, Any]) -> Episode:
     )
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to the schema: facts' transaction-time end (``expired``:
+    when the memory learned a fact had ended; for earlier closes, the later of its recording and its end)."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(facts)")}
+    if "expired" not in columns:
+        conn.execute("ALTER TABLE facts ADD COLUMN expired REAL")
+        conn.execute("UPDATE facts SET expired = max(created, valid_to) WHERE valid_to IS NOT NULL")
+
+
 def fact_from_row(r: sqlite3.Row | dict[str, Any]) -> Fact:
     return Fact(
         id=r["id"],
@@ -158,6 +167,8 @@ def fact_from_row(r: sqlite3.Row | dict[str, Any]) -> Fact:
         confidence=r["confidence"],
         sources=tuple(json.loads(r["sources"])),
         superseded_by=r["superseded_by"],
+        recorded=r["created"],
+        expired=r["expired"],
     )
 
 
@@ -229,10 +240,10 @@ class SQLiteWriter:
                 )
             prev_id = r.id
 
-    def add_fact(self, fact: Fact, vector: Vector, created: float) -> None:
+    def add_fact(self, fact: Fact, vector: Vector) -> None:
         self.conn.execute(
             "INSERT INTO facts(id, namespace, subject, relation, object, text, valid_from, valid_to, "
-            "confidence, sources, vector, created) VALUES(?,?,?,?,?,?,?,NULL,?,?,?,?)",
+            "confidence, sources, superseded_by, vector, created, expired) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 fact.id,
                 fact.namespace,
@@ -241,24 +252,30 @@ class SQLiteWriter:
                 fact.object,
                 fact.text,
                 fact.valid_from,
+                fact.valid_to,
                 fact.confidence,
                 json.dumps(list(fact.sources)),
+                fact.superseded_by,
                 to_blob(vector),
-                created,
+                fact.recorded,
+                fact.expired,
             ),
         )
         self._lexical(fact.namespace, fact.id, "fact", fact.text)
 
-    def current_facts(self, namespace: str, subject: str, relation: str) -> list[tuple[str, str]]:
+    def current_facts(self, namespace: str, subject: str, relation: str) -> list[Fact]:
         rows = self._q(
-            "SELECT id, object FROM facts WHERE namespace=? AND lower(subject)=lower(?) AND relation=? "
-            "AND valid_to IS NULL",
+            "SELECT * FROM facts WHERE namespace=? AND lower(subject)=lower(?) AND relation=? "
+            "AND valid_to IS NULL ORDER BY seq",
             (namespace, subject, relation),
         )
-        return [(r["id"], r["object"]) for r in rows]
+        return [fact_from_row(r) for r in rows]
 
-    def supersede_fact(self, fact_id: str, valid_to: float, by: str) -> None:
-        self.conn.execute("UPDATE facts SET valid_to=?, superseded_by=? WHERE id=?", (valid_to, by, fact_id))
+    def close_fact(self, fact_id: str, valid_to: float, by: str | None, expired: float) -> None:
+        self.conn.execute(
+            "UPDATE facts SET valid_to=?, superseded_by=?, expired=? WHERE id=? AND valid_to IS NULL",
+            (valid_to, by, expired, fact_id),
+        )
 
     def fact_sources(self, namespace: str) -> list[tuple[str, list[str]]]:
         rows = self._q("SELECT id, sources FROM facts WHERE namespace=?", (namespace,))
@@ -472,6 +489,7 @@ class SQLiteStore:
             self.conn.execute("PRAGMA foreign_keys=OFF")
             self.conn.execute("PRAGMA cache_size=-65536")
             self.conn.executescript(_SCHEMA)
+            _migrate(self.conn)
             check = self.conn.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -661,10 +679,19 @@ class SQLiteStore:
         current_only: bool = False,
         limit: int | None = None,
         newest_first: bool = False,
+        started_by: float | None = None,
+        recorded_by: float | None = None,
     ) -> list[Fact]:
         sql = "SELECT * FROM facts WHERE namespace=?" + (" AND valid_to IS NULL" if current_only else "")
+        args: list[Any] = [namespace]
+        if started_by is not None:
+            sql += " AND valid_from <= ?"
+            args.append(started_by)
+        if recorded_by is not None:
+            sql += " AND created <= ?"
+            args.append(recorded_by)
         sql += " ORDER BY seq" + (" DESC" if newest_first else "") + (f" LIMIT {int(limit)}" if limit else "")
-        return [fact_from_row(r) for r in self._q(sql, (namespace,))]
+        return [fact_from_row(r) for r in self._q(sql, args)]
 
     def facts_by_id(self, ids: Sequence[str]) -> dict[str, Fact]:
         rows: list[sqlite3.Row] = []
