@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,7 @@ from memory.embedders.base import Embedder
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
 from memory.memory import INDEX_REBUILD_KEY
+from memory.store import open_store
 from memory.store.base import MemoryStore, RecordKind, Vector
 from memory.store.lock import DirectoryLock
 from memory.store.sqlite import SQLiteStore, integrity, record_counts
@@ -192,20 +193,14 @@ def _memory(
     embedder: Embedder | None,
     progress: Progress | None,
 ) -> None:
+    if settings.memory.store == "postgres":
+        _postgres_memory(report, directory, settings, repair, embedder, progress)
+        return
     db = directory / "memory.sqlite3"
     if not db.exists():
         report.add("memory", db, "ok", "no memory yet")
         return
-    lock: DirectoryLock | None = DirectoryLock(directory)
-    try:
-        assert lock is not None
-        lock.acquire()
-    except StoreLockedError as exc:
-        if repair:
-            raise
-        report.add("memory", directory, "warning", f"in use: {exc.message}", "checked while in use")
-        lock = None
-    try:
+    with _directory_lock(report, directory, repair) as locked:
         found = integrity(db)
         if found != "ok":
             report.add(
@@ -223,20 +218,83 @@ def _memory(
             report.add("memory", db, "error", exc.message, "move it aside")
             return
         report.add("memory", db, "ok", "integrity ok; " + ", ".join(f"{n} {t}" for t, n in counts.items()))
-        if settings.memory.chroma_url:
-            report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
-            return
-        if lock is None:  # another process writes: the index is a moving target
-            report.add("index", directory / "chroma", "warning", "not checked: the memory is in use")
-            return
-        store = SQLiteStore(db)
+        if _index_checkable(report, directory, settings, locked):
+            store = SQLiteStore(db)
+            try:
+                _index(report, directory, store, settings, repair, embedder, progress)
+            finally:
+                store.close()
+
+
+def _postgres_memory(
+    report: DoctorReport,
+    directory: Path,
+    settings: Settings,
+    repair: bool,
+    embedder: Embedder | None,
+    progress: Progress | None,
+) -> None:
+    """The Postgres store: the server answers, the schema is current, every table reads; then the index."""
+    embedded = not settings.memory.chroma_url
+    with _directory_lock(report, directory, repair, needed=embedded) as locked:
         try:
-            _index(report, directory, store, settings, repair, embedder, progress)
+            store = open_store(directory, settings.memory)
+        except CogarchError as exc:
+            report.add("memory", "postgres", "error", exc.message, exc.hint)
+            return
+        try:
+            found = store.check()
+            if found != "ok":
+                report.add(
+                    "memory", store.describe(), "error", f"the memory database: {found}", "see its server log"
+                )
+                return
+            counts = store.stats()
+            report.add(
+                "memory",
+                store.describe(),
+                "ok",
+                "schema current, tables readable; "
+                + ", ".join(f"{counts[t]} {t}" for t in ("episodes", "facts", "scenes")),
+            )
+            if _index_checkable(report, directory, settings, locked):
+                _index(report, directory, store, settings, repair, embedder, progress)
         finally:
             store.close()
+
+
+@contextlib.contextmanager
+def _directory_lock(
+    report: DoctorReport, directory: Path, repair: bool, *, needed: bool = True
+) -> Iterator[bool]:
+    """Hold the data directory's lock for the block when it can be had; yields whether it is held (or not
+    needed). Without ``repair``, a directory in use is checked anyway (a warning says so)."""
+    if not needed or not directory.is_dir():
+        yield True
+        return
+    lock = DirectoryLock(directory)
+    try:
+        lock.acquire()
+    except StoreLockedError as exc:
+        if repair:
+            raise
+        report.add("memory", directory, "warning", f"in use: {exc.message}", "checked while in use")
+        yield False
+        return
+    try:
+        yield True
     finally:
-        if lock is not None:
-            lock.release()
+        lock.release()
+
+
+def _index_checkable(report: DoctorReport, directory: Path, settings: Settings, locked: bool) -> bool:
+    if settings.memory.chroma_url:
+        report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
+        return False
+    if not locked:  # another process writes: the index is a moving target
+        report.add("index", directory / "chroma", "warning", "not checked: the memory is in use")
+        return False
+    return True
 
 
 class _Index:

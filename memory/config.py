@@ -43,6 +43,22 @@ class MemorySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    store: Literal["sqlite", "postgres"] = Field(
+        "sqlite",
+        description="The system of record: 'sqlite' (a file in the data directory; one writer process) or "
+        "'postgres' (a shared server at postgres_url; vectors then belong in a Chroma server, chroma_url).",
+    )
+    postgres_url: SecretStr | None = Field(
+        None,
+        description="libpq URL of the Postgres database for store='postgres' (postgresql://user:pw@host:5432/db; "
+        "add ?options=-csearch_path%3Dname to keep the memory in its own schema).",
+    )
+    postgres_schema: str | None = Field(
+        None,
+        max_length=63,
+        description="Schema of the memory's tables in that database (created if missing); unset: the URL's "
+        "search_path (normally 'public'). Several memories can share one database in different schemas.",
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (http://host:8000); unset: embedded Chroma in the data directory.",

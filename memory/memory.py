@@ -42,9 +42,9 @@ from memory.records import (
     to_epoch,
 )
 from memory.semantic.base import FactExtractor
+from memory.store import needs_directory_lock, open_store
 from memory.store.base import MemoryStore, NewEpisode
 from memory.store.lock import DirectoryLock
-from memory.store.sqlite import SQLiteStore
 from reasoning.errors import ConfigError, InvalidInputError, MemoryBackendError, NotFoundError, UsageError
 from reasoning.llm import LLM
 
@@ -116,8 +116,10 @@ class Memory:
         """Open (or create) the memory in ``directory`` and reconcile the index with the records.
 
         Args:
-            directory: the data directory (created if missing); holds ``memory.sqlite3`` and ``chroma/``.
-            settings: memory settings (defaults: embedded Chroma in the directory).
+            directory: the data directory (created if missing); holds ``memory.sqlite3`` (``settings.store``
+                "sqlite") and ``chroma/`` (no ``settings.chroma_url``). With a Postgres store and a Chroma
+                server nothing is written there and any number of processes may open the memory.
+            settings: memory settings (defaults: SQLite and embedded Chroma in the directory).
             embedder: the embedder; default ``memory.embedders.build_embedder(EmbeddingSettings())``.
             llm: the model for fact extraction when ``settings.facts`` picks it (a capable model: "auto" keeps
                 the offline parser for the bundled 135M one) and for scene calibration.
@@ -126,20 +128,23 @@ class Memory:
                 (:func:`memory.extraction.build_extractor`).
 
         Raises:
-            StoreLockedError: another process has this directory open.
-            ConfigError: the embedder differs from the one the memory was built with.
+            StoreLockedError: another process has this directory open (SQLite store or embedded Chroma).
+            ConfigError: the embedder differs from the one the memory was built with; a Postgres store without
+                ``postgres_url``.
             CorruptStoreError / MemoryBackendError: a store cannot be opened.
         """
         settings = settings or MemorySettings()
         path = Path(directory).expanduser()
         path.mkdir(parents=True, exist_ok=True)
-        lock = DirectoryLock(path)
-        lock.acquire()
+        embedded = index is None and not settings.chroma_url
+        lock = DirectoryLock(path) if needs_directory_lock(settings, embedded_index=embedded) else None
+        if lock is not None:
+            lock.acquire()
         store: MemoryStore | None = None
         try:
             if embedder is None:
                 embedder = build_embedder(EmbeddingSettings())
-            store = SQLiteStore(path / "memory.sqlite3")
+            store = open_store(path, settings)
             known = store.bind_embedder(embedder.name, embedder.dim)
             if known != embedder.name:
                 raise ConfigError(
@@ -166,7 +171,8 @@ class Memory:
         except BaseException:
             if store is not None:
                 store.close()
-            lock.release()
+            if lock is not None:
+                lock.release()
             raise
 
     @property

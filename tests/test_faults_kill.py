@@ -20,12 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pgstore
 import pytest
 
 from memory import Memory
 from memory.embedders.base import HashEmbedder
 
-ENV = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "OMP_NUM_THREADS": "1"}
+pytestmark = pytest.mark.usefixtures("memory_store")  # each test on SQLite and on Postgres
+
+ENV = {"ANONYMIZED_TELEMETRY": "False", "OMP_NUM_THREADS": "1"}
 
 # Installed in every child: FAULT="<object>.<method>:<k>" makes the k-th call of that method SIGKILL the process
 # (before the call with a leading "!", after it otherwise).
@@ -64,11 +67,11 @@ def run_child(
     """Run ``script``; return its stdout lines (the acknowledgements) and its return code. ``kill_after``: the
     parent SIGKILLs the child that many seconds after its first acknowledgement."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(script), *args],
+        [sys.executable, "-c", pgstore.CHILD_HOOK + PRELUDE + textwrap.dedent(script), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**ENV, "FAULT": fault},
+        env={**os.environ, **ENV, "FAULT": fault},
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -98,9 +101,11 @@ def check_index_matches(m: Memory, namespaces: list[str]) -> None:
 WRITER = """
     from memory import Memory
     from memory.embedders.base import HashEmbedder
+    from memory.store.postgres import PostgresWriter
     from memory.store.sqlite import SQLiteWriter
     m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
-    arm({"store": m.store, "index": m.index, "tx": SQLiteWriter})
+    Writer = PostgresWriter if os.environ.get("COGARCH_TEST_PG_STORE") else SQLiteWriter
+    arm({"store": m.store, "index": m.index, "tx": Writer})
     start, stop = int(sys.argv[2]), int(sys.argv[3])
     for i in range(start, stop):
         m.remember(f"item {i} about topic {i % 5}", namespace="ns", id=f"ep_item{i:06d}", metadata={"i": i})
@@ -146,9 +151,11 @@ CONSOLIDATOR = """
     import json
     from memory import Memory
     from memory.embedders.base import HashEmbedder
+    from memory.store.postgres import PostgresWriter
     from memory.store.sqlite import SQLiteWriter
     m = Memory.open(sys.argv[1], embedder=HashEmbedder(64))
-    arm({"store": m.store, "index": m.index, "tx": SQLiteWriter})
+    Writer = PostgresWriter if os.environ.get("COGARCH_TEST_PG_STORE") else SQLiteWriter
+    arm({"store": m.store, "index": m.index, "tx": Writer})
     for ns in ("u1", "u2"):
         counts = m.consolidate(namespace=ns)
         print("ack", ns, json.dumps(counts), flush=True)

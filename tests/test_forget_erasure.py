@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -20,6 +21,8 @@ from memory import Memory
 from memory.embedders.base import HashEmbedder
 from memory.memory import embed_text
 from reasoning.engines.scripted import ScriptedLLM, remembering
+
+pytestmark = pytest.mark.usefixtures("memory_store")  # each test on SQLite and on Postgres
 
 EMBEDDER_DIM = 256
 CLI_ENV = {"COGARCH_EMBEDDING__MODEL": "hash", "COGARCH_EMBEDDING__DIM": str(EMBEDDER_DIM)}

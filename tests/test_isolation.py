@@ -16,9 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -31,6 +39,8 @@ from memory import Memory
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.llm import GenerationOptions, Message
+
+pytestmark = pytest.mark.usefixtures("memory_store")  # each test on SQLite and on Postgres
 
 DIM = 128
 MARK = re.compile(r"mk(\d+)q(\d+)z")
@@ -149,7 +159,9 @@ class AgentIsolation(RuleBasedStateMachine):
         eps = self.agent.memory.episodes(namespace=user, limit=1)
         if eps:
             self.agent.forget(eps[0].id, user=user)
-            self.owned[user] -= {m.group(0) for m in MARK.finditer(eps[0].text)}
+            self.owned.setdefault(user, set()).difference_update(
+                m.group(0) for m in MARK.finditer(eps[0].text)
+            )
 
     @rule(user=users)
     def forget_whole_user(self, user: str) -> None:
@@ -166,10 +178,13 @@ class AgentIsolation(RuleBasedStateMachine):
             self.check(user, self.agent.memory.export(user, with_vectors=False))
 
 
-TestAgentIsolation = AgentIsolation.TestCase
-TestAgentIsolation.settings = settings(
-    max_examples=4, stateful_step_count=14, deadline=None, suppress_health_check=list(HealthCheck)
-)
+def test_agent_isolation() -> None:
+    run_state_machine_as_test(
+        AgentIsolation,
+        settings=settings(
+            max_examples=4, stateful_step_count=14, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
 
 
 # -- CLI ------------------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import InvalidInputError, NotFoundError, StoreLockedError
 from reasoning.llm import GenerationOptions, Message
 
+pytestmark = pytest.mark.usefixtures("memory_store")  # each test on SQLite and on Postgres
+
 
 @pytest.fixture
 def mem(tmp_path: Path) -> Iterator[Memory]:

@@ -11,8 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pgstore
+import pytest
+
 from memory import Memory
 from memory.embedders.base import HashEmbedder
+
+pytestmark = pytest.mark.usefixtures("memory_store")  # each test on SQLite and on Postgres
 
 WRITER = """
 import sys
@@ -32,7 +37,7 @@ def test_sigkill_loses_no_acknowledged_record(tmp_path: Path) -> None:
     acknowledged: list[str] = []
     for _ in range(3):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path)],
+            [sys.executable, "-c", pgstore.CHILD_HOOK + WRITER, str(tmp_path)],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},

@@ -1,7 +1,7 @@
 """Benchmark M: evidence recall@k on LoCoMo with the bundled embedder and no LLM.
 
     .venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
-        [--embedder local|hash] [--cache FILE] [--dense-only]
+        [--embedder local|hash] [--cache FILE] [--dense-only] [--store postgres --postgres-url URL]
 
 Ingests every turn of each conversation as an episode (in order, ``dia_id`` and session date in metadata,
 the image caption appended to the text as ``[image: ...]``), consolidates, then recalls k items for each
@@ -17,6 +17,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from memory import Memory
+from memory.config import MemorySettings
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
 from memory.index import InMemoryIndex
 
@@ -109,7 +111,12 @@ def run(args: argparse.Namespace) -> dict:
     for conv in data:
         with tempfile.TemporaryDirectory() as tmp:
             index = InMemoryIndex() if args.inmemory else None
-            with Memory.open(tmp, embedder=emb, index=index) as mem:
+            settings = MemorySettings(
+                store=args.store,
+                postgres_url=args.postgres_url,
+                postgres_schema=f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None,
+            )
+            with Memory.open(tmp, settings, embedder=emb, index=index) as mem:
                 ns = conv["sample_id"]
                 items = turns(conv)
                 t0 = time.perf_counter()
@@ -134,6 +141,8 @@ def run(args: argparse.Namespace) -> dict:
                                 ranked.append(d)
                     for k in KS:
                         per_cat[q["category"]][k].append(len(gold & set(ranked[:k])) / len(gold))
+                if args.store == "postgres":  # leave the shared database as it was (the schema stays, empty)
+                    mem.forget(namespace=ns, all=True)
     if cached:
         cached.save()
     table = {}
@@ -158,6 +167,10 @@ def main() -> None:
     p.add_argument("--embedder", choices=["local", "hash"], default="local")
     p.add_argument("--cache", default=None, help="benchmark-only vector cache (.npz)")
     p.add_argument("--inmemory", action="store_true", help="use the in-memory index instead of Chroma")
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite", help="the system of record")
+    p.add_argument(
+        "--postgres-url", default=None, help="for --store postgres (each conversation in a new schema)"
+    )
     p.add_argument("--out", default="benchmarks/results/memory_locomo.json")
     args = p.parse_args()
     res = run(args)

@@ -7,6 +7,8 @@
   vectors live in a Chroma server (``memory/store/lock.py``), so a second process could not open it. Shared mode
   builds the same ``Memory`` without that lock over one data directory on one host: records in SQLite (WAL; its
   own file locks serialise writers across processes), vectors in the Chroma server, checkpoints in Postgres.
+- ``memory.store="postgres"`` with a Chroma server: ``Memory.open`` takes no directory lock (the records are in
+  the database, the vectors in the server), so every process, on any host, opens it as is, in either mode.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def build_server_agent(
     data_dir = prepare_data_dir(Path(settings.data_dir))
     llm = llm if llm is not None else build_llm(settings)
     embedder = embedder if embedder is not None else build_embedder(settings)
-    if serve.memory_mode == "shared":
+    if serve.memory_mode == "shared" and settings.memory.store == "sqlite":
         memory = open_shared_memory(data_dir / "memory", settings, embedder=embedder, llm=llm)
     else:
         memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)

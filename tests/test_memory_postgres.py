@@ -1,0 +1,293 @@
+"""The Postgres store against a real server (``COGARCH_TEST_POSTGRES_URL``; .ci/run starts Debian's PostgreSQL and a
+Chroma server, ``COGARCH_TEST_CHROMA_URL``): migrations under concurrent start, exact export/import between the
+stores, erasure of forgotten rows and Chroma entries, settings, doctor, an unreachable server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import POSTGRES_URL
+from pydantic import SecretStr
+
+from cogarch.doctor import diagnose
+from cogarch.settings import Settings
+from memory import Memory
+from memory.config import MemorySettings
+from memory.embedders.base import HashEmbedder
+from memory.index import InMemoryIndex
+from memory.store.postgres import MIGRATIONS, PostgresStore
+from reasoning.errors import ConfigError, MemoryBackendError
+
+CHROMA_URL = os.environ.get("COGARCH_TEST_CHROMA_URL")
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="no Postgres server: set COGARCH_TEST_POSTGRES_URL (cogarch/serve/ci_services.sh)",
+)
+EMB = HashEmbedder(64)
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def pg_settings(schema: str, **extra: object) -> MemorySettings:
+    return MemorySettings(
+        store="postgres", postgres_url=SecretStr(str(POSTGRES_URL)), postgres_schema=schema, **extra
+    )
+
+
+def rows_holding(schema: str, needle: str) -> list[str]:
+    """``table`` for every row of the schema whose text holds ``needle``."""
+    import psycopg
+
+    found = []
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname=%s", (schema,)).fetchall()
+        ]
+        for table in tables:
+            n = conn.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" t WHERE t::text LIKE %s', (f"%{needle}%",)
+            ).fetchone()
+            if n and n[0]:
+                found.append(table)
+    return found
+
+
+def test_concurrent_first_opens_migrate_once(schema: str) -> None:
+    stores: list[PostgresStore] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            stores.append(PostgresStore(str(POSTGRES_URL), schema=schema))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 4
+    try:
+        assert {s.schema_version() for s in stores} == {len(MIGRATIONS)}
+        names = {s.bind_embedder(f"emb-{i}", 8) for i, s in enumerate(stores)}
+        assert len(names) == 1  # the first bind wins; the others learn it
+        with stores[0].pool.connection() as conn:
+            counted = conn.execute("SELECT count(*) AS n FROM schema_version").fetchone()
+        assert counted["n"] == len(MIGRATIONS)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_a_newer_schema_is_refused(schema: str) -> None:
+    store = PostgresStore(str(POSTGRES_URL), schema=schema)
+    with store.pool.connection() as conn:
+        conn.execute("INSERT INTO schema_version VALUES(%s, 0)", (len(MIGRATIONS) + 1,))
+    store.close()
+    with pytest.raises(ConfigError, match="schema version"):
+        PostgresStore(str(POSTGRES_URL), schema=schema)
+
+
+def _fill(m: Memory) -> None:
+    m.remember_many(
+        [
+            {
+                "text": "Ada moved to Paris in May",
+                "speaker": "ada",
+                "timestamp": 1_700_000_000,
+                "metadata": {"k": 1},
+            },
+            {"text": "Bob plays chess on Sundays", "speaker": "bob", "timestamp": 1_700_000_100},
+            {"text": "Ada's cat is called Tom", "speaker": "ada", "timestamp": 1_700_000_200},
+        ],
+        namespace="u",
+    )
+    m.consolidate(namespace="u")
+
+
+def test_export_import_round_trips_exactly_between_the_stores(tmp_path: Path, schema: str) -> None:
+    with Memory.open(tmp_path / "sqlite", embedder=EMB, index=InMemoryIndex()) as a:
+        _fill(a)
+        exported = a.export("u")
+    with Memory.open(tmp_path / "pg", pg_settings(schema), embedder=EMB, index=InMemoryIndex()) as b:
+        b.import_(exported)
+        again = b.export("u")
+        assert again == exported
+        assert b.recall("who plays chess", namespace="u", k=1)[0].text == "bob: Bob plays chess on Sundays"
+    with Memory.open(tmp_path / "sqlite2", embedder=EMB, index=InMemoryIndex()) as c:
+        c.import_(again)
+        assert c.export("u") == exported
+    assert not (tmp_path / "pg" / "memory.sqlite3").exists()
+
+
+def test_forget_erases_rows_and_chroma_entries(tmp_path: Path, schema: str) -> None:
+    extra = {"chroma_url": CHROMA_URL, "collection_prefix": f"t{uuid.uuid4().hex[:8]}"} if CHROMA_URL else {}
+    index = None if CHROMA_URL else InMemoryIndex()
+    secret = "zanzibar-" + uuid.uuid4().hex[:8]
+    with Memory.open(tmp_path / "m", pg_settings(schema, **extra), embedder=EMB, index=index) as m:
+        _fill(m)
+        gone = m.remember(f"the vault code is {secret}", namespace="u", speaker="ada")
+        other = m.remember(f"note {secret} for the other user", namespace="v")
+        m.consolidate(namespace="u")
+        assert rows_holding(schema, secret)
+        assert m.forget(gone, namespace="u") >= 1
+        assert gone not in m.index.ids("u")
+        m.forget(namespace="v", all=True)
+        assert other not in m.index.ids("v")
+        assert rows_holding(schema, secret) == []  # no table keeps it (audit holds ids, never content)
+        assert [e["op"] for e in m.audit_log("u", limit=1)] == ["forget"]
+    if CHROMA_URL:  # nothing of a record's text in the data directory
+        for path in (tmp_path / "m").rglob("*"):
+            assert not path.is_file() or secret.encode() not in path.read_bytes()
+
+
+def test_settings_select_the_store_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COGARCH_MEMORY__STORE", "postgres")
+    monkeypatch.setenv("COGARCH_MEMORY__POSTGRES_URL", "postgresql://u:secret@db:5432/x")
+    settings = Settings.load(data_dir=tmp_path)
+    assert settings.memory.store == "postgres"
+    assert settings.memory.postgres_url is not None
+    assert "secret" not in json.dumps(settings.model_dump(mode="json"))
+    with pytest.raises(ConfigError, match="postgres_url"):
+        Memory.open(tmp_path / "m", MemorySettings(store="postgres"), embedder=EMB)
+
+
+def test_an_unreachable_server_is_a_backend_error_with_a_hint(tmp_path: Path) -> None:
+    url = "postgresql://cogarch:pw@127.0.0.1:9/none"
+    with pytest.raises(MemoryBackendError) as info:
+        PostgresStore(url, timeout=1.0)
+    assert "cannot be reached" in info.value.message and "pw" not in info.value.message
+    assert info.value.hint and "postgres_url" in info.value.hint
+
+
+def test_doctor_checks_the_database(tmp_path: Path, schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGARCH_MEMORY__STORE", "postgres")
+    monkeypatch.setenv("COGARCH_MEMORY__POSTGRES_URL", str(POSTGRES_URL))
+    monkeypatch.setenv("COGARCH_MEMORY__POSTGRES_SCHEMA", schema)
+    settings = Settings.load(data_dir=tmp_path)
+    with Memory.open(tmp_path / "memory", settings.memory, embedder=EMB) as m:
+        _fill(m)
+    report = diagnose(tmp_path, settings=settings, embedder=EMB)
+    memory = next(c for c in report.checks if c.name == "memory")
+    assert memory.status == "ok" and "3 episodes" in memory.message and schema in memory.path
+    assert report.ok
+    store = PostgresStore(str(POSTGRES_URL), schema=schema)
+    with store.pool.connection() as conn:
+        conn.execute("DROP TABLE edges")
+    store.close()
+    report = diagnose(tmp_path, settings=settings, embedder=EMB)
+    memory = next(c for c in report.checks if c.name == "memory")
+    assert memory.status == "error" and "edges" in memory.message
+
+
+class Proxy:
+    """A TCP forwarder to the Postgres server that can be cut (the server "goes down") and restored."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a: object, b: object) -> None:
+        import socket
+
+        assert isinstance(a, socket.socket) and isinstance(b, socket.socket)
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        import socket
+
+        self.up = False
+        for s in self.open:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        self.open.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_a_server_outage_fails_writes_cleanly_and_the_store_recovers(tmp_path: Path, schema: str) -> None:
+    from urllib.parse import urlsplit
+
+    target = urlsplit(str(POSTGRES_URL))
+    proxy = Proxy(target.hostname or "127.0.0.1", target.port or 5432)
+    url = str(POSTGRES_URL).replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+    store = PostgresStore(url, schema=schema, timeout=2.0)
+    settings = pg_settings(schema)
+    memory = Memory(tmp_path, settings, store, InMemoryIndex(), EMB, None, None)
+    try:
+        memory.remember("before the outage", namespace="u")
+        proxy.cut()
+        for _ in range(2):  # every call fails with the typed error while the server is away
+            with pytest.raises(MemoryBackendError) as info:
+                memory.remember("during the outage", namespace="u")
+            assert info.value.hint and "nothing of the failed write was kept" in info.value.hint
+        proxy.up = (
+            True  # the server is back: no restart; the pool reconnects (with its backoff, a few seconds)
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                memory.remember("after the outage", namespace="u", id="ep_after")  # a client's retry
+                break
+            except MemoryBackendError:
+                assert time.monotonic() < deadline, "the store did not recover"
+        assert [e.text for e in memory.episodes(namespace="u")] == ["before the outage", "after the outage"]
+        assert memory.stats("u")["pending_index_ops"] == 0
+    finally:
+        memory.close()
+        proxy.close()
