@@ -96,6 +96,9 @@ def test_a_tool_is_called_and_its_result_used_and_stored_as_external(data_dir: P
         assert len(tool_episodes) == 1 and len(episodes) == 3
         assert tool_episodes[0].text.startswith("add(") and tool_episodes[0].text.endswith("-> 5")
         assert tool_episodes[0].speaker == "tool:add"
+        later = agent.chat("What did the add tool return?", user="bob")
+        from_tool = [r for r in later.recalled if r.id == tool_episodes[0].id]
+        assert from_tool and "unverified source: tool" in from_tool[0].why  # the gateway's external channel
         assert "tools" in reply.timings
 
 
