@@ -241,3 +241,50 @@ def test_async_forget_forget_user_and_act(data_dir: Path) -> None:
             assert agent.memory.episodes(namespace="bob") == []
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("fn", "arguments", "expected"),
+    [
+        (explode, {"reason": "x"}, "error: explode raised ValueError: cannot: x"),
+        (sleepy, {"seconds": 30}, "error: the tool sleepy did not finish within 0.3 s"),
+    ],
+)
+def test_failing_tools_through_an_openai_compatible_server(
+    data_dir: Path, fn: Any, arguments: dict[str, Any], expected: str
+) -> None:
+    def model(body: dict[str, Any]) -> StubReply:
+        results = [m["content"] for m in body["messages"] if m.get("role") == "tool"]
+        if body.get("tools") and not results:
+            return StubReply.tool_call(fn.__name__, arguments)
+        return StubReply(text=f"Result: {results[-1]}")
+
+    with StubServer(default=model) as server:
+        settings = Settings.load(
+            data_dir=data_dir,
+            llm={"model": "openai/stub", "api_base": server.url, "api_key": "x", "max_retries": 0},
+            substrate={"enabled": False},
+            tools={"timeout_s": 0.3},
+        )
+        with Agent(settings, embedder=HashEmbedder(256), tools=[fn]) as agent:
+            reply = agent.chat("go", user="bob")
+    assert reply.text == f"Result: {expected}"
+
+
+def test_the_step_limit_through_an_openai_compatible_server(data_dir: Path) -> None:
+    def model(body: dict[str, Any]) -> StubReply:  # calls add whenever it may
+        if body.get("tools"):
+            return StubReply.tool_call("add", {"a": 1, "b": 2})
+        return StubReply(text=f"gave up after {sum(m.get('role') == 'tool' for m in body['messages'])}")
+
+    with StubServer(default=model) as server:
+        settings = Settings.load(
+            data_dir=data_dir,
+            llm={"model": "openai/stub", "api_base": server.url, "api_key": "x", "max_retries": 0},
+            substrate={"enabled": False},
+            tools={"max_steps": 3},
+        )
+        with Agent(settings, embedder=HashEmbedder(256), tools=[add]) as agent:
+            reply = agent.chat("go", user="bob")
+        assert reply.text == "gave up after 3" and len(reply.tools) == 3
+        assert "tools" not in server.requests[-1]
