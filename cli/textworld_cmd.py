@@ -55,7 +55,7 @@ def play(
             _human(game, max_steps)
             return
         settings = load_settings(data_dir)
-        policy = make_policy(ablation, seed)  # type: ignore[arg-type]
+        policy = make_policy(ablation, seed, consult_llm=not no_llm)  # type: ignore[arg-type]
         agent = agent_factory(settings, direct=direct, use_llm=not no_llm)(policy, 0)
 
         def live(rec: Any) -> None:
@@ -160,7 +160,7 @@ def eval_cmd(
         rows: list[dict[str, Any]] = []
         for g in games:
             for i in range(runs):
-                policy = make_policy(ablation, i)  # type: ignore[arg-type]
+                policy = make_policy(ablation, i, consult_llm=not no_llm)  # type: ignore[arg-type]
                 agent = factory(policy, i)
                 trace = out / f"{g.stem}-{ablation}-run{i}.jsonl" if out else None
                 if out:

@@ -524,10 +524,12 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         memory=ctx.memory,
         step=int(state.get("turn", 0)),
     )
+    tokens_before = int(getattr(ctx.policy, "tokens", 0))
     command = ctx.policy.choose(game_ctx)
+    used = int(getattr(ctx.policy, "tokens", 0)) - tokens_before  # the policy's LLM calls (option scoring)
     ctx.game_state[state["user"]] = (game_ctx, command)
-    ctx.emit("acted", state["user"], {"command": command, "step": state.get("turn", 0)})
-    return {"command": command, "reply": command}
+    ctx.emit("acted", state["user"], {"command": command, "step": state.get("turn", 0), "tokens": used})
+    return {"command": command, "reply": command, "tokens": {"prompt": used, "completion": 0}}
 
 
 def _recollections(state: TurnState) -> list[Any]:

@@ -428,3 +428,27 @@ def test_cli_play_with_lookahead(games: dict[str, Path], tmp_path: Path) -> None
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout.strip())
     assert data["lookahead"] is True and data["steps"] == 5
+
+
+def test_the_agent_reports_the_policys_llm_tokens(games: dict[str, Path], tmp_path: Path) -> None:
+    """Tokens the policy spends asking the LLM reach ActResult.tokens through the act node; a policy told not
+    to consult the LLM spends none."""
+    from cogarch.agent import Agent
+    from memory.embedders.base import HashEmbedder
+
+    for consult, expect_tokens in ((True, True), (False, False)):
+        llm = _ChoiceLLM()
+        policy = WorldModelPolicy("full", seed=3, consult_llm=consult)
+        env = TextWorldEnv(games["cook"])
+        with Agent.open(
+            tmp_path / f"agent-{consult}",
+            llm=llm,
+            embedder=HashEmbedder(64),
+            policy=policy,
+            substrate={"enabled": False},
+        ) as agent:
+            try:
+                result = run_episode(env, agent, user="player", max_steps=10)
+            finally:
+                env.close()
+        assert (result.tokens > 0) is expect_tokens and (llm.calls > 0) is expect_tokens

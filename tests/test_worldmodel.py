@@ -117,3 +117,12 @@ def test_plan_sees_done_steps_through_participles() -> None:
     plan.set_known({"potato", "yellow"})
     plan.mark_satisfied({"sliced yellow potato"})
     assert [s.done for s in plan.steps] == [True, False]
+
+
+def test_a_verb_inside_a_name_is_not_asked_for() -> None:
+    plan = Plan()
+    plan.add_text("dice the pork chop\nchop the yellow potato")
+    plan.set_known({"pork", "chop", "potato", "yellow", "dice"})
+    assert not plan.asks_for("chop pork chop with knife")
+    assert plan.asks_for("dice pork chop with knife")
+    assert plan.asks_for("chop yellow potato with knife")

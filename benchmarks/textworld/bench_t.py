@@ -1,16 +1,27 @@
-"""Benchmark T: the TextWorld agent on the development games (AriGraph's protocol).
+"""Benchmark T: the TextWorld agent on game sets (AriGraph's protocol).
 
 150 steps per episode, 3 runs per game (seeds 0..2), normalised score = final score / max score; also steps,
-LLM tokens, wall time per step and time per step excluding the LLM. Conditions: full architecture, the three
-ablations (no-memory, full-history, rag) and the random reference. The policy is driven directly
-(``PolicyAgent``: world model + plan + LLM option scoring), without the chat agent's memory cycle.
+steps relative to the walkthrough (hand-written games), LLM tokens, wall time per step and time per step
+excluding the LLM. Conditions: full architecture, the three ablations (no-memory, full-history, rag; they remove
+memory only, see ``cogarch.episodes.policy``) and the random reference.
 
-    .venv/bin/python benchmarks/textworld/bench_t.py --games /tmp/tw_dev/games --llm local
-    (build the games first: ../shared/data/textworld/make_dev_games.sh /tmp/tw_dev/games)
+Game sets (``--set``), built on first use into ``--games`` (default ``benchmarks/textworld/games/``, gitignored):
+- ``dev``: the development generator games (``../shared/data/textworld/make_dev_games.sh``);
+- ``plain``: the hand-written plain-English games (``plain_games.py``), reported against their walkthroughs;
+- ``arigraph``: AriGraph-style cooking (tw-cooking, 3 ingredients, cutting and cooking, 6-9 rooms, closed
+  doors), seeds not in the development set.
 
-Writes ``benchmarks/results/textworld_t[_<llm>].json`` (or ``--out``) after every episode, so partial results
-survive; ``--resume`` skips the episodes already in it; ``--merge A.json B.json`` prints the table of several
-files (e.g. of two processes run in parallel).
+The agent (``--agent``): ``agent`` (default) is ``cogarch.Agent`` opened on a fresh data directory with the
+user's default settings (memory with the bundled embedder, substrate, checkpoints), playing through
+``Agent.act``, as ``cogarch textworld play`` does; ``policy`` drives the policy directly (``PolicyAgent``,
+no memory cycle), which is cheaper.
+
+    .venv/bin/python benchmarks/textworld/bench_t.py --set dev --llm local
+    .venv/bin/python benchmarks/textworld/bench_t.py --set plain --llm none --agent policy
+
+Writes ``benchmarks/results/textworld_t[_<set>]_<llm>.json`` (or ``--out``) after every episode, so partial
+results survive; ``--resume`` skips the episodes already in it; ``--merge A.json B.json`` prints the table of
+several files (e.g. of two processes run in parallel).
 """
 
 from __future__ import annotations
@@ -18,12 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+HERE = Path(__file__).resolve().parent
+SHARED_DEV = HERE.parents[2] / "shared" / "data" / "textworld" / "make_dev_games.sh"
+ARIGRAPH_COOKING = {  # name -> tw-cooking settings (held out of the development set: other seeds)
+    "ag_cook_a": {"recipe": 3, "take": 3, "go": 6, "cook": True, "cut": True, "open": True, "seed": 701},
+    "ag_cook_b": {"recipe": 3, "take": 3, "go": 9, "cook": True, "cut": True, "open": True, "seed": 702},
+    "ag_cook_c": {"recipe": 3, "take": 3, "go": 9, "cook": True, "cut": True, "open": True, "seed": 703},
+}
 GAMES = [
     "cook_l1",
     "cook_l2",
@@ -68,14 +89,78 @@ class TimedLLM:
         return self.llm.stream(messages, options)
 
 
+def build_set(name: str, games: Path) -> dict[str, dict[str, Any]]:
+    """Build (or reuse) the games of set ``name`` in ``games``; returns name -> metadata (walkthrough length
+    for hand-written games)."""
+    games.mkdir(parents=True, exist_ok=True)
+    if name == "dev":
+        if not all((games / f"{g}.z8").is_file() for g in GAMES):
+            subprocess.run(["bash", str(SHARED_DEV), str(games)], check=True, env=_tool_env())
+        return {g: {} for g in GAMES}
+    if name == "plain":
+        sys.path.insert(0, str(HERE))
+        import plain_games
+
+        index = plain_games.build_all(games)
+        return {g: {"walkthrough_steps": len(row["walkthrough"])} for g, row in index.items()}
+    if name == "arigraph":
+        from cogarch.episodes.games import GeneratorSpec, build_game
+
+        out: dict[str, dict[str, Any]] = {}
+        for game, opts in ARIGRAPH_COOKING.items():
+            options = {k: v for k, v in opts.items() if k != "seed"}
+            built = build_game(
+                GeneratorSpec(generator="tw-cooking", seed=int(opts["seed"]), options=options), games
+            )
+            for suffix in (".z8", ".json"):
+                shutil.copyfile(built.with_suffix(suffix), (games / game).with_suffix(suffix))
+            out[game] = {}
+        return out
+    raise SystemExit(f"unknown game set {name!r}: dev, plain or arigraph")
+
+
+def _tool_env() -> dict[str, str]:
+    """The environment with this interpreter's scripts (tw-make) first on PATH."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def make_agent(kind: str, policy: Any, llm: Any, data_root: Path) -> Any:
+    """The agent of one episode: ``cogarch.Agent`` on a fresh data directory (the user's path) or the policy
+    driven directly."""
+    from cogarch.episodes import PolicyAgent
+
+    if kind == "policy":
+        return PolicyAgent(policy, llm=llm)
+    from cogarch.agent import Agent
+
+    # llm=None would make the Agent build its default model: pass the shared one, or a model-less agent
+    return Agent.open(
+        tempfile.mkdtemp(dir=data_root), policy=policy, llm=llm if llm is not None else _NoLLM()
+    )
+
+
+class _NoLLM:
+    """For ``--llm none`` through the Agent: an LLM the game path never calls (the policy gets no scorer)."""
+
+    name = "none"
+
+    def complete(self, messages: Any, options: Any = None) -> Any:
+        raise RuntimeError("no LLM in this benchmark condition")
+
+    def stream(self, messages: Any, options: Any = None) -> Any:
+        raise RuntimeError("no LLM in this benchmark condition")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--games", type=Path, required=True)
+    ap.add_argument("--set", dest="game_set", choices=["dev", "plain", "arigraph"], default="dev")
+    ap.add_argument("--games", type=Path, default=None, help="where the set's games are built and kept")
+    ap.add_argument("--agent", choices=["agent", "policy"], default="agent")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--run-ids", default=None, help="only these runs (comma-separated), e.g. 2")
     ap.add_argument("--max-steps", type=int, default=150)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--only", default=",".join(GAMES))
+    ap.add_argument("--only", default=None, help="only these games (comma-separated)")
     ap.add_argument("--llm", choices=["local", "none"], default="local")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--game-major", action="store_true", help="all conditions of a game before the next game")
@@ -86,14 +171,18 @@ def main() -> None:
     ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of these results files")
     args = ap.parse_args()
     if args.merge:
-        rows = [e for f in args.merge for e in json.loads(f.read_text())["episodes"]]
-        print_table(summarize(rows), runs=True)
+        merged = [e for f in args.merge for e in json.loads(f.read_text())["episodes"]]
+        print_table(summarize(merged), runs=True)
         return
 
     from cogarch.environments import TextWorldEnv
-    from cogarch.episodes import PolicyAgent, make_policy, run_episode
+    from cogarch.episodes import make_policy, run_episode
 
-    out = args.out or Path(__file__).resolve().parents[1] / "results" / f"textworld_t_{args.llm}.json"
+    games_dir = args.games or HERE / "games" / args.game_set
+    meta = build_set(args.game_set, games_dir)
+    names = args.only.split(",") if args.only else list(meta)
+    suffix = "" if args.game_set == "dev" else f"_{args.game_set}"
+    out = args.out or HERE.parent / "results" / f"textworld_t{suffix}_{args.llm}.json"
     llm: Any = None
     if args.llm == "local":
         from reasoning.config import LLMSettings
@@ -108,57 +197,61 @@ def main() -> None:
     plan = [
         (c, g, r)
         for c in args.conditions.split(",")
-        for g in args.only.split(",")
+        for g in names
         for r in (map(int, args.run_ids.split(",")) if args.run_ids else range(args.runs))
     ]
     if args.game_major:  # every condition on a game before the next game: partial results stay comparable
-        plan.sort(key=lambda x: (args.only.split(",").index(x[1]), x[2]))
+        plan.sort(key=lambda x: (names.index(x[1]), x[2]))
     if args.run_major:  # every condition and game once before the next run: partial results stay balanced
         plan.sort(key=lambda x: x[2])
-    for cond, game, run in plan:
-        if (cond, game, run) in done:
-            continue
-        if True:
-            if True:
-                env = TextWorldEnv(args.games / f"{game}.z8")
-                policy = make_policy(cond, run)  # type: ignore[arg-type]
-                before = llm.seconds if llm is not None else 0.0
-                res = run_episode(
-                    env, PolicyAgent(policy, llm=llm if cond != "random" else None), max_steps=args.max_steps
-                )
+    with tempfile.TemporaryDirectory(prefix="bench-t-") as data_root:
+        for cond, game, run in plan:
+            if (cond, game, run) in done:
+                continue
+            env = TextWorldEnv(games_dir / f"{game}.z8")
+            policy = make_policy(cond, run, consult_llm=llm is not None)
+            before = llm.seconds if llm is not None else 0.0
+            agent = make_agent(args.agent, policy, llm if cond != "random" else None, Path(data_root))
+            try:
+                res = run_episode(env, agent, user=f"{game}-{cond}-{run}", max_steps=args.max_steps)
+            finally:
+                agent.close()
                 env.close()
-                llm_s = (llm.seconds - before) if llm is not None else 0.0
-                row = {
-                    "condition": cond,
-                    "game": game,
-                    "run": run,
-                    **res.as_dict(),
-                    "llm_s": round(llm_s, 3),
-                    "time_per_step_excl_llm_s": round((res.time_s - llm_s) / max(res.steps, 1), 4),
-                }
-                rows.append(row)
-                print(
-                    f"{cond:13} {game:10} run {run}: {res.normalized:.2f} in {res.steps} steps, "
-                    f"{res.tokens} tokens, {res.time_per_step_s:.3f} s/step",
-                    flush=True,
+            llm_s = (llm.seconds - before) if llm is not None else 0.0
+            row = {
+                "condition": cond,
+                "game": game,
+                "run": run,
+                "agent": args.agent,
+                **res.as_dict(),
+                **meta[game],
+                "llm_s": round(llm_s, 3),
+                "time_per_step_excl_llm_s": round((res.time_s - llm_s) / max(res.steps, 1), 4),
+            }
+            rows.append(row)
+            print(
+                f"{cond:13} {game:10} run {run}: {res.normalized:.2f} in {res.steps} steps, "
+                f"{res.tokens} tokens, {res.time_per_step_s:.3f} s/step",
+                flush=True,
+            )
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(
+                json.dumps(
+                    {
+                        "set": args.game_set,
+                        "agent": args.agent,
+                        "llm": args.llm,
+                        "max_steps": args.max_steps,
+                        "runs": args.runs,
+                        "machine": machine(),
+                        "elapsed_s": round(time.time() - started),
+                        "load_average": os.getloadavg(),
+                        "summary": summarize(rows),
+                        "episodes": rows,
+                    },
+                    indent=1,
                 )
-                summary = summarize(rows)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(
-                    json.dumps(
-                        {
-                            "llm": args.llm,
-                            "max_steps": args.max_steps,
-                            "runs": args.runs,
-                            "machine": machine(),
-                            "elapsed_s": round(time.time() - started),
-                            "load_average": os.getloadavg(),
-                            "summary": summary,
-                            "episodes": rows,
-                        },
-                        indent=1,
-                    )
-                )
+            )
     print_table(summarize(rows))
 
 
@@ -181,12 +274,27 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 statistics.median(r["time_per_step_excl_llm_s"] for r in rs), 4
             ),
             "wins": sum(r["won"] for r in rs),
+            **_walkthrough_ratio(rs),
             "per_run": {
                 run: round(statistics.mean(r["normalized_score"] for r in rs if r["run"] == run), 3)
                 for run in sorted({r["run"] for r in rs})
             },
         }
     return out
+
+
+def _walkthrough_ratio(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Steps over walkthrough steps (hand-written games): the median over episodes, won episodes only; lost
+    ones are counted in ``lost_to_walkthrough``."""
+    rated = [r for r in rs if r.get("walkthrough_steps")]
+    if not rated:
+        return {}
+    won = [r["steps"] / r["walkthrough_steps"] for r in rated if r["won"]]
+    return {
+        "median_steps_over_walkthrough": round(statistics.median(won), 2) if won else None,
+        "steps_over_walkthrough": [round(x, 2) for x in won],
+        "lost_to_walkthrough": len(rated) - len(won),
+    }
 
 
 def print_table(summary: dict[str, dict[str, Any]], *, runs: bool = False) -> None:
@@ -196,6 +304,11 @@ def print_table(summary: dict[str, dict[str, Any]], *, runs: bool = False) -> No
             f"{cond:13} {s['mean_normalized_score']:6.3f} {s['mean_steps']:6.1f} {s['mean_tokens']:7d} "
             f"{s['median_s_per_step']:7.3f} {s['median_s_per_step_excl_llm']:8.4f} {s['wins']}/{s['episodes']}"
         )
+        if s.get("steps_over_walkthrough") is not None:
+            print(
+                f"{'':13} steps / walkthrough (won): median {s['median_steps_over_walkthrough']}, "
+                f"{s['steps_over_walkthrough']}; not won: {s['lost_to_walkthrough']}"
+            )
         if runs:
             print(f"{'':13} per game: {s['per_game']}")
             print(f"{'':13} per run (mean over the games it covers): {s['per_run']}")

@@ -34,7 +34,8 @@ def match(
     if not cw or not step_words:
         return 0.0
     verb, objects = cw[0], cw[1:]
-    verb_ok = verb in (said if said is not None else step_words)
+    # the verb must be said apart from the things' names: "dice the pork chop" does not ask to "chop" it
+    verb_ok = verb in (said if said is not None else step_words) - set(objects)
     if not verb_ok and affordances:
         # what the agent read about the things in the command ("Useful for roasting things") can name the
         # step's verb: "cook X with oven" carries out "roast the X"
@@ -139,10 +140,11 @@ class Plan:
         for s in self.open_steps():
             if self._match(command, s) <= 0.0:
                 continue
-            if verb in s.said or self._match(command, s) >= 1.0 or self._tool_says(cw, s):
-                first = set(content_words(command.split(" with ")[0].split(" from ")[0])) - {verb}
-                if first and first <= s.words:
-                    return True
+            first = set(content_words(command.split(" with ")[0].split(" from ")[0])) - {verb}
+            if not first or not first <= s.words:
+                continue
+            if verb in s.said - set(cw[1:]) or self._match(command, s) >= 1.0 or self._tool_says(cw, s):
+                return True
         return False
 
     def _tool_says(self, cw: list[str], step: Step) -> bool:

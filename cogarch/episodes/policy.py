@@ -153,6 +153,7 @@ class WorldModelPolicy:
         lookahead: LATS look-ahead ``(goal, observation, candidates) -> command | None`` (see
             ``cogarch.episodes.lookahead``); its pick among the contenders gains ``weights.lookahead``.
             None (default): no look-ahead. May be set after construction (it needs the environment).
+        consult_llm: False: never ask the agent's LLM (heuristics only, e.g. ``--no-llm`` through the Agent).
     """
 
     def __init__(
@@ -164,6 +165,7 @@ class WorldModelPolicy:
         weights: Weights | None = None,
         history_chars: int = 1500,
         lookahead: Callable[[str, str, Sequence[str]], str | None] | None = None,
+        consult_llm: bool = True,
     ) -> None:
         if ablation not in ABLATIONS:
             from reasoning.errors import ConfigError
@@ -179,6 +181,7 @@ class WorldModelPolicy:
         self.history: list[tuple[str, str]] = []  # (command, observation)
         self._history_from = 0  # the full-history prompt's window start
         self.lookahead = lookahead
+        self.consult_llm = consult_llm
         self.tokens = 0
         self._last: str | None = None
         self._last_reward = 0.0
@@ -247,7 +250,7 @@ class WorldModelPolicy:
         """
         self._verbs |= {lemma(command_verb(c)) for c in admissible}
         cur = self.plan.current
-        llm = ctx.llm
+        llm = ctx.llm if self.consult_llm else None
         if cur is None or llm is None or not isinstance(llm, OptionScorer) or cur.words & self._verbs:
             return None
         candidates = [
@@ -549,7 +552,7 @@ class WorldModelPolicy:
         return [self.history[i][1][:200] for s, i in scored[:k] if s > 0]
 
     def _llm_scores(self, ctx: GameContext, shortlist: list[str]) -> dict[str, float]:
-        llm = ctx.llm
+        llm = ctx.llm if self.consult_llm else None
         if llm is None or len(shortlist) < 2:
             return {}
         messages = self._prompt(ctx)

@@ -30,11 +30,12 @@ AgentFactory = Callable[[ActionPolicy | None, int], Any]
 """``(policy, run_index) -> agent``: a game agent (``act``) or, for conversations, a chat agent (``chat``)."""
 
 
-def make_policy(ablation: AblationName, seed: int) -> ActionPolicy:
-    """The policy of one run: the world-model policy (or an ablation), or the random reference."""
+def make_policy(ablation: AblationName, seed: int, *, consult_llm: bool = True) -> ActionPolicy:
+    """The policy of one run: the world-model policy (or an ablation), or the random reference.
+    ``consult_llm=False``: the policy never asks the agent's LLM."""
     if ablation == "random":
         return RandomPolicy(seed=seed)
-    return WorldModelPolicy(ablation, seed=seed)
+    return WorldModelPolicy(ablation, seed=seed, consult_llm=consult_llm)
 
 
 def resolve_game(script: EpisodeScript, cache_dir: Path) -> Path:
