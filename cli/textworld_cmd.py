@@ -41,6 +41,12 @@ def play(
         help="LATS look-ahead on copies of the game among the policy's contenders (budgets from the "
         "settings' search section; seconds per step with the bundled model).",
     ),
+    llm_triplets: bool = typer.Option(
+        False,
+        "--llm-triplets",
+        help="Also extract world-model triplets with the LLM (AriGraph-style, one structured call per step; "
+        "meant for capable hosted models).",
+    ),
     data_dir: Path | None = typer.Option(None, "--data-dir"),
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON object (score, max_score, steps, ...)."
@@ -48,6 +54,7 @@ def play(
 ) -> None:
     """Run one episode of GAME and report its score."""
     with handled():
+        from cogarch.episodes.policy import WorldModelPolicy
         from cogarch.episodes.session import make_policy, play_game
 
         _check_ablation(ablation)
@@ -57,6 +64,10 @@ def play(
         settings = load_settings(data_dir)
         policy = make_policy(ablation, seed, consult_llm=not no_llm)  # type: ignore[arg-type]
         agent = agent_factory(settings, direct=direct, use_llm=not no_llm)(policy, 0)
+        if llm_triplets and getattr(agent, "llm", None) is not None and isinstance(policy, WorldModelPolicy):
+            from cogarch.worldmodel.extraction import LLMExtractor
+
+            policy.extractor = policy.world.extractor = LLMExtractor(agent.llm)
 
         def live(rec: Any) -> None:
             if not json_out:

@@ -452,3 +452,38 @@ def test_the_agent_reports_the_policys_llm_tokens(games: dict[str, Path], tmp_pa
             finally:
                 env.close()
         assert (result.tokens > 0) is expect_tokens and (llm.calls > 0) is expect_tokens
+
+
+def test_llm_triplet_extraction_through_a_hosted_model(tmp_path: Path) -> None:
+    """AriGraph-style extraction: the observation goes to the model with the extraction prompt and a JSON schema
+    (structured output); the triplets it returns enter the world model, and a moved thing's old place is
+    dropped. A reply that is not the schema adds nothing and does not fail the step."""
+    from cogarch.worldmodel import Triplet, WorldModel
+    from cogarch.worldmodel.extraction import LLMExtractor
+    from reasoning.config import LLMSettings
+    from reasoning.engines import build_llm
+    from reasoning.testing.stub_server import StubReply, StubServer
+
+    first = '{"triplets": [{"subject": "Brass Key", "relation": "on", "object": "shelf"}, ' + (
+        '{"subject": "cellar door", "relation": "is", "object": "locked"}]}'
+    )
+    second = '{"triplets": [{"subject": "brass key", "relation": "in", "object": "inventory"}]}'
+    with StubServer() as server:
+        server.enqueue(StubReply(first), StubReply(second), StubReply("not json at all"))
+        llm = build_llm(
+            LLMSettings(model="openai/stub", api_base=server.url, api_key="x", max_retries=0),
+            cache_dir=tmp_path,
+        )
+        extractor = LLMExtractor(llm)
+        wm = WorldModel(extractor=extractor)
+        wm.observe(0, "-= Pantry =-\nA brass key lies on a shelf. The cellar door is locked.")
+        assert Triplet("brass key", "on", "shelf") in wm.graph.triplets
+        assert Triplet("cellar door", "is", "locked") in wm.graph.triplets
+        wm.observe(1, "You take the brass key.", command="take brass key")
+        assert Triplet("brass key", "in", "inventory") in wm.graph.triplets
+        assert Triplet("brass key", "on", "shelf") not in wm.graph.triplets  # the old place is invalidated
+        wm.observe(2, "Nothing happens.", command="wait")
+        assert extractor.tokens > 0
+        sent = server.requests[0]
+        assert "brass key lies on a shelf" in json.dumps(sent) and "triplets" in json.dumps(sent)
+        assert sent.get("response_format")  # structured output was requested

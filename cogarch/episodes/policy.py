@@ -56,7 +56,7 @@ from cogarch.worldmodel.text import (
     lemma,
     words,
 )
-from cogarch.worldmodel.world import WorldModel
+from cogarch.worldmodel.world import Extractor, WorldModel
 from reasoning.llm import GenerationOptions, Message, OptionScorer
 
 Ablation = Literal["full", "no-memory", "full-history", "rag"]
@@ -154,6 +154,8 @@ class WorldModelPolicy:
             ``cogarch.episodes.lookahead``); its pick among the contenders gains ``weights.lookahead``.
             None (default): no look-ahead. May be set after construction (it needs the environment).
         consult_llm: False: never ask the agent's LLM (heuristics only, e.g. ``--no-llm`` through the Agent).
+        extractor: extra triplets per observation (``cogarch.worldmodel.extraction.LLMExtractor``: AriGraph's
+            LLM extraction); its tokens count in ``tokens``. None: rule-based perception only.
     """
 
     def __init__(
@@ -166,6 +168,7 @@ class WorldModelPolicy:
         history_chars: int = 1500,
         lookahead: Callable[[str, str, Sequence[str]], str | None] | None = None,
         consult_llm: bool = True,
+        extractor: Extractor | None = None,
     ) -> None:
         if ablation not in ABLATIONS:
             from reasoning.errors import ConfigError
@@ -176,7 +179,8 @@ class WorldModelPolicy:
         self.top_k = top_k
         self.w = weights or Weights()
         self.history_chars = history_chars
-        self.world = WorldModel()
+        self.extractor = extractor
+        self.world = WorldModel(extractor=extractor)
         self.plan = Plan()
         self.history: list[tuple[str, str]] = []  # (command, observation)
         self._history_from = 0  # the full-history prompt's window start
@@ -289,7 +293,7 @@ class WorldModelPolicy:
         objective = str(ctx.info.get("objective") or "")
         if not self.remembers:
             # the ablations forget between steps: a fresh world model, plan and action memory each step
-            self.world = WorldModel()
+            self.world = WorldModel(extractor=self.extractor)
             self.plan = Plan()
             self._objective = ""
             self._things = set()
@@ -300,6 +304,7 @@ class WorldModelPolicy:
         if objective and objective != self._objective:
             self._objective = objective
             self.plan.add_text(objective)
+        extracted_before = int(getattr(self.extractor, "tokens", 0))
         self.world.observe(
             ctx.step,
             ctx.observation,
@@ -308,6 +313,7 @@ class WorldModelPolicy:
             command=self._last,
             reward=self._last_reward,
         )
+        self.tokens += int(getattr(self.extractor, "tokens", 0)) - extracted_before
         if self._last is not None and self.remembers:
             succeeded = not self.world.was_failed(self._last, self._previous_room())
             self.plan.progress(self._last, succeeded, self._last_reward)
