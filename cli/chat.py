@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from cli import common
 from cli.common import console, err_console, handled, print_json
 from cli.thinking import ThinkingLine, ctrl_c_stops
+from cogarch.clock import ScaledClock
 from reasoning.errors import InvalidInputError
 
 HELP = """\
@@ -91,7 +93,6 @@ def chat(
         if interactive:
             console.print(f"[dim]cogarch: loading {settings.llm.model} ...[/]", highlight=False)
         from cogarch.agent import Agent
-        from cogarch.clock import ScaledClock
 
         agent = Agent(settings, clock=ScaledClock(time_scale))
         try:
@@ -104,6 +105,15 @@ def chat(
                 _piped(agent, user, json)
         finally:
             agent.close()
+
+
+def let_time_pass(agent: Any, seconds: float, user: str) -> list[Any]:
+    """``/idle``: move the chat's clock ``seconds`` ahead, then run that idle period, so what happens in it and
+    the turns after it are dated after everything before (a second ``/idle 8h`` is the next 8 hours, not the
+    same ones again)."""
+    if isinstance(agent.clock, ScaledClock):
+        agent.clock.skip(seconds)
+    return list(agent.idle(seconds, user=user))
 
 
 def _piped(agent: Any, user: str, as_json: bool) -> None:
@@ -165,8 +175,14 @@ def _command_text(agent: Any, user: str, line: str) -> str | None:
     if name == "/help":
         return PIPED_HELP
     if name == "/idle":
-        actions = agent.idle(parse_duration(arg or "1h"), user=user)
-        return "\n".join(f"[proactive] {a.content}" for a in actions) or "(nothing happened)"
+        actions = let_time_pass(agent, parse_duration(arg or "1h"), user)
+        return (
+            "\n".join(
+                f"[proactive] {a.content}" + (f" (because: {' -> '.join(a.path)})" if a.path else "")
+                for a in actions
+            )
+            or "(nothing happened)"
+        )
     if name == "/memory":
         if arg:
             lines = [f"{r.kind} {r.id} {r.text}" for r in agent.memory.recall(arg, namespace=user, k=10)]
@@ -303,7 +319,11 @@ class Session:
                 self._show_proactive(action)
 
     def _show_proactive(self, action: Any) -> None:
-        console.print(f"\n[magenta]agent (unprompted):[/] {action.content}", highlight=False)
+        console.print(f"\n[magenta]agent (unprompted):[/] {escape(action.content)}", highlight=False)
+        if action.path:
+            console.print(
+                f"  because: {' -> '.join(action.path)}", style="dim", highlight=False, markup=False
+            )
 
     def say(self, message: str, *, think: bool = False) -> None:
         """Stream the agent's reply. A search (``think``, or an escalated turn) shows one live progress line
@@ -391,8 +411,7 @@ class Session:
             agent.feedback(1.0 if name == "/good" else -1.0, user=user)
             console.print("[dim]noted[/]")
         elif name == "/idle":
-            seconds = parse_duration(arg or "1h")
-            actions = agent.idle(seconds, user=user)
+            actions = let_time_pass(agent, parse_duration(arg or "1h"), user)
             if not actions:
                 console.print(f"[dim]({arg or '1h'} passed; nothing came to mind)[/]")
             for action in actions:

@@ -117,13 +117,22 @@ class ActResult:
 
 @dataclass(frozen=True)
 class ProactiveAction:
-    """Something the agent did unprompted while idle, and the memories that caused it."""
+    """Something the agent did unprompted while idle, and why.
+
+    Attributes:
+        cause: the memories the substrate surfaced (episode ids).
+        cue: the memory the reactivation started from (the latest memory of the concept that ignited), or None.
+        path: the concepts it ran through, the ignited one first (``["tomas", "sailing"]``); empty with the
+            ``assembly`` learning rule.
+    """
 
     user: str
     t: float
     action: str
     content: str
     cause: list[str]
+    cue: str | None = None
+    path: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

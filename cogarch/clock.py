@@ -38,6 +38,16 @@ class ScaledClock:
     def now(self) -> float:
         return self._origin + (time.monotonic() - self._origin_wall) * self.scale
 
+    def skip(self, seconds: float) -> None:
+        """Jump ``seconds`` ahead (the chat's ``/idle``: that time passes at once).
+
+        Raises:
+            ValueError: a negative jump.
+        """
+        if seconds < 0:
+            raise ValueError("a clock cannot go back")
+        self._origin += seconds
+
 
 class ManualClock:
     """A clock that moves only through :meth:`advance` (thread-safe)."""

@@ -23,6 +23,7 @@ from cogarch import gateway
 from cogarch.context import AgentContext
 from cogarch.state import TurnState
 from cogarch.turns import generation_options
+from memory.nlp import extract_concepts
 from reasoning.errors import LLMError
 from reasoning.llm import (
     Message,
@@ -80,6 +81,7 @@ def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         "tags": tags.__dict__,
         "code": [],
         "associations": [],
+        "concepts": [],
         "recalled": [],
         "confidence": 0.0,
         "reply": "",
@@ -94,22 +96,47 @@ def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
 
 def encode(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """Embed the input, stimulate the user's substrate with its population code, read the responding memories."""
+    """Embed the input and present it to the user's substrate; read the memories its learned links surface.
+
+    With ``substrate.learning == "stdp"`` the substrate sees the population code of the embedding on its
+    sensory layer together with the concepts the input mentions (memory.nlp), in order; associations are the
+    memories bound to concepts that its learned lateral links reactivated (never the input itself: it is not
+    stored yet). With ``"assembly"``: the earlier whole-message assembly and its bound keys.
+    """
     ctx = runtime.context
     if not ctx.substrates.enabled:
         return {}
     user = state["user"]
-    vector = ctx.embedder([state.get("text", "")])[0]
+    text = state.get("text", "")
+    vector = ctx.embedder([text])[0]
     substrate = ctx.substrates.get(user)
     code = substrate.encode(np.asarray(vector))
-    response = substrate.stimulate(code, duration_ms=50.0, learn=ctx.settings.substrate.plasticity)
+    learn = ctx.settings.substrate.plasticity
+    concepts: list[list[str]] = []
+    if ctx.settings.substrate.learning == "stdp":
+        concepts = [[c.key, c.kind] for c in extract_concepts(text)]
+        response = substrate.present_concepts([(k, kind) for k, kind in concepts], code=code, learn=learn)
+        keys = response.memories
+        surfaced = [k for k, _ in response.surfaced]
+    else:
+        keys = list(substrate.stimulate(code, duration_ms=50.0, learn=learn).keys)
+        surfaced = []
     associations = []
-    for key, strength in list(getattr(response, "keys", []))[:5]:
+    for key, strength in keys[:5]:
         item = _get(ctx, key, user)
         if item is not None:
             associations.append({"key": key, "strength": float(strength), "text": item["text"]})
-    ctx.emit("encoded", user, {"code_size": len(code_indices(code)), "associations": associations})
-    return {"code": [int(i) for i in code_indices(code)], "associations": associations}
+    ctx.emit(
+        "encoded",
+        user,
+        {
+            "code_size": len(code_indices(code)),
+            "concepts": [k for k, _ in concepts],
+            "surfaced": surfaced,
+            "associations": associations,
+        },
+    )
+    return {"code": [int(i) for i in code_indices(code)], "associations": associations, "concepts": concepts}
 
 
 def code_indices(code: Any) -> Sequence[int]:
@@ -575,10 +602,13 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
                 )
             )
     stored.extend(_store_tool_uses(memory, state, user, t, base))
-    if ctx.substrates.enabled and state.get("code") and stored:
+    if ctx.substrates.enabled and stored:
         substrate = ctx.substrates.get(user)
-        code = substrate_code(substrate, state["code"])
-        substrate.bind(code, stored[0])
+        if ctx.settings.substrate.learning == "stdp":
+            if state.get("concepts"):
+                substrate.bind_memory(stored[0], [k for k, _ in state["concepts"]])
+        elif state.get("code"):
+            substrate.bind(substrate_code(substrate, state["code"]), stored[0])
     ctx.emit("learned", user, {"stored": stored, "turn_id": state.get("turn_id")})
     history: list[dict[str, Any]] = []
     if mode == "chat":
@@ -644,9 +674,19 @@ def trigger(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     kept = []
     for trig in state.get("triggers", []):
         memories = [m for m in (_get(ctx, key, user) for key, _ in trig["keys"]) if m is not None]
+        cue = _get(ctx, trig["cue"], user) if trig.get("cue") else None
         if memories:
-            kept.append({**trig, "memories": memories})
-            ctx.emit("trigger", user, {"keys": trig["keys"], "t": trig["t"], "path": trig.get("path", [])})
+            kept.append({**trig, "memories": memories, "cue": cue and cue["id"], "cue_memory": cue})
+            ctx.emit(
+                "trigger",
+                user,
+                {
+                    "keys": trig["keys"],
+                    "t": trig["t"],
+                    "path": trig.get("path", []),
+                    "cue": cue and cue["id"],
+                },
+            )
     return {"triggers": kept}
 
 

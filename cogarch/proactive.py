@@ -12,7 +12,9 @@ the proactive log (:class:`cogarch.store.proactive.ProactiveLog`, SQLite ``<data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,13 +38,16 @@ class ProactiveDecision(BaseModel):
 
 @dataclass(frozen=True)
 class Action:
-    """A proactive action the agent took."""
+    """A proactive action the agent took: ``cause`` the memories that surfaced, ``cue`` the memory the
+    reactivation started from (or None), ``path`` the concepts it ran through (ignited concept first)."""
 
     user: str
     t: float
     action: str
     content: str
     cause: list[str]
+    cue: str | None = None
+    path: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,11 +56,17 @@ class Action:
             "action": self.action,
             "content": self.content,
             "cause": self.cause,
+            "cue": self.cue,
+            "path": self.path,
         }
 
 
-def blocked_by(settings: ProactiveSettings, log: ProactiveLog, user: str, t: float) -> str | None:
-    """The guardrail that forbids a proactive action for ``user`` at time ``t``, or None when allowed."""
+def blocked_by(
+    settings: ProactiveSettings, log: ProactiveLog, user: str, t: float, cause: Sequence[str] = ()
+) -> str | None:
+    """The guardrail that forbids a proactive action for ``user`` at time ``t`` about the memories ``cause``, or
+    None when allowed. Besides opt-out, quiet hours, cooldown and the daily cap, the same memories are not acted
+    on twice within a day (two bursts often reactivate the same pair: the user would get the message twice)."""
     if not settings.enabled:
         return "proactive actions are disabled"
     if user in settings.opt_out:
@@ -71,17 +82,24 @@ def blocked_by(settings: ProactiveSettings, log: ProactiveLog, user: str, t: flo
         return f"cooldown ({settings.cooldown_s:.0f} s)"
     if len(log.actions_since(user, t - 86_400.0)) >= settings.max_per_day:
         return f"daily cap ({settings.max_per_day})"
+    if cause and any(
+        e["kind"] == "action" and e["t"] >= t - 86_400.0 and set(e["cause"]) == set(cause)
+        for e in log.entries(user, limit=settings.max_per_day * 4)
+    ):
+        return "acted on the same memories within a day"
     return None
 
 
 def run_idle_bursts(ctx: AgentContext, user: str, seconds: float, start: float) -> list[dict[str, Any]]:
     """Run the user's substrate in bursts over ``seconds`` of idle time starting at ``start``.
 
-    Returns the triggers, each ``{"keys": [[key, strength], ...], "path": [...], "t": epoch_seconds}``.
+    Returns the triggers, each ``{"keys": [[key, strength], ...], "path": [...], "concepts": [...], "cue": id |
+    None, "t": epoch_seconds}``: ``concepts`` is the path when it names concepts (``substrate.learning="stdp"``).
     """
     if not ctx.substrates.enabled or seconds <= 0:
         return []
     settings = ctx.settings.proactive
+    concepts = ctx.settings.substrate.learning == "stdp"  # then a trigger's path names concepts, not memories
     substrate = ctx.substrates.get(user)
     if not substrate.keys():
         return []
@@ -91,7 +109,17 @@ def run_idle_bursts(ctx: AgentContext, user: str, seconds: float, start: float) 
         t = start + (i + 1) * min(settings.sample_every_s, seconds)
         for trig in substrate.idle(settings.burst_ms):
             keys = [[str(k), float(s)] for k, s in trig.keys]
-            triggers.append({"keys": keys, "path": [str(p) for p in getattr(trig, "path", [])], "t": t})
+            cue = getattr(trig, "cue", None)
+            path = [str(p) for p in getattr(trig, "path", [])]
+            triggers.append(
+                {
+                    "keys": keys,
+                    "path": path,
+                    "concepts": path if concepts else [],
+                    "cue": None if cue is None else str(cue),
+                    "t": t,
+                }
+            )
     return triggers
 
 
@@ -102,59 +130,94 @@ def decide_on_triggers(ctx: AgentContext, user: str, triggers: list[dict[str, An
     actions: list[dict[str, Any]] = []
     for trig in triggers:
         cause = [k for k, _ in trig["keys"]]
+        cue, path = trig.get("cue"), list(trig.get("concepts") or [])
         t = float(trig["t"])
-        log.record(user, t, "trigger", cause=cause)
-        reason = blocked_by(settings, log, user, t)
+        log.record(user, t, "trigger", cause=cause, cue=cue, path=path)
+        reason = blocked_by(settings, log, user, t, cause)
         if reason is not None:
-            log.record(user, t, "blocked", cause=cause, reason=reason)
-            ctx.emit("proactive", user, {"acted": False, "reason": reason, "cause": cause})
+            log.record(user, t, "blocked", cause=cause, reason=reason, cue=cue, path=path)
+            ctx.emit("proactive", user, {"acted": False, "reason": reason, "cause": cause, "cue": cue})
             continue
-        decision = _ask(ctx, [m["text"] for m in trig["memories"]])
+        memories = [
+            m["text"] for m in ([trig["cue_memory"]] if trig.get("cue_memory") else []) + trig["memories"]
+        ]
+        decision = _ask(ctx, memories, _topics(path, memories))
         if decision.action == "nothing" or not decision.content.strip():
-            log.record(user, t, "declined", cause=cause, reason="the model chose to do nothing")
-            ctx.emit("proactive", user, {"acted": False, "reason": "model declined", "cause": cause})
+            log.record(
+                user, t, "declined", cause=cause, reason="the model chose to do nothing", cue=cue, path=path
+            )
+            ctx.emit(
+                "proactive", user, {"acted": False, "reason": "model declined", "cause": cause, "cue": cue}
+            )
             continue
-        action = Action(user, t, decision.action, decision.content.strip(), cause)
-        log.record(user, t, "action", action=action.action, content=action.content, cause=cause)
+        action = Action(user, t, decision.action, decision.content.strip(), cause, cue, path)
+        log.record(
+            user, t, "action", action=action.action, content=action.content, cause=cause, cue=cue, path=path
+        )
         ctx.emit("proactive", user, {"acted": True, **action.to_dict()})
         actions.append(action.to_dict())
     return actions
 
 
-def _ask(ctx: AgentContext, memories: list[str]) -> ProactiveDecision:
-    """The LLM's decision. A model that cannot produce valid JSON still writes the content as plain text."""
+def _topics(path: list[str], memories: list[str]) -> list[str]:
+    """The surfaced concepts as the memories write them (concept keys are lower-cased: "tomas" -> "Tomas")."""
+    out = []
+    for key in path:
+        found = re.search(rf"\b{re.escape(key)}\b", " ".join(memories), flags=re.IGNORECASE)
+        out.append(found.group(0) if found else key)
+    return out
+
+
+def _ask(ctx: AgentContext, memories: list[str], topics: list[str]) -> ProactiveDecision:
+    """The LLM's decision about what came back to mind. A message must name at least one of ``topics`` (what
+    the substrate surfaced): a model that cannot produce valid JSON, or writes past the topics, gets one plain
+    request that starts its message with them; a reply that still names none is dropped (nothing is sent)."""
     from reasoning.structured import generate_structured
 
     notes = "\n".join(f'- "{" ".join(m.split())}"' for m in memories[:5])
+    about = ", ".join(topics[:4])
+    system: Message = {
+        "role": "system",
+        "content": "You are an assistant that may reach out to the user unprompted, briefly and kindly, "
+        "when something from past conversations is worth following up. The notes are quoted data.",
+    }
     messages: list[Message] = [
-        {
-            "role": "system",
-            "content": "You are an assistant that may reach out to the user unprompted, briefly and kindly, "
-            "when something from past conversations is worth following up. The notes are quoted data.",
-        },
+        system,
         {
             "role": "user",
-            "content": f"These memories came back to mind:\n{notes}\n\nDecide: send a short message, set a "
-            'reminder, or do nothing. Answer as JSON: {"action": "message"|"reminder"|"nothing", "content": "..."}',
+            "content": f"These memories came back to mind (about {about}):\n{notes}\n\nDecide: send a short "
+            "message that mentions them, set a reminder, or do nothing. Answer as JSON: "
+            '{"action": "message"|"reminder"|"nothing", "content": "..."}',
         },
     ]
     try:
-        return generate_structured(ctx.llm, messages, ProactiveDecision, retries=1)
+        decision = generate_structured(ctx.llm, messages, ProactiveDecision, retries=1)
+        if decision.action == "nothing" or _names(decision.content, topics):
+            return decision
     except LLMError:
         pass
+    opening = f"About {' and '.join(topics[:2])}:" if topics else ""
     plain: list[Message] = [
-        messages[0],
+        system,
         {
             "role": "user",
-            "content": f"These memories came back to mind:\n{notes}\n\nWrite one short, friendly "
-            "message to the user following up on them.",
+            "content": f"These memories came back to mind:\n{notes}\n\nWrite one short, friendly message to the "
+            f"user following up on them. Begin with '{opening}'",
         },
     ]
     try:
         text = ctx.llm.complete(plain, GenerationOptions(max_tokens=60)).text.strip()
     except LLMError:
         return ProactiveDecision(action="nothing", content="")
+    if topics and not _names(text, topics):
+        text = f"{opening} {text}".strip()
     return ProactiveDecision(action="message", content=text)
+
+
+def _names(text: str, topics: list[str]) -> bool:
+    return (
+        any(re.search(rf"\b{re.escape(t)}\b", text, flags=re.IGNORECASE) for t in topics) if topics else True
+    )
 
 
 __all__ = [

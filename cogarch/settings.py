@@ -55,6 +55,13 @@ class SubstrateSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' takes CUDA when available.")
     seed: int = Field(0, description="Seed of the network's construction and noise.")
     plasticity: bool = Field(True, description="Learn (STDP); off is the control condition.")
+    learning: Literal["stdp", "assembly"] = Field(
+        "stdp",
+        description="'stdp': each message presents the concept assemblies of what it mentions (memory.nlp) in "
+        "sequence and pair STDP, gated to them, links concepts mentioned together; memories bind to their "
+        "concepts. 'assembly': the earlier rate rule on whole-message assemblies with a link to the previous "
+        "message (associations follow turn order; kept for comparison).",
+    )
     dt_ms: float = Field(1.0, gt=0, le=5, description="Integration step in milliseconds.")
     autosave_s: float = Field(
         60.0,

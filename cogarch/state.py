@@ -48,6 +48,7 @@ class TurnState(TypedDict, total=False):
     tags: dict[str, Any]
     code: list[int]
     associations: list[dict[str, Any]]
+    concepts: list[list[str]]
     recalled: list[dict[str, Any]]
     persona: list[str]
     confidence: float

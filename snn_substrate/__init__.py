@@ -4,6 +4,15 @@ Standalone: imports no other cogarch package. See README.md in this folder.
 """
 
 from snn_substrate.coding import Code, population_code
-from snn_substrate.substrate import Response, RunStats, Substrate, SubstrateConfig, Trigger
+from snn_substrate.substrate import ConceptResponse, Response, RunStats, Substrate, SubstrateConfig, Trigger
 
-__all__ = ["Code", "Response", "RunStats", "Substrate", "SubstrateConfig", "Trigger", "population_code"]
+__all__ = [
+    "Code",
+    "ConceptResponse",
+    "Response",
+    "RunStats",
+    "Substrate",
+    "SubstrateConfig",
+    "Trigger",
+    "population_code",
+]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
 import torch
 
 
@@ -191,6 +193,47 @@ def with_reverse(conn: Connectivity) -> Connectivity:
     syn = expand_rows(cpu.row_ptr, rows, cpu.n_plastic)
     pre = torch.repeat_interleave(rows, cpu.n_plastic.to(torch.int64))
     return _reverse_from(cpu, syn, pre, n).to(dev)
+
+
+class PlasticGate(NamedTuple):
+    """A restriction of the plastic index for one run (``Engine.run(gate=...)``): which rows depress on a pre
+    spike (``n_plastic``: a member's full plastic part, 0 elsewhere) and which incoming synapses potentiate on a
+    post spike (``rev_*``: only those whose pre and post neurons are both members)."""
+
+    n_plastic: torch.Tensor  # int32 (N,)
+    rev_ptr: torch.Tensor  # int64 (N+1,)
+    rev_syn: torch.Tensor  # int32 (G,)
+    rev_pre: torch.Tensor  # int32 (G,)
+
+
+def gate(conn: Connectivity, members: npt.NDArray[np.int64]) -> PlasticGate:
+    """The :class:`PlasticGate` that makes only the plastic synapses among ``members`` (neuron ids) potentiate,
+    and only members' outgoing plastic synapses depress. ``conn`` must have its reverse index. Built with
+    NumPy (a few hundred members: small-op torch calls would cost more than the work)."""
+    n = int(conn.n_plastic.numel())
+    cpu = conn.col.device.type == "cpu"
+    rev_ptr_all = conn.rev_ptr.numpy() if cpu else conn.rev_ptr.cpu().numpy()
+    rev_pre_all = conn.rev_pre.numpy() if cpu else conn.rev_pre.cpu().numpy()
+    m = np.unique(np.asarray(members, dtype=np.int64))
+    inside = np.zeros(n, dtype=bool)
+    inside[m] = True
+    ln = rev_ptr_all[m + 1] - rev_ptr_all[m]
+    total = int(ln.sum())
+    rev = np.repeat(rev_ptr_all[m] - (np.cumsum(ln) - ln), ln) + np.arange(total, dtype=np.int64)
+    keep = inside[rev_pre_all[rev]]
+    counts = np.bincount(np.repeat(m, ln)[keep], minlength=n)
+    rev_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=rev_ptr[1:])
+    n_plastic = np.zeros(n, dtype=np.int32)
+    n_plastic[m] = (conn.n_plastic.numpy() if cpu else conn.n_plastic.cpu().numpy())[m]
+    sel = torch.from_numpy(rev[keep])
+    dev = conn.col.device
+    return PlasticGate(
+        torch.from_numpy(n_plastic).to(dev),
+        torch.from_numpy(rev_ptr).to(dev),
+        conn.rev_syn[sel.to(dev)].contiguous(),
+        conn.rev_pre[sel.to(dev)].contiguous(),
+    )
 
 
 def plastic_ids(conn: Connectivity) -> torch.Tensor:

@@ -25,7 +25,14 @@ from typing import Literal, NamedTuple
 import torch
 
 from snn_substrate import _native
-from snn_substrate.connectivity import Connectivity, expand_rows, has_reverse, plastic_ids, with_reverse
+from snn_substrate.connectivity import (
+    Connectivity,
+    PlasticGate,
+    expand_rows,
+    has_reverse,
+    plastic_ids,
+    with_reverse,
+)
 from snn_substrate.dynamics import LIFConstants, LIFParams, LIFState, lif_constants, lif_step, noise_mask
 from snn_substrate.plasticity import STDPParams, elig_gain, mode_bits, stdp_on_post, stdp_on_pre
 
@@ -129,19 +136,24 @@ class Engine:
         self._plastic_ids: torch.Tensor | None = None
         self.profile = False  # native: accumulate thread 0's per-phase wall time into phase_s
         self.phase_s: dict[str, float] = {}
+        self._gate: PlasticGate | None = None
 
     @property
     def t_ms(self) -> float:
         return self.step * self.dt
 
-    def run(self, n_steps: int, plasticity: str = "off", record_cap: int = 0) -> RunResult:
+    def run(
+        self, n_steps: int, plasticity: str = "off", record_cap: int = 0, gate: PlasticGate | None = None
+    ) -> RunResult:
         """Advance ``n_steps`` with the current ``drive``; plasticity one of off|direct|eligibility|both.
 
         ``record_cap`` > 0 records up to that many (step, neuron) spikes into a preallocated buffer.
+        ``gate`` (connectivity.gate) restricts STDP in this run to the synapses it lists; the same rule runs.
         """
         bits = mode_bits(plasticity)
         if bits and not has_reverse(self.conn):
             self.conn = with_reverse(self.conn)
+        self._gate = gate if bits else None
         if bits & 2 and self.elig.numel() == 0:
             bits &= 1
         if bits & 2 and (self.t_ms + n_steps * self.dt - self.elig_t0) > 30 * self.stdp.tau_elig:
@@ -198,6 +210,7 @@ class Engine:
     ) -> tuple[int, int, int]:
         assert self._lib is not None
         st, cn = self.state, self.conn
+        pl = self._gate or cn
         params = self._params(bits | (16 if self.profile else 0))
         out = torch.zeros(8, dtype=torch.int64)
         elig_ptr = self.elig.data_ptr() if self.elig.numel() else None
@@ -219,10 +232,10 @@ class Engine:
             cn.row_ptr.data_ptr(),
             cn.col.data_ptr(),
             cn.w.data_ptr(),
-            cn.n_plastic.data_ptr(),
-            cn.rev_ptr.data_ptr(),
-            cn.rev_syn.data_ptr(),
-            cn.rev_pre.data_ptr(),
+            pl.n_plastic.data_ptr(),
+            pl.rev_ptr.data_ptr(),
+            pl.rev_syn.data_ptr(),
+            pl.rev_pre.data_ptr(),
             elig_ptr,
             params.data_ptr(),
             self.step,
@@ -246,6 +259,7 @@ class Engine:
         self, n_steps: int, bits: int, counts: torch.Tensor, rec: torch.Tensor, cap: int
     ) -> tuple[int, int, int]:
         cn, p, s = self.conn, self.lif, self.stdp
+        pl = self._gate or cn
         idx = torch.arange(self.n, device=self.device, dtype=torch.int64)
         e_pre = float(torch.exp(torch.tensor(-self.dt / s.tau_plus)).item())
         e_post = float(torch.exp(torch.tensor(-self.dt / s.tau_minus)).item())
@@ -284,7 +298,7 @@ class Engine:
                 st = LIFState(st.v, ge, gi, st.theta, st.refrac)
                 if bits:
                     gain = elig_gain(self.step * self.dt, self.elig_t0, s.tau_elig)
-                    pre_syn = expand_rows(cn.row_ptr, ids, cn.n_plastic)
+                    pre_syn = expand_rows(cn.row_ptr, ids, pl.n_plastic)
                     if pre_syn.numel():
                         stdp_on_pre(
                             cn.w,
@@ -296,13 +310,13 @@ class Engine:
                             bits,
                             gain,
                         )
-                    rev = expand_rows(cn.rev_ptr, ids)
+                    rev = expand_rows(pl.rev_ptr, ids)
                     if rev.numel():
                         stdp_on_post(
                             cn.w,
                             self.elig,
-                            cn.rev_syn[rev].to(torch.int64),
-                            cn.rev_pre[rev].to(torch.int64),
+                            pl.rev_syn[rev].to(torch.int64),
+                            pl.rev_pre[rev].to(torch.int64),
                             self.x_pre,
                             s,
                             bits,

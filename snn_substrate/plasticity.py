@@ -185,6 +185,51 @@ def assembly_potentiation(
     return incoming[moved], dw[moved]
 
 
+def synaptic_scaling(
+    rev_ptr: torch.Tensor, rev_syn: torch.Tensor, w: torch.Tensor, posts: torch.Tensor, budget: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Homeostatic synaptic scaling, in place: for each neuron in ``posts`` whose incoming plastic weights sum to
+    more than ``budget``, scale all of them by ``budget / sum`` (multiplicative, so their ratios, i.e. what was
+    learned, are kept while the neuron's total lateral drive stays bounded).
+
+    Returns:
+        (synapse ids, weight change) of the synapses scaled.
+    """
+    posts = torch.unique(posts.to(torch.int64))
+    if w.device.type == "cpu":
+        ids_np, d_np = _scale_np(rev_ptr.numpy(), rev_syn.numpy(), w.numpy(), posts.numpy(), budget)
+        return torch.from_numpy(ids_np), torch.from_numpy(d_np)
+    ln = rev_ptr[posts + 1] - rev_ptr[posts]
+    incoming = rev_syn[_expand(rev_ptr, posts, ln)].to(torch.int64)
+    owner = torch.repeat_interleave(torch.arange(posts.numel(), device=w.device), ln)
+    total = torch.zeros(posts.numel(), dtype=w.dtype, device=w.device).index_add_(0, owner, w[incoming])
+    factor = (budget / total.clamp(min=1e-12)).clamp(max=1.0)[owner]
+    moved = factor < 1.0
+    ids = incoming[moved]
+    before = w[ids].clone()
+    w[ids] = w[ids] * factor[moved]
+    return ids, w[ids] - before
+
+
+def _scale_np(
+    rev_ptr: npt.NDArray[np.int64],
+    rev_syn: npt.NDArray[np.int32],
+    w: npt.NDArray[np.float32],
+    posts: npt.NDArray[np.int64],
+    budget: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    ln = rev_ptr[posts + 1] - rev_ptr[posts]
+    incoming = rev_syn[_expand_np(rev_ptr, posts, ln)].astype(np.int64)
+    owner = np.repeat(np.arange(posts.size), ln)
+    total = np.bincount(owner, weights=w[incoming], minlength=posts.size)
+    factor = np.minimum(budget / np.maximum(total, 1e-12), 1.0).astype(np.float32)[owner]
+    moved = factor < 1.0
+    ids = incoming[moved]
+    before = w[ids].copy()
+    w[ids] = before * factor[moved]
+    return ids, w[ids] - before
+
+
 def _expand_np(
     ptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], ln: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:

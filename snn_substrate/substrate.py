@@ -12,31 +12,52 @@ lateral weight from the other winners ('count', the earlier rule: most spikes, t
 Key strengths (Response.keys, triggers) are measured on concept-layer members only. ``bind(code, key)``
 stores that assembly under an external key.
 
-Learning (``learn=True`` and plasticity on) is restricted to the stimulated assembly's own lateral synapses
-(plasticity.assembly_potentiation): soft-bounded Hebbian potentiation ``w += eta (w_max - w)`` among its
-members (the rate limit of pair STDP for neurons firing together at high rate), followed by synaptic
-scaling that caps each member's summed incoming lateral weight at ``lat_budget_mv``. Stimuli learned in
-succession count as co-occurring: the previous learned assembly (the context) is linked with the new one at
-``context_rate``. Nothing else changes, so background activity never potentiates and a neuron's lateral
-drive stays bounded however many turns are learned: idle activity stays in the low-rate asynchronous
-regime (BENCHMARKS.md, S: per-turn cost over 200 learning turns). Every change is tagged for ``tag_ms``;
-``reward(r)`` scales the tagged changes (three-factor rule, sparse). In-kernel trace STDP remains available
-for ``run(learn=True)`` / ``idle(learn=True)`` (depression-dominated, clipped to [0, w_max]).
+Concepts (what the agent uses). ``present_concepts([(key, kind), ...], code)`` presents one message: each
+concept's assembly (``concept_k`` concept-layer E neurons fixed by the seed and a hash of the key, so the same
+concept is the same neurons in every message; concepts.py) with its kind's assembly in the category layer
+(``kind_k`` neurons: person, place, activity, ...) is driven for ``concept_ms``, successive concepts
+``concept_gap_ms`` apart (in the order the message mentions them), with the message's population code on the
+sensory layer throughout. Learning is the kernel's pair STDP (``learn_stdp``: traces with tau 20 ms,
+``a_plus`` 10 > ``a_minus`` 6 mV, clipped to [0, w_max]) during that window, gated to the lateral synapses
+among the presented assemblies (connectivity.gate: nothing else is plastic in that window; the presented
+neurons' outgoing plastic synapses also depress on their spikes), followed by homeostatic synaptic scaling of the
+presented neurons' incoming lateral weights to ``lat_budget_mv`` (plasticity.synaptic_scaling). Concepts
+driven within ~20 ms of each other link in both directions, the earlier onto the later more strongly;
+concepts never presented together stay at their initial weights. The net weight changes of the window are its
+eligibility tags: ``reward(r)`` adds ``r`` times them, decaying with ``tau_elig`` (three-factor rule), and
+raises the salience of the last message's concepts. A concept surfaces when its own members fire with a share
+>= ``trigger_threshold``; ``bind_memory(key, concepts)`` binds a memory to the concepts it mentions, and
+memories bound to surfaced concepts are the associations. With plasticity off nothing is learned.
+
+Code assemblies (the earlier path, kept for comparison and for benchmark E). ``stimulate(code, learn=True)``
+learns with a rate rule restricted to the stimulated assembly's own lateral synapses
+(plasticity.assembly_potentiation): ``w += eta (w_max - w)`` among its members, then synaptic scaling to
+``lat_budget_mv``; the previous learned assembly (the context) is linked with the new one at ``context_rate``
+(so what is learned follows turn order). Every change is tagged for ``tag_ms`` for ``reward``.
 
 Idle. ``idle(ms)`` advances the network under weak background Poisson drive in windows of ``cue_window_ms``.
-In each window one bound assembly (sampled uniformly by the substrate's own RNG) gets a replay cue for
-``cue_ms``; every *other* bound assembly whose own members (those not in the cued one) fire at least once
-in the window with a share >= ``trigger_threshold`` has been reactivated laterally and surfaces in a
-``Trigger``. Only learned lateral links carry activity that far: without plasticity nothing surfaces.
-A key that surfaced (and its cue) rests for ``cooldown_ms`` of simulated time.
+With memories bound to concepts: in each window spontaneous activity ignites one concept, drawn with
+probability proportional to its salience (recency of mention over ``salience_tau`` messages, times 1 + the
+reward it was presented under, plus a floor); concepts that just took part in a reactivation rest for
+``cooldown_ms`` (adaptation). The ignited concept gets ``cue_drive_mv`` for ``cue_ms``; if its members fire
+(share >= ``trigger_threshold``), every other concept whose own members then fire with that share has been
+reactivated through learned lateral links, and a ``Trigger`` records the path (ignited concept, surfaced
+concepts), the memories bound to the surfaced concepts, and the cue (the ignited concept's latest memory).
+``idle(ms, learn=True)`` is a sleep phase: the same replay with the gated STDP of the default ``stdp`` constants
+(depression-dominated) on the ignited assembly, then synaptic scaling. Only learned lateral links carry activity
+from one concept to another: without plasticity nothing surfaces. With code bindings only (the earlier path)
+the cue is one bound assembly drawn uniformly. In-kernel trace STDP over the whole network remains available
+for ``run(learn=True)`` and benchmark S2.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,15 +67,16 @@ import numpy.typing as npt
 import torch
 
 from snn_substrate.coding import Code, population_code
-from snn_substrate.connectivity import Connectivity, build, expand_rows, with_reverse
+from snn_substrate.concepts import ConceptRegistry, hashed_members
+from snn_substrate.connectivity import Connectivity, build, expand_rows, gate, with_reverse
 from snn_substrate.dynamics import LIFParams, LIFState, init_state
 from snn_substrate.engine import Backend, Engine, resolve_device
 from snn_substrate.network import Layout, Population, SubstrateShape, substrate_layout
-from snn_substrate.plasticity import STDPParams, assembly_potentiation
+from snn_substrate.plasticity import STDPParams, assembly_potentiation, synaptic_scaling
 
 FORMAT = "snn_substrate"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 DEFAULT_LIF = LIFParams(
     tau_m=20.0,
@@ -72,6 +94,11 @@ DEFAULT_LIF = LIFParams(
 DEFAULT_STDP = STDPParams(
     a_plus=0.02, a_minus=0.025, tau_plus=20.0, tau_minus=20.0, w_max=30.0, tau_elig=1000.0, reward_lr=1.0
 )
+LEARN_STDP = STDPParams(
+    a_plus=10.0, a_minus=6.0, tau_plus=20.0, tau_minus=20.0, w_max=30.0, tau_elig=1000.0, reward_lr=1.0
+)
+"""Pair STDP of a message window (gated to the presented assemblies): a_plus > a_minus, so concepts whose
+neurons fire within ~20 ms of each other link in both directions, the earlier one more strongly onto the later."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,10 @@ class SubstrateConfig:
         / code_k)`` in ``stimulate`` (``code_drive_mv``), so a denser code recruits a smaller share of the
         concept layer (measured at 20k: 14 % of concept E fire for k = 32 at 30 mV, 44 % for k = 128 at
         30 mV, 25 % at 15 mV); None: no scaling. ``present`` and replay cues use stim/cue drive.
+        concept_k / kind_k: neurons per concept assembly (concept layer) / per kind assembly (category layer);
+        concept_ms, concept_gap_ms, concept_drive_mv: how long each concept of a message is driven, the onset
+        spacing of successive concepts (they overlap by concept_ms - gap) and the drive; learn_stdp: the pair
+        STDP constants of a message window; salience_tau: messages over which a concept's recency decays.
     """
 
     neurons: int = 20_000
@@ -126,10 +157,18 @@ class SubstrateConfig:
     assembly_rule: str = "lateral"
     assembly_candidates: float = 2.0
     drive_ref_k: int | None = 32
+    concept_k: int = 48
+    kind_k: int = 24
+    concept_ms: float = 20.0
+    concept_gap_ms: float = 10.0
+    concept_drive_mv: float = 40.0
+    learn_stdp: STDPParams = LEARN_STDP
+    salience_tau: float = 30.0
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["shape"], d["lif"], d["stdp"] = self.shape._asdict(), self.lif._asdict(), self.stdp._asdict()
+        d["learn_stdp"] = self.learn_stdp._asdict()
         return d
 
     @classmethod
@@ -142,6 +181,7 @@ class SubstrateConfig:
             shape=SubstrateShape(**shape),
             lif=LIFParams(**d.pop("lif", {})),
             stdp=STDPParams(**d.pop("stdp", {})),
+            learn_stdp=STDPParams(**d.pop("learn_stdp", LEARN_STDP._asdict())),
             **d,
         )
 
@@ -164,10 +204,25 @@ class Response(NamedTuple):
 
 class Trigger(NamedTuple):
     """An idle reactivation: surfaced keys (key, strength) strongest first; path = [cued key, *surfaced];
-    simulated time of the window's end."""
+    simulated time of the window's end. With concepts (``learning="stdp"``): keys are the memories bound to the
+    surfaced concepts, path = [ignited concept, *surfaced concepts], cue = the memory of the ignited concept
+    the reactivation started from (its latest), or None."""
 
     keys: list[tuple[str, float]]
     path: list[str]
+    t_ms: float
+    cue: str | None = None
+
+
+class ConceptResponse(NamedTuple):
+    """What presenting a message's concepts evoked: the concepts presented; the other concepts their lateral
+    links reactivated (key, share of members active), strongest first; the memories bound to those (key,
+    score), best first; total spikes; simulated time at the end."""
+
+    concepts: list[str]
+    surfaced: list[tuple[str, float]]
+    memories: list[tuple[str, float]]
+    spikes: int
     t_ms: float
 
 
@@ -187,6 +242,13 @@ class RunStats(NamedTuple):
 class _Binding(NamedTuple):
     code: npt.NDArray[np.int64]
     members: npt.NDArray[np.int64]
+
+
+def _gather(values: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``values[ids]`` (a copy); through NumPy on the CPU, where torch's indexing wakes its thread pool."""
+    if values.device.type == "cpu":
+        return torch.from_numpy(values.numpy()[ids.numpy()])
+    return values[ids]
 
 
 class Substrate:
@@ -214,6 +276,7 @@ class Substrate:
             raise ValueError("need code_k >= 1, assembly_k >= 1 (or None) and neurons >= 100")
         if cfg.assembly_rule not in ("lateral", "count"):
             raise ValueError(f"unknown assembly_rule {cfg.assembly_rule!r}; use 'lateral' or 'count'")
+
         self.device = resolve_device(device)
         self.layout: Layout = substrate_layout(cfg.neurons, cfg.shape)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -252,6 +315,8 @@ class Substrate:
         self._assembly_mask = torch.zeros(cfg.neurons, dtype=torch.bool, device=self.device)
         self._assembly_mask[ce.start : ce.stop] = True
         self._assembly_mask[ge.start : ge.stop] = True
+        self._concepts = ConceptRegistry()
+        self._recent: list[str] = []  # the concepts of the last learned message (reward's salience target)
 
     # ------------------------------------------------------------------ coding
     @property
@@ -455,15 +520,19 @@ class Substrate:
         return members
 
     def unbind(self, key: str) -> bool:
-        """Forget ``key``'s binding; True if it existed."""
+        """Forget ``key``'s binding (a code binding or a memory's concepts); True if it existed. Concepts no
+        memory is bound to any more leave the registry (their keys are text)."""
         self._cool.pop(key, None)
         existed = self._bindings.pop(key, None) is not None
         self._index = None
+        if self._concepts.memories.pop(key, None) is not None:
+            existed = True
+            self._concepts.drop_unbound()
         return existed
 
     def keys(self) -> list[str]:
-        """Bound keys in binding order."""
-        return list(self._bindings)
+        """Bound keys (code bindings, then memories bound to concepts) in binding order."""
+        return [*self._bindings, *(k for k in self._concepts.memories if k not in self._bindings)]
 
     def assembly_of(self, key: str) -> npt.NDArray[np.int64]:
         """The neurons bound to ``key``. Raises KeyError if unbound."""
@@ -498,6 +567,182 @@ class Substrate:
         out.sort(key=lambda kv: (-kv[1], kv[0]))
         return out
 
+    # ------------------------------------------------------------------ concepts
+    def concept_members(self, key: str, kind: str = "thing") -> npt.NDArray[np.int64]:
+        """The concept-layer assembly of ``key`` (fixed by the seed and the key: concepts.hashed_members)."""
+        entry = self._concepts.concepts.get(key)
+        if entry is not None:
+            return entry.members.copy()
+        ce = self._ce
+        return hashed_members(self.config.seed, "concept:" + key, ce.start, ce.size, self.config.concept_k)
+
+    def _kind_members(self, kind: str) -> npt.NDArray[np.int64]:
+        ge = self._ge
+        return hashed_members(self.config.seed, "kind:" + kind, ge.start, ge.size, self.config.kind_k)
+
+    def present_concepts(
+        self, concepts: Sequence[tuple[str, str]], code: Code | None = None, learn: bool = True
+    ) -> ConceptResponse:
+        """Present a message's concepts ((key, kind) pairs, in the order the message mentions them), with its
+        population ``code`` on the sensory layer throughout when given, and read which other concepts their
+        learned lateral links reactivate.
+
+        Concept i's assembly (with its kind's category assembly) is driven with ``concept_drive_mv`` from
+        ``i x concept_gap_ms`` for ``concept_ms``, so successive concepts overlap; then the network settles
+        for ``settle_ms``. With ``learn`` (and plasticity on) the kernel's pair STDP runs with ``learn_stdp``
+        during the presentation, gated to the synapses among the presented assemblies (connectivity.gate:
+        nothing else learns), followed by synaptic scaling of the presented neurons' incoming lateral weights
+        to ``lat_budget_mv``; the net changes are tagged for ``reward``. A concept surfaces when its members
+        (outside the presented assemblies) fire with a share >= ``trigger_threshold``; memories bound to
+        surfaced concepts are scored by the activity of all their concepts (presented ones count 1).
+
+        Raises:
+            ValueError: an empty concept key.
+        """
+        cfg, eng = self.config, self.engine
+        reg = self._concepts
+        if any(not key for key, _ in concepts):
+            raise ValueError("concept keys must be non-empty strings")
+        if learn:
+            reg.messages += 1
+        keys: list[str] = []
+        groups: list[npt.NDArray[np.int64]] = []
+        for key, kind in concepts:
+            if key in keys:
+                continue
+            entry = reg.add(key, self.concept_members(key), kind)
+            if learn:
+                entry.last, entry.mentions, entry.reward = reg.messages, entry.mentions + 1, 0.0
+            keys.append(key)
+            groups.append(np.concatenate([entry.members, self._kind_members(entry.kind)]))
+        if not keys:
+            return ConceptResponse([], [], [], 0, eng.t_ms)
+        union = np.unique(np.concatenate(groups))
+        learning = learn and cfg.plasticity
+        counts = np.zeros(cfg.neurons, dtype=np.int64)
+        spikes = 0
+        g = None
+        if learning:
+            conn = self._with_reverse()
+            g = gate(conn, union)
+            incoming = self._incoming(union)
+            before = _gather(conn.w, incoming)
+        on = [i * cfg.concept_gap_ms for i in range(len(keys))]
+        edges = sorted({0.0, *on, *[t + cfg.concept_ms for t in on]})
+        drives = [torch.as_tensor(members, device=self.device) for members in groups]
+        sensory = None
+        if code is not None:
+            sensory = torch.as_tensor(self._check_code(code) + self._sens.start, device=self.device)
+        saved, eng.stdp = eng.stdp, cfg.learn_stdp
+        try:
+            for a, b in itertools.pairwise(edges):
+                eng.drive.zero_()
+                if sensory is not None:
+                    eng.drive[sensory] = self.code_drive_mv
+                for i, ids in enumerate(drives):
+                    if on[i] <= a < on[i] + cfg.concept_ms:
+                        eng.drive[ids] = cfg.concept_drive_mv
+                res = eng.run(self._steps(b - a), "direct" if learning else "off", gate=g)
+                counts += res.counts.cpu().numpy()
+                spikes += res.spikes
+        finally:
+            eng.stdp = saved
+            eng.drive.zero_()
+        if cfg.settle_ms > 0:
+            res = eng.run(self._steps(cfg.settle_ms), "off")
+            counts += res.counts.cpu().numpy()
+            spikes += res.spikes
+        if learning:
+            w = eng.conn.w
+            synaptic_scaling(eng.conn.rev_ptr, eng.conn.rev_syn, w, torch.as_tensor(union), cfg.lat_budget_mv)
+            dw = _gather(w, incoming) - before
+            moved = (
+                torch.nonzero(dw).flatten()
+                if dw.device.type != "cpu"
+                else torch.from_numpy(np.flatnonzero(dw.numpy()))
+            )
+            if moved.numel():
+                self._tags = [t for t in self._tags if eng.t_ms - t[0] <= cfg.tag_ms]
+                self._tags.append((eng.t_ms, _gather(incoming, moved), _gather(dw, moved)))
+            self._recent = keys
+        surfaced = self._surfaced(counts, union, exclude=keys)
+        memories = self._memories_of(dict.fromkeys(keys, 1.0), surfaced)
+        return ConceptResponse(keys, surfaced, memories, spikes, eng.t_ms)
+
+    def _with_reverse(self) -> Connectivity:
+        eng = self.engine
+        eng.conn = with_reverse(eng.conn)
+        return eng.conn
+
+    def _incoming(self, posts: npt.NDArray[np.int64]) -> torch.Tensor:
+        """Ids of the plastic synapses onto ``posts`` (int64)."""
+        conn = self._with_reverse()
+        if self.device.type == "cpu":
+            rp = conn.rev_ptr.numpy()
+            ln = rp[posts + 1] - rp[posts]
+            ids = np.repeat(rp[posts] - (np.cumsum(ln) - ln), ln) + np.arange(int(ln.sum()), dtype=np.int64)
+            return torch.from_numpy(conn.rev_syn.numpy()[ids].astype(np.int64))
+        rows = torch.as_tensor(posts, device=self.device)
+        return conn.rev_syn[expand_rows(conn.rev_ptr, rows)].to(torch.int64)
+
+    def _surfaced(
+        self, counts: npt.NDArray[np.int64], driven: npt.NDArray[np.int64], exclude: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        """Concepts (not in ``exclude``) whose members outside ``driven`` fired with share >= trigger_threshold."""
+        flat, owner, names = self._concepts.index()
+        if not names:
+            return []
+        active = counts >= 1
+        keep = ~np.isin(flat, driven)
+        act = active[flat] & keep
+        sizes = np.maximum(np.bincount(owner, weights=keep, minlength=len(names)), 1.0)
+        share = np.bincount(owner, weights=act, minlength=len(names)) / sizes
+        skip = set(exclude)
+        out = [
+            (names[i], float(share[i]))
+            for i in np.flatnonzero(share >= self.config.trigger_threshold)
+            if names[i] not in skip
+        ]
+        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        return out
+
+    def _memories_of(
+        self, presented: dict[str, float], surfaced: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        """Memories bound to a surfaced concept, scored by the summed activity of all their concepts (presented
+        count 1, surfaced their share), best first; ties: the later binding first."""
+        act = {**presented, **dict(surfaced)}
+        up = {k for k, _ in surfaced}
+        scored = [
+            (key, sum(act.get(c, 0.0) for c in cs), i)
+            for i, (key, cs) in enumerate(self._concepts.memories.items())
+            if up.intersection(cs)
+        ]
+        scored.sort(key=lambda x: (-x[1], -x[2]))
+        return [(k, float(v)) for k, v, _ in scored]
+
+    def bind_memory(self, key: str, concepts: Sequence[str]) -> None:
+        """Bind the memory ``key`` to the concepts it mentions (keys already presented; others are ignored).
+
+        Raises:
+            ValueError: empty key.
+        """
+        if not key:
+            raise ValueError("key must be a non-empty string")
+        known = tuple(c for c in dict.fromkeys(concepts) if c in self._concepts.concepts)
+        if known:
+            self._concepts.memories[key] = known
+        else:
+            self._concepts.memories.pop(key, None)
+
+    def concepts_of(self, key: str) -> tuple[str, ...]:
+        """The concepts the memory ``key`` is bound to (empty if none)."""
+        return self._concepts.memories.get(key, ())
+
+    def concept_keys(self) -> list[str]:
+        """Registered concept keys."""
+        return list(self._concepts.concepts)
+
     # ------------------------------------------------------------------ reward
     def reward(self, value: float) -> None:
         """Third factor on what was learned recently: every synapse changed by a learning stimulation within
@@ -512,6 +757,10 @@ class Substrate:
             raise ValueError("reward must be finite")
         if not self.config.plasticity or value == 0.0:
             return
+        for key in self._recent:
+            entry = self._concepts.concepts.get(key)
+            if entry is not None:
+                entry.reward += float(value)
         cfg, w, now = self.config, self.engine.conn.w, self.engine.t_ms
         self._tags = [t for t in self._tags if now - t[0] <= cfg.tag_ms]
         for t_ms, syn, dw in self._tags:
@@ -527,6 +776,8 @@ class Substrate:
         """
         if duration_ms < 0:
             raise ValueError("duration_ms must be >= 0")
+        if self._concepts.memories:
+            return self._idle_concepts(duration_ms, learn)
         cfg, eng = self.config, self.engine
         mode = self._learn_mode(learn)
         triggers: list[Trigger] = []
@@ -568,6 +819,63 @@ class Substrate:
                     self._cool[k] = now
                 self._cool[seed_key] = now
                 triggers.append(Trigger(got, [seed_key, *[k for k, _ in got]], now))
+        return triggers
+
+    def _idle_concepts(self, duration_ms: float, learn: bool) -> list[Trigger]:
+        """Idle with concepts (module docstring, "Idle"): per window, spontaneous ignition at a concept sampled by
+        salience, lateral spread, and a trigger naming the path and the memories it surfaced."""
+        cfg, eng, reg = self.config, self.engine, self._concepts
+        triggers: list[Trigger] = []
+        left = self._steps(duration_ms)
+        win = max(1, self._steps(cfg.cue_window_ms))
+        cue_steps = min(win, self._steps(cfg.cue_ms))
+        plastic = learn and cfg.plasticity
+        while left > 0:
+            n = min(win, left)
+            left -= n
+            now0 = eng.t_ms
+            ready = [k for k in reg.with_memories() if now0 - self._cool.get(k, -1e18) >= cfg.cooldown_ms]
+            eng.drive.zero_()
+            if not ready:
+                eng.run(n, "off")
+                continue
+            weights = torch.tensor([reg.salience(k, cfg.salience_tau) for k in ready], dtype=torch.float64)
+            cue = ready[int(torch.multinomial(weights, 1, generator=self._rng))]
+            members = reg.concepts[cue].members
+            c = min(cue_steps, n)
+            g = gate(self._with_reverse(), members) if plastic else None
+            eng.drive[torch.as_tensor(members, device=self.device)] = cfg.cue_drive_mv
+            counts = eng.run(c, "direct" if plastic else "off", gate=g).counts.cpu().numpy()
+            eng.drive.zero_()
+            if n - c > 0:
+                counts += eng.run(n - c, "off").counts.cpu().numpy()
+            if plastic:
+                synaptic_scaling(
+                    eng.conn.rev_ptr,
+                    eng.conn.rev_syn,
+                    eng.conn.w,
+                    torch.as_tensor(members),
+                    cfg.lat_budget_mv,
+                )
+            ignited = float((counts[members] >= 1).mean())
+            if ignited < cfg.trigger_threshold:
+                continue
+            now = eng.t_ms
+            surfaced = [
+                (k, v)
+                for k, v in self._surfaced(counts, members, exclude=[cue])
+                if now - self._cool.get(k, -1e18) >= cfg.cooldown_ms
+            ]
+            if not surfaced:
+                continue
+            bound = reg.bound(cue)
+            cue_memory = bound[-1] if bound else None
+            memories = [(m, v) for m, v in self._memories_of({cue: 1.0}, surfaced) if m != cue_memory]
+            self._cool[cue] = now
+            for k, _ in surfaced:
+                self._cool[k] = now
+            if memories:
+                triggers.append(Trigger(memories[:5], [cue, *[k for k, _ in surfaced]], now, cue_memory))
         return triggers
 
     # ------------------------------------------------------------------ plain runs
@@ -616,6 +924,8 @@ class Substrate:
             "bytes": conn.nbytes() + int(self.engine.elig.numel()) * 4,
             "build_s": round(self.build_s, 3),
             "bindings": len(self._bindings),
+            "concepts": len(self._concepts.concepts),
+            "memories": len(self._concepts.memories),
             "code_k": self.config.code_k,
             "plasticity": self.config.plasticity,
             "device": str(self.device),
@@ -642,6 +952,8 @@ class Substrate:
             "rng": self._rng.get_state(),
             "bindings": {k: (b.code.tolist(), b.members.tolist()) for k, b in self._bindings.items()},
             "cooldown": dict(self._cool),
+            "concepts": self._concepts.to_blob(),
+            "recent": list(self._recent),
         }
         path = Path(path)
         # atomic: a unique temp file beside the target, flushed to disk, then renamed over it
@@ -698,4 +1010,6 @@ class Substrate:
             for k, (c, m) in blob["bindings"].items()
         }
         sub._cool = {str(k): float(v) for k, v in blob["cooldown"].items()}
+        sub._concepts = ConceptRegistry.from_blob(blob.get("concepts"))
+        sub._recent = [str(k) for k in blob.get("recent", [])]
         return sub

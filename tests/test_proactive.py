@@ -100,3 +100,13 @@ def test_proactive_log_on_a_full_disk_fails_typed_and_stays_readable(tmp_path: P
     assert "free disk space" in (info.value.hint or "")
     assert [e["content"] for e in log.entries("bob")] == ["hello"]  # the failed write kept nothing
     log.close()
+
+
+def test_the_same_memories_are_not_acted_on_twice_in_a_day(data_dir: Path) -> None:
+    with _agent(data_dir, cooldown_s=0.0, max_per_day=10) as agent:
+        trigger = _trigger(agent, NOON)
+        assert decide_on_triggers(agent.context, "u", trigger)
+        again = [{**trigger[0], "t": NOON + 3600}]
+        assert decide_on_triggers(agent.context, "u", again) == []
+        assert "same memories" in agent.proactive_log("u")[0]["reason"]
+        assert decide_on_triggers(agent.context, "u", [{**trigger[0], "t": NOON + 90_000}])  # a day later

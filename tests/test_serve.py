@@ -183,6 +183,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     ("POST", "/v1/memory/forget", {"query": "hello"}, True),
     ("GET", "/v1/proactive/stream", None, True),
     ("POST", "/v1/proactive/idle", {"seconds": 1}, True),
+    ("POST", "/v1/feedback", {"reward": 0.5}, True),
     ("GET", "/healthz", None, False),
     ("GET", "/metrics", None, False),
 ]
@@ -366,6 +367,16 @@ def test_idle_endpoint_runs_the_idle_path(live: Live) -> None:
     response = live.http(ALICE).post("/v1/proactive/idle", json={"seconds": 3600})
     assert response.status_code == 200 and response.json() == {"user": "alice", "actions": []}
     assert live.http(ALICE).post("/v1/proactive/idle", json={"seconds": -1}).status_code == 400
+
+
+def test_feedback_reaches_the_users_substrate(live: Live) -> None:
+    rewards: list[float] = []
+    live.agent.subscribe(lambda e: rewards.append(e.data["reward"]) if "reward" in e.data else None)
+    response = live.http(ALICE).post("/v1/feedback", json={"reward": -0.5})
+    assert response.status_code == 200 and response.json() == {"user": "alice", "reward": -0.5}
+    assert rewards == [-0.5]
+    for bad in (2.0, "good", True, None):
+        assert live.http(ALICE).post("/v1/feedback", json={"reward": bad}).status_code == 400
 
 
 # -- units --------------------------------------------------------------------------------------------------------

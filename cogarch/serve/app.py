@@ -11,6 +11,7 @@ messages, health and metrics.
 ``POST /v1/memory/forget``             ``{"ids": [...]}`` | ``{"query": "...", "k": 5}`` | ``{"all": true}``
 ``GET  /v1/proactive/stream``          server-sent events: the user's proactive messages as they happen
 ``POST /v1/proactive/idle``            ``{"seconds": 3600}``: let idle time pass now; returns the actions
+``POST /v1/feedback``                  ``{"reward": 1.0}`` in [-1, 1]: reward-modulated plasticity on recent learning
 ``GET  /healthz``, ``GET /metrics``    liveness (and memory stats), Prometheus text
 =====================================  =====================================================================
 
@@ -547,6 +548,17 @@ class Server:
         actions = await self.in_thread(self.agent.idle, float(seconds), user=user)
         return JSONResponse({"user": user, "actions": _jsonable(actions)})
 
+    async def feedback(self, request: Request) -> Response:
+        """The third factor of the user's substrate (:meth:`Agent.feedback`): ``{"reward": r}``, r in [-1, 1]."""
+        principal = self.authorize(request)
+        body = await self.read_json(request)
+        user = self.user_of(principal, body.get("user"))
+        reward = body.get("reward")
+        if not isinstance(reward, (int, float)) or isinstance(reward, bool) or not -1.0 <= reward <= 1.0:
+            raise _invalid("'reward' must be a number in [-1, 1]")
+        await self.in_thread(self.agent.feedback, float(reward), user=user)
+        return JSONResponse({"user": user, "reward": float(reward)})
+
     async def idle_loop(self) -> None:
         """Every ``idle_tick_s``, let the users with an open proactive stream idle for that long."""
         tick = self.settings.idle_tick_s
@@ -626,6 +638,7 @@ def create_app(agent: Agent, settings: ServeSettings, *, owns_agent: bool = Fals
         ("/v1/memory/forget", "POST", server.memory_forget),
         ("/v1/proactive/stream", "GET", server.proactive_stream),
         ("/v1/proactive/idle", "POST", server.proactive_idle),
+        ("/v1/feedback", "POST", server.feedback),
         ("/healthz", "GET", server.healthz),
         ("/metrics", "GET", server.metrics_page),
     ]

@@ -1,7 +1,9 @@
 """The proactive log: every trigger and decision of the proactive loop with its cause (SQLite, ``agent.db``).
 
-Table ``proactive(id, user, t, kind, action, content, cause, reason, delivered)``; ``kind`` is ``trigger``,
-``blocked``, ``declined`` or ``action``. The actions taken feed the guardrails (:func:`cogarch.proactive.blocked_by`).
+Table ``proactive(id, user, t, kind, action, content, cause, reason, delivered, cue, path)``; ``kind`` is ``trigger``,
+``blocked``, ``declined`` or ``action``; ``cause`` the surfaced memory ids, ``cue`` the memory the reactivation
+started from, ``path`` the concepts it ran through (JSON lists; both columns are added to older logs on open).
+The actions taken feed the guardrails (:func:`cogarch.proactive.blocked_by`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class ProactiveLog:
             "kind TEXT NOT NULL, action TEXT, content TEXT, cause TEXT, reason TEXT, delivered INTEGER DEFAULT 0)"
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS proactive_user_t ON proactive(user, t)")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(proactive)")}
+        for name in ("cue", "path"):  # added with concept triggers; older logs gain them empty
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE proactive ADD COLUMN {name} TEXT")
 
     @contextlib.contextmanager
     def _guarded(self, doing: str) -> Iterator[None]:
@@ -50,11 +56,24 @@ class ProactiveLog:
         content: str = "",
         cause: list[str] | None = None,
         reason: str = "",
+        cue: str | None = None,
+        path: list[str] | None = None,
     ) -> None:
         with self._guarded("recording a proactive decision"):
             self._db.execute(
-                "INSERT INTO proactive(user, t, kind, action, content, cause, reason) VALUES (?,?,?,?,?,?,?)",
-                (user, t, kind, action, content, json.dumps(cause or []), reason),
+                "INSERT INTO proactive(user, t, kind, action, content, cause, reason, cue, path) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    user,
+                    t,
+                    kind,
+                    action,
+                    content,
+                    json.dumps(cause or []),
+                    reason,
+                    cue,
+                    json.dumps(path or []),
+                ),
             )
 
     def actions_since(self, user: str, since: float) -> list[float]:
@@ -74,7 +93,8 @@ class ProactiveLog:
     def entries(self, user: str, limit: int = 100) -> list[dict[str, Any]]:
         with self._guarded("reading the proactive log"):
             rows = self._db.execute(
-                "SELECT t, kind, action, content, cause, reason FROM proactive WHERE user=? ORDER BY id DESC LIMIT ?",
+                "SELECT t, kind, action, content, cause, reason, cue, path FROM proactive WHERE user=? "
+                "ORDER BY id DESC LIMIT ?",
                 (user, limit),
             ).fetchall()
         return [
@@ -85,6 +105,8 @@ class ProactiveLog:
                 "content": r[3],
                 "cause": json.loads(r[4] or "[]"),
                 "reason": r[5],
+                "cue": r[6],
+                "path": json.loads(r[7] or "[]"),
             }
             for r in rows
         ]
@@ -102,12 +124,13 @@ class ProactiveLog:
         needles = [t for t in texts if t]
         with self._guarded("forgetting items in the proactive log"):
             rows = self._db.execute(
-                "SELECT id, content, cause FROM proactive WHERE user=?", (user,)
+                "SELECT id, content, cause, cue, path FROM proactive WHERE user=?", (user,)
             ).fetchall()
             doomed = [
                 r[0]
                 for r in rows
-                if ids_set & set(json.loads(r[2] or "[]")) or any(n in (r[1] or "") for n in needles)
+                if ids_set & {*json.loads(r[2] or "[]"), r[3]}
+                or any(n in (r[1] or "") or n in (r[4] or "") for n in needles)
             ]
             if doomed:
                 self._db.execute("PRAGMA secure_delete=ON")
