@@ -65,3 +65,35 @@ def test_no_memory_forgets_between_steps_and_full_remembers() -> None:
     assert full.world.graph.path("pantry", "hall") == ["west"]
     assert "hall" in full.world.graph.rooms()
     assert "hall" not in bare.world.graph.rooms()  # the map is memory: the ablation keeps none
+
+
+class _EaterLLM:
+    """Option scoring that always prefers eating."""
+
+    name = "eater"
+
+    def score_options(self, messages: object, options: list[str], *, normalize: bool = True) -> list[float]:
+        return [1.0 if o.startswith("eat") else 0.0 for o in options]
+
+    def complete(self, messages: object, options: object = None) -> object:
+        raise NotImplementedError
+
+    def stream(self, messages: object, options: object = None) -> object:
+        raise NotImplementedError
+
+
+def test_a_step_in_other_words_is_read_by_the_llm_only_at_its_things_last_use() -> None:
+    kitchen = "-= Kitchen =-\nA kitchen."
+    admissible = ["eat tomato", "drop tomato", "examine tomato", "look"]
+    for objective, expect_eat in (
+        ("Grill the tomato. Slice the tomato.", False),  # another step still needs the tomato
+        ("Enjoy the tomato.", True),
+    ):
+        policy = WorldModelPolicy("full", seed=0)
+        ctx = GameContext(
+            kitchen,
+            admissible,
+            {"objective": objective, "inventory": "You are carrying: a tomato"},
+            llm=_EaterLLM(),
+        )
+        assert (policy.choose(ctx) == "eat tomato") is expect_eat

@@ -249,13 +249,19 @@ class WorldModelPolicy:
 
         A step whose verbs are none the game has offered ("enjoy your meal" while the commands say ``eat``)
         is in other words than the commands: the LLM is asked which untried command on the step's things
-        carries it out (one ``score_options`` call, cached per step and candidates). None without an
+        carries it out (one ``score_options`` call, cached per step and candidates). Only when no other open
+        step names the same things (a guess must not destroy what a later step needs). None without an
         option-scoring LLM or with fewer than two candidates: the rules never guess a verb.
         """
         self._verbs |= {lemma(command_verb(c)) for c in admissible}
         cur = self.plan.current
         llm = ctx.llm if self.consult_llm else None
         if cur is None or llm is None or not isinstance(llm, OptionScorer) or cur.words & self._verbs:
+            return None
+        things = cur.words - cur.said.intersection(self._verbs)
+        if any(s is not cur and s.words & self.plan.known & things for s in self.plan.open_steps()):
+            # another open step still needs these things: a command in other words might destroy them
+            # ("grill the tomato" is not "eat tomato"), so only the step that is the things' last use is read
             return None
         candidates = [
             c
