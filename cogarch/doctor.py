@@ -9,6 +9,10 @@ A data directory holds (see DESIGN.md)::
         checkpoints.sqlite          LangGraph conversation checkpoints
         agent.db                    the proactive log
 
+With ``memory.store = "postgres"`` the records are in the database instead of ``memory.sqlite3``: the check is that the
+server answers, the schema is at this code's version and every table reads (``PostgresStore.check``); the vector
+index is then checked the same way (embedded; a Chroma server is not checked).
+
 Checks: each SQLite file passes ``PRAGMA integrity_check``; the vector index opens and holds exactly the records
 of every namespace (no missing entry, no entry without a record, no pending outbox operation); every substrate
 file loads; no temporary file of an interrupted save is left; the directory and its stores are private to the

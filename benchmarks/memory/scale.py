@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/memory/scale.py --sizes 1000 10000 100000 [--index chroma|inmemory]
         [--dir DIR] [--no-consolidate] [--ingest-only] [--queries 200]
+        [--store postgres --postgres-url URL [--chroma-url URL]]
 
 Synthetic episodes: 12 words drawn from a Zipf(1.0) distribution over a 20k-word vocabulary (so, as in real
 text, a few words occur in a large share of the records: the case that makes BM25 expensive), 5 speakers,
@@ -12,6 +13,9 @@ shared machine the wall clock includes waiting for the cores.
 
 ``--dir DIR`` keeps each store in ``DIR/n<N>`` and reuses it when it already holds N records (the 1M point
 takes long to ingest); ``--no-consolidate`` skips consolidation (no entity / similarity edges).
+With ``--store postgres`` the records of size N live in the schema ``scale_n<N>`` of that database (reused when it
+already holds N records, like ``--dir``) and, with ``--chroma-url``, the vectors in that Chroma server
+(collection prefix ``scale<N>``).
 Writes ``benchmarks/results/memory_scale.json`` (``--out``).
 """
 
@@ -28,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from memory import Memory
+from memory.config import MemorySettings
 from memory.embedders.base import HashEmbedder
 
 NS = "scale"
@@ -78,6 +83,9 @@ def main() -> None:
     p.add_argument("--no-consolidate", action="store_true")
     p.add_argument("--ingest-only", action="store_true", help="only build the stores (with --dir)")
     p.add_argument("--out", default="benchmarks/results/memory_scale.json")
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--postgres-url", default=None)
+    p.add_argument("--chroma-url", default=None, help="a Chroma server for the vectors (default: embedded)")
     args = p.parse_args()
     results = []
     for n in args.sizes:
@@ -89,7 +97,14 @@ def main() -> None:
                 from memory.index import InMemoryIndex
 
                 index = InMemoryIndex()
-            with Memory.open(path, embedder=emb, index=index) as mem:
+            settings = MemorySettings(
+                store=args.store,
+                postgres_url=args.postgres_url,
+                postgres_schema=f"scale_n{n}" if args.store == "postgres" else None,
+                chroma_url=args.chroma_url,
+                collection_prefix=f"scale{n}" if args.chroma_url else "cogarch",
+            )
+            with Memory.open(path, settings, embedder=emb, index=index) as mem:
                 have = mem.stats(NS)["episodes"]
                 ingest_per_s: float | None = None
                 t0 = time.perf_counter()
@@ -126,7 +141,8 @@ def main() -> None:
                     deep += res.deep
                 row = {
                     "records": n,
-                    "index": args.index,
+                    "store": args.store,
+                    "index": args.index + (" server" if args.chroma_url else ""),
                     "ingest_per_s": ingest_per_s,
                     "consolidated": not args.no_consolidate,
                     "consolidate_s": consolidate_s,
