@@ -42,23 +42,57 @@ class ConceptEntry:
 
 @dataclass
 class ConceptRegistry:
-    """Concepts, kinds and memory bindings of one substrate (saved with it)."""
+    """Concepts, kinds and memory bindings of one substrate (saved with it). Bindings change only through
+    :meth:`bind` and :meth:`unbind`, which keep the index from each concept to its memories (lookups cost the
+    size of the answer, not the number of memories)."""
 
     concepts: dict[str, ConceptEntry] = field(default_factory=dict)
     memories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     messages: int = 0
     _index: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
+    _by_concept: dict[str, dict[str, None]] = field(default_factory=dict)
+    _seq: dict[str, int] = field(default_factory=dict)  # binding order, for ties
+    _next: int = 0
+
+    def __post_init__(self) -> None:
+        for i, (key, concepts) in enumerate(self.memories.items()):
+            self._seq[key] = i
+            for c in concepts:
+                self._by_concept.setdefault(c, {})[key] = None
+        self._next = len(self.memories)
+
+    def seq(self, key: str) -> int:
+        """When memory ``key`` was bound (larger: later)."""
+        return self._seq.get(key, -1)
+
+    def bind(self, key: str, concepts: tuple[str, ...]) -> None:
+        """Bind memory ``key`` to ``concepts`` (replacing an earlier binding of the key; none: unbind)."""
+        self.unbind(key)
+        if concepts:
+            self.memories[key] = concepts
+            self._seq[key] = self._next
+            self._next += 1
+            for c in concepts:
+                self._by_concept.setdefault(c, {})[key] = None
+
+    def unbind(self, key: str) -> bool:
+        """Remove memory ``key``'s binding; True if it existed."""
+        concepts = self.memories.pop(key, None)
+        self._seq.pop(key, None)
+        for c in concepts or ():
+            keys = self._by_concept.get(c, {})
+            keys.pop(key, None)
+            if not keys:
+                self._by_concept.pop(c, None)
+        return concepts is not None
 
     def bound(self, concept: str) -> list[str]:
-        """Memory keys bound to ``concept``, oldest first."""
-        return [m for m, cs in self.memories.items() if concept in cs]
+        """Memory keys bound to ``concept``, oldest binding first."""
+        return list(self._by_concept.get(concept, ()))
 
     def with_memories(self) -> list[str]:
         """Concept keys that at least one memory is bound to."""
-        seen: dict[str, None] = {}
-        for cs in self.memories.values():
-            seen.update(dict.fromkeys(cs))
-        return [c for c in seen if c in self.concepts]
+        return [c for c in self._by_concept if c in self.concepts]
 
     def salience(self, key: str, tau_messages: float) -> float:
         """How likely spontaneous activity ignites ``key``: recency of its last mention (decaying over

@@ -525,7 +525,7 @@ class Substrate:
         self._cool.pop(key, None)
         existed = self._bindings.pop(key, None) is not None
         self._index = None
-        if self._concepts.memories.pop(key, None) is not None:
+        if self._concepts.unbind(key):
             existed = True
             self._concepts.drop_unbound()
         return existed
@@ -712,12 +712,9 @@ class Substrate:
         """Memories bound to a surfaced concept, scored by the summed activity of all their concepts (presented
         count 1, surfaced their share), best first; ties: the later binding first."""
         act = {**presented, **dict(surfaced)}
-        up = {k for k, _ in surfaced}
-        scored = [
-            (key, sum(act.get(c, 0.0) for c in cs), i)
-            for i, (key, cs) in enumerate(self._concepts.memories.items())
-            if up.intersection(cs)
-        ]
+        reg = self._concepts
+        candidates = dict.fromkeys(m for c, _ in surfaced for m in reg.bound(c))
+        scored = [(key, sum(act.get(c, 0.0) for c in reg.memories[key]), reg.seq(key)) for key in candidates]
         scored.sort(key=lambda x: (-x[1], -x[2]))
         return [(k, float(v)) for k, v, _ in scored]
 
@@ -729,11 +726,7 @@ class Substrate:
         """
         if not key:
             raise ValueError("key must be a non-empty string")
-        known = tuple(c for c in dict.fromkeys(concepts) if c in self._concepts.concepts)
-        if known:
-            self._concepts.memories[key] = known
-        else:
-            self._concepts.memories.pop(key, None)
+        self._concepts.bind(key, tuple(c for c in dict.fromkeys(concepts) if c in self._concepts.concepts))
 
     def concepts_of(self, key: str) -> tuple[str, ...]:
         """The concepts the memory ``key`` is bound to (empty if none)."""
