@@ -38,6 +38,57 @@ class EmbeddingSettings(BaseModel):
     device: str = Field("auto", description="Device of the local embedder: 'auto', 'cpu' or 'cuda'.")
 
 
+class RecallWeights(BaseModel):
+    """Weights of the recall signals (the formula is in :mod:`memory.recall`). Defaults were tuned on the LoCoMo
+    development conversations only (BENCHMARKS.md, M); set a weight to 0 to remove its signal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dense: float = Field(
+        1.0, ge=0, description="Dense (cosine) similarity, rescaled within the candidate pool."
+    )
+    lex: float = Field(1.0, ge=0, description="BM25 over the lexical index, rescaled to the best hit.")
+    ppr: float = Field(
+        1.5,
+        ge=0,
+        description="Personalized PageRank over the memory graph (phrase nodes, episodes), as (ppr / max) ** walk_power.",
+    )
+    adj: float = Field(
+        0.25, ge=0, description="Temporal contiguity: the best seed score of the adjacent episodes."
+    )
+    ent: float = Field(
+        0.15, ge=0, description="Per query phrase node an episode mentions, times its hub weight."
+    )
+    when: float = Field(0.15, ge=0, description="A 'when' question: episodes that carry a time expression.")
+    window: float = Field(0.3, ge=0, description="Items inside the date window the query names.")
+    recency: float = Field(0.03, ge=0, description="Recency prior (90-day decay from the newest candidate).")
+    importance: float = Field(0.05, ge=0, description="Importance prior (the gateway's tag).")
+    past_factor: float = Field(
+        0.5, ge=0, description="Scale of superseded facts unless the query asks about the past."
+    )
+    pool: int = Field(40, ge=1, description="Dense and lexical hits per query on the fast path (x3 deep).")
+    walk_power: float = Field(
+        0.5, gt=0, le=1, description="The walk's score enters as (ppr / max ppr) ** walk_power (1: linear)."
+    )
+    alpha: float = Field(
+        0.7, gt=0, lt=1, description="PPR damping: probability of following an edge rather than restarting."
+    )
+    seed_passages: float = Field(
+        0.0,
+        ge=0,
+        description="PPR restart mass on the dense + BM25 seed episodes (HippoRAG 2's passage nodes).",
+    )
+    seed_phrases: float = Field(
+        1.0, ge=0, description="PPR restart mass on the phrase nodes the query names, each by specificity."
+    )
+    synonym: float = Field(1.0, ge=0, description="Scale of synonym edges between phrase nodes in the walk.")
+    links: float = Field(
+        0.0,
+        ge=0,
+        description="Scale of episode-to-episode edges (temporal next, associative similar) in the walk.",
+    )
+
+
 class MemorySettings(BaseModel):
     """Where memory lives and how recall behaves."""
 
@@ -97,6 +148,7 @@ class MemorySettings(BaseModel):
         description="Speakers whose episodes state no facts (the agent's own replies: a small model's replies "
         "would otherwise become facts about the user).",
     )
+    recall: RecallWeights = Field(default_factory=RecallWeights, description="Weights of the recall signals.")
 
 
-__all__ = ["LOCAL_EMBEDDER", "EmbeddingSettings", "MemorySettings"]
+__all__ = ["LOCAL_EMBEDDER", "EmbeddingSettings", "MemorySettings", "RecallWeights"]

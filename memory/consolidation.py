@@ -5,7 +5,13 @@ Without an LLM (always):
    episode is ``1 - cos(v, centroid of the current event)``; a boundary is placed when the surprise exceeds
    ``mean + gamma * std`` of the recent surprises, when the session changes, after a time gap of
    ``GAP_SECONDS`` or at ``MAX_EVENT`` episodes.
-2. Entities: capitalised-name heuristics plus speakers (:func:`memory.text.entities`); ``mentions`` edges.
+2. Phrase nodes (HippoRAG 2, :mod:`memory.phrases`): each episode's noun phrases, their heads, named entities
+   and content verbs, and its speaker, by canonical key, stored as entities with ``mentions`` edges from the
+   episode (an entity's ``mentions`` counts its episodes: its specificity at recall). Synonym edges: each
+   phrase node without a vector (new to the namespace) is embedded once and linked by a ``synonym`` edge
+   (weight = cosine) to its ``SYNONYM_TOP_K`` nearest phrase nodes with cosine ``>= SYNONYM_MIN``.
+   Incremental: only the new episodes are parsed and only new phrases embedded; the namespace's phrase vectors
+   are read once per consolidation.
 3. Associative links: each new episode is linked to its nearest earlier episodes (``similar`` edges, weight =
    cosine) above ``LINK_MIN``.
 4. Scenes: each new event joins the closest scene whose centroid is within ``SCENE_MIN`` cosine, else starts
@@ -31,11 +37,12 @@ import numpy as np
 
 from memory.embedders.base import Embedder
 from memory.extraction import extract_facts, induce_persona
+from memory.graph import synonym_pairs
 from memory.index.base import VectorIndex
+from memory.phrases import episode_phrases
 from memory.scenes import summary
 from memory.semantic.base import FactExtractor
-from memory.store.base import MemoryStore, MemoryWriter, PendingEpisode, Vector
-from memory.text import entities
+from memory.store.base import MemoryStore, MemoryWriter, PendingEpisode, Vector, entity_id
 
 GAP_SECONDS = 3600.0
 MAX_EVENT = 12
@@ -43,6 +50,9 @@ GAMMA = 1.0
 LINK_MIN = 0.55
 LINKS_PER_EPISODE = 3
 SCENE_MIN = 0.55
+SYNONYM_MIN = 0.8
+"""Cosine at or above which two phrase nodes are synonyms (HippoRAG 2's threshold; checked on the LoCoMo dev set)."""
+SYNONYM_TOP_K = 10
 
 
 def segment(vectors: np.ndarray[Any, Any], sessions: list[str | None], times: list[float]) -> list[int]:
@@ -95,6 +105,7 @@ def consolidate(
         "episodes": len(new),
         "events": 0,
         "entities": 0,
+        "synonyms": 0,
         "links": 0,
         "scenes": 0,
         "facts": 0,
@@ -109,7 +120,8 @@ def consolidate(
     event_ids = {lab: f"ev_{new[0].seq}_{lab}" for lab in set(labels)}
     counts["events"] = len(event_ids)
 
-    known = frozenset(s.lower() for s in store.speakers(namespace))
+    phrases = episode_phrases([p.episode.text for p in new], [p.episode.speaker for p in new])
+    synonyms, phrase_vectors = _synonyms(store, embedder, namespace, phrases)
 
     # associative links to nearest earlier episodes (batched index query)
     hits = index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
@@ -118,19 +130,19 @@ def consolidate(
     state = 1 if extractor is None else 2  # 2: facts still to extract
     with store.transaction() as tx:
         entity_ids: dict[str, str] = {}
-        for p, lab in zip(new, labels, strict=True):
+        for p, lab, names in zip(new, labels, phrases, strict=True):
             ep = p.episode
             tx.set_event(ep.id, event_ids[lab], state)
-            names = entities(ep.text, known=known)
-            if ep.speaker:
-                names.append(str(ep.speaker).lower())
-            for name in dict.fromkeys(names):
+            for name in names:
                 eid = entity_ids.get(name)
                 if eid is None:
                     eid, created = tx.entity(namespace, name)
                     counts["entities"] += created
                     entity_ids[name] = eid
                 tx.add_mention(namespace, ep.id, eid)
+        tx.put_phrase_vectors(namespace, phrase_vectors)
+        tx.add_edges(namespace, synonyms)
+        counts["synonyms"] = len(synonyms)
         for p, row_hits in zip(new, hits, strict=True):
             made = 0
             for h in row_hits:
@@ -151,6 +163,32 @@ def consolidate(
 
     _extract(store, embedder, extractor, namespace, counts, ignored_speakers)
     return counts
+
+
+def _synonyms(
+    store: MemoryStore, embedder: Embedder, namespace: str, phrases: Sequence[Sequence[str]]
+) -> tuple[list[tuple[str, str, str, float]], list[tuple[str, Vector]]]:
+    """The synonym edges of the phrases that have no vector yet (new ones, or ones an import brought without
+    one) and their ``(entity id, vector)``; embeds only those phrases, in one batch. One edge per pair."""
+    old_ids, old = store.phrase_vectors(namespace)
+    have = set(old_ids)
+    keys = list(dict.fromkeys(k for names in phrases for k in names))
+    todo = [k for k in keys if entity_id(namespace, k) not in have]
+    if not todo:
+        return [], []
+    ids = [entity_id(namespace, k) for k in todo]
+    vecs = np.asarray(embedder(todo), dtype=np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
+    # the new phrases are numbered after the old ones, so they link among themselves too
+    pool = np.vstack([old, vecs]) if len(old_ids) else vecs
+    names = [*old_ids, *ids]
+    pairs: dict[tuple[str, str], float] = {}
+    for i, j, cos in synonym_pairs(vecs, pool, threshold=SYNONYM_MIN, top_k=SYNONYM_TOP_K + 1):
+        if names[j] != ids[i]:
+            a, b = sorted((ids[i], names[j]))
+            pairs[(a, b)] = cos
+    edges = [(a, b, "synonym", cos) for (a, b), cos in pairs.items()]
+    return edges, list(zip(ids, vecs, strict=True))
 
 
 def _extract(

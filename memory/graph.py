@@ -4,6 +4,13 @@ Given nodes ``0..n-1``, weighted undirected edges and a personalization vector `
 iterate ``r <- (1 - alpha) * p + alpha * W^T r`` with ``W`` the row-normalised adjacency. Hub dampening
 (GAAMA): an edge into a node of global degree ``d`` is scaled by ``1 / log(e + d)``, so that a person mentioned
 in every turn does not drain activation from specific links. Pure functions, numpy only.
+
+Seeding (HippoRAG 2): a phrase node the query names is seeded with its match score times its specificity
+``1 / passages`` (the number of episodes that mention it), so a rare phrase outweighs a common one.
+
+Synonym edges (HippoRAG 2): two phrase nodes whose embeddings have cosine ``>= threshold`` are linked, weight
+the cosine, at most ``top_k`` per new node (:func:`synonym_pairs`), so "pottery class" and "ceramics course"
+meet even though no episode mentions both.
 """
 
 from __future__ import annotations
@@ -44,8 +51,8 @@ def personalized_pagerank(
     dst = np.array([e[1] for e in edges] + [e[0] for e in edges])
     w = np.array([e[2] for e in edges] * 2, dtype=np.float64)
     out_w = np.bincount(src, weights=w, minlength=n)
-    norm_w = w / out_w[src]
-    dangling = out_w == 0
+    dangling = out_w <= 0
+    norm_w = w / np.where(dangling, 1.0, out_w)[src]
     r = p.copy()
     for _ in range(iterations):
         spread = np.bincount(dst, weights=r[src] * norm_w, minlength=n)
@@ -54,4 +61,42 @@ def personalized_pagerank(
     return r
 
 
-__all__ = ["hub_weight", "personalized_pagerank"]
+def specificity(passages: int) -> float:
+    """Seed weight of a phrase node mentioned by ``passages`` episodes: ``1 / passages`` (1 for a new node)."""
+    return 1.0 / max(1, passages)
+
+
+def synonym_pairs(
+    new: np.ndarray[Any, np.dtype[np.float32]],
+    old: np.ndarray[Any, np.dtype[np.float32]],
+    *,
+    threshold: float,
+    top_k: int,
+    block: int = 1024,
+) -> list[tuple[int, int, float]]:
+    """Pairs ``(i, j, cosine)`` linking row ``i`` of ``new`` to row ``j`` of ``old`` (unit vectors).
+
+    Each new row keeps its ``top_k`` most similar old rows with cosine ``>= threshold``. To link new rows among
+    themselves too, pass ``old = vstack([old, new])`` and drop pairs ``j == len(old) + i`` (the caller's
+    numbering). Works in blocks of ``block`` new rows, so memory stays ``block * len(old)`` floats.
+    """
+    out: list[tuple[int, int, float]] = []
+    if len(new) == 0 or len(old) == 0:
+        return out
+    k = min(top_k, len(old))
+    for start in range(0, len(new), block):
+        sims = new[start : start + block] @ old.T  # (b, n_old)
+        top = (
+            np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            if k < sims.shape[1]
+            else np.tile(np.arange(sims.shape[1]), (len(sims), 1))
+        )
+        for r, cols in enumerate(top):
+            for j in cols:
+                s = float(sims[r, j])
+                if s >= threshold:
+                    out.append((start + r, int(j), s))
+    return out
+
+
+__all__ = ["hub_weight", "personalized_pagerank", "specificity", "synonym_pairs"]

@@ -4,12 +4,18 @@ Score of a candidate item (all signals normalised to [0, 1] within the query):
 
 1. seeds: ``s = w_dense * dense + w_lex * bm25`` where ``dense`` is the cosine similarity rescaled between the
    n-th and the best hit, and ``bm25`` the FTS5 BM25 score over the best (porter-stemmed keywords).
-2. spreading activation: personalized PageRank (HippoRAG 2) over the local memory graph around the seeds —
-   temporal adjacency (``next``), associative links (``similar``), entity mentions, scene membership, fact
-   provenance — personalised by the seeds and by the entities the query names, with hub dampening
-   ``1 / log(e + degree)`` (GAAMA). ``+ w_ppr * ppr / max(ppr)``.
+2. spreading activation (HippoRAG 2): personalized PageRank over the local memory graph — the seeds and their
+   edges (temporal ``next``, associative ``similar``, ``mentions`` of phrase nodes, scene ``member``, fact
+   ``source``), the phrase nodes the query names (:func:`memory.phrases.query_keys`) with the episodes that
+   mention them, and their ``synonym`` neighbours with theirs. The walk restarts at the query's phrase nodes,
+   each weighted by its specificity ``1 / episodes mentioning it`` (``seed_phrases``), and at the seeds
+   (``seed_passages``); edges into a phrase node of degree ``d`` are dampened by ``1 / log(e + d)`` (GAAMA),
+   synonym edges scaled by ``synonym``, episode-to-episode edges by ``links``.
+   ``+ w_ppr * (ppr / max(ppr)) ** walk_power``: a power below 1 lifts the episodes two hops away (through a
+   phrase the query does not name) against the ones that mention the query's phrases; the walk's best
+   episodes join the candidates.
 3. temporal contiguity (EM-LLM): ``+ w_adj * max(seed of the previous / next episode)``.
-4. entity match: ``+ w_ent * hub_weight`` for each query entity the episode mentions or speaks as.
+4. phrase match: ``+ w_ent * hub_weight`` for each query phrase node the episode mentions or speaks as.
 5. date awareness: a query naming a date window boosts items inside it; a "when" question boosts episodes
    that carry a time expression.
 6. priors: ``+ w_rec * recency + w_imp * importance``.
@@ -26,25 +32,25 @@ Score of a candidate item (all signals normalised to [0, 1] within the query):
 
 The persona is not a recalled item: the agent quotes it whole in every prompt (``cogarch.nodes``).
 
-The fast path uses a small candidate pool and one hop; when its confidence (top cosine similarity and the
-agreement of the dense and lexical rankings) is low, the deep walk widens the pool and adds a second hop
-through specific (low-degree) entities.
+The weights are :class:`memory.config.RecallWeights` (``MemorySettings.recall``). The fast path uses a small
+candidate pool; when its confidence (top cosine similarity and the agreement of the dense and lexical rankings)
+is low, the deep walk widens the pool and adds a second hop through specific (low-degree) phrase nodes.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from memory import temporal
-from memory.config import MemorySettings
+from memory.config import MemorySettings, RecallWeights
 from memory.embedders.base import Embedder
-from memory.graph import hub_weight, personalized_pagerank
+from memory.graph import hub_weight, personalized_pagerank, specificity
 from memory.index.base import Hit, VectorIndex
+from memory.phrases import query_keys
 from memory.records import Episode, Fact, RecallResult, Recollection, Scene, Source, embed_text
 from memory.semantic.ontology import single_valued
 from memory.store.base import MemoryStore
@@ -54,31 +60,17 @@ from memory.text import (
     has_temporal_cue,
     is_when_question,
     query_time_window,
-    words,
 )
 
-
-class Weights(NamedTuple):
-    """Weights of the recall signals (see the module docstring)."""
-
-    dense: float = 1.0
-    lex: float = 1.0
-    ppr: float = 0.3
-    adj: float = 0.25
-    ent: float = 0.15
-    when: float = 0.15
-    window: float = 0.3
-    recency: float = 0.03
-    importance: float = 0.05
-    past_factor: float = 0.5
-    pool: int = 40
-    alpha: float = 0.5
-
-
-WEIGHTS = Weights()
-HUB_EDGES = (
-    1000  # edges read around a query entity, and the cap of the degree counts (hub dampening saturates)
-)
+EXPAND_MAX = 100
+"""A query phrase node mentioned by more episodes is not walked from (its seed weight ``1 / mentions`` would be
+below 0.01): bounds the edges a recall reads however common a word is."""
+SYNONYMS_MAX = 8
+"""Synonym neighbours of the query's phrase nodes walked from (the closest), each reading at most EXPAND_MAX edges."""
+SEED_PHRASES = 20
+"""The phrase nodes of this many best seeds join the walk (each episode has about ten: the graph's size)."""
+SPECIFIC_MAX = 25
+"""The deep walk's second hop goes through phrase nodes of at most this many mentions (at most 200 of them)."""
 
 
 def recall(
@@ -95,21 +87,22 @@ def recall(
     deep walk when that confidence is below ``settings.deep_recall_below``."""
     qv = embedder([query])
     # one dense and one lexical query sized for the deep pool; the fast path uses their heads
-    deep_pool = _pool(k, deep=True, w=WEIGHTS)
+    w = settings.recall
+    deep_pool = _pool(k, deep=True, w=w)
     hits = index.query(namespace, qv, deep_pool)[0]
     lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_budget)
-    as_of = _as_of(store, query, namespace, qv[0])
-    items, confidence = _run(
-        store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=WEIGHTS, as_of=as_of
-    )
+    as_of = _as_of(store, query, namespace, qv[0], w.pool)
+    items, confidence = _run(store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=w, as_of=as_of)
     ran_deep = bool(deep)
     if deep is None and confidence < settings.deep_recall_below:
-        items, _ = _run(store, hits, lex_hits, query, namespace, k, deep=True, w=WEIGHTS, as_of=as_of)
+        items, _ = _run(store, hits, lex_hits, query, namespace, k, deep=True, w=w, as_of=as_of)
         ran_deep = True
     return RecallResult(items=items, confidence=confidence, deep=ran_deep)
 
 
-def _as_of(store: MemoryStore, query: str, namespace: str, qv: np.ndarray[Any, Any]) -> dict[str, float]:
+def _as_of(
+    store: MemoryStore, query: str, namespace: str, qv: np.ndarray[Any, Any], pool: int
+) -> dict[str, float]:
     """The facts of single-valued relations (states that change: home, job, partner...) valid during the time
     window the query names, with their cosine to the query (at most ``pool`` of them); relative times resolve
     against the namespace's newest episode. A multi-valued fact (a liking) valid then says nothing about then."""
@@ -124,10 +117,10 @@ def _as_of(store: MemoryStore, query: str, namespace: str, qv: np.ndarray[Any, A
         if single_valued(f.relation) and f.valid_from < end and (f.valid_to is None or f.valid_to > start)
     ]
     sims = {i: float(v @ qv) for i, v in store.vectors_of("fact", ids).items()}
-    return dict(sorted(sims.items(), key=lambda kv: -kv[1])[: WEIGHTS.pool])
+    return dict(sorted(sims.items(), key=lambda kv: -kv[1])[:pool])
 
 
-def _pool(k: int, *, deep: bool, w: Weights) -> int:
+def _pool(k: int, *, deep: bool, w: RecallWeights) -> int:
     return max(w.pool, 3 * k) * (3 if deep else 1)
 
 
@@ -151,7 +144,7 @@ def _run(
     k: int,
     *,
     deep: bool,
-    w: Weights,
+    w: RecallWeights,
     as_of: dict[str, float] | None = None,
 ) -> tuple[list[Recollection], float]:
     pool = _pool(k, deep=deep, w=w)
@@ -174,20 +167,30 @@ def _run(
     agreement = len(top_d & top_l) / 5.0
     confidence = float(min(1.0, max(0.0, 0.7 * (top_sim - 0.15) / 0.5 + 0.3 * agreement + 0.1 * bool(top_l))))
 
-    # query entities known in this namespace
-    qwords = words(query)
-    grams = set(qwords) | {f"{a} {b}" for a, b in itertools.pairwise(qwords)}
-    q_entities = {e: hub_weight(m) for e, m in store.entities_named(ns, grams).items()}
-
-    # local graph: seeds + one hop (+ a second hop through specific entities when deep)
+    # phrase nodes the query names (HippoRAG 2), seeded by specificity; the episodes that mention them, the
+    # synonyms of those nodes and the synonyms' episodes join the seeds' neighbourhood in the walk's graph
+    named = store.entities_named(ns, query_keys(query))
+    q_entities = {e: hub_weight(m) for e, m in named.items()}
+    walked = {e: m for e, m in named.items() if m <= EXPAND_MAX}
     seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
-    edges = store.edges_of(seed_ids)
-    for e in q_entities:  # a hub's expansion is bounded (its edges are dampened anyway)
-        edges += store.edges_around(e, HUB_EDGES)
+    # the seeds' own links, and the phrase nodes of the best of them (the second hop of the walk)
+    edges = store.edges_of(seed_ids, kinds=["next", "similar", "member", "source", "supersedes"])
+    edges += store.edges_of(seed_ids[:SEED_PHRASES], kinds=["mentions"])
+    for e in walked:
+        edges += store.edges_around(e, EXPAND_MAX)
+    if w.synonym > 0:
+        near = sorted(
+            ((wt, n) for s, d, kind, wt in edges if kind == "synonym" for n in (s, d) if n not in q_entities),
+            reverse=True,
+        )
+        for e in list(dict.fromkeys(n for _, n in near))[:SYNONYMS_MAX]:
+            edges += store.edges_around(e, EXPAND_MAX)
+    else:
+        edges = [e for e in edges if e[2] != "synonym"]
     if deep:
-        ent_nodes = {d for _, d, kind, _ in edges if kind == "mentions"}
-        degrees = store.degree(sorted(ent_nodes), cap=HUB_EDGES)
-        specific = [e for e in ent_nodes if degrees.get(e, 0) <= 25]
+        ent_nodes = sorted({d for _, d, kind, _ in edges if kind == "mentions"})
+        counts = store.entity_mentions(ent_nodes)
+        specific = [e for e in ent_nodes if counts.get(e, 0) <= SPECIFIC_MAX][:200]
         edges += store.edges_of(specific, kinds=["mentions"])
     nodes: dict[str, int] = {}
     for i in [*seed_ids, *q_entities]:
@@ -196,12 +199,16 @@ def _run(
         nodes.setdefault(s, len(nodes))
         nodes.setdefault(d, len(nodes))
     ent_in_graph = [n for n in nodes if n.startswith("en_")]
-    degrees = store.degree(ent_in_graph, cap=HUB_EDGES) if ent_in_graph else {}
+    degrees = store.entity_mentions(ent_in_graph)  # a phrase node's degree, up to its synonyms
     graph_edges: list[tuple[int, int, float]] = []
     adjacency: dict[str, list[str]] = {}
     mentions: dict[str, set[str]] = {}
     for s, d, kind, wt in edges:
         damp = hub_weight(degrees.get(d, 0)) if d.startswith("en_") else 1.0
+        if kind == "synonym":
+            damp *= w.synonym
+        elif kind in ("next", "similar"):
+            damp *= w.links
         graph_edges.append((nodes[s], nodes[d], wt * damp))
         if kind == "next":
             adjacency.setdefault(s, []).append(d)
@@ -211,13 +218,12 @@ def _run(
     pers = np.zeros(len(nodes))
     for i, v in seeds.items():
         if i in nodes:
-            pers[nodes[i]] = v
-    for e, hw in q_entities.items():
-        pers[nodes[e]] += 0.5 * hw
+            pers[nodes[i]] = w.seed_passages * v
+    for e, m in walked.items():
+        pers[nodes[e]] += w.seed_phrases * specificity(m)
     ppr = personalized_pagerank(len(nodes), list(dict.fromkeys(graph_edges)), pers, alpha=w.alpha)
     ppr_max = float(ppr.max()) if len(ppr) else 1.0
 
-    # candidates: seeds plus episodes reached by the graph
     # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
     by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: -ppr[nodes[n]])
     as_of = as_of or {}
@@ -238,7 +244,10 @@ def _run(
             why.append(f"dense {dense_raw[cid]:.2f}")
         if cid in lex:
             why.append(f"bm25 {lex[cid]:.2f}")
-        score = base + (w.ppr * float(ppr[nodes[cid]]) / (ppr_max or 1.0) if cid in nodes else 0.0)
+        walk = w.ppr * (float(ppr[nodes[cid]]) / (ppr_max or 1.0)) ** w.walk_power if cid in nodes else 0.0
+        if walk >= 0.05:
+            why.append(f"walk {walk:.2f}")
+        score = base + walk
         if cid in ep_rows:
             ep = ep_rows[cid]
             adj = max((seeds.get(n, 0.0) for n in adjacency.get(cid, [])), default=0.0)
@@ -276,7 +285,7 @@ def _run(
         if base == 0:
             why.append("graph")
         scored.append((score, cid, ", ".join(why)))
-    scored.sort(key=lambda t: -t[0])
+    scored.sort(key=lambda t: (-t[0], t[1]))  # ties by id: the same ranking in every process
     return _build(store, ns, scored, k, ep_rows, fact_rows, scene_rows, seeds, query, as_of), confidence
 
 
@@ -370,4 +379,4 @@ def _days(start: float, end: float) -> str:
     return f"from {time.strftime('%Y-%m-%d', time.gmtime(start))} until {time.strftime('%Y-%m-%d', time.gmtime(end))}"
 
 
-__all__ = ["WEIGHTS", "Weights", "recall"]
+__all__ = ["recall"]

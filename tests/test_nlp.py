@@ -39,11 +39,11 @@ def test_places_are_typed_and_order_follows_the_text() -> None:
     assert order.index("sister") < order.index("greta") < order.index("hamburg") < order.index("lisbon")
 
 
-def test_phrases_are_noun_phrase_spans_heads_entities_and_content_verbs() -> None:
+def test_phrases_are_noun_phrase_spans_heads_names_and_content_verbs() -> None:
     phrases = extract_phrases("I signed up for a pottery class, and we went camping with Tomas in Lisbon.")
     by_key = {p.key: p.kind for p in phrases}
     assert {"pottery class", "class", "camp", "tomas", "lisbon"} <= set(by_key)
-    assert by_key["camp"] == "activity" and by_key["lisbon"] == "place"
+    assert by_key["camp"] == "activity" and by_key["lisbon"] == "name"
     assert "go" not in by_key and "we" not in by_key  # light verbs and pronouns are not phrases
     # the same key however the text inflects it, so a question meets its answer
     assert "paint" in {p.key for p in extract_phrases("What has she painted lately?")}

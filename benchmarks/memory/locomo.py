@@ -1,12 +1,16 @@
 """Benchmark M: evidence recall@k on LoCoMo with the bundled embedder and no LLM.
 
     .venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
-        [--embedder local|hash] [--cache FILE] [--dense-only] [--store postgres --postgres-url URL]
+        [--embedder local|hash] [--cache FILE] [--ablation] [--store postgres --postgres-url URL]
 
 Ingests every turn of each conversation as an episode (in order, ``dia_id`` and session date in metadata,
 the image caption appended to the text as ``[image: ...]``), consolidates, then recalls k items for each
 question of categories 1-4 and maps them to the first k distinct source turns. Writes
 ``benchmarks/results/memory_locomo.json``.
+
+``--ablation`` recalls the same questions from the same consolidated stores once per row of :data:`ABLATION`
+(``MemorySettings.recall`` weights, through the public API): dense only; + BM25; + the other signals without
+the graph walk; + the phrase-graph PPR without synonym edges; + synonym edges (the defaults).
 """
 
 from __future__ import annotations
@@ -26,12 +30,28 @@ from pathlib import Path
 import numpy as np
 
 from memory import Memory
-from memory.config import MemorySettings
+from memory.config import MemorySettings, RecallWeights
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
 from memory.index import InMemoryIndex
 
 CATS = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 KS = (5, 10, 25)
+_NO_EXTRAS = {
+    "ppr": 0.0,
+    "adj": 0.0,
+    "ent": 0.0,
+    "when": 0.0,
+    "window": 0.0,
+    "recency": 0.0,
+    "importance": 0.0,
+}
+ABLATION: dict[str, RecallWeights] = {
+    "dense only": RecallWeights(lex=0.0, **_NO_EXTRAS),
+    "+ BM25": RecallWeights(**_NO_EXTRAS),
+    "+ contiguity, dates, priors": RecallWeights(ppr=0.0),
+    "+ phrase-graph PPR": RecallWeights(synonym=0.0),
+    "+ synonym edges (all)": RecallWeights(),
+}
 
 
 class CachedEmbedder:
@@ -105,53 +125,63 @@ def run(args: argparse.Namespace) -> dict:
         embedder = build_embedder(EmbeddingSettings())
     cached = CachedEmbedder(embedder, Path(args.cache)) if args.cache else None
     emb = cached or embedder
-    per_cat: dict[int, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    rows = ABLATION if args.ablation else {"all signals": RecallWeights()}
+    per_row: dict[str, dict[int, dict[int, list[float]]]] = {
+        name: defaultdict(lambda: defaultdict(list)) for name in rows
+    }
     ingest_s = n_turns = 0.0
     latencies: list[float] = []
     for conv in data:
+        ns = conv["sample_id"]
+        items = turns(conv)
         with tempfile.TemporaryDirectory() as tmp:
-            index = InMemoryIndex() if args.inmemory else None
-            settings = MemorySettings(
-                store=args.store,
-                postgres_url=args.postgres_url,
-                postgres_schema=f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None,
-            )
-            with Memory.open(tmp, settings, embedder=emb, index=index) as mem:
-                ns = conv["sample_id"]
-                items = turns(conv)
-                t0 = time.perf_counter()
-                mem.remember_many(items, namespace=ns)
-                mem.consolidate(namespace=ns)
-                ingest_s += time.perf_counter() - t0
-                n_turns += len(items)
-                for q in conv["qa"]:
-                    if q["category"] not in CATS:
-                        continue
-                    gold = evidence(q)
-                    if not gold:
-                        continue
-                    t1 = time.perf_counter()
-                    recs = mem.recall(q["question"], namespace=ns, k=max(KS))
-                    latencies.append(time.perf_counter() - t1)
-                    ranked: list[str] = []
-                    for r in recs:
-                        for s in r.sources:
-                            d = s.metadata.get("dia_id")
-                            if d and d not in ranked:
-                                ranked.append(d)
-                    for k in KS:
-                        per_cat[q["category"]][k].append(len(gold & set(ranked[:k])) / len(gold))
-                if args.store == "postgres":  # leave the shared database as it was (the schema stays, empty)
-                    mem.forget(namespace=ns, all=True)
+            built = False
+            for name, weights in rows.items():
+                settings = MemorySettings(
+                    recall=weights,
+                    store=args.store,
+                    postgres_url=args.postgres_url,
+                    postgres_schema=f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None,
+                )
+                # the in-memory index does not outlive its Memory: each row then ingests again
+                index = InMemoryIndex() if args.inmemory else None
+                path = Path(tmp) / (name if args.inmemory else "store")
+                with Memory.open(path, settings, embedder=emb, index=index) as mem:
+                    if not built or args.inmemory:
+                        t0 = time.perf_counter()
+                        mem.remember_many(items, namespace=ns)
+                        mem.consolidate(namespace=ns)
+                        if not built:
+                            ingest_s += time.perf_counter() - t0
+                            n_turns += len(items)
+                        built = True
+                    for q in conv["qa"]:
+                        gold = evidence(q)
+                        if q["category"] not in CATS or not gold:
+                            continue
+                        t1 = time.perf_counter()
+                        recs = mem.recall(q["question"], namespace=ns, k=max(KS))
+                        if name == list(rows)[-1]:
+                            latencies.append(time.perf_counter() - t1)
+                        ranked: list[str] = []
+                        for r in recs:
+                            for s in r.sources:
+                                d = s.metadata.get("dia_id")
+                                if d and d not in ranked:
+                                    ranked.append(d)
+                        for k in KS:
+                            per_row[name][q["category"]][k].append(len(gold & set(ranked[:k])) / len(gold))
+                    if (
+                        args.store == "postgres"
+                    ):  # leave the shared database as it was (the schema stays, empty)
+                        mem.forget(namespace=ns, all=True)
     if cached:
         cached.save()
-    table = {}
-    for cat, name in CATS.items():
-        table[name] = {f"r@{k}": float(np.mean(per_cat[cat][k])) for k in KS} | {"n": len(per_cat[cat][5])}
-    allv = {k: [v for cat in CATS for v in per_cat[cat][k]] for k in KS}
-    table["all (1-4)"] = {f"r@{k}": float(np.mean(allv[k])) for k in KS} | {"n": len(allv[5])}
+    tables = {name: _table(per_cat) for name, per_cat in per_row.items()}
+    table = tables[list(rows)[-1]]
     return {
         "table": table,
+        "ablation": tables if args.ablation else {},
         "turns": n_turns,
         "ingest_turns_per_s": n_turns / ingest_s,
         "recall_p50_ms": 1e3 * float(np.median(latencies)),
@@ -159,6 +189,15 @@ def run(args: argparse.Namespace) -> dict:
         "embedder": emb.name,
         "data": args.data,
     }
+
+
+def _table(per_cat: dict[int, dict[int, list[float]]]) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for cat, name in CATS.items():
+        table[name] = {f"r@{k}": float(np.mean(per_cat[cat][k])) for k in KS} | {"n": len(per_cat[cat][5])}
+    allv = {k: [v for cat in CATS for v in per_cat[cat][k]] for k in KS}
+    table["all (1-4)"] = {f"r@{k}": float(np.mean(allv[k])) for k in KS} | {"n": len(allv[5])}
+    return table
 
 
 def main() -> None:
@@ -171,12 +210,18 @@ def main() -> None:
     p.add_argument(
         "--postgres-url", default=None, help="for --store postgres (each conversation in a new schema)"
     )
+    p.add_argument("--ablation", action="store_true", help="also recall with each row of ABLATION")
     p.add_argument("--out", default="benchmarks/results/memory_locomo.json")
     args = p.parse_args()
     res = run(args)
     print(f"{'category':<14}" + "".join(f"{'r@' + str(k):>8}" for k in KS) + f"{'n':>6}")
     for name, row in res["table"].items():
         print(f"{name:<14}" + "".join(f"{row['r@' + str(k)]:>8.3f}" for k in KS) + f"{row['n']:>6}")
+    if res["ablation"]:
+        print("\nablation (same questions; r@5 / r@10):")
+        print(f"{'row':<30}" + "".join(f"{c[:11]:>14}" for c in res["table"]))
+        for row, tab in res["ablation"].items():
+            print(f"{row:<30}" + "".join(f"{v['r@5']:>7.3f}/{v['r@10']:.3f}" for v in tab.values()))
     print(
         f"ingest {res['ingest_turns_per_s']:.1f} turns/s; recall p50 {res['recall_p50_ms']:.1f} ms "
         f"p95 {res['recall_p95_ms']:.1f} ms (query embedding included)"

@@ -1,7 +1,7 @@
 """Benchmark M (scale): ingestion throughput and recall latency at N synthetic records.
 
     .venv/bin/python benchmarks/memory/scale.py --sizes 1000 10000 100000 [--index chroma|inmemory]
-        [--dir DIR] [--no-consolidate] [--ingest-only] [--queries 200]
+        [--dir DIR] [--no-consolidate] [--ingest-only] [--queries 200] [--incremental 1000]
         [--store postgres --postgres-url URL [--chroma-url URL]]
 
 Synthetic episodes: 12 words drawn from a Zipf(1.0) distribution over a 20k-word vocabulary (so, as in real
@@ -16,7 +16,16 @@ takes long to ingest); ``--no-consolidate`` skips consolidation (no entity / sim
 With ``--store postgres`` the records of size N live in the schema ``scale_n<N>`` of that database (reused when it
 already holds N records, like ``--dir``) and, with ``--chroma-url``, the vectors in that Chroma server
 (collection prefix ``scale<N>``).
-Writes ``benchmarks/results/memory_scale.json`` (``--out``).
+``--phrases keywords`` builds the synthetic store's phrase nodes with the no-model fallback of
+:mod:`memory.phrases` (names and content words) instead of spaCy: parsing 100k records of random words costs
+most of an hour on 2 shared cores and gives phrases of no meaning; the graph has the same shape (a node per
+content word, hubs for the common ones). The incremental step below always parses with spaCy.
+
+``--incremental M`` then adds M English conversation turns (LoCoMo development turns, from ``--turns``, cycled
+with a suffix so that none repeats) to the consolidated store and times ``consolidate`` of just those
+(segmentation, phrase extraction with spaCy, phrase nodes, synonym edges against every phrase vector of the
+store, associative links, scenes): the incremental-consolidation figure. The store is copied first when it is
+kept (``--dir``), so it can be reused. Writes ``benchmarks/results/memory_scale.json`` (``--out``).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,9 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-from memory import Memory
+from memory import Memory, nlp
 from memory.config import MemorySettings
 from memory.embedders.base import HashEmbedder
+
+TURNS = "/work/shared/data/locomo/locomo_dev.json"
 
 NS = "scale"
 
@@ -74,6 +86,56 @@ def _store_dir(root: str | None, n: int) -> Iterator[Path]:
             yield Path(tmp)
 
 
+@contextlib.contextmanager
+def _phrase_nodes(kind: str) -> Iterator[None]:
+    """Within the block, consolidation takes its phrase nodes from spaCy or from the no-model fallback."""
+    available = nlp.available
+    if kind == "keywords":
+        nlp.available = lambda: False  # type: ignore[assignment]  # benchmark-only switch
+    try:
+        yield
+    finally:
+        nlp.available = available  # type: ignore[assignment]
+
+
+def english_turns(path: str, count: int) -> list[str]:
+    """``count`` distinct conversation turns: the file's LoCoMo turns in order, cycled with a round suffix."""
+    texts = [
+        t["text"]
+        for conv in json.loads(Path(path).read_text())
+        for key, session in conv["conversation"].items()
+        if key.startswith("session_") and isinstance(session, list)
+        for t in session
+    ]
+    return [
+        texts[i % len(texts)] + ("" if i < len(texts) else f" (round {i // len(texts)})")
+        for i in range(count)
+    ]
+
+
+def incremental(path: Path, n: int, m: int, turns: str) -> dict[str, float]:
+    """Seconds to consolidate ``m`` new English turns into the consolidated store at ``path`` (on a copy)."""
+    nlp.extract_phrases("warm up")  # load spaCy before the timer: a running agent has it loaded
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "store"
+        shutil.copytree(path, copy)
+        with Memory.open(copy, embedder=HashEmbedder(384)) as mem:
+            items = [
+                {"text": t, "speaker": f"s{i % 2}", "timestamp": 1.7e9 + 60.0 * (n + i)}
+                for i, t in enumerate(english_turns(turns, m))
+            ]
+            mem.remember_many(items, namespace=NS)
+            t0 = time.perf_counter()
+            counts = mem.consolidate(namespace=NS)
+            took = time.perf_counter() - t0
+    print(f"  incremental consolidation of {m} turns into {n}: {took:.1f} s {counts}", flush=True)
+    return {
+        "incremental_turns": m,
+        "incremental_consolidate_s": took,
+        "incremental_phrases": counts["entities"],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -82,6 +144,11 @@ def main() -> None:
     p.add_argument("--dir", default=None, help="keep/reuse stores in DIR/n<N>")
     p.add_argument("--no-consolidate", action="store_true")
     p.add_argument("--ingest-only", action="store_true", help="only build the stores (with --dir)")
+    p.add_argument(
+        "--phrases", choices=["spacy", "keywords"], default="spacy", help="phrase nodes of the store"
+    )
+    p.add_argument("--incremental", type=int, default=0, help="then time consolidating this many new turns")
+    p.add_argument("--turns", default=TURNS, help="LoCoMo-format file the new turns come from")
     p.add_argument("--out", default="benchmarks/results/memory_scale.json")
     p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--postgres-url", default=None)
@@ -126,7 +193,8 @@ def main() -> None:
                 consolidate_s: float | None = None
                 if not args.no_consolidate:
                     t1 = time.perf_counter()
-                    mem.consolidate(namespace=NS)
+                    with _phrase_nodes(args.phrases):
+                        mem.consolidate(namespace=NS)
                     consolidate_s = time.perf_counter() - t1
                 queries = [t + "?" for t in Zipf(seed=10**9 + n).texts(args.queries, 6)]
                 emb.cache = dict(zip(queries, HashEmbedder(384)(queries), strict=True))
@@ -142,6 +210,7 @@ def main() -> None:
                 row = {
                     "records": n,
                     "store": args.store,
+                    "phrases": args.phrases,
                     "index": args.index + (" server" if args.chroma_url else ""),
                     "ingest_per_s": ingest_per_s,
                     "consolidated": not args.no_consolidate,
@@ -153,8 +222,10 @@ def main() -> None:
                     "recall_cpu_p50_ms": float(np.median(cpu)),  # CPU time of this process (all threads)
                     "recall_cpu_p95_ms": float(np.percentile(cpu, 95)),
                 }
-                print(row, flush=True)
-                results.append(row)
+            if args.incremental and not args.no_consolidate:
+                row |= incremental(path, n, args.incremental, args.turns)
+            print(row, flush=True)
+            results.append(row)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
 

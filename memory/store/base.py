@@ -5,7 +5,8 @@ Two implementations: :class:`memory.store.sqlite.SQLiteStore` (embedded, the def
 consolidation, extraction, forgetting, transfer, ``cogarch doctor``) talks to :class:`MemoryStore` only.
 
 Tables (the same in both stores): ``episodes``, ``facts``, ``scenes``, ``entities``, ``persona``, ``edges`` (the
-memory graph: ``next``, ``similar``, ``mentions``, ``member``, ``source``, ``supersedes``), a lexical index (FTS5
+memory graph: ``next``, ``similar``, ``mentions``, ``member``, ``source``, ``supersedes``, ``synonym``), ``phrase_vectors``
+(the embedding of each phrase node, for synonym edges), a lexical index (FTS5
 BM25 in SQLite, ``tsvector`` in Postgres), ``outbox`` (vector-index operations not yet applied), ``audit`` (who did
 what, never the content) and ``meta``.
 
@@ -214,7 +215,12 @@ class MemoryWriter(Protocol):
         """Insert or replace edges (one per ``(src, dst, kind)``)."""
 
     def prune_entities(self, namespace: str) -> None:
-        """Delete the namespace's entities no edge points at any more."""
+        """Delete the namespace's entities (phrase nodes) no episode mentions any more, with their ``synonym``
+        edges and phrase vectors: a forgotten episode's phrases must not survive through a synonym link."""
+
+    def put_phrase_vectors(self, namespace: str, items: Iterable[tuple[str, Vector]]) -> None:
+        """Store ``(entity id, unit vector)`` of phrase nodes (derived data: consolidation recomputes a missing
+        one from the phrase)."""
 
     # -- persona ------------------------------------------------------------------------------------------------
     def set_persona(
@@ -356,6 +362,13 @@ class MemoryStore(Protocol):
 
     def entities_named(self, namespace: str, names: Iterable[str]) -> dict[str, int]:
         """``entity id -> mentions`` of the namespace's entities with one of these names."""
+
+    def entity_mentions(self, ids: Sequence[str]) -> dict[str, int]:
+        """``id -> mentions`` (episodes that mention it) of the stored entities among ``ids``."""
+
+    def phrase_vectors(self, namespace: str) -> tuple[list[str], Vector]:
+        """The ids of the namespace's phrase nodes that have a vector, and those vectors as the rows of one matrix
+        (shape ``(0, 0)`` when none)."""
 
     def edges_of(self, ids: Sequence[str], kinds: Sequence[str] | None = None) -> list[Edge]:
         """Edges touching ``ids`` in either direction (of ``kinds`` only, if given)."""

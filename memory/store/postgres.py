@@ -45,6 +45,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+
 from memory.records import Episode, Fact, PersonaSlot, Scene, embed_text
 from memory.store.base import (
     EXPORT_COLUMNS,
@@ -135,10 +137,15 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL, detail TEXT NOT NULL);
     CREATE INDEX audit_ns ON audit(namespace, seq);
     """,
+    # 2: phrase-node vectors (synonym edges of the memory graph)
+    """
+    CREATE TABLE phrase_vectors(
+        namespace TEXT NOT NULL, id TEXT NOT NULL, vector BYTEA NOT NULL, PRIMARY KEY(namespace, id));
+    """,
 )
 """The schema, one entry per version (version ``i + 1`` is ``MIGRATIONS[i]``). Append, never edit."""
 
-_CONTENT_TABLES = ("episodes", "facts", "scenes", "entities", "persona", "edges", "lexical")
+_CONTENT_TABLES = ("episodes", "facts", "scenes", "entities", "persona", "edges", "lexical", "phrase_vectors")
 
 
 def redact_url(url: str) -> str:
@@ -404,9 +411,25 @@ class PostgresWriter:
     def prune_entities(self, namespace: str) -> None:
         self._x(
             "DELETE FROM entities e WHERE e.namespace=%s AND NOT EXISTS "
-            "(SELECT 1 FROM edges WHERE edges.dst = e.id AND edges.namespace=%s)",
+            "(SELECT 1 FROM edges WHERE edges.dst = e.id AND edges.namespace=%s AND edges.kind='mentions')",
             (namespace, namespace),
         )
+        gone = "(SELECT id FROM entities WHERE namespace=%s)"
+        self._x(
+            f"DELETE FROM edges WHERE namespace=%s AND kind='synonym' AND (src NOT IN {gone} OR dst NOT IN {gone})",
+            (namespace, namespace, namespace),
+        )
+        self._x(f"DELETE FROM phrase_vectors WHERE namespace=%s AND id NOT IN {gone}", (namespace, namespace))
+
+    def put_phrase_vectors(self, namespace: str, items: Iterable[tuple[str, Vector]]) -> None:
+        rows = [(namespace, i, to_blob(v)) for i, v in items]
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO phrase_vectors VALUES(%s,%s,%s) ON CONFLICT(namespace, id) "
+                    "DO UPDATE SET vector=excluded.vector",
+                    rows,
+                )
 
     # -- persona ------------------------------------------------------------------------------------------------
     def set_persona(
@@ -448,7 +471,7 @@ class PostgresWriter:
             rows.sort(key=lambda r: r["seq"])
             self.enqueue(namespace, [(r["id"], kind) for r in rows], "delete")
             count += len(rows)
-        for other in ("lexical", "edges", "entities", "persona"):
+        for other in ("lexical", "edges", "entities", "phrase_vectors", "persona"):
             self._x(f"DELETE FROM {other} WHERE namespace=%s", (namespace,))
         return count
 
@@ -860,6 +883,18 @@ class PostgresStore:
             "SELECT id, mentions FROM entities WHERE namespace=%s AND name = ANY(%s)", (namespace, names)
         )
         return {r["id"]: int(r["mentions"]) for r in rows}
+
+    def entity_mentions(self, ids: Sequence[str]) -> dict[str, int]:
+        if not ids:
+            return {}
+        rows = self._q("SELECT id, mentions FROM entities WHERE id = ANY(%s)", (list(ids),))
+        return {r["id"]: int(r["mentions"]) for r in rows}
+
+    def phrase_vectors(self, namespace: str) -> tuple[list[str], Vector]:
+        rows = self._q("SELECT id, vector FROM phrase_vectors WHERE namespace=%s ORDER BY id", (namespace,))
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r["id"] for r in rows], np.stack([from_blob(r["vector"]) for r in rows])
 
     def edges_of(self, ids: Sequence[str], kinds: Sequence[str] | None = None) -> list[Edge]:
         if not ids:

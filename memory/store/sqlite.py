@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from memory.records import Episode, Fact, PersonaSlot, Scene, embed_text
 from memory.store.base import (
     EXPORT_COLUMNS,
@@ -105,6 +107,8 @@ CREATE TABLE IF NOT EXISTS edges(
     namespace TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL, weight REAL NOT NULL,
     PRIMARY KEY(src, dst, kind)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst);
+CREATE TABLE IF NOT EXISTS phrase_vectors(
+    namespace TEXT NOT NULL, id TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY(namespace, id)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     text, id UNINDEXED, namespace UNINDEXED, kind UNINDEXED, tokenize='porter unicode61');
 CREATE TABLE IF NOT EXISTS outbox(
@@ -405,8 +409,23 @@ class SQLiteWriter:
 
     def prune_entities(self, namespace: str) -> None:
         self.conn.execute(
-            "DELETE FROM entities WHERE namespace=? AND id NOT IN (SELECT dst FROM edges WHERE namespace=?)",
+            "DELETE FROM entities WHERE namespace=? AND id NOT IN "
+            "(SELECT dst FROM edges WHERE namespace=? AND kind='mentions')",
             (namespace, namespace),
+        )
+        gone = "(SELECT id FROM entities WHERE namespace=?)"
+        self.conn.execute(
+            f"DELETE FROM edges WHERE namespace=? AND kind='synonym' AND (src NOT IN {gone} OR dst NOT IN {gone})",
+            (namespace, namespace, namespace),
+        )
+        self.conn.execute(
+            f"DELETE FROM phrase_vectors WHERE namespace=? AND id NOT IN {gone}", (namespace, namespace)
+        )
+
+    def put_phrase_vectors(self, namespace: str, items: Iterable[tuple[str, Vector]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO phrase_vectors VALUES(?,?,?)",
+            [(namespace, i, to_blob(v)) for i, v in items],
         )
 
     # -- persona ------------------------------------------------------------------------------------------------
@@ -448,7 +467,7 @@ class SQLiteWriter:
             self.enqueue(namespace, [(r[0], kind) for r in rows], "delete")
             self.conn.execute(f"DELETE FROM {table} WHERE namespace=?", (namespace,))
             count += len(rows)
-        for other in ("fts", "edges", "entities", "persona"):
+        for other in ("fts", "edges", "entities", "phrase_vectors", "persona"):
             self.conn.execute(f"DELETE FROM {other} WHERE namespace=?", (namespace,))
         return count
 
@@ -862,6 +881,19 @@ class SQLiteStore:
             ):
                 out.extend((r[0], r[1], r[2], float(r[3])) for r in self._q(sql, chunk + extra))
         return out
+
+    def entity_mentions(self, ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 400):
+            rows = self._q(f"SELECT id, mentions FROM entities WHERE id IN ({_marks(len(chunk))})", chunk)
+            out.update((r[0], int(r[1])) for r in rows)
+        return out
+
+    def phrase_vectors(self, namespace: str) -> tuple[list[str], Vector]:
+        rows = self._q("SELECT id, vector FROM phrase_vectors WHERE namespace=? ORDER BY id", (namespace,))
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.stack([from_blob(r[1]) for r in rows])
 
     def degree(self, ids: Sequence[str], *, cap: int | None = None) -> dict[str, int]:
         """Number of edges pointing at each id (entity hubs have many).
