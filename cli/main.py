@@ -109,6 +109,8 @@ def _as_toml(data: dict[str, Any]) -> str:
             return repr(v)
         if isinstance(v, list | tuple):
             return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):  # a nested settings model (memory.recall, tools.mcp items): an inline table
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items() if x is not None) + " }"
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     top = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, dict) and v is not None]
