@@ -248,7 +248,7 @@ class Session:
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.patch_stdout import patch_stdout
 
-        history = Path(self.agent.settings.data_dir) / "chat_history"
+        history = self.agent.settings.paths.chat_history
         session: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
         console.print(
             f"[bold]cogarch[/] · {self.agent.llm.name} · user [cyan]{self.user}[/] · /help for commands, Ctrl-D to quit",

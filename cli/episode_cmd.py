@@ -38,7 +38,7 @@ def agent_factory(
         if "llm" not in shared:
             from reasoning.engines import build_llm
 
-            shared["llm"] = build_llm(settings.llm, cache_dir=Path(settings.data_dir) / "models")
+            shared["llm"] = build_llm(settings.llm, cache_dir=settings.paths.models)
         return shared["llm"]
 
     def make(policy: Any, run: int) -> Any:

@@ -79,7 +79,7 @@ def config_init(
         from cogarch.errors import UsageError
 
         settings = common.load_settings(data_dir)
-        path = Path(settings.data_dir) / "config.toml"
+        path = settings.paths.config
         if path.exists() and not force:
             raise UsageError(f"{path} already exists", hint="pass --force to overwrite it")
         from cogarch.composition import prepare_data_dir

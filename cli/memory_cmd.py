@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from cli.common import console, handled, load_settings, print_json
+from cogarch.forgetting import forget_in
 
 app = typer.Typer(help="Inspect and manage long-term memory.", no_args_is_help=True)
 
@@ -98,26 +99,10 @@ def forget(
     """Forget records by id, the top matches of --query, or --all of a namespace (cascading). Also erased from
     the agent's other stores in the data directory: the substrate, the proactive log and the checkpoints (--all:
     the user's substrate file and threads; items: their bindings, and the threads are rewritten without them)."""
-    from cogarch.forgetting import forget_items_in, forget_user_in
-
     with handled():
-        with _memory(data_dir) as mem:
-            ids: list[str] = list(record_ids or [])
-            resolved = query is not None and not ids and not all_
-            if resolved:
-                assert query is not None
-                found = mem.recall(query, namespace=user, k=5)
-                ids = [r.id for r in found if r.kind in ("episode", "fact")]
-            texts = [str(getattr(mem.get(i, namespace=user), "text", "")) for i in ids]
-            if resolved:
-                n = mem.forget(ids, namespace=user) if ids else 0
-            else:
-                n = mem.forget(ids or None, namespace=user, query=query, all=all_)
         settings = load_settings(data_dir)
-        if all_:
-            forget_user_in(settings, user)
-        elif ids:
-            forget_items_in(settings, user, ids, texts)
+        with _memory(data_dir) as mem:
+            n = forget_in(settings, mem, user, record_ids or (), query=query, all=all_)
         print_json({"removed": n}) if json_out else console.print(f"forgot {n} record(s)")
 
 

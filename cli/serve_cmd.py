@@ -38,8 +38,8 @@ def serve(
     json_out: Annotated[bool, typer.Option("--json", help="With --new-key: print JSON.")] = False,
 ) -> None:
     """Serve the agent over an OpenAI-compatible HTTP API (chat completions, memory, proactive messages)."""
-    from cogarch.serve.settings import hash_key
-    from cogarch.serve.settings import new_key as make_key
+    from cogarch.serve.auth import hash_key
+    from cogarch.serve.auth import new_key as make_key
 
     if new_key:
         key = make_key()

@@ -45,7 +45,7 @@ def _open(
 
         settings = load_settings(data_dir, config)
         name = user or settings.user
-        file = user_file(Path(settings.data_dir) / "substrate", name)
+        file = user_file(settings.paths.substrate, name)
         if not file.exists():
             raise MissingResourceError(
                 f"user {name!r} has no saved substrate at {file}",

@@ -29,6 +29,7 @@ from cogarch.clock import Clock, ManualClock
 from cogarch.composition import build_context, secure_data_dir
 from cogarch.context import ActionPolicy, AgentContext
 from cogarch.events import Event
+from cogarch.forgetting import UserStores, forget_items, forget_user
 from cogarch.graph import build_checkpointer, compile_graph
 from cogarch.nodes import tool_uses
 from cogarch.settings import Settings
@@ -506,9 +507,7 @@ class Agent:
     def forget_user(self, user: str) -> None:
         """Erase everything of ``user``: memory, substrate, proactive log and every conversation's checkpoints
         (see :mod:`cogarch.forgetting`)."""
-        from cogarch.forgetting import forget_user
-
-        forget_user(self, self._check_user(user))
+        forget_user(self._stores(), self._check_user(user))
 
     def forget(
         self,
@@ -525,9 +524,18 @@ class Agent:
         Raises:
             InvalidInputError: not exactly one of ``ids`` and ``query``. NotFoundError: an id not of this user.
         """
-        from cogarch.forgetting import forget_items
+        return forget_items(self._stores(), self._check_user(user), ids, query=query, k=k)
 
-        return forget_items(self, self._check_user(user), ids, query=query, k=k)
+    def _stores(self) -> UserStores:
+        ctx = self.context
+        return UserStores(
+            memory=ctx.memory,
+            substrates=ctx.substrates,
+            proactive_log=ctx.proactive_log,
+            checkpointer=self._checkpointer,
+            graph=self.graph,
+            lock_for=ctx.lock_for,
+        )
 
     # -- async --------------------------------------------------------------------------------------------------
 

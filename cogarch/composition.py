@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cogarch.clock import Clock, RealClock
 from cogarch.context import ActionPolicy, AgentContext
+from cogarch.datadir import DataDir
 from cogarch.events import EventBus
 from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
@@ -47,15 +48,11 @@ def prepare_data_dir(path: Path) -> Path:
     return path
 
 
-PRIVATE_ENTRIES = frozenset({"memory", "substrate", "models", "cache", "config.toml", "chat_history"})
-PRIVATE_DATABASES = ("checkpoints.sqlite", "agent.db")
-"""What cogarch creates in a data directory (databases with SQLite's ``-wal``/``-shm`` companions)."""
-
-
 def secure_data_dir(path: Path) -> None:
     """Make what cogarch created in ``path`` private to its owner: directories 0700, files 0600.
 
-    Only the entries cogarch creates (:data:`PRIVATE_ENTRIES`, :data:`PRIVATE_DATABASES`) are touched, never other files
+    Only the entries cogarch creates (:meth:`DataDir.private_entries`, with SQLite's ``-wal``/``-shm`` companions)
+    are touched, never other files
     a user keeps there. SQLite gives its ``-wal``/``-shm``/``-journal`` files the mode of the database, so a
     database made 0600 right after it is created stays private; files a library writes later (Chroma's index
     segments) are tightened at the next open or close, and are out of reach meanwhile behind the 0700 directory.
@@ -63,9 +60,10 @@ def secure_data_dir(path: Path) -> None:
     """
     path = path.expanduser()
     with contextlib.suppress(OSError):
-        entries = [
-            e for e in path.iterdir() if e.name in PRIVATE_ENTRIES or e.name.startswith(PRIVATE_DATABASES)
-        ]
+        layout = DataDir(path)
+        names = {e.name for e in layout.private_entries()}
+        databases = (layout.checkpoints.name, layout.proactive_log.name)  # and their -wal/-shm/-journal
+        entries = [e for e in path.iterdir() if e.name in names or e.name.startswith(databases)]
         for entry in entries:
             if entry.is_symlink():
                 continue
@@ -89,7 +87,7 @@ def _chmod(path: Path, mode: int) -> None:
 def build_llm(settings: Settings) -> LLM:
     from reasoning.engines import build_llm as _build
 
-    return _build(settings.llm, cache_dir=Path(settings.data_dir) / "models")
+    return _build(settings.llm, cache_dir=settings.paths.models)
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -163,10 +161,10 @@ def build_context(
         llm=llm,
         embedder=embedder,
         memory=memory,
-        substrates=SubstratePool(settings.substrate, data_dir / "substrate"),
+        substrates=SubstratePool(settings.substrate, DataDir(data_dir).substrate),
         events=EventBus(trace_path),
         clock=clock if clock is not None else RealClock(),
-        proactive_log=_proactive_log(data_dir / "agent.db"),
+        proactive_log=_proactive_log(DataDir(data_dir).proactive_log),
         policy=policy,
     )
 

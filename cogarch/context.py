@@ -10,20 +10,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from cogarch.clock import Clock
 from cogarch.events import Event, EventBus
 from cogarch.gateway import MemoryGateway
+from cogarch.settings import Settings
+from cogarch.store.proactive import ProactiveLog
+from cogarch.substrates import SubstratePool
 from cogarch.tools.toolbox import Toolbox
-
-if TYPE_CHECKING:
-    from cogarch.proactive import ProactiveLog
-    from cogarch.settings import Settings
-    from cogarch.substrates import SubstratePool
-    from memory import Memory
-    from memory.embedders.base import Embedder
-    from reasoning.llm import LLM
+from memory import Memory
+from memory.embedders.base import Embedder
+from reasoning.llm import LLM
 
 
 class ActionPolicy(Protocol):

@@ -44,12 +44,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cogarch.datadir import DataDir
 from cogarch.settings import Settings
 from cogarch.substrates import TEMP_SUFFIX, load_substrate
 from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
+from memory.layout import MemoryDir
 from memory.memory import INDEX_REBUILD_KEY
 from memory.store import open_store
 from memory.store.base import MemoryStore, RecordKind, Vector
@@ -151,22 +153,25 @@ def diagnose(
     if settings is None:
         settings = Settings.load(data_dir=root)
     report = DoctorReport(str(root), repair)
-    _permissions(report, root, repair)
-    _memory(report, root / "memory", settings, repair, embedder, progress)
-    _substrates(report, root / "substrate", repair)
-    for name, file in (("checkpoints", "checkpoints.sqlite"), ("proactive_log", "agent.db")):
-        _sqlite_file(report, name, root / file, repair)
+    files = DataDir(root)
+    _permissions(report, files, repair)
+    _memory(report, files.memory, settings, repair, embedder, progress)
+    _substrates(report, files.substrate, repair)
+    for name, path in (("checkpoints", files.checkpoints), ("proactive_log", files.proactive_log)):
+        _sqlite_file(report, name, path, repair)
     return report
 
 
 # -- permissions --------------------------------------------------------------------------------------------------
 
 
-def _permissions(report: DoctorReport, root: Path, repair: bool) -> None:
-    paths = [root] + [p for p in (root / "memory", root / "substrate") if p.is_dir()]
+def _permissions(report: DoctorReport, files: DataDir, repair: bool) -> None:
+    root = files.root
+    records = files.memory_files.records
+    paths = [root] + [p for p in (files.memory, files.substrate) if p.is_dir()]
     paths += [p for p in root.glob("*.sqlite") if p.is_file()] + [p for p in root.glob("*.db") if p.is_file()]
-    paths += [p for p in (root / "memory").glob("memory.sqlite3*") if p.is_file()]
-    paths += [p for p in (root / "substrate").glob("*.pt") if p.is_file()]
+    paths += [p for p in records.parent.glob(records.name + "*") if p.is_file()]
+    paths += [p for p in files.substrate.glob("*.pt") if p.is_file()]
     open_to_others = [p for p in paths if stat.S_IMODE(p.stat().st_mode) & 0o077]
     if not stat.S_IMODE(root.stat().st_mode) & 0o077:  # nothing inside is reachable by other users
         report.add("permissions", root, "ok", "the data directory is private to its owner (mode 0700)")
@@ -200,7 +205,7 @@ def _memory(
     if settings.memory.store == "postgres":
         _postgres_memory(report, directory, settings, repair, embedder, progress)
         return
-    db = directory / "memory.sqlite3"
+    db = MemoryDir(directory).records
     if not db.exists():
         report.add("memory", db, "ok", "no memory yet")
         return
@@ -296,7 +301,7 @@ def _index_checkable(report: DoctorReport, directory: Path, settings: Settings, 
         report.add("index", settings.memory.chroma_url, "ok", "remote Chroma server: not checked")
         return False
     if not locked:  # another process writes: the index is a moving target
-        report.add("index", directory / "chroma", "warning", "not checked: the memory is in use")
+        report.add("index", MemoryDir(directory).index, "warning", "not checked: the memory is in use")
         return False
     return True
 
@@ -305,7 +310,7 @@ class _Index:
     """A Chroma index on ``<memory>/chroma`` that closes its client (releasing Chroma's files)."""
 
     def __init__(self, directory: Path, store: MemoryStore, settings: Settings) -> None:
-        self.client = chroma_client(path=directory / "chroma")
+        self.client = chroma_client(path=MemoryDir(directory).index)
         self.index = ChromaIndex(
             self.client, prefix=settings.memory.collection_prefix, dim=int(store.meta("dim") or 0)
         )
@@ -325,12 +330,12 @@ def _index(
     embedder: Embedder | None,
     progress: Progress | None,
 ) -> None:
-    chroma = directory / "chroma"
+    chroma = MemoryDir(directory).index
     namespaces = [ns for ns in store.namespaces() if store.has_records(ns)]
     pending = store.pending_count()
     missing = stale = 0
     damage: str | None = None
-    if not (chroma / "chroma.sqlite3").exists():
+    if not MemoryDir(directory).index_db.exists():
         damage = "the vector index is missing" if namespaces else None
     else:
         opened: _Index | None = None

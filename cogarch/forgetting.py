@@ -13,26 +13,26 @@ same content in three more places, and this module erases it there too:
   the turn counter and the history without the messages that quote forgotten text.
 
 SQLite files are erased, not only unlinked: deletes run with ``secure_delete`` and the WAL is checkpointed and
-truncated afterwards. The functions work on an open :class:`~cogarch.agent.Agent` (``forget_user``,
-``forget_items``) or, for the CLI, on a data directory with no agent running (``forget_user_in``).
+truncated afterwards. The functions work on the stores of a running agent (``forget_user``, ``forget_items`` on a
+:class:`UserStores`) or, for the CLI, on a data directory with no agent running (``forget_in``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
 
+from cogarch.datadir import DataDir
+from cogarch.graph import compile_graph
+from cogarch.settings import Settings
 from cogarch.store.checkpoints import open_sqlite_saver, secure_delete, truncate_wal
-from cogarch.substrates import load_substrate, save_atomic, user_file
-
-if TYPE_CHECKING:
-    from cogarch.agent import Agent
-    from cogarch.settings import Settings
-
-CHECKPOINT_FILE = "checkpoints.sqlite"
-PROACTIVE_FILE = "agent.db"
+from cogarch.store.proactive import ProactiveLog
+from cogarch.substrates import SubstratePool, load_substrate, save_atomic, user_file
+from memory import Memory
+from reasoning.errors import InvalidInputError
 
 
 def thread_ids_of(checkpointer: Any, user: str) -> list[str]:
@@ -97,68 +97,62 @@ def scrub_threads(graph: Any, checkpointer: Any, user: str, needles: Sequence[st
     return rewritten
 
 
-def forget_user(agent: Agent, user: str) -> None:
-    """Forget everything of ``user`` in ``agent``: memory, substrate, proactive log and every checkpoint thread."""
-    ctx = agent.context
-    with ctx.lock_for(user):
-        agent.memory.forget(namespace=user, all=True)
-        ctx.substrates.forget_user(user)
-        ctx.proactive_log.forget_user(user)
-        delete_user_threads(agent._checkpointer, user)
+@dataclass(frozen=True)
+class UserStores:
+    """Where a running agent keeps its users' data, i.e. what forgetting erases: the memory, the substrates, the
+    proactive log, and the conversation checkpoints with the compiled graph that reads and rewrites them.
+    ``lock_for(user)`` is the user's turn lock (forgetting never interleaves with the user's turn)."""
+
+    memory: Memory
+    substrates: SubstratePool
+    proactive_log: ProactiveLog
+    checkpointer: Any
+    graph: Any
+    lock_for: Callable[[str], AbstractContextManager[Any]]
+
+
+def forget_user(stores: UserStores, user: str) -> None:
+    """Forget everything of ``user``: memory, substrate, proactive log and every checkpoint thread."""
+    with stores.lock_for(user):
+        stores.memory.forget(namespace=user, all=True)
+        stores.substrates.forget_user(user)
+        stores.proactive_log.forget_user(user)
+        delete_user_threads(stores.checkpointer, user)
 
 
 def forget_items(
-    agent: Agent,
+    stores: UserStores,
     user: str,
     ids: str | Sequence[str] | None = None,
     *,
     query: str | None = None,
     k: int = 5,
 ) -> int:
-    """Forget records of ``user`` (by ``ids`` or the top ``k`` matches of ``query``) from memory, the substrate,
-    the proactive log and the checkpoints. Returns the number of memory records removed.
+    """Forget records of ``user`` (by ``ids`` or the top ``k`` matches of ``query``, as ``Memory.forget``) from
+    memory, the substrate, the proactive log and the checkpoints. Returns the number of memory records removed.
 
     Raises:
         InvalidInputError: not exactly one of ``ids`` and ``query``. NotFoundError: an id not of this user.
     """
-    from reasoning.errors import InvalidInputError
-
-    ctx = agent.context
-    memory: Any = agent.memory
     if (ids is None) == (query is None):
         raise InvalidInputError("forget needs exactly one of ids or query=")
-    with ctx.lock_for(user):
-        if query is not None:
-            found = memory.recall(query, namespace=user, k=k)
-            targets = [r.id for r in found if r.kind in ("episode", "fact")]
-        else:
-            targets = [ids] if isinstance(ids, str) else list(ids or [])
-        texts = [str(getattr(memory.get(rid, namespace=user), "text", "")) for rid in targets]
-        removed = int(memory.forget(targets, namespace=user)) if targets else 0
-        has_substrate = user in ctx.substrates.loaded() or user_file(_substrate_root(agent), user).exists()
-        if ctx.substrates.enabled and has_substrate:
-            substrate = ctx.substrates.get(user)
-            if sum(bool(substrate.unbind(rid)) for rid in targets):
-                ctx.substrates.save(user)
-        ctx.proactive_log.forget_items(user, targets, texts)
-        scrub_threads(agent.graph, agent._checkpointer, user, [*texts, *targets])
+    with stores.lock_for(user):
+        targets = stores.memory.forget_targets(user, ids, query=query, k=k)
+        texts = [stores.memory.get(rid, namespace=user).text for rid in targets]
+        removed = stores.memory.forget(targets, namespace=user) if targets else 0
+        stores.substrates.unbind(user, targets)
+        stores.proactive_log.forget_items(user, targets, texts)
+        scrub_threads(stores.graph, stores.checkpointer, user, [*texts, *targets])
     return removed
 
 
-def _substrate_root(agent: Agent) -> Path:
-    return Path(agent.settings.data_dir) / "substrate"
-
-
 @contextlib.contextmanager
-def _closed_proactive_log(data_dir: Path) -> Iterator[Any]:
+def _closed_proactive_log(files: DataDir) -> Iterator[ProactiveLog | None]:
     """The data directory's proactive log, opened for the block and closed after it (None: there is none)."""
-    path = data_dir / PROACTIVE_FILE
-    if not path.exists():
+    if not files.proactive_log.exists():
         yield None
         return
-    from cogarch.proactive import ProactiveLog
-
-    log = ProactiveLog(path)
+    log = ProactiveLog(files.proactive_log)
     try:
         yield log
     finally:
@@ -168,7 +162,7 @@ def _closed_proactive_log(data_dir: Path) -> Iterator[Any]:
 @contextlib.contextmanager
 def _closed_checkpoints(settings: Settings) -> Iterator[Any]:
     """A ``SqliteSaver`` over the data directory's checkpoints for the block (None: none, or not SQLite)."""
-    path = Path(settings.data_dir) / CHECKPOINT_FILE
+    path = settings.paths.checkpoints
     if not path.exists() or settings.persistence.checkpointer != "sqlite":
         yield None
         return
@@ -176,56 +170,63 @@ def _closed_checkpoints(settings: Settings) -> Iterator[Any]:
         yield saver
 
 
-def forget_user_in(settings: Settings, user: str) -> dict[str, int]:
-    """Forget the agent-side state of ``user`` in a data directory no agent has open (for the CLI, after the
-    memory namespace was forgotten): the substrate file, the proactive log rows and the checkpoint threads
-    (SQLite checkpointer only). Returns what was removed."""
-    data_dir = Path(settings.data_dir)
-    out = {"substrate": 0, "threads": 0}
-    path = user_file(data_dir / "substrate", user)
-    if path.exists():
-        path.unlink()
-        out["substrate"] = 1
-    with _closed_proactive_log(data_dir) as log:
+def forget_in(
+    settings: Settings,
+    memory: Memory,
+    user: str,
+    ids: Sequence[str] = (),
+    *,
+    query: str | None = None,
+    k: int = 5,
+    all: bool = False,
+) -> int:
+    """Forget in a data directory no agent has open (the CLI), with its ``memory`` opened by the caller: the
+    records ``ids``, or the top ``k`` matches of ``query``, or ``all`` of ``user``, as ``Memory.forget``; then
+    their traces in the other stores: substrate bindings (``all``: the user's file), proactive log rows, and the
+    checkpoint threads (SQLite checkpointer only; rewritten without them, or deleted for ``all``). Returns the
+    number of memory records removed.
+
+    Raises:
+        InvalidInputError: not exactly one of ``ids``, ``query`` and ``all``. NotFoundError: an id not of ``user``.
+    """
+    if sum((bool(ids), query is not None, all)) != 1:
+        raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
+    files = settings.paths
+    substrate_file = user_file(files.substrate, user)
+    if all:
+        removed = memory.forget(namespace=user, all=True)
+        substrate_file.unlink(missing_ok=True)
+        with _closed_proactive_log(files) as log:
+            if log is not None:
+                log.forget_user(user)
+        with _closed_checkpoints(settings) as saver:
+            if saver is not None:
+                delete_user_threads(saver, user)
+        return removed
+    targets = memory.forget_targets(user, list(ids) if ids else None, query=query, k=k)
+    texts = [memory.get(rid, namespace=user).text for rid in targets]
+    removed = memory.forget(targets, namespace=user) if targets else 0
+    if targets and substrate_file.exists():
+        substrate = load_substrate(
+            substrate_file, device="cpu"
+        )  # a damaged file: CorruptStoreError naming it
+        if sum(bool(substrate.unbind(rid)) for rid in targets):
+            save_atomic(substrate, substrate_file)
+    with _closed_proactive_log(files) as log:
         if log is not None:
-            log.forget_user(user)
+            log.forget_items(user, targets, texts)
     with _closed_checkpoints(settings) as saver:
         if saver is not None:
-            out["threads"] = delete_user_threads(saver, user)
-    return out
-
-
-def forget_items_in(
-    settings: Settings, user: str, ids: Iterable[str], texts: Iterable[str]
-) -> dict[str, int]:
-    """Erase forgotten items (already removed from memory) from the agent-side stores of a data directory no
-    agent has open: substrate bindings, proactive log rows and checkpoint threads (rewritten)."""
-    ids, texts = list(ids), list(texts)
-    data_dir = Path(settings.data_dir)
-    out = {"unbound": 0, "threads": 0}
-    path = user_file(data_dir / "substrate", user)
-    if path.exists() and ids:
-        substrate = load_substrate(path, device="cpu")  # a damaged file: CorruptStoreError naming it
-        out["unbound"] = sum(bool(substrate.unbind(rid)) for rid in ids)
-        if out["unbound"]:
-            save_atomic(substrate, path)
-    with _closed_proactive_log(data_dir) as log:
-        if log is not None:
-            log.forget_items(user, ids, texts)
-    with _closed_checkpoints(settings) as saver:
-        if saver is not None:
-            from cogarch.graph import compile_graph
-
-            out["threads"] = scrub_threads(compile_graph(saver), saver, user, [*texts, *ids])
-    return out
+            scrub_threads(compile_graph(saver), saver, user, [*texts, *targets])
+    return removed
 
 
 __all__ = [
+    "UserStores",
     "delete_user_threads",
+    "forget_in",
     "forget_items",
-    "forget_items_in",
     "forget_user",
-    "forget_user_in",
     "scrub_threads",
     "thread_ids_of",
 ]

@@ -93,7 +93,7 @@ def build_checkpointer(settings: Settings) -> tuple[BaseCheckpointSaver[Any], An
     if kind == "sqlite":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        path = Path(settings.data_dir) / "checkpoints.sqlite"
+        path = settings.paths.checkpoints
         conn = sqlite3.connect(str(path), check_same_thread=False)
         saver = _typed_sqlite_saver(SqliteSaver, conn, path)
         try:

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,19 @@ class SubstratePool:
             self._substrates.pop(user, None)
             self._saved.pop(user, None)
         user_file(self._root, user).unlink(missing_ok=True)
+
+    def unbind(self, user: str, keys: Sequence[str]) -> int:
+        """Remove the bindings of ``keys`` (forgotten memory ids) from ``user``'s substrate, if the user has one
+        (loaded or saved), and save it at once. Returns how many keys were bound."""
+        if not self.enabled or not keys:
+            return 0
+        if user not in self.loaded() and not user_file(self._root, user).exists():
+            return 0
+        substrate = self.get(user)
+        unbound = sum(bool(substrate.unbind(key)) for key in keys)
+        if unbound:
+            self.save(user)
+        return unbound
 
     def loaded(self) -> list[str]:
         with self._lock:

@@ -27,6 +27,7 @@ from memory.gateway import tag
 from memory.hygiene import prompt_context
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
+from memory.layout import MemoryDir
 from memory.records import (
     Episode,
     Fact,
@@ -155,8 +156,8 @@ class Memory:
             if index is None:
                 token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
                 # an embedded index that is gone (deleted, or moved aside by `cogarch doctor`) is rebuilt
-                rebuild = not settings.chroma_url and not (path / "chroma" / "chroma.sqlite3").exists()
-                client = chroma_client(path=path / "chroma", url=settings.chroma_url, token=token)
+                rebuild = not settings.chroma_url and not MemoryDir(path).index_db.exists()
+                client = chroma_client(path=MemoryDir(path).index, url=settings.chroma_url, token=token)
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
             if extractor is None:
                 extractor = build_extractor(settings.facts, llm)
@@ -178,7 +179,7 @@ class Memory:
     @property
     def _chroma_dir(self) -> Path | None:
         """The embedded Chroma's directory (its files are erased after a forget); None with a Chroma server."""
-        return None if self.settings.chroma_url else self.directory / "chroma"
+        return None if self.settings.chroma_url else MemoryDir(self.directory).index
 
     @_synchronized
     def close(self) -> None:
@@ -190,7 +191,7 @@ class Memory:
             sync.flush(self.store, self.index)
         self.index.close()
         if self._forgot:
-            forgetting.scrub_hnsw(self.directory / "chroma")
+            forgetting.scrub_hnsw(MemoryDir(self.directory).index)
         self.store.close()
         if self._lock is not None:
             self._lock.release()
@@ -473,16 +474,21 @@ class Memory:
         self._forgot = True
         if all:
             return forgetting.forget_namespace(self.store, self.index, namespace, self._chroma_dir)
-        if query is not None:
-            found = self.recall(query, namespace=namespace, k=k)
-            targets = [r.id for r in found if r.kind in ("episode", "fact")]
-            reason = "query"
-        else:
-            targets = [ids] if isinstance(ids, str) else list(ids or [])
-            reason = "ids"
+        targets = self.forget_targets(namespace, ids, query=query, k=k)
+        reason = "query" if query is not None else "ids"
         return forgetting.forget(
             self.store, self.index, namespace, targets, reason=reason, chroma_dir=self._chroma_dir
         )
+
+    def forget_targets(
+        self, namespace: str, ids: str | Sequence[str] | None = None, *, query: str | None = None, k: int = 5
+    ) -> list[str]:
+        """The record ids ``forget(ids, query=, k=)`` removes (before its cascade): ``ids`` as given, or the
+        episodes and facts among the top ``k`` recalled for ``query``."""
+        if query is not None:
+            found = self.recall(query, namespace=namespace, k=k)
+            return [r.id for r in found if r.kind in ("episode", "fact")]
+        return [ids] if isinstance(ids, str) else list(ids or [])
 
     @_synchronized
     def export(self, namespace: str, *, with_vectors: bool = True) -> JSONDict:

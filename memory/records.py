@@ -110,6 +110,11 @@ class Scene:
     members: tuple[str, ...]
     calibration: str = ""
 
+    @property
+    def text(self) -> str:
+        """The scene's text, as every record has one: its summary."""
+        return self.summary
+
 
 @dataclass(frozen=True)
 class PersonaSlot:

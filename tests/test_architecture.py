@@ -1,5 +1,5 @@
-"""Architecture rules, checked on the source: SQL lives only in ``store/`` folders, and ``memory`` has no import
-cycle (counting every import, also those inside functions and under ``TYPE_CHECKING``)."""
+"""Architecture rules, checked on the source: SQL lives only in ``store/`` folders, and no package has an import
+cycle between its modules (counting every import, also those inside functions and under ``TYPE_CHECKING``)."""
 
 from __future__ import annotations
 
@@ -49,12 +49,17 @@ def sql_outside_stores(packages: tuple[str, ...] = PACKAGES, root: Path = ROOT) 
     return found
 
 
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
 def import_graph(package: str) -> dict[str, set[str]]:
-    """Module -> the modules of ``package`` it imports (anywhere in the file)."""
+    """Module -> the modules of ``package`` it imports (anywhere in the file). ``from a.b import c`` imports the
+    submodule ``a.b.c`` when there is one, else a name of ``a.b`` itself."""
+    sources = {_module_name(path): path for path in _sources(package)}
     graph: dict[str, set[str]] = {}
-    for path in _sources(package):
-        rel = path.relative_to(ROOT).with_suffix("")
-        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+    for name, path in sources.items():
         deps: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -65,11 +70,11 @@ def import_graph(package: str) -> dict[str, set[str]]:
                 and (node.module or "").startswith(package)
             ):
                 module = str(node.module)
-                deps.add(module)
-                # ``from memory import recall`` imports the submodule memory.recall
-                deps.update(f"{module}.{a.name}" for a in node.names)
-        graph[name] = deps
-    return {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+                for alias in node.names:
+                    sub = f"{module}.{alias.name}"
+                    deps.add(sub if sub in sources else module)
+        graph[name] = {d for d in deps if d in sources and d != name}
+    return graph
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -99,10 +104,12 @@ def test_no_sql_outside_store_folders() -> None:
     assert sql_outside_stores() == []
 
 
-def test_memory_has_no_import_cycle() -> None:
-    # a package's __init__ re-exporting its modules is not a cycle of the modules themselves
-    graph = import_graph("memory")
-    graph = {m: {d for d in deps if d != "memory"} for m, deps in graph.items()}
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycle_between_modules(package: str) -> None:
+    # a package's __init__ re-exporting its modules is not a cycle of the modules themselves (the layer and
+    # sibling rules between packages and subpackages are import-linter's contracts in pyproject.toml)
+    graph = import_graph(package)
+    graph = {m: {d for d in deps if d != package} for m, deps in graph.items()}
     assert cycles(graph) == []
 
 

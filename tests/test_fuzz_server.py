@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 
 from cogarch.agent import Agent
 from cogarch.serve.app import create_app
-from cogarch.serve.settings import ServeSettings, hash_key
+from cogarch.serve.auth import hash_key
+from cogarch.settings import ServeSettings
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
 

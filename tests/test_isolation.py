@@ -34,7 +34,8 @@ from cli.main import app as cli_app
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
 from cogarch.serve.app import create_app
-from cogarch.serve.settings import ServeSettings, hash_key
+from cogarch.serve.auth import hash_key
+from cogarch.settings import ServeSettings
 from memory import Memory
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM

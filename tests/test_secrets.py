@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from cogarch.agent import Agent
 from cogarch.serve.app import create_app
-from cogarch.serve.settings import ServeSettings, hash_key
-from cogarch.settings import Settings
+from cogarch.serve.auth import hash_key
+from cogarch.settings import ServeSettings, Settings
 from memory.embedders import LiteLLMEmbedder
 from memory.embedders.base import HashEmbedder
 from reasoning.config import LLMSettings

@@ -21,12 +21,11 @@ import uvicorn
 
 from cogarch.agent import Agent
 from cogarch.serve.app import create_app
-from cogarch.serve.auth import AuthError, KeyRing
+from cogarch.serve.auth import AuthError, KeyRing, hash_key, new_key
 from cogarch.serve.metrics import Metrics
 from cogarch.serve.ratelimit import RateLimiter
 from cogarch.serve.runtime import build_server_agent
-from cogarch.serve.settings import ServeSettings, hash_key, new_key
-from cogarch.settings import Settings
+from cogarch.settings import ServeSettings, Settings
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM, remembering
 from reasoning.errors import ConfigError

@@ -19,7 +19,7 @@ import openai
 import pytest
 from test_serve import ALICE, Live, free_port, make_agent
 
-from cogarch.serve.settings import hash_key
+from cogarch.serve.auth import hash_key
 from reasoning.engines.scripted import Scripted, ScriptedLLM
 from reasoning.llm import GenerationOptions, Message
 from reasoning.testing.stub_server import StubReply, StubServer

@@ -23,7 +23,7 @@ import httpx
 import openai
 import pytest
 
-from cogarch.serve.settings import hash_key
+from cogarch.serve.auth import hash_key
 
 # Read at import: the autouse fixture of conftest.py clears COGARCH_* variables before each test.
 POSTGRES_URL = os.environ.get("COGARCH_TEST_POSTGRES_URL")

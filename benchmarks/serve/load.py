@@ -40,7 +40,7 @@ def free_port() -> int:
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     sys.path.insert(0, str(ROOT))
-    from cogarch.serve.settings import hash_key
+    from cogarch.serve.auth import hash_key
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COGARCH_")}
     env.update(

@@ -1,14 +1,15 @@
 """``cogarch serve``: an OpenAI-compatible agent server (see README.md in this folder).
 
-Settings live in :mod:`cogarch.serve.settings` (imported eagerly: the settings root uses them); the app and the
-runtime are imported on first use, so importing the settings never pulls in starlette.
+The server's settings are the ``serve`` section of the settings root (:class:`cogarch.settings.ServeSettings`);
+the app and the runtime are imported on first use, so importing this package never pulls in starlette.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cogarch.serve.settings import ApiKeySettings, ServeSettings, hash_key, new_key
+from cogarch.serve.auth import hash_key, new_key
+from cogarch.settings import ApiKeySettings, ServeSettings
 
 _LAZY = {
     "create_app": "cogarch.serve.app",

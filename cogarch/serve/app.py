@@ -47,7 +47,7 @@ from cogarch.serve.chat_request import RequestError, parse_chat_request
 from cogarch.serve.hub import ProactiveHub
 from cogarch.serve.metrics import Metrics
 from cogarch.serve.ratelimit import RateLimiter
-from cogarch.serve.settings import ServeSettings
+from cogarch.settings import ServeSettings
 from reasoning.errors import (
     CogarchError,
     LLMRateLimitError,

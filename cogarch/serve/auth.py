@@ -7,12 +7,26 @@ names another user is refused (403), one that names none acts for the key's firs
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 
-from cogarch.serve.settings import ServeSettings, hash_key
+from cogarch.settings import ServeSettings
 
 ANY_USER = "*"
+KEY_PREFIX = "ck-"
+"""Generated keys start with this, so they are easy to spot in logs and secret scanners."""
+
+
+def hash_key(key: str) -> str:
+    """The at-rest form of an API key: ``"sha256:" + hex digest``."""
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random API key (256 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 class AuthError(Exception):
@@ -87,4 +101,4 @@ class KeyRing:
         raise AuthError(401, "invalid API key", "invalid_api_key")
 
 
-__all__ = ["ANY_USER", "AuthError", "KeyRing", "Principal"]
+__all__ = ["ANY_USER", "KEY_PREFIX", "AuthError", "KeyRing", "Principal", "hash_key", "new_key"]

@@ -20,6 +20,7 @@ from typing import Any
 from cogarch.agent import Agent
 from cogarch.clock import Clock
 from cogarch.composition import build_embedder, build_llm, prepare_data_dir
+from cogarch.datadir import DataDir
 from cogarch.settings import Settings
 from reasoning.errors import ConfigError
 
@@ -34,6 +35,7 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
     from memory import Memory
     from memory.extraction import build_extractor
     from memory.index.chroma import ChromaIndex, chroma_client
+    from memory.layout import MemoryDir
     from memory.store.sqlite import SQLiteStore
 
     if not settings.memory.chroma_url:
@@ -42,7 +44,7 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
             hint="start one (`chroma run --path DIR`) and set COGARCH_MEMORY__CHROMA_URL=http://host:8000",
         )
     directory.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(directory / "memory.sqlite3")
+    store = SQLiteStore(MemoryDir(directory).records)
     try:
         known = store.bind_embedder(embedder.name, embedder.dim)
         if known != embedder.name:
@@ -79,13 +81,13 @@ def build_server_agent(
     from memory import Memory
 
     serve = serve if serve is not None else settings.serve
-    data_dir = prepare_data_dir(Path(settings.data_dir))
+    files = DataDir(prepare_data_dir(Path(settings.data_dir)))
     llm = llm if llm is not None else build_llm(settings)
     embedder = embedder if embedder is not None else build_embedder(settings)
     if serve.memory_mode == "shared" and settings.memory.store == "sqlite":
-        memory = open_shared_memory(data_dir / "memory", settings, embedder=embedder, llm=llm)
+        memory = open_shared_memory(files.memory, settings, embedder=embedder, llm=llm)
     else:
-        memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
+        memory = Memory.open(files.memory, settings.memory, embedder=embedder, llm=llm)
     try:
         return Agent(settings, llm=llm, embedder=embedder, memory=memory, clock=clock)
     except BaseException:

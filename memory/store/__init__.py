@@ -5,6 +5,7 @@ lock of a data directory (:mod:`memory.store.lock`)."""
 from pathlib import Path
 
 from memory.config import MemorySettings
+from memory.layout import MemoryDir
 from memory.store.base import MemoryStore, MemoryWriter
 from memory.store.lock import DirectoryLock
 from memory.store.postgres import PostgresStore
@@ -21,7 +22,7 @@ def open_store(directory: Path, settings: MemorySettings) -> MemoryStore:
         store cannot be opened.
     """
     if settings.store == "sqlite":
-        return SQLiteStore(directory / "memory.sqlite3")
+        return SQLiteStore(MemoryDir(directory).records)
     if settings.postgres_url is None:
         raise ConfigError(
             "memory.store is 'postgres' but memory.postgres_url is not set",
