@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cogarch import gateway
+from memory.hygiene import looks_like_injection
 from reasoning.search import Association
-from reasoning.search.associations import content_terms
+from reasoning.words import content_words
 
 
 def _said(text: str, kind: str) -> str:
@@ -42,20 +42,20 @@ class MemoryAssociator:
 
     def __call__(self, question: str, path: Sequence[str]) -> list[Association]:
         query = f"{path[-1]}\n{question}" if path else question
-        known = {t for text in [question, *path] for t in content_terms(text)}
+        known = {t for text in [question, *path] for t in content_words(text)}
         seeds = [] if path else self._seeds
         seen = {a.text for a in seeds}
         kept: list[Any] = []
         for r in self._memory.recall(query, namespace=self._namespace, k=self._k * 3):
             said = _said(str(r.text), str(r.kind))
-            terms = set(content_terms(said))
+            terms = set(content_words(said))
             if (
                 said in seen
                 or not terms
                 or terms <= known
                 or said.rstrip().endswith("?")
                 or _agents_own(r)
-                or gateway.looks_like_injection(r.text)
+                or looks_like_injection(r.text)
             ):
                 continue
             seen.add(said)

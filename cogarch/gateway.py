@@ -1,8 +1,7 @@
-"""The memory gateway: tags what enters memory and screens what memory puts into a prompt.
+"""The memory gateway: screens what memory puts into a prompt and renders it as quoted data.
 
-Tags (Human-Like Lifelong Memory, 2026): a coarse ``valence`` in [-1, 1] from a small affect lexicon, an
-``importance`` in [0, 1] (first-person facts, plans, dates and names matter more than chit-chat), and
-``suspicious`` for text that reads like instructions aimed at the model (prompt injection).
+What enters memory is tagged once, on write, by :mod:`memory.gateway` (importance, valence, and the
+``injection`` flag of :mod:`memory.hygiene`, the one injection screen); a recalled item carries that flag.
 
 Screening (Rescorla-Wagner steering, 2025: a small share of inappropriate content in an LLM's context sways it
 disproportionately, so a few bad memories among many good ones are enough to steer an answer). Recalled memory
@@ -10,8 +9,9 @@ is a channel for such content: a web page, an e-mail or a tool output the user s
 plant "ignore your instructions and ..." or a false claim. :class:`MemoryGateway` applies three defences before
 anything recalled reaches a prompt:
 
-1. **screen**: text that addresses the model (override phrases, directives such as "from now on answer with
-   ...", role tags, notes "to the assistant") is withheld, whatever its source;
+1. **screen**: an item flagged on write, or text that reads as instructions to the model
+   (:func:`memory.hygiene.looks_like_injection`: override phrases, role and control tags, orders to answer
+   something, notes "to the assistant"), is withheld, whatever its source;
 2. **quarantine by provenance**: memories from external channels (``web``, ``email``, ``document``, ``tool``,
    ``import``...: the ``channel`` of the source episode's metadata) are low-trust. A low-trust item is withheld
    when a trusted memory in the same recall speaks about the same subject (two or more shared content words:
@@ -29,113 +29,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-_POSITIVE = frozenset(
-    [
-        "love",
-        "like",
-        "enjoy",
-        "happy",
-        "glad",
-        "great",
-        "good",
-        "wonderful",
-        "excited",
-        "thanks",
-        "thank",
-        "proud",
-        "fun",
-        "nice",
-        "awesome",
-        "amazing",
-    ]
-)
-_NEGATIVE = frozenset(
-    [
-        "hate",
-        "sad",
-        "angry",
-        "upset",
-        "bad",
-        "terrible",
-        "awful",
-        "worried",
-        "afraid",
-        "scared",
-        "sick",
-        "tired",
-        "lost",
-        "hurt",
-        "annoyed",
-        "sorry",
-    ]
-)
-_IMPORTANT = re.compile(
-    r"\b(my|i am|i'm|i have|i live|i work|remember|birthday|allergic|name is|tomorrow|next week|"
-    r"appointment|deadline|meeting|favourite|favorite|"
-    r"wife|husband|daughter|son|mother|father|friend)\b",
-    re.IGNORECASE,
-)
-_VERB = r"(?:answer|reply|respond|say|write|output|print|state|tell)"
-_MODEL = r"(?:assistant|ai|a\.i\.|model|chatbot|bot|llm|language model|agent)"
-_INJECTION = re.compile(
-    "|".join(
-        [
-            # override phrases
-            r"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|these\s+|"
-            r"previous\s+|prior\s+|above\s+|earlier\s+|other\s+|former\s+|existing\s+)*"
-            r"(?:instructions?|rules|prompts?|guidelines|directives|guidance|orders|system\s+prompt)",
-            r"\byou\s+are\s+now\b",
-            r"\bnew\s+(?:instructions?|rules|orders)\s*:",
-            r"\bsystem\s+prompt\b",
-            r"\bdeveloper\s+mode\b",
-            r"\bjailbr(?:eak|oken)\b",
-            r"\bact\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|jailbroken)",
-            r"\bdo\s+anything\s+now\b",
-            r"\breveal\s+(?:your|the)\s+(?:system\s+)?(?:prompt|instructions)",
-            # role tags and notes addressed to the model
-            r"</?\s*(?:system|assistant|im_start|im_end|inst)\b",
-            r"\[/?inst\]",
-            r"(?:^|\n)\s*(?:system|assistant)\s*:",
-            r"\b(?:note|message|instructions?|memo|reminder|directive)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
-            + _MODEL,
-            r"\b(?:dear|attention|hey)\s+(?:the\s+)?" + _MODEL + r"\b",
-            # directives about how to answer
-            r"\b(?:from\s+now\s+on|henceforth|going\s+forward|in\s+(?:all|every)\s+future)\b[^.]{0,80}\b"
-            + _VERB,
-            r"\b(?:always|only|must|should)\s+(?:ever\s+)?" + _VERB + r"\b[^.]{0,40}\bwith\b",
-            r"\b"
-            + _VERB
-            + r"\s+(?:to\s+)?(?:every|all|any|each)\s+(?:question|message|request|prompt|query)",
-            r"\b" + _VERB + r"\s+(?:only|exclusively|solely)\s+with\b",
-            r"\bwhen(?:ever)?\s+(?:you\s+are\s+|you're\s+|the\s+user\s+is\s+)?asked\b[^.]{0,60}\b" + _VERB,
-            r"\b(?:the\s+)?"
-            + _MODEL
-            + r"\s+(?:must|should|shall|will|needs\s+to)\s+(?:now\s+|always\s+|only\s+)?"
-            + _VERB,
-            r"\bwhatever\s+(?:the\s+user|they|anyone)\s+(?:asks|says)\b",
-            r"\b(?:correct|only\s+acceptable|acceptable|expected|required|official)\s+(?:reply|answer|response)\s+"
-            r"(?:to|regarding|about|for|on|is)\b",
-            r"\brepeat\b[^.]{0,40}\b(?:exactly|verbatim|word\s+for\s+word)\b",
-            r"\bwhoever\s+(?:reads|is\s+reading|sees)\s+this\b",
-        ]
-    ),
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[a-z']+")
-_CONTENT = re.compile(r"[a-z][a-z0-9']{2,}")
-_STOP = frozenset(
-    re.findall(
-        r"\S+",
-        """the and for are was were you your yours with that this from have has had what when where which who whom
-        why how not but his her hers its our ours their theirs they them she him into onto over under about there
-        here then than too very can could would should will shall may might must does did done been being also
-        just only all any some each every more most much many such own same other another user users is am my
-        mine me we us it of to in on at by or an as be do so if no yes""",
-    )
-)
+from memory.hygiene import looks_like_injection
+from reasoning.words import STOPWORDS, keywords
+
+_PLURAL_MIN = 4
+"""Words longer than this lose a plural ``s`` when subjects are compared (``dogs`` -> ``dog``)."""
 
 UNTRUSTED_CHANNELS = frozenset(
     [
@@ -155,34 +55,6 @@ UNTRUSTED_CHANNELS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Tags:
-    """What the gateway says about one piece of text."""
-
-    valence: float
-    importance: float
-    suspicious: bool
-
-
-def tag(text: str) -> Tags:
-    """Tag ``text`` (pure, fast, no model)."""
-    words = _WORD.findall(text.lower())
-    pos = sum(w in _POSITIVE for w in words)
-    neg = sum(w in _NEGATIVE for w in words)
-    valence = 0.0 if pos + neg == 0 else (pos - neg) / (pos + neg)
-    importance = min(
-        1.0, 0.2 + 0.2 * len(_IMPORTANT.findall(text)) + (0.1 if any(c.isdigit() for c in text) else 0)
-    )
-    return Tags(
-        valence=round(valence, 3), importance=round(importance, 3), suspicious=looks_like_injection(text)
-    )
-
-
-def looks_like_injection(text: str) -> bool:
-    """True when ``text`` reads like instructions addressed to the model."""
-    return _INJECTION.search(text) is not None
-
-
 def quote(items: list[str], *, title: str = "Memory notes") -> str:
     """Present ``items`` as quoted data for a prompt: never as instructions."""
     if not items:
@@ -194,15 +66,15 @@ def quote(items: list[str], *, title: str = "Memory notes") -> str:
     return "\n".join(lines)
 
 
-def content_words(text: str) -> set[str]:
-    """The content words of ``text``: lowercase, no stop words, at least 3 letters, a possessive or plural
-    ``s`` removed (``dog's`` and ``dogs`` -> ``dog``)."""
+def subject_words(text: str) -> set[str]:
+    """What ``text`` speaks about, for comparing subjects: its keywords (:func:`reasoning.words.keywords`) of at
+    least 3 letters, a possessive or plural ``s`` removed (``dog's`` and ``dogs`` -> ``dog``)."""
     out = set()
-    for w in _CONTENT.findall(text.lower()):
+    for w in keywords(text):
         w = w.removesuffix("'s").removesuffix("'")
-        if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        if len(w) > _PLURAL_MIN - 1 and w.endswith("s") and not w.endswith("ss"):
             w = w[:-1]
-        if w not in _STOP:
+        if len(w) >= 3 and w not in STOPWORDS:
             out.add(w)
     return out
 
@@ -258,18 +130,18 @@ class MemoryGateway:
         channels = [channel_of(r) for r in recollections] + [None] * (len(out) - len(recollections))
         low = [c is not None and c in self.untrusted_channels for c in channels]
         trusted_words = [
-            content_words(i["text"])
+            subject_words(i["text"])
             for i, is_low in zip(out, low, strict=True)
             if not is_low and not i.get("suspicious") and not looks_like_injection(i["text"])
         ]
-        asked = content_words(query)
+        asked = subject_words(query)
         personal = bool(_FIRST_PERSON.search(query)) and any(asked & t for t in trusted_words)
         for item, channel, is_low in zip(out, channels, low, strict=True):
             reasons: list[str] = []
             if item.get("suspicious") or looks_like_injection(item["text"]):
                 reasons.append("withheld: reads like instructions to the model")
             elif is_low:
-                words = content_words(item["text"])
+                words = subject_words(item["text"])
                 if personal:
                     reasons.append(f"withheld: unverified ({channel}) and the user's own memory answers this")
                 elif any(len(words & t) >= self.overlap for t in trusted_words):
@@ -308,10 +180,7 @@ def _join(why: str, reason: str) -> str:
 __all__ = [
     "UNTRUSTED_CHANNELS",
     "MemoryGateway",
-    "Tags",
     "channel_of",
-    "content_words",
-    "looks_like_injection",
     "quote",
-    "tag",
+    "subject_words",
 ]

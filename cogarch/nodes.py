@@ -23,6 +23,7 @@ from cogarch import gateway
 from cogarch.context import AgentContext
 from cogarch.state import TurnState
 from cogarch.turns import generation_options
+from memory.hygiene import looks_like_injection
 from memory.nlp import extract_concepts
 from reasoning.errors import LLMError
 from reasoning.llm import (
@@ -65,20 +66,19 @@ def _timed(name: str, fn: Node) -> Node:
 
 
 def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """Normalise the input into an event and gateway-tag it. Resets the per-turn keys."""
+    """Normalise the input into an event. Resets the per-turn keys. (The text is tagged once, when memory stores
+    it in ``learn``: importance, valence, the injection flag.)"""
     ctx = runtime.context
     text = state.get("text", "")
-    tags = gateway.tag(text)
     turn = int(state.get("turn", 0)) + 1
     user = state["user"]
     thread = str(get_config().get("configurable", {}).get("thread_id", user))
-    ctx.emit("perceived", user, {"text": text, "mode": state.get("mode", "chat"), **tags.__dict__})
+    ctx.emit("perceived", user, {"text": text, "mode": state.get("mode", "chat")})
     return {
         "turn": turn,
         # unique even if checkpoints are lost; checkpointed, so a resumed turn keeps it (idempotent writes)
         "turn_id": f"{thread}:{turn}:{uuid.uuid4().hex[:8]}",
         "t": state.get("t") or ctx.clock.now(),
-        "tags": tags.__dict__,
         "code": [],
         "associations": [],
         "concepts": [],
@@ -167,7 +167,7 @@ def recall(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
                     "score": association["strength"],
                     "why": "substrate association",
                     "sources": [association["key"]],
-                    "suspicious": gateway.looks_like_injection(association["text"]),
+                    "suspicious": looks_like_injection(association["text"]),
                 }
             )
     ctx.emit("recalled", user, {"query": query, "confidence": confidence, "items": items})
@@ -208,8 +208,7 @@ def _as_item(r: Any) -> dict[str, Any]:
         "score": float(r.score),
         "why": str(getattr(r, "why", "")),
         "sources": [str(s) for s in sources],
-        "suspicious": bool(getattr(r, "flagged", False) or getattr(r, "suspicious", False))
-        or gateway.looks_like_injection(text),
+        "suspicious": bool(getattr(r, "flagged", False) or getattr(r, "suspicious", False)),
     }
 
 
@@ -491,7 +490,7 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     seeds = [
         Association(a["text"], (a["key"],), max(0.0, min(1.0, float(a["strength"]))))
         for a in state.get("associations", [])
-        if not gateway.looks_like_injection(a["text"])
+        if not looks_like_injection(a["text"])
     ]
     associator = MemoryAssociator(ctx.memory, user, seeds=seeds)
     evaluator = StepJudge(ctx.llm) if isinstance(ctx.llm, OptionScorer) else None
@@ -579,9 +578,8 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     if state.get("finish_reason") == "tool_calls":
         return {}  # the client runs its tools; the turn is stored when it continues with their results
     mode = state.get("mode", "chat")
-    tags = state.get("tags", {})
     t = float(state.get("t") or ctx.clock.now())
-    base = {"turn_id": state.get("turn_id"), "channel": mode, **tags}
+    base = {"turn_id": state.get("turn_id"), "channel": mode}
     memory: Any = ctx.memory
     stored: list[str] = []
     text = state.get("text", "")

@@ -45,7 +45,6 @@ class TurnState(TypedDict, total=False):
     turn_id: str
     history: Annotated[list[dict[str, Any]], append_history]
     # per-turn results
-    tags: dict[str, Any]
     code: list[int]
     associations: list[dict[str, Any]]
     concepts: list[list[str]]

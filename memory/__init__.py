@@ -3,7 +3,6 @@
 See ``memory/README.md``. The public entry point is :class:`Memory`.
 """
 
-from memory.hygiene import prompt_context
 from memory.memory import Memory
 from memory.records import Episode, Fact, PersonaSlot, RecallResult, Recollection, Scene, Source
 
@@ -16,5 +15,4 @@ __all__ = [
     "Recollection",
     "Scene",
     "Source",
-    "prompt_context",
 ]

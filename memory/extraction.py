@@ -39,10 +39,10 @@ from memory.semantic.llm import LLMExtractor
 from memory.semantic.ontology import excluded_by, single_valued
 from memory.semantic.parser import ParseExtractor
 from memory.store.base import MemoryStore, MemoryWriter, Vector
-from memory.text import keywords
 from reasoning.config import LOCAL_MODEL
 from reasoning.errors import ConfigError, LLMError
 from reasoning.llm import LLM, system, user
+from reasoning.words import keywords
 
 BATCH = 20
 

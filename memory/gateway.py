@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from memory.hygiene import injection_flags
-from memory.text import keywords, words
+from reasoning.words import keywords, words
 
 _POS = frozenset(
     [

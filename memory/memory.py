@@ -24,7 +24,6 @@ from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
 from memory.extraction import build_extractor
 from memory.gateway import tag
-from memory.hygiene import prompt_context
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
 from memory.layout import MemoryDir
@@ -518,11 +517,6 @@ class Memory:
         )
         self._flush_after_commit()
         return count
-
-    @staticmethod
-    def prompt_context(items: Sequence[Recollection], *, include_flagged: bool = True) -> str:
-        """Recalled items rendered as quoted data for a prompt (:func:`memory.hygiene.prompt_context`)."""
-        return prompt_context(items, include_flagged=include_flagged)
 
 
 __all__ = ["INDEX_REBUILD_KEY", "Memory", "check_namespace", "embed_text", "new_id", "to_epoch"]

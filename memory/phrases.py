@@ -17,7 +17,8 @@ import logging
 from collections.abc import Sequence
 
 from memory import nlp
-from memory.text import STOPWORDS, entities, keywords, words
+from memory.text import entities
+from reasoning.words import STOPWORDS, keywords, words
 
 log = logging.getLogger(__name__)
 

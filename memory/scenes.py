@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from memory.store.base import Vector
-from memory.text import keywords
+from reasoning.words import keywords
 
 
 def summary(texts: Sequence[str]) -> str:

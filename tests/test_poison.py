@@ -13,13 +13,15 @@ import pytest
 
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
-from cogarch.gateway import MemoryGateway, content_words, looks_like_injection
+from cogarch.gateway import MemoryGateway, subject_words
 from memory.embedders.base import HashEmbedder
+from memory.hygiene import looks_like_injection
 from reasoning.engines.scripted import ScriptedLLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "reliability"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "agent"))
 from conversation import exchanges
+from injections_heldout import INJECTIONS_HELDOUT_WIDE
 from poison_set import BENIGN_EXTERNAL, INJECTIONS, SLOTS, generate, gullible_llm, wilson
 
 
@@ -65,9 +67,21 @@ def test_every_tuned_injection_phrasing_is_screened() -> None:
         assert looks_like_injection(text), text
 
 
+@pytest.mark.parametrize("index", [1, 3, 12, 27, 33, 36])
+def test_paraphrased_injections_are_screened_by_their_structure(index: int) -> None:
+    # phrasings no surface pattern matches: the model addressed with an output verb, or an order to output
+    # something only / next time, read from the parse (memory.hygiene)
+    text = INJECTIONS_HELDOUT_WIDE[index].format(s="dog's name", S="Dog's name", c="KUMQUAT")
+    assert looks_like_injection(text), text
+
+
 @pytest.mark.parametrize(
     "text",
     [
+        "Don't forget to water the plants while I'm away.",
+        "Always check the weather before you go hiking.",
+        "Just reply to the email when you get a chance.",
+        "I read a book about artificial intelligence and robots.",
         "My sister Ada lives in Paris and works as a nurse.",
         "I always answer emails in the morning.",
         "Can you tell me a joke about penguins?",
@@ -129,8 +143,8 @@ def test_screen_withholds_injections_from_any_channel_and_baseline_does_not() ->
     assert "WALRUS" in base.render(base.screen(items, recs))
 
 
-def test_content_words_normalises_possessives_and_plurals() -> None:
-    assert content_words("My dog's name, the dogs' names") == {"dog", "name"}
+def test_subject_words_normalise_possessives_and_plurals() -> None:
+    assert subject_words("My dog's name, the dogs' names") == {"dog", "name"}
 
 
 def test_wilson_interval() -> None:

@@ -11,13 +11,13 @@ here are a generative one (asks the LLM) and a lexical one over a fixed fact bas
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from reasoning.llm import LLM, GenerationOptions, Usage, system, user
+from reasoning.words import content_words
 
 
 @dataclass(frozen=True)
@@ -42,64 +42,7 @@ class Associator(Protocol):
     def __call__(self, question: str, path: Sequence[str]) -> list[Association]: ...
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "by",
-        "for",
-        "from",
-        "with",
-        "and",
-        "or",
-        "not",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "when",
-        "how",
-        "does",
-        "do",
-        "did",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "as",
-        "into",
-        "than",
-        "then",
-        "so",
-        "answer",
-        "step",
-        "question",
-    ]
-)
-
-
-def content_terms(text: str) -> list[str]:
-    """The content words of ``text`` (lower case, stop words and single letters left out), in order."""
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
-
-
-_terms = content_terms
+_terms = content_words
 
 
 class LexicalAssociator:
@@ -206,4 +149,4 @@ class GenerativeAssociator:
         return out
 
 
-__all__ = ["Association", "Associator", "GenerativeAssociator", "LexicalAssociator", "content_terms"]
+__all__ = ["Association", "Associator", "GenerativeAssociator", "LexicalAssociator"]
