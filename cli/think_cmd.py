@@ -77,7 +77,7 @@ def _associator(choice: str, settings: Any, llm: Any, user: str) -> Iterator[tup
         if choice == "auto" and not memory.episodes(namespace=user, limit=1):
             yield "generative", GenerativeAssociator(llm, max_tokens=64)
             return
-        yield "memory", MemoryAssociator(memory, user)
+        yield "memory", MemoryAssociator(memory, user, k=settings.search.associations)
 
 
 def think(

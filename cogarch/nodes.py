@@ -492,7 +492,7 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         for a in state.get("associations", [])
         if not looks_like_injection(a["text"])
     ]
-    associator = MemoryAssociator(ctx.memory, user, seeds=seeds)
+    associator = MemoryAssociator(ctx.memory, user, k=ctx.settings.search.associations, seeds=seeds)
     evaluator = StepJudge(ctx.llm) if isinstance(ctx.llm, OptionScorer) else None
     recalled = prompt_recalled(state)
     said = [str(i["text"]).split(": ", 1)[-1] for i in recalled if i.get("kind") == "episode"]

@@ -6,6 +6,8 @@ and can be built directly when ``reasoning`` is used as a library.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 LOCAL_MODEL = "local/smollm2-135m-instruct"
@@ -62,6 +64,17 @@ class SearchSettings(BaseModel):
     )
     escalate_below: float = Field(0.25, ge=0, le=1, description="Recall confidence below which to escalate.")
     accept_value: float = Field(0.9, ge=0, le=1, description="The judge accepts an answer at or above this.")
+    associations: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Memories recalled per node by the agent's associator (each is in the prompts below the node).",
+    )
+    thought_value: Literal["confidence", "evaluator"] = Field(
+        "confidence",
+        description="Value of a thought that states no answer: 'confidence' (the generator's mean token "
+        "probability, no model call; the evaluator where the engine reports none) or 'evaluator'.",
+    )
 
 
 __all__ = ["LOCAL_MODEL", "LLMSettings", "SearchSettings"]

@@ -190,6 +190,10 @@ class Completion:
         finish_reason: "stop", "length", "tool_calls" or the provider's value.
         parsed: the validated object when a pydantic ``schema`` was given and the text matched it.
         tool_calls: the tools the model called (``finish_reason`` is then "tool_calls").
+        logprob: the mean log-probability per generated token of the reply (the end of turn included when
+            generated), under the distribution it was decoded from: the model's confidence in its own words.
+            None when the engine does not report it (the local engine reports it, except for constrained
+            JSON decoding; remote engines do not).
     """
 
     text: str
@@ -198,18 +202,21 @@ class Completion:
     finish_reason: str = "stop"
     parsed: Any = None
     tool_calls: tuple[ToolCall, ...] = ()
+    logprob: float | None = None
 
 
 @dataclass(frozen=True)
 class StreamChunk:
     """A piece of a streamed completion. The last chunk has ``done=True`` and carries the usage and the tools
-    the model called (whole calls: engines assemble the providers' argument deltas)."""
+    the model called (whole calls: engines assemble the providers' argument deltas), and ``logprob`` when the
+    engine reports it (see :class:`Completion`)."""
 
     delta: str
     done: bool = False
     usage: Usage | None = None
     finish_reason: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    logprob: float | None = None
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def make_agent(data_dir: Path, llm: ScriptedLLM) -> Agent:
         embedder=HashEmbedder(256),
         clock=ManualClock(1.7e9),
         substrate={"enabled": False},
-        search={"max_nodes": 8, "branching": 2, "max_depth": 3, "max_tokens": 100_000},
+        # three memories per node: the hash embedder ranks the hop's fact third
+        search={"max_nodes": 8, "branching": 2, "max_depth": 3, "max_tokens": 100_000, "associations": 3},
     )
 
 

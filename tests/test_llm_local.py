@@ -39,6 +39,14 @@ def test_answers_a_chat(local: LocalEngine) -> None:
     assert completion.usage.prompt_tokens > 5 and 0 < completion.usage.completion_tokens <= 20
 
 
+def test_a_reply_reports_its_mean_token_log_probability(local: LocalEngine) -> None:
+    prompt = [user("What is the capital of France? One short sentence.")]
+    completion = local.complete(prompt, GenerationOptions(max_tokens=40))
+    assert completion.finish_reason == "stop" and completion.logprob is not None
+    # the same number as scoring the reply (its tokens and the end of turn) as an option, per token
+    assert completion.logprob == pytest.approx(local.score_options(prompt, [completion.text])[0], abs=0.01)
+
+
 def test_stop_strings_never_leak(local: LocalEngine) -> None:
     options = GenerationOptions(max_tokens=40, stop=("5",))
     chunks = list(local.stream([user("Count from 1 to 10, one number per line.")], options))

@@ -8,15 +8,16 @@ import json
 import math
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from reasoning.config import SearchSettings
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import InvalidInputError, StructuredOutputError
-from reasoning.llm import GenerationOptions, Message
+from reasoning.llm import Completion, GenerationOptions, Message
 from reasoning.search import (
     Association,
     CoATSearch,
@@ -71,6 +72,16 @@ class TableEvaluator:
         score = self.table.get(path[-1], self.default)
         assoc = sum(a.score for a in associations) / len(associations) if associations else 0.0
         return Evaluation(score, assoc)
+
+
+class FixedAssociator:
+    """Every node gets the same associations."""
+
+    def __init__(self, *found: Association) -> None:
+        self.found = list(found)
+
+    def __call__(self, question: str, path: Sequence[str]) -> list[Association]:
+        return list(self.found)
 
 
 # ---------------------------------------------------------------------------- pure tree functions
@@ -438,6 +449,61 @@ def test_thought_parsing() -> None:
     assert parse_answer("Answer: 42") == "42"
     assert parse_answer("Zorvan lives in Kelmoor.") is None
     assert clean_thought("\n\nStep 2: go north\nmore") == "go north"
+    assert clean_thought("The answer is:\n\nOstria.\nmore") == "The answer is: Ostria."  # a lead-in
+    assert parse_answer(clean_thought("The answer is:\nOstria.")) == "Ostria"
+
+
+class ConfidentLLM:
+    """A ScriptedLLM whose completions report a mean token log-probability, as the local engine's do."""
+
+    def __init__(self, inner: ScriptedLLM, logprob: Callable[[str], float]) -> None:
+        self.inner, self.logprob = inner, logprob
+        self.name = inner.name
+
+    def complete(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Completion:
+        done = self.inner.complete(messages, options)
+        return replace(done, logprob=self.logprob(done.text))
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Any:
+        return self.inner.stream(messages, options)
+
+
+def test_confidence_values_thoughts_without_an_evaluator_call() -> None:
+    texts = iter(["Step one.", "Step two.", "Answer: 42"])
+    llm = ConfidentLLM(ScriptedLLM(lambda m, o: next(texts)), lambda t: -0.5 if t == "Step one." else -1.0)
+    evaluator = TableEvaluator({"Answer: 42": 0.7})
+    assoc = FixedAssociator(Association("a fact", ("f",), 0.4))
+    found = CoATSearch(
+        llm, associator=assoc, evaluator=evaluator, settings=settings(branching=3, max_nodes=3)
+    ).run("6*7?")
+    one, two, answer = found.tree.nodes[1:]
+    assert one.thought_score == pytest.approx(math.exp(-0.5)) and two.thought_score == pytest.approx(
+        math.exp(-1)
+    )
+    assert one.association_score == pytest.approx(0.4)  # F_a: the mean score of its associations
+    assert one.value == pytest.approx(math.exp(-0.5) + 0.5 * 0.4)
+    assert answer.thought_score == 0.7  # answers still go to the evaluator
+    assert [c[3] for c in evaluator.calls] == ["42"]  # ... and only they
+
+
+def test_evaluator_values_every_thought_when_asked_or_when_no_logprob() -> None:
+    for llm, value in [
+        (ConfidentLLM(counter_llm(), lambda t: -0.1), "evaluator"),
+        (counter_llm(), "confidence"),  # the scripted engine reports no logprob
+    ]:
+        evaluator = TableEvaluator({})
+        CoATSearch(llm, evaluator=evaluator, settings=settings(max_nodes=3, thought_value=value)).run("q")
+        assert len(evaluator.calls) == 3
+
+
+def test_a_thought_repeating_a_step_of_its_path_is_dropped() -> None:
+    llm = ScriptedLLM(lambda m, o: "Same step." if o.temperature == 0 else f"step {o.seed}")
+    result = CoATSearch(
+        llm, evaluator=TableEvaluator({"Same step.": 0.9}), settings=settings(max_nodes=4, branching=2)
+    ).run("q")
+    first = result.tree.nodes[result.tree.root.children[0]]
+    assert first.thought == "Same step."
+    assert all(result.tree.nodes[c].thought != "Same step." for c in first.children)
 
 
 def test_default_evaluator_is_the_llm_judge() -> None:

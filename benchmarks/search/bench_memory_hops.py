@@ -54,8 +54,15 @@ from bench_coat import machine, paired_diff, wilson
 from cogarch import Agent
 from cogarch.associator import MemoryAssociator
 from reasoning.llm import GenerationOptions, Usage
-from reasoning.search import StepJudge
-from reasoning.search.thoughts import ANSWER_NOW, NEXT_STEP, clean_thought, parse_answer, thought_conversation
+from reasoning.search import Association, StepJudge
+from reasoning.search.thoughts import (
+    ANSWER_NOW,
+    NEXT_STEP,
+    STEP_STOPS,
+    clean_thought,
+    parse_answer,
+    thought_conversation,
+)
 
 RELATIONS = {
     "dev": {"links": ["teacher", "sister", "neighbour", "coach"], "home": ("{p} lives in {v}.", "live")},
@@ -97,6 +104,9 @@ SYLLABLES = {
     ],
 }
 METHODS = ("single", "best_of_n", "self_consistency", "coat")
+REFERENCES = ("gold_facts", "all_facts")
+"""Not methods but bounds: the answer prompt with the question's own chain of facts (gold_facts) or with every
+fact told (all_facts) in place of anything recalled; no memory, one greedy answer."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,7 @@ class Question:
     hops: int
     text: str
     gold: str
+    facts: tuple[str, ...] = ()  # the chain of told facts that answers it, in hop order
 
 
 @dataclass(frozen=True)
@@ -139,10 +150,18 @@ def make_world(rng: random.Random, relations: str) -> World:
     c = rng.randrange(3)
     a = people[3 * c]
     aux = "does" if verb == "live" else "did"
+    b, k = people[3 * c + 1], people[3 * c + 2]
+    link1, link2 = f"{a}'s {r1} is {b}.", f"{b}'s {r2} is {k}."
     questions = [
-        Question(2, f"Where {aux} {a}'s {r1} {verb}?", places[3 * c + 1]),
-        Question(3, f"Where {aux} the {r2} of {a}'s {r1} {verb}?", places[3 * c + 2]),
-    ]
+        Question(
+            2, f"Where {aux} {a}'s {r1} {verb}?", places[3 * c + 1],
+            (link1, home.format(p=b, v=places[3 * c + 1])),
+        ),
+        Question(
+            3, f"Where {aux} the {r2} of {a}'s {r1} {verb}?", places[3 * c + 2],
+            (link1, link2, home.format(p=k, v=places[3 * c + 2])),
+        ),
+    ]  # fmt: skip
     return World(told, places, questions)
 
 
@@ -176,7 +195,7 @@ class Meter:
 
 
 def _complete(llm: Any, messages: Any, *, temperature: float, seed: int, max_tokens: int = 14) -> str:
-    options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed, stop=("\n",))
+    options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed, stop=STEP_STOPS)
     return clean_thought(llm.complete(messages, options).text)
 
 
@@ -184,7 +203,7 @@ def run_best_of_n(
     agent: Agent, user: str, q: Question, budget: int, meter: Meter, seed: int
 ) -> dict[str, Any]:
     llm = agent.llm
-    assoc = MemoryAssociator(agent.memory, user)
+    assoc = MemoryAssociator(agent.memory, user, k=agent.settings.search.associations)
     judge = StepJudge(llm)
     root = assoc(q.text, [])
     best: tuple[float, str] = (-1.0, "")
@@ -208,11 +227,18 @@ def run_best_of_n(
     return {"reply": best[1], "n": n}
 
 
+def run_reference(llm: Any, q: Question, facts: Sequence[str]) -> dict[str, Any]:
+    """One greedy answer with ``facts`` in place of a recall (the answer prompt every method uses)."""
+    given = [Association(f, (), 1.0) for f in facts]
+    said = _complete(llm, thought_conversation(q.text, "", given, [], ANSWER_NOW), temperature=0.0, seed=0)
+    return {"reply": parse_answer(said) or said}
+
+
 def run_self_consistency(
     agent: Agent, user: str, q: Question, places: Sequence[str], budget: int, meter: Meter, seed: int
 ) -> dict[str, Any]:
     llm = agent.llm
-    root = MemoryAssociator(agent.memory, user)(q.text, [])
+    root = MemoryAssociator(agent.memory, user, k=agent.settings.search.associations)(q.text, [])
     messages = thought_conversation(q.text, "", root, [], ANSWER_NOW)
     votes: Counter[str] = Counter()
     answers: list[str] = []
@@ -272,12 +298,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                                          substrate={"enabled": False})  # fmt: skip
                 return Agent(settings, llm=llm, embedder=embedder)
 
-            with open_agent(told_dir, 6) as agent:
-                for text in world.told:
-                    agent.chat(text, user=user)
+            if any(m not in REFERENCES for m in methods):
+                with open_agent(told_dir, 6) as agent:
+                    for text in world.told:
+                        agent.chat(text, user=user)
             for q in world.questions:
                 row: dict[str, Any] = {"i": i, "hops": q.hops, "question": q.text, "gold": q.gold}
                 for m in methods:
+                    if m in REFERENCES:
+                        meter.reset()
+                        facts = q.facts if m == "gold_facts" else world.told
+                        reply = run_reference(llm, q, facts)["reply"]
+                        row[m] = {"reply": reply, "correct": correct(reply, q.gold, world.places),
+                                  "tokens": meter.used, "seconds": 0.0, "cpu_seconds": 0.0}  # fmt: skip
+                        continue
                     copy = Path(tmp) / f"{m}-{q.hops}"
                     shutil.copytree(told_dir, copy)
                     with open_agent(copy, 24) as agent:
@@ -340,7 +374,7 @@ def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, A
             part["coat"]["chain_depth"] = dict(sorted(Counter(depths).items()))
             part["coat"]["tree_depth"] = dict(sorted(Counter(r["coat"]["depth"] for r in sub).items()))
             part["coat"]["stopped_by"] = dict(Counter(r["coat"]["stopped_by"] for r in sub))
-            baselines = [m for m in methods if m != "coat"]
+            baselines = [m for m in methods if m != "coat" and m not in REFERENCES]
             if baselines:
                 best = max(baselines, key=lambda m: part[m]["accuracy"])
                 part["best_baseline"] = best

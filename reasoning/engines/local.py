@@ -355,7 +355,10 @@ class LocalEngine:
         parsed = self._parse(text, options)
         usage = final.usage if final is not None and final.usage is not None else Usage()
         finish = final.finish_reason if final is not None and final.finish_reason else "stop"
-        return Completion(text=text, usage=usage, model=self.name, finish_reason=finish, parsed=parsed)
+        logprob = final.logprob if final is not None else None
+        return Completion(
+            text=text, usage=usage, model=self.name, finish_reason=finish, parsed=parsed, logprob=logprob
+        )
 
     @staticmethod
     def _parse(text: str, options: GenerationOptions) -> Any:
@@ -435,6 +438,8 @@ class LocalEngine:
             generator.manual_seed(options.seed if options.seed is not None else int(time.time_ns() % 2**31))
         stops = tuple(s for s in options.stop if s)
         generated: list[int] = []
+        logprob = 0.0  # of the generated tokens (and the end of turn), under the distribution decoded from
+        scored = 0
         text = prefill
         emitted = 0
         finish = "length"
@@ -450,6 +455,8 @@ class LocalEngine:
                     else:
                         probs = torch.softmax(logits / options.temperature, dim=-1).cpu()
                         token = int(torch.multinomial(probs, 1, generator=generator))
+                    logprob += float(torch.log_softmax(logits, dim=-1)[token])
+                    scored += 1
                     if token in self._end_ids:
                         finish = "stop"
                         break
@@ -476,7 +483,8 @@ class LocalEngine:
             yield StreamChunk(delta=text[emitted:])
         usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(generated), cached_tokens=self._cached)
         self.usage = self.usage + usage
-        yield StreamChunk(delta="", done=True, usage=usage, finish_reason=finish)
+        mean = logprob / scored if scored else None
+        yield StreamChunk(delta="", done=True, usage=usage, finish_reason=finish, logprob=mean)
 
     # -- option scoring ------------------------------------------------------------------------------------
     def score_options(

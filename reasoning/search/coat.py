@@ -28,6 +28,7 @@ loop keeps ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the budget
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -42,6 +43,7 @@ from reasoning.search.result import SearchEvent, SearchResult, StopReason
 from reasoning.search.thoughts import (
     ANSWER_NOW,
     NEXT_STEP,
+    STEP_STOPS,
     ThoughtPrompt,
     clean_thought,
     dedup_key,
@@ -162,6 +164,13 @@ class CoATSearch:
         conclude: when the best node states no answer, conclude one at the end of its chain (keeps
             ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the token budget for it); False: the
             answer is then the best node's thought.
+
+    Values (``settings.thought_value``): "evaluator" values every node with the evaluator; "confidence" (the
+    default) values a thought that states no answer without a model call: F_g = the generator's confidence in
+    its own step (exp of ``Completion.logprob``, its mean token log-probability) and F_a = the mean score of
+    its associations; answers still go to the evaluator, and so does every node when the engine reports no
+    ``logprob``. A node's step (its thought and associations) then runs through the model only if the node is
+    expanded.
     """
 
     def __init__(
@@ -357,9 +366,11 @@ class CoATSearch:
         path: list[str],
         answer: str | None,
         transcript: Callable[[tuple[Association, ...]], list[Message]] | None = None,
+        confidence: float | None = None,
     ) -> tuple[tuple[Association, ...], Evaluation, int]:
         """AM(n) and V(n)'s parts of a new node; ``transcript(AM(n))`` (the prompt that would expand the node)
-        lets a :class:`TranscriptEvaluator` score it there."""
+        lets a :class:`TranscriptEvaluator` score it there; a ``confidence`` is F_g itself (no evaluator call;
+        F_a is then the mean score of AM(n))."""
         spent = 0
         found: tuple[Association, ...] = ()
         if self.associator is not None:
@@ -368,6 +379,9 @@ class CoATSearch:
             found = tuple(self.associator(question, path))
             spent += _used(self.associator) - before
             run.tokens += _used(self.associator) - before
+        if confidence is not None:
+            assoc = sum(a.score for a in found) / len(found) if found else 0.0
+            return found, Evaluation(confidence, assoc, False, f"confidence={confidence:.2f}"), spent
         run.check()
         before = _used(self.evaluator)
         if transcript is not None and isinstance(self.evaluator, TranscriptEvaluator):
@@ -392,7 +406,8 @@ class CoATSearch:
         final = leaf.depth + 1 >= s.max_depth
         messages = self._messages(tree, chain, context, ANSWER_NOW if final else NEXT_STEP)
         new_ids: list[int] = []
-        keys = {dedup_key(tree.nodes[c].thought) for c in leaf.children}
+        # a candidate repeating a sibling or a step of its own path adds nothing
+        keys = {dedup_key(tree.nodes[c].thought) for c in leaf.children} | {dedup_key(t) for t in path}
         try:
             for k in range(self._budget_children(run)):
                 run.check(new_node=True)
@@ -400,7 +415,7 @@ class CoATSearch:
                     max_tokens=min(self.thought_max_tokens, run.tokens_left()),
                     temperature=0.0 if k == 0 else self.temperature,
                     seed=self._sample_seed(leaf_id, k),
-                    stop=("\n",),  # one step is one line
+                    stop=STEP_STOPS,  # one step is one line (a lead-in line takes its next one)
                 )
                 completion = self.llm.complete(messages, options)
                 cost = completion.usage.computed_tokens
@@ -413,9 +428,11 @@ class CoATSearch:
                 if answer is not None and is_echo(answer, echoes):
                     continue
                 keys.add(key)
+                confident = answer is None and s.thought_value == "confidence"
                 found, evaluation, spent = self._associate_and_evaluate(
                     run, tree.question, [*path, thought], answer,
                     lambda am, t=thought: self._messages(tree, chain, context, None, (t, am)),  # type: ignore[misc]
+                    _confidence(completion.logprob) if confident else None,
                 )  # fmt: skip
                 run.node_cost = cost + spent
                 value = evaluation.thought_score + s.beta * evaluation.association_score
@@ -552,6 +569,11 @@ class CoATSearch:
             actions=actions,
             concluded=concluded is not None,
         )
+
+
+def _confidence(logprob: float | None) -> float | None:
+    """The generator's confidence in a reply from its mean token log-probability (None: not reported)."""
+    return None if logprob is None else min(1.0, max(0.0, math.exp(logprob)))
 
 
 def _with_ids(hit: _BudgetHit, new_ids: list[int]) -> _BudgetHit:

@@ -73,17 +73,23 @@ def thought_conversation(
     return messages
 
 
+STEP_STOPS = (".\n", "!\n", "?\n", ":\n\n", "\n\n")
+"""Where a generated step ends: a line that ends a sentence, or a blank line. A line ending in ":" (say "The
+answer is:") does not end the step, so its next line, where a small model puts the answer, is kept; a line
+without final punctuation runs on to the token cap, and :func:`clean_thought` keeps the first line."""
+
 _ANSWER = re.compile(r"(?i)\banswer\s*(?:is)?\s*[:：]\s*(.+)")
 _STEP_PREFIX = re.compile(r"(?i)^\s*(?:step\s*\d*\s*[:.)-]|\d+\s*[.)]|[-*])\s*")
 
 
 def clean_thought(text: str, *, max_chars: int = 300) -> str:
-    """The first non-empty line, without list or "Step n:" prefixes, cut to ``max_chars``."""
-    for line in text.strip().splitlines():
-        line = _STEP_PREFIX.sub("", line).strip()
-        if line:
-            return line[:max_chars]
-    return ""
+    """The first non-empty line, without list or "Step n:" prefixes, cut to ``max_chars``; a first line that
+    only leads in (it ends with ":", as in "The answer is:") is joined with the next non-empty line."""
+    lines = [ln for ln in (_STEP_PREFIX.sub("", raw).strip() for raw in text.strip().splitlines()) if ln]
+    if not lines:
+        return ""
+    first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return first[:max_chars]
 
 
 def parse_answer(thought: str) -> str | None:
@@ -123,6 +129,7 @@ def unique_associations(groups: Sequence[Sequence[Association]]) -> list[Associa
 __all__ = [
     "ANSWER_NOW",
     "NEXT_STEP",
+    "STEP_STOPS",
     "THOUGHT_SYSTEM",
     "ThoughtPrompt",
     "clean_thought",
