@@ -6,11 +6,13 @@ Score of a candidate item (all signals normalised to [0, 1] within the query):
    n-th and the best hit, and ``bm25`` the FTS5 BM25 score over the best (porter-stemmed keywords).
 2. spreading activation (HippoRAG 2): personalized PageRank over the local memory graph — the seeds and their
    edges (temporal ``next``, associative ``similar``, ``mentions`` of phrase nodes, scene ``member``, fact
-   ``source``), the phrase nodes the query names (:func:`memory.phrases.query_keys`) with the episodes that
-   mention them, and their ``synonym`` neighbours with theirs. The walk restarts at the query's phrase nodes,
-   each weighted by its specificity ``1 / episodes mentioning it`` (``seed_phrases``), and at the seeds
-   (``seed_passages``); edges into a phrase node of degree ``d`` are dampened by ``1 / log(e + d)`` (GAAMA),
-   synonym edges scaled by ``synonym``, episode-to-episode edges by ``links``.
+   ``source``) and phrase nodes (those of the fast path's seeds), the phrase nodes the query names
+   (:func:`memory.phrases.query_keys`) with the episodes that mention them, and their ``synonym`` neighbours with
+   theirs. The walk restarts at the query's phrase nodes, each weighted by its specificity ``1 / episodes
+   mentioning it`` (``seed_phrases``), and at the seeds (``seed_passages``); edges into a phrase node of degree
+   ``d`` are dampened by ``1 / log(e + d)`` (GAAMA), synonym edges scaled by ``synonym``, episode-to-episode
+   edges by ``links``. Without restart mass (the query names no phrase node the walk may start from, and
+   ``seed_passages`` is 0) there is no walk: its term is 0, so it cannot reorder what the other signals found.
    ``+ w_ppr * (ppr / max(ppr)) ** walk_power``: a power below 1 lifts the episodes two hops away (through a
    phrase the query does not name) against the ones that mention the query's phrases; the walk's best
    episodes join the candidates.
@@ -67,8 +69,6 @@ EXPAND_MAX = 100
 below 0.01): bounds the edges a recall reads however common a word is."""
 SYNONYMS_MAX = 8
 """Synonym neighbours of the query's phrase nodes walked from (the closest), each reading at most EXPAND_MAX edges."""
-SEED_PHRASES = 20
-"""The phrase nodes of this many best seeds join the walk (each episode has about ten: the graph's size)."""
 SPECIFIC_MAX = 25
 """The deep walk's second hop goes through phrase nodes of at most this many mentions (at most 200 of them)."""
 
@@ -173,9 +173,10 @@ def _run(
     q_entities = {e: hub_weight(m) for e, m in named.items()}
     walked = {e: m for e, m in named.items() if m <= EXPAND_MAX}
     seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
-    # the seeds' own links, and the phrase nodes of the best of them (the second hop of the walk)
+    # the seeds' own links, and the phrase nodes of the fast path's seeds (the second hop of the walk: a seed
+    # that shares a phrase with an episode the query's phrases reach passes activation on; ~10 per episode)
     edges = store.edges_of(seed_ids, kinds=["next", "similar", "member", "source", "supersedes"])
-    edges += store.edges_of(seed_ids[:SEED_PHRASES], kinds=["mentions"])
+    edges += store.edges_of(seed_ids[: _pool(k, deep=False, w=w)], kinds=["mentions"])
     for e in walked:
         edges += store.edges_around(e, EXPAND_MAX)
     if w.synonym > 0:
@@ -199,12 +200,13 @@ def _run(
         nodes.setdefault(s, len(nodes))
         nodes.setdefault(d, len(nodes))
     ent_in_graph = [n for n in nodes if n.startswith("en_")]
-    degrees = store.entity_mentions(ent_in_graph)  # a phrase node's degree, up to its synonyms
+    # a phrase node's degree (up to its synonyms) dampens the edges into it
+    hubs = {e: hub_weight(m) for e, m in store.entity_mentions(ent_in_graph).items()}
     graph_edges: list[tuple[int, int, float]] = []
     adjacency: dict[str, list[str]] = {}
     mentions: dict[str, set[str]] = {}
     for s, d, kind, wt in edges:
-        damp = hub_weight(degrees.get(d, 0)) if d.startswith("en_") else 1.0
+        damp = hubs.get(d, 1.0)
         if kind == "synonym":
             damp *= w.synonym
         elif kind in ("next", "similar"):
@@ -221,11 +223,17 @@ def _run(
             pers[nodes[i]] = w.seed_passages * v
     for e, m in walked.items():
         pers[nodes[e]] += w.seed_phrases * specificity(m)
-    ppr = personalized_pagerank(len(nodes), list(dict.fromkeys(graph_edges)), pers, alpha=w.alpha)
+    # no restart mass (the query names no walkable phrase node, no passage seeds): no walk, rather than a
+    # uniform restart whose scores would rank noise
+    ppr = (
+        personalized_pagerank(len(nodes), list(dict.fromkeys(graph_edges)), pers, alpha=w.alpha)
+        if pers.sum() > 0
+        else np.zeros(len(nodes))
+    )
     ppr_max = float(ppr.max()) if len(ppr) else 1.0
 
     # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
-    by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: -ppr[nodes[n]])
+    by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: (-ppr[nodes[n]], n))
     as_of = as_of or {}
     candidates = set(seed_ids) | set(by_ppr[: 2 * pool]) | set(as_of)
     ep_rows = store.episodes_by_id([c for c in candidates if c.startswith("ep_")])

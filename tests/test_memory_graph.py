@@ -80,6 +80,19 @@ def test_the_walk_reaches_an_episode_linked_to_the_query_only_through_a_phrase(t
     assert rank < list(without).index(ids[7])
 
 
+def test_the_walk_changes_nothing_when_the_query_names_no_phrase_node(tmp_path: Path) -> None:
+    # without restart mass the walk must not run (a uniform restart would add noise to every candidate's score)
+    texts = ["I bought an old violin at the flea market.", *FILLER]
+    query = "Anything about zebras?"
+    scores = []
+    for name, weights in (("walk", RecallWeights()), ("no-walk", RecallWeights(ppr=0.0))):
+        mem, _ = _build(tmp_path / name, HashEmbedder(1024), weights, texts)
+        with mem:
+            assert not mem.store.entities_named("u", ["zebra", "zebras"])
+            scores.append({r.text: r.score for r in mem.recall(query, namespace="u", k=len(texts))})
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)  # recency differs by the ingestion clock
+
+
 @needs_spacy
 def test_synonym_edges_link_phrases_the_embedder_finds_close(tmp_path: Path) -> None:
     texts = [
