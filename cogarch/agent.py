@@ -535,6 +535,7 @@ class Agent:
             checkpointer=self._checkpointer,
             graph=self.graph,
             lock_for=ctx.lock_for,
+            shared=ctx.shared,
         )
 
     # -- async --------------------------------------------------------------------------------------------------
@@ -646,6 +647,8 @@ class Agent:
             self.context.tools.close()
             self.memory.close()
             self.context.proactive_log.close()
+            if self.context.shared is not None:
+                self.context.shared.close()
             self.context.events.close()
             if self._checkpoint_resource is not None:
                 self._checkpoint_resource.close()

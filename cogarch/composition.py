@@ -18,9 +18,10 @@ from cogarch.datadir import DataDir
 from cogarch.events import EventBus
 from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
-from cogarch.substrates import SubstratePool
+from cogarch.store.postgres import AgentDatabase
+from cogarch.substrates import SubstratePool, SubstrateRows
 from cogarch.tools.toolbox import Toolbox
-from reasoning.errors import CorruptStoreError
+from reasoning.errors import ConfigError, CorruptStoreError
 
 if TYPE_CHECKING:
     from memory.embedders.base import Embedder
@@ -33,8 +34,6 @@ def prepare_data_dir(path: Path) -> Path:
     Raises:
         ConfigError: the path cannot be a directory of ours (it is a file, a parent is missing or not writable).
     """
-    from reasoning.errors import ConfigError
-
     path = path.expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -150,22 +149,55 @@ def build_context(
     try:
         llm = llm if llm is not None else build_llm(settings)
         embedder = embedder if embedder is not None else build_embedder(settings)
+        opened = memory is None
         if memory is None:
             memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)
+        try:
+            shared = build_shared(settings)
+        except BaseException:
+            if opened:
+                memory.close()
+            raise
     except BaseException:
         toolbox.close()
         raise
+    store = None if shared is None else SubstrateRows(shared, settings.substrate.device)
     return AgentContext(
         settings=settings,
         tools=toolbox,
         llm=llm,
         embedder=embedder,
         memory=memory,
-        substrates=SubstratePool(settings.substrate, DataDir(data_dir).substrate),
+        substrates=SubstratePool(settings.substrate, DataDir(data_dir).substrate, store=store),
         events=EventBus(trace_path),
         clock=clock if clock is not None else RealClock(),
         proactive_log=_proactive_log(DataDir(data_dir).proactive_log),
         policy=policy,
+        shared=shared,
+    )
+
+
+def build_shared(settings: Settings) -> AgentDatabase | None:
+    """The state processes on several hosts share (:class:`~cogarch.store.postgres.AgentDatabase`: substrates,
+    turn locks, rate limits, proactive events) in the memory's database when ``memory.store = "postgres"``;
+    None with SQLite (one host: substrates are files, locks and limits per process).
+
+    Raises:
+        ConfigError: ``store="postgres"`` without ``postgres_url``. MemoryBackendError: the server is unreachable.
+    """
+    memory = settings.memory
+    if memory.store != "postgres":
+        return None
+    if memory.postgres_url is None:
+        raise ConfigError(
+            "memory.store is 'postgres' but memory.postgres_url is not set",
+            hint="set COGARCH_MEMORY__POSTGRES_URL=postgresql://user:password@host:5432/db",
+        )
+    return AgentDatabase(
+        memory.postgres_url.get_secret_value(),
+        schema=memory.postgres_schema,
+        max_turns=settings.serve.max_concurrent_turns,
+        timeout=memory.postgres_timeout_s,
     )
 
 
@@ -173,6 +205,7 @@ __all__ = [
     "build_context",
     "build_embedder",
     "build_llm",
+    "build_shared",
     "build_toolbox",
     "prepare_data_dir",
     "secure_data_dir",

@@ -3,7 +3,8 @@
 ``Memory.forget`` erases records and what was derived from them (:mod:`memory.forgetting`). The agent keeps the
 same content in three more places, and this module erases it there too:
 
-- the **substrate** of the user (``<data_dir>/substrate/<hash>.pt``): forgetting a user deletes the file;
+- the **substrate** of the user (``<data_dir>/substrate/<hash>.pt``, or a row of ``agent_substrates`` on Postgres):
+  forgetting a user deletes it;
   forgetting items unbinds their keys (the assembly keeps no text, only which neurons answered for a key) and
   saves the file at once;
 - the **proactive log** (``agent.db``): the user's rows, or the rows caused by or quoting forgotten items;
@@ -25,12 +26,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from cogarch import composition
 from cogarch.datadir import DataDir
 from cogarch.graph import compile_graph
 from cogarch.settings import Settings
 from cogarch.store.checkpoints import open_sqlite_saver, secure_delete, truncate_wal
+from cogarch.store.postgres import AgentDatabase
 from cogarch.store.proactive import ProactiveLog
-from cogarch.substrates import SubstratePool, load_substrate, save_atomic, user_file
+from cogarch.substrates import SubstrateFiles, SubstratePool, SubstrateRows
 from memory import Memory
 from reasoning.errors import InvalidInputError
 
@@ -109,14 +112,18 @@ class UserStores:
     checkpointer: Any
     graph: Any
     lock_for: Callable[[str], AbstractContextManager[Any]]
+    shared: AgentDatabase | None = None
+    """On Postgres: the shared tables (the user's proactive events are erased there too)."""
 
 
 def forget_user(stores: UserStores, user: str) -> None:
-    """Forget everything of ``user``: memory, substrate, proactive log and every checkpoint thread."""
+    """Forget everything of ``user``: memory, substrate, proactive log (and events) and every checkpoint thread."""
     with stores.lock_for(user):
         stores.memory.forget(namespace=user, all=True)
         stores.substrates.forget_user(user)
         stores.proactive_log.forget_user(user)
+        if stores.shared is not None:
+            stores.shared.forget_events(user)
         delete_user_threads(stores.checkpointer, user)
 
 
@@ -144,6 +151,22 @@ def forget_items(
         stores.proactive_log.forget_items(user, targets, texts)
         scrub_threads(stores.graph, stores.checkpointer, user, [*texts, *targets])
     return removed
+
+
+@contextlib.contextmanager
+def _substrate_store(
+    settings: Settings,
+) -> Iterator[tuple[SubstrateFiles | SubstrateRows, AgentDatabase | None]]:
+    """Where the data directory's agent keeps substrates (files, or rows in Postgres) and, on Postgres, the shared
+    tables, for the block."""
+    shared = composition.build_shared(settings)
+    if shared is None:
+        yield SubstrateFiles(settings.paths.substrate, "cpu"), None
+        return
+    try:
+        yield SubstrateRows(shared, "cpu"), shared
+    finally:
+        shared.close()
 
 
 @contextlib.contextmanager
@@ -192,10 +215,12 @@ def forget_in(
     if sum((bool(ids), query is not None, all)) != 1:
         raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
     files = settings.paths
-    substrate_file = user_file(files.substrate, user)
     if all:
         removed = memory.forget(namespace=user, all=True)
-        substrate_file.unlink(missing_ok=True)
+        with _substrate_store(settings) as (store, shared):
+            store.delete(user)
+            if shared is not None:
+                shared.forget_events(user)
         with _closed_proactive_log(files) as log:
             if log is not None:
                 log.forget_user(user)
@@ -206,12 +231,19 @@ def forget_in(
     targets = memory.forget_targets(user, list(ids) if ids else None, query=query, k=k)
     texts = [memory.get(rid, namespace=user).text for rid in targets]
     removed = memory.forget(targets, namespace=user) if targets else 0
-    if targets and substrate_file.exists():
-        substrate = load_substrate(
-            substrate_file, device="cpu"
-        )  # a damaged file: CorruptStoreError naming it
-        if sum(bool(substrate.unbind(rid)) for rid in targets):
-            save_atomic(substrate, substrate_file)
+    with _substrate_store(settings) as (store, _):
+        for _attempt in range(
+            3
+        ):  # a save that lost to another process's (Postgres): load the newer one, redo
+            stored = store.load(user) if targets else None  # a damaged file: CorruptStoreError naming it
+            if stored is None:
+                break
+            substrate, version = stored
+            if not sum(bool(substrate.unbind(rid)) for rid in targets):
+                break
+            if store.save(user, substrate, version) is not None:
+                store.erase()
+                break
     with _closed_proactive_log(files) as log:
         if log is not None:
             log.forget_items(user, targets, texts)

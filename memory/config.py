@@ -110,6 +110,13 @@ class MemorySettings(BaseModel):
         description="Schema of the memory's tables in that database (created if missing); unset: the URL's "
         "search_path (normally 'public'). Several memories can share one database in different schemas.",
     )
+    postgres_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="How long a Postgres call waits for a connection (the server down: it then fails, 503 in "
+        "the server).",
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (http://host:8000); unset: embedded Chroma in the data directory.",

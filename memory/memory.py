@@ -413,17 +413,20 @@ class Memory:
     # -- consolidation, recall, forget, transfer ---------------------------------------------------------------
     @_synchronized
     def consolidate(self, *, namespace: str) -> dict[str, int]:
-        """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts."""
+        """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts. One process
+        at a time per namespace (the store's lock ``consolidate:<namespace>``: another waits, then finds only
+        what came since)."""
         self._check_open()
         check_namespace(namespace)
-        result = consolidation.consolidate(
-            self.store,
-            self.index,
-            self.embedder,
-            self.extractor,
-            namespace,
-            ignored_speakers=self.settings.fact_speakers_ignored,
-        )
+        with self.store.exclusive(f"consolidate:{namespace}"):
+            result = consolidation.consolidate(
+                self.store,
+                self.index,
+                self.embedder,
+                self.extractor,
+                namespace,
+                ignored_speakers=self.settings.fact_speakers_ignored,
+            )
         self._flush_after_commit()
         return result
 

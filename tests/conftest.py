@@ -55,12 +55,20 @@ def memory_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
             'no Postgres server: set COGARCH_TEST_POSTGRES_URL (eval "$(cogarch/serve/ci_services.sh)")'
         )
     token = uuid.uuid4().hex[:10]
-    real = pgstore.memory.memory.open_store, pgstore.cogarch.doctor.open_store
+    real = (
+        pgstore.memory.memory.open_store,
+        pgstore.cogarch.doctor.open_store,
+        pgstore.cogarch.composition.build_shared,
+    )
     pgstore.install(POSTGRES_URL, token)
     for key, value in pgstore.environment(POSTGRES_URL, token).items():
         monkeypatch.setenv(key, value)
     try:
         yield "postgres"
     finally:
-        pgstore.memory.memory.open_store, pgstore.cogarch.doctor.open_store = real
+        (
+            pgstore.memory.memory.open_store,
+            pgstore.cogarch.doctor.open_store,
+            pgstore.cogarch.composition.build_shared,
+        ) = real
         pgstore.drop_schemas(POSTGRES_URL, token)

@@ -474,15 +474,24 @@ SUBSTRATE_CHATTER = """
 
 
 def test_chat_with_substrate_killed_keeps_the_substrate_of_acknowledged_turns(data_dir: Path) -> None:
-    from cogarch.settings import SubstrateSettings
-    from cogarch.substrates import SubstratePool
+    from cogarch import composition
+    from cogarch.settings import Settings, SubstrateSettings
+    from cogarch.substrates import SubstratePool, SubstrateRows
 
     lines, rc = run_child(SUBSTRATE_CHATTER, str(data_dir), kill_after=random.Random(5).uniform(0.5, 1.5))
     assert rc == -signal.SIGKILL
     bound = int(lines[-1].split()[2])  # bindings at the last acknowledged turn
     assert bound > 0
-    pool = SubstratePool(SubstrateSettings(neurons=1000), data_dir / "substrate")
-    assert len(pool.get("bob").keys()) >= bound  # saved whole, at least as of the last acknowledged turn
+    shared = composition.build_shared(
+        Settings(data_dir=data_dir)
+    )  # on Postgres: the substrate is a row there
+    store = None if shared is None else SubstrateRows(shared, "cpu")
+    try:
+        pool = SubstratePool(SubstrateSettings(neurons=1000), data_dir / "substrate", store=store)
+        assert len(pool.get("bob").keys()) >= bound  # saved whole, at least as of the last acknowledged turn
+    finally:
+        if shared is not None:
+            shared.close()
 
 
 DOCTOR = """

@@ -70,7 +70,7 @@ def test_forget_user_erases_every_file(data_dir: Path) -> None:
     with make_agent(data_dir) as agent:
         chat_with_secret(agent, "alice", secret)
         agent.save()
-        assert user_file(data_dir / "substrate", "alice").exists()
+        assert agent.context.substrates.stored("alice")  # a file (SQLite) or a row (Postgres)
         assert files_containing(data_dir, secret.encode())  # the marker really was written
         vector = HashEmbedder(EMBEDDER_DIM)(
             [embed_text(f"My locker code word is {secret} and nobody else knows it", "alice")]
@@ -82,6 +82,7 @@ def test_forget_user_erases_every_file(data_dir: Path) -> None:
     assert files_containing(data_dir, np.asarray(vector, np.float32).tobytes(), text=False) == []
     assert not user_file(data_dir / "substrate", "alice").exists()
     with make_agent(data_dir) as agent:  # the other user is untouched, the forgotten one starts from nothing
+        assert not agent.context.substrates.stored("alice")
         assert len(agent.memory.episodes(namespace="bob")) == bob_before
         assert agent.memory.stats("alice")["episodes"] == 0
         assert agent.graph.get_state({"configurable": {"thread_id": "alice/main"}}).values == {}

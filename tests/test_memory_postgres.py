@@ -4,7 +4,6 @@ stores, erasure of forgotten rows and Chroma entries, settings, doctor, an unrea
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import POSTGRES_URL
+from pgstore import Proxy
 from pydantic import SecretStr
 
 from cogarch.doctor import diagnose
@@ -200,64 +200,6 @@ def test_doctor_checks_the_database(tmp_path: Path, schema: str, monkeypatch: py
     report = diagnose(tmp_path, settings=settings, embedder=EMB)
     memory = next(c for c in report.checks if c.name == "memory")
     assert memory.status == "error" and "edges" in memory.message
-
-
-class Proxy:
-    """A TCP forwarder to the Postgres server that can be cut (the server "goes down") and restored."""
-
-    def __init__(self, host: str, port: int) -> None:
-        import socket
-
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import socket
-
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            self.open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a: object, b: object) -> None:
-        import socket
-
-        assert isinstance(a, socket.socket) and isinstance(b, socket.socket)
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        import socket
-
-        self.up = False
-        for s in self.open:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-        self.open.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
 
 
 def test_a_server_outage_fails_writes_cleanly_and_the_store_recovers(tmp_path: Path, schema: str) -> None:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,37 +62,55 @@ def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def server(data_dir: Path, **extra: str) -> Iterator[str]:
-    """A server process; yields its base URL; stops it with SIGTERM (graceful: the agent is closed)."""
-    port = free_port()
-    log = (data_dir.parent / f"server-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cogarch.serve"],
-        env=server_env(data_dir, port, **extra),
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
+def servers(data_dirs: list[Path], **extra: str) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """Server processes, started together; yields (base URL, process) of each; stops them with SIGTERM (graceful:
+    the agent is closed) unless they died."""
+    started = []
+    logs = []
+    for data_dir in data_dirs:
+        port = free_port()
+        log = (data_dir.parent / f"server-{port}.log").open("w")
+        logs.append(log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cogarch.serve"],
+            env=server_env(data_dir, port, **extra),
+            stdout=log,
+            stderr=log,
+        )
+        started.append((f"http://127.0.0.1:{port}", proc))
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, Path(log.name).read_text()
-            try:
-                if httpx.get(url + "/healthz", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start: " + Path(log.name).read_text()
-            time.sleep(0.2)
-        yield url
+        deadline = time.monotonic() + 180
+        for (url, proc), log in zip(started, logs, strict=True):
+            while True:
+                assert proc.poll() is None, Path(log.name).read_text()
+                try:
+                    headers = {"Authorization": f"Bearer {KEY}"}
+                    if httpx.get(url + "/healthz", headers=headers).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not start: " + Path(log.name).read_text()
+                time.sleep(0.2)
+        yield started
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        for _, proc in started:
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in started:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+
+
+@contextmanager
+def server(data_dir: Path, **extra: str) -> Iterator[str]:
+    """A server process; yields its base URL."""
+    with servers([data_dir], **extra) as started:
+        yield started[0][0]
 
 
 def client(url: str) -> openai.OpenAI:
@@ -169,3 +188,101 @@ def test_two_server_processes_share_memory_through_chroma_and_postgres(tmp_path:
         assert any(
             "locker number is 77" in text for text in recalled(chat(one, "What is my locker number?", user))
         )
+
+
+def test_three_processes_with_separate_data_dirs_serve_any_user_and_survive_a_kill(tmp_path: Path) -> None:
+    """Memory on Postgres, vectors in the Chroma server, checkpoints in Postgres; nothing shared on disk. Two clients
+    per user send turns to alternating processes at once (the per-user Postgres lock orders them); one process is
+    SIGKILLed midway and its clients retry on the others: every acknowledged turn is stored once, each message
+    directly followed by its reply, each client's turns in order; a turn acknowledged by one process is recalled
+    by the next turn on another."""
+    import signal
+    import threading
+
+    postgres, chroma = _services()
+    tag = f"mh{uuid.uuid4().hex[:10]}"
+    extra = {
+        "COGARCH_MEMORY__STORE": "postgres",
+        "COGARCH_MEMORY__POSTGRES_URL": postgres,
+        "COGARCH_MEMORY__POSTGRES_SCHEMA": tag,
+        "COGARCH_MEMORY__CHROMA_URL": chroma,
+        "COGARCH_MEMORY__COLLECTION_PREFIX": tag,
+        "COGARCH_PERSISTENCE__CHECKPOINTER": "postgres",
+        "COGARCH_PERSISTENCE__POSTGRES_URL": postgres,
+    }
+    dirs = [tmp_path / name / "data" for name in ("a", "b", "c")]
+    for d in dirs:
+        d.parent.mkdir()
+    acked: dict[int, list[str]] = {}
+    misses: list[str] = []
+    errors: list[str] = []
+    try:
+        with servers(dirs, **extra) as started:
+            urls = [url for url, _ in started]
+            dead: set[str] = set()
+            killed = threading.Event()
+
+            def send(i: int, user: str, text: str, at: int) -> tuple[Any, int]:
+                for attempt in range(6):
+                    url = urls[(at + attempt) % len(urls)]
+                    if url in dead:
+                        continue
+                    try:
+                        return chat(url, text, user), (at + attempt) % len(urls)
+                    except (openai.APIConnectionError, openai.InternalServerError):
+                        time.sleep(0.3)
+                raise AssertionError(f"client {i}: every process failed for {text!r}")
+
+            def client_loop(i: int) -> None:
+                user = f"{tag}-{i // 2}"
+                previous = None
+                at = i % len(urls)
+                try:
+                    for n in range(8):
+                        word = f"w{uuid.uuid4().hex[:8]}"
+                        text = f"client {i} turn {n} {word}" + (f" after {previous}" if previous else "")
+                        reply, served = send(i, user, text, at)
+                        acked.setdefault(i, []).append(text)
+                        if previous and not any(previous in t for t in recalled(reply)):
+                            misses.append(text)
+                        previous, at = word, served + 1
+                        if i == 0 and n == 3:
+                            started[0][1].send_signal(signal.SIGKILL)  # mid-load, with other turns in flight
+                            dead.add(urls[0])
+                            killed.set()
+                except BaseException as exc:
+                    errors.append(repr(exc))
+
+            threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(600)
+            assert killed.is_set() and not errors, errors
+            survivor = urls[1]
+            for user in {f"{tag}-{i // 2}" for i in acked}:
+                texts = [
+                    e["text"]
+                    for e in httpx.get(
+                        survivor + "/v1/memory/records",
+                        params={"user": user, "limit": 1000},
+                        headers={"Authorization": f"Bearer {KEY}"},
+                    ).json()["data"]
+                ]
+                said = [t for t in texts if not t.startswith("You said: ")]
+                for k, text in enumerate(texts):
+                    if not text.startswith("You said: "):
+                        assert texts[k + 1] == f"You said: {text}", f"turns interleaved: {texts}"
+                for i in (2 * int(user.rsplit("-", 1)[1]), 2 * int(user.rsplit("-", 1)[1]) + 1):
+                    mine = acked.get(i, [])
+                    assert all(said.count(t) >= 1 for t in mine), "an acknowledged turn was lost"
+                    positions = [said.index(t) for t in mine]
+                    assert positions == sorted(positions), "a client's turns are stored out of order"
+            assert misses == [], (
+                f"the previous turn was not recalled by the next one on another process: {misses}"
+            )
+    finally:
+        import psycopg
+
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{tag}" CASCADE')

@@ -46,7 +46,7 @@ from cogarch.serve.auth import AuthError, KeyRing, Principal
 from cogarch.serve.chat_request import RequestError, parse_chat_request
 from cogarch.serve.hub import ProactiveHub
 from cogarch.serve.metrics import Metrics
-from cogarch.serve.ratelimit import RateLimiter
+from cogarch.serve.ratelimit import RateLimiter, SharedRateLimiter
 from cogarch.settings import ServeSettings
 from reasoning.errors import (
     CogarchError,
@@ -139,9 +139,15 @@ class Server:
         self.settings = settings
         self.owns_agent = owns_agent
         self.keys = KeyRing(settings)
-        self.limiter = RateLimiter(settings.rate_burst, clock=monotonic)
+        shared = agent.context.shared
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            RateLimiter(settings.rate_burst, clock=monotonic)
+            if shared is None
+            else SharedRateLimiter(shared, settings.rate_burst)
+        )
         self.metrics = Metrics()
-        self.hub = ProactiveHub(self.metrics)
+        self.hub = ProactiveHub(self.metrics, publish=None if shared is None else shared.publish)
+        self._stop_listening: Callable[[], None] | None = None
         self.executor = ThreadPoolExecutor(settings.max_concurrent_turns, thread_name_prefix="cogarch-turn")
         self._unsubscribe = agent.subscribe(self.hub.on_event)
         self._idle_task: asyncio.Task[None] | None = None
@@ -581,6 +587,9 @@ class Server:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def startup(self) -> None:
+        shared = self.agent.context.shared
+        if shared is not None:  # proactive events of every process reach this process's streams
+            self._stop_listening = shared.listen(self.hub.deliver)
         if self.settings.idle_tick_s > 0:
             self._idle_task = asyncio.create_task(self.idle_loop())
 
@@ -588,6 +597,8 @@ class Server:
         if self._idle_task is not None:
             self._idle_task.cancel()
         self._unsubscribe()
+        if self._stop_listening is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._stop_listening)
         await asyncio.get_running_loop().run_in_executor(None, lambda: self.executor.shutdown(wait=True))
         if self.owns_agent:
             self.agent.close()

@@ -1,25 +1,40 @@
 """Fan-out of the agent's proactive messages to the server-sent-event streams of their user.
 
 The agent emits events on its worker threads; :class:`ProactiveHub` hands each ``proactive`` event that acted to
-the asyncio queues of the streams open for that user (process-local: a stream sees the idle time run by its own
-process, which is where the server's idle ticks run for the users with an open stream).
+the asyncio queues of the streams open for that user. Alone (SQLite) that is process-local: a stream sees the
+idle time run by its own process. With ``publish`` (``memory.store = "postgres"``:
+:meth:`cogarch.store.postgres.AgentDatabase.publish`) the event goes to the database instead, and every
+process's listener hands it to :meth:`ProactiveHub.deliver`, so a stream on any process receives it; if the
+database cannot take it, it is delivered to this process's streams.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cogarch.events import Event
 from cogarch.serve.metrics import Metrics
+from reasoning.errors import MemoryBackendError
+
+_log = logging.getLogger(__name__)
 
 
 class ProactiveHub:
     """Per-user subscriber queues, fed from any thread."""
 
-    def __init__(self, metrics: Metrics, *, max_queue: int = 100) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        max_queue: int = 100,
+        publish: Callable[[str, dict[str, Any]], object] | None = None,
+    ) -> None:
         self._metrics = metrics
+        self._publish = publish
         self._max = max_queue
         self._lock = threading.Lock()
         self._queues: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]]] = {}
@@ -57,8 +72,18 @@ class ProactiveHub:
             return
         message = {k: v for k, v in event.data.items() if k != "acted"}
         message.setdefault("user", event.user)
+        if self._publish is not None:
+            try:
+                self._publish(event.user, message)
+                return
+            except MemoryBackendError as exc:
+                _log.warning("proactive event not published (delivered in this process only): %s", exc)
+        self.deliver(event.user, message)
+
+    def deliver(self, user: str, message: dict[str, Any]) -> None:
+        """Hand ``message`` to ``user``'s open streams in this process (from any thread)."""
         with self._lock:
-            targets = list(self._queues.get(event.user, []))
+            targets = list(self._queues.get(user, []))
         for loop, queue in targets:
             loop.call_soon_threadsafe(_offer, queue, message)
 

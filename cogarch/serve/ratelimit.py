@@ -1,7 +1,8 @@
 """Per-key rate limits: a token bucket per API key (capacity ``burst``, refilled at ``rate`` per minute).
 
-Process-local: with N server processes a key may reach N times its rate; put a shared limiter (the proxy or
-gateway in front) there if that matters.
+:class:`RateLimiter` is process-local: with N server processes on SQLite a key may reach N times its rate. With
+``memory.store = "postgres"`` the server uses :class:`SharedRateLimiter`: the same buckets in the database, so
+every process together gives a key its rate once.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from cogarch.store.postgres import AgentDatabase
 
 
 class RateLimiter:
@@ -34,4 +37,17 @@ class RateLimiter:
             return (1.0 - tokens) / per_s
 
 
-__all__ = ["RateLimiter"]
+class SharedRateLimiter:
+    """Token buckets by key name in Postgres (:meth:`cogarch.store.postgres.AgentDatabase.take_token`, on the
+    server's clock). ``acquire`` raises :class:`~reasoning.errors.MemoryBackendError` when the server is down."""
+
+    def __init__(self, database: AgentDatabase, burst: int) -> None:
+        self._db = database
+        self._burst = burst
+
+    def acquire(self, key: str, rate_per_minute: float) -> float:
+        """Take one token for ``key``. Returns 0 when allowed, else the seconds until a token is available."""
+        return self._db.take_token(key, rate_per_minute, self._burst)
+
+
+__all__ = ["RateLimiter", "SharedRateLimiter"]

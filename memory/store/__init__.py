@@ -28,7 +28,11 @@ def open_store(directory: Path, settings: MemorySettings) -> MemoryStore:
             "memory.store is 'postgres' but memory.postgres_url is not set",
             hint="set COGARCH_MEMORY__POSTGRES_URL=postgresql://user:password@host:5432/db",
         )
-    return PostgresStore(settings.postgres_url.get_secret_value(), schema=settings.postgres_schema)
+    return PostgresStore(
+        settings.postgres_url.get_secret_value(),
+        schema=settings.postgres_schema,
+        timeout=settings.postgres_timeout_s,
+    )
 
 
 def needs_directory_lock(settings: MemorySettings, *, embedded_index: bool) -> bool:

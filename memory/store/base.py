@@ -267,6 +267,11 @@ class MemoryStore(Protocol):
 
     def close(self) -> None: ...
 
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lock ``name`` for the block, against every process on this store (waits while another holds
+        it). ``Memory.consolidate`` takes ``consolidate:<namespace>`` so a namespace is consolidated by one
+        process at a time."""
+
     # -- metadata -----------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None: ...
 

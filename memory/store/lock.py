@@ -1,13 +1,17 @@
-"""One writer process per data directory: an exclusive ``flock`` on ``<dir>/memory.lock``.
+"""One writer process per data directory: an exclusive ``flock`` on ``<dir>/memory.lock``; and named locks
+between the processes of one host (:func:`file_lock`, a blocking ``flock`` on a file of its own).
 
-The lock is released by the kernel when the process dies (even by SIGKILL), so a crash never leaves a stale
+The locks are released by the kernel when the process dies (even by SIGKILL), so a crash never leaves a stale
 lock behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from reasoning.errors import StoreLockedError
@@ -50,4 +54,18 @@ class DirectoryLock:
                 self._fd = None
 
 
-__all__ = ["DirectoryLock"]
+@contextlib.contextmanager
+def file_lock(folder: Path, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` (any string) for the block: ``flock`` on ``<folder>/<hash of name>.lock``, waiting
+    while another holder (a process, or another open of it in this one) has it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+__all__ = ["DirectoryLock", "file_lock"]

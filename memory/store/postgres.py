@@ -190,6 +190,42 @@ def postgres_error(exc: BaseException, where: str, doing: str) -> CogarchError:
     return MemoryBackendError(f"{doing} failed on {where}: {text}")
 
 
+def migrate(conn: Any, migrations: Sequence[str], *, schema: str | None, table: str, where: str) -> None:
+    """Bring the schema on ``conn`` to ``len(migrations)``: versions recorded in ``table``, each applied once, in
+    one transaction under an advisory lock (processes starting together wait, then find them applied). ``schema``:
+    created if missing (the connection's ``search_path`` must already name it).
+
+    Raises:
+        ConfigError: the database has a newer version than ``migrations`` knows.
+    """
+    with conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('cogarch-migrate:' || %s || coalesce(%s, current_schema())))",
+            (table, schema),
+        )
+        if schema:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}(version INTEGER PRIMARY KEY, applied DOUBLE PRECISION NOT NULL)"
+            ).format(sql.Identifier(table))
+        )
+        row: Any = conn.execute(
+            sql.SQL("SELECT coalesce(max(version), 0) AS v FROM {}").format(sql.Identifier(table))
+        ).fetchone()
+        current = int(row["v"] if isinstance(row, Mapping) else row[0])
+        if current > len(migrations):
+            raise ConfigError(
+                f"the database at {where} has {table.replace('_', ' ')} {current}; this cogarch knows {len(migrations)}",
+                hint="upgrade cogarch on this host",
+            )
+        for version in range(current + 1, len(migrations) + 1):
+            conn.execute(migrations[version - 1])
+            conn.execute(
+                sql.SQL("INSERT INTO {} VALUES(%s, %s)").format(sql.Identifier(table)), (version, time.time())
+            )
+
+
 def _in(ids: Sequence[str]) -> list[str]:
     return list(ids)
 
@@ -551,28 +587,8 @@ class PostgresStore:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(str(self.schema))))
 
     def _migrate(self) -> None:
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('cogarch-memory-migrate:' || coalesce(%s, current_schema())))",
-                (self.schema,),
-            )
-            if self.schema:
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version("
-                "version INTEGER PRIMARY KEY, applied DOUBLE PRECISION NOT NULL)"
-            )
-            row: Any = conn.execute("SELECT coalesce(max(version), 0) AS v FROM schema_version").fetchone()
-            current = int(row["v"])
-            if current > len(MIGRATIONS):
-                raise ConfigError(
-                    f"the memory database at {self._where} has schema version {current}; this cogarch knows "
-                    f"{len(MIGRATIONS)}",
-                    hint="upgrade cogarch on this host",
-                )
-            for version in range(current + 1, len(MIGRATIONS) + 1):
-                conn.execute(MIGRATIONS[version - 1])
-                conn.execute("INSERT INTO schema_version VALUES(%s, %s)", (version, time.time()))
+        with self.pool.connection() as conn:
+            migrate(conn, MIGRATIONS, schema=self.schema, table="schema_version", where=self._where)
 
     def schema_version(self) -> int:
         return int(self._q("SELECT max(version) AS v FROM schema_version")[0]["v"])
@@ -595,6 +611,19 @@ class PostgresStore:
         """One transaction on one pooled connection: committed when the block ends, rolled back if it raises."""
         with self._conn("writing to the memory") as conn, conn.transaction():
             yield PostgresWriter(conn)
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock on a pooled connection held for the block (every process on this database
+        waits for it; a process that dies drops the connection, and with it the lock)."""
+        key = f"cogarch-memory:{self.schema or ''}:{name}"
+        with self._conn(f"taking the lock {name!r}") as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
+            try:
+                yield
+            finally:
+                with contextlib.suppress(psycopg.Error):  # a lost connection has released it already
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

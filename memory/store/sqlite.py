@@ -47,6 +47,7 @@ from memory.store.base import (
     kind_of,
     to_blob,
 )
+from memory.store.lock import file_lock
 from reasoning.errors import CorruptStoreError, MemoryBackendError
 
 _FULL = ("database or disk is full", "disk i/o error", "file too large")
@@ -967,6 +968,10 @@ class SQLiteStore:
 
     def check(self) -> str:
         return integrity(self.path)
+
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """``flock`` on a file in ``<data dir>/locks/`` (the processes sharing this file are on one host)."""
+        return file_lock(self.path.parent / "locks", name)
 
     def close(self) -> None:
         conn = getattr(self, "conn", None)
