@@ -1,4 +1,5 @@
-"""The cogarch error tree (defined in :mod:`reasoning.errors`, shared by every package).
+"""The cogarch error tree: import errors from here (they are defined in :mod:`reasoning.errors`, the lowest
+package, so that every package raises the same classes).
 
 ::
 
@@ -10,8 +11,7 @@
     │   └── NotFoundError
     └── OperationalError              a runtime failure of a working setup          (exit code 1)
         ├── LLMError (LLMTimeoutError, LLMRateLimitError, LLMConnectionError, StructuredOutputError)
-        ├── MemoryBackendError (StoreLockedError, CorruptStoreError)
-        └── SearchBudgetExceeded
+        └── MemoryBackendError (StoreLockedError, CorruptStoreError)
 
 Every error has ``message`` and ``hint`` (what to do next).
 """
@@ -29,7 +29,6 @@ from reasoning.errors import (
     MissingResourceError,
     NotFoundError,
     OperationalError,
-    SearchBudgetExceeded,
     StoreLockedError,
     StructuredOutputError,
     UsageError,
@@ -48,7 +47,6 @@ __all__ = [
     "MissingResourceError",
     "NotFoundError",
     "OperationalError",
-    "SearchBudgetExceeded",
     "StoreLockedError",
     "StructuredOutputError",
     "UsageError",

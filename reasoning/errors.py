@@ -17,12 +17,13 @@ The command line maps the three branches to distinct exit codes (usage 2, missin
         │   ├── LLMRateLimitError
         │   ├── LLMConnectionError
         │   └── StructuredOutputError the model's output never matched the schema
-        ├── MemoryBackendError        SQLite / Chroma failed
-        │   ├── StoreLockedError      another process writes this data directory
-        │   └── CorruptStoreError     a store file is damaged
-        └── SearchBudgetExceeded      control signal: a search ran out of budget
+        └── MemoryBackendError        SQLite / Postgres / Chroma failed
+            ├── StoreLockedError      another process writes this data directory
+            └── CorruptStoreError     a store file is damaged
 
-``cogarch.errors`` re-exports all of them; import from there in user code.
+``SearchBudgetExceeded`` is no error of this tree: a control signal raised and caught inside a search (it never
+reaches a caller). The tree is defined here, in the lowest package, so every package can raise it;
+``cogarch.errors`` re-exports all of it: import from there in user code.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class StructuredOutputError(LLMError):
 
 
 class MemoryBackendError(OperationalError):
-    """A memory store (SQLite, Chroma) failed."""
+    """A memory store (SQLite, Postgres, Chroma) failed."""
 
 
 class StoreLockedError(MemoryBackendError):
@@ -127,8 +128,9 @@ class CorruptStoreError(MemoryBackendError):
     """A store file is damaged; ``cogarch doctor`` may rebuild what can be rebuilt."""
 
 
-class SearchBudgetExceeded(OperationalError):
-    """Control signal: a search exhausted one of its budgets (raised only inside the search)."""
+class SearchBudgetExceeded(Exception):
+    """Control signal, not a failure: a search exhausted one of its budgets. Raised and caught inside the search
+    (``reasoning.search.coat``); it never reaches a caller."""
 
 
 __all__ = [

@@ -11,11 +11,12 @@ so every attempt is rate-limited, retries are invisible above ``Retrying``, acco
 Option scoring: a wrapper has ``score_options`` exactly when its inner engine has it (attribute forwarding),
 so ``isinstance(llm, OptionScorer)`` stays truthful through any stack.
 
-Retry policy (``Retrying``): timeouts, rate limits (HTTP 429) and connection / 5xx errors are retried up to
-``max_retries`` times. The n-th retry waits ``backoff_s * 2**n`` with "equal jitter" (half fixed, half
-uniform random, so synchronized clients spread out), capped at ``max_backoff_s``; a 429 with a Retry-After
-waits at least what the server asked. After the last attempt the typed error propagates. A stream is retried
-only if it failed before yielding any text (text already shown cannot be taken back).
+Retry policy (:class:`RetryPolicy`, used by ``Retrying`` and by ``memory.embedders.RetryingEmbedder``):
+timeouts, rate limits (HTTP 429) and connection / 5xx errors are retried up to ``max_retries`` times. The n-th
+retry waits ``backoff_s * 2**n`` with "equal jitter" (half fixed, half uniform random, so synchronized clients
+spread out), capped at ``max_backoff_s``; a 429 with a Retry-After waits at least what the server asked. After
+the last attempt the typed error propagates. A stream is retried only if it failed before yielding any text
+(text already shown cannot be taken back).
 """
 
 from __future__ import annotations
@@ -105,17 +106,69 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random)
     return ceiling / 2.0 + rng.uniform(0.0, ceiling / 2.0)
 
 
-class Retrying(Wrapper):
-    """Retry timeouts, rate limits and connection / server errors with exponential backoff and jitter.
+T = TypeVar("T")
+
+
+class RetryPolicy:
+    """When and how long to wait before retrying a failed call (the module docstring's policy), and the loop.
+
+    Shared by :class:`Retrying` (LLMs) and ``memory.embedders.RetryingEmbedder`` (embedders).
 
     Args:
-        inner: the LLM to call.
         max_retries: retries after the first attempt (0: no retry).
         backoff_s: base delay; doubles each retry.
-        max_backoff_s: cap of one delay (a longer Retry-After is still honoured, up to
-            ``max_retry_after_s``).
-        max_retry_after_s: the longest Retry-After the wrapper waits; longer ones re-raise at once.
+        max_backoff_s: cap of one delay (a longer Retry-After is still honoured, up to ``max_retry_after_s``).
+        max_retry_after_s: the longest Retry-After waited; longer ones re-raise at once.
         sleep, rng: injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        max_retry_after_s: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.max_retry_after_s = max_retry_after_s
+        self.sleep = sleep
+        self._rng = rng or random.Random()
+        self.retries = 0  # retries performed so far (observability)
+
+    def delay(self, attempt: int, error: LLMError) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1`` after ``error``, or None to give up."""
+        if attempt >= self.max_retries or not isinstance(error, RETRYABLE):
+            return None
+        delay = backoff_delay(attempt, self.backoff_s, self.max_backoff_s, self._rng)
+        if isinstance(error, LLMRateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after_s:
+                return None
+            delay = max(delay, error.retry_after)
+        return delay
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()``, retried on retryable :class:`LLMError` per the policy; then the typed error propagates."""
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except LLMError as error:
+                delay = self.delay(attempt, error)
+                if delay is None:
+                    raise
+            self.retries += 1
+            attempt += 1
+            self.sleep(delay)
+
+
+class Retrying(Wrapper):
+    """Retry timeouts, rate limits and connection / server errors with exponential backoff and jitter
+    (:class:`RetryPolicy`; the keyword arguments are the policy's).
 
     Raises: the inner's typed error once retries are exhausted (or at once for non-retryable errors).
     """
@@ -132,37 +185,22 @@ class Retrying(Wrapper):
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(inner)
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self.max_retry_after_s = max_retry_after_s
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self.retries = 0  # retries performed so far (observability)
+        self.policy = RetryPolicy(
+            max_retries=max_retries,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            max_retry_after_s=max_retry_after_s,
+            sleep=sleep,
+            rng=rng,
+        )
 
-    def _delay(self, attempt: int, error: LLMError) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up."""
-        if attempt >= self.max_retries or not isinstance(error, RETRYABLE):
-            return None
-        delay = backoff_delay(attempt, self.backoff_s, self.max_backoff_s, self._rng)
-        if isinstance(error, LLMRateLimitError) and error.retry_after is not None:
-            if error.retry_after > self.max_retry_after_s:
-                return None
-            delay = max(delay, error.retry_after)
-        return delay
+    @property
+    def retries(self) -> int:
+        """Retries performed so far."""
+        return self.policy.retries
 
     def complete(self, messages: Sequence[Message], options: GenerationOptions | None = None) -> Completion:
-        attempt = 0
-        while True:
-            try:
-                return self.inner.complete(messages, options)
-            except LLMError as error:
-                delay = self._delay(attempt, error)
-                if delay is None:
-                    raise
-            self.retries += 1
-            attempt += 1
-            self._sleep(delay)
+        return self.policy.call(lambda: self.inner.complete(messages, options))
 
     def stream(
         self, messages: Sequence[Message], options: GenerationOptions | None = None
@@ -177,24 +215,15 @@ class Retrying(Wrapper):
                     yield chunk
                 return
             except LLMError as error:
-                delay = None if started else self._delay(attempt, error)
+                delay = None if started else self.policy.delay(attempt, error)
                 if delay is None:
                     raise
-            self.retries += 1
+            self.policy.retries += 1
             attempt += 1
-            self._sleep(delay)
+            self.policy.sleep(delay)
 
     def _around_score(self, call: Callable[[], list[float]]) -> list[float]:
-        attempt = 0
-        while True:
-            try:
-                return call()
-            except LLMError as error:
-                delay = self._delay(attempt, error)
-                if delay is None:
-                    raise
-            attempt += 1
-            self._sleep(delay)
+        return self.policy.call(call)
 
 
 class RateLimited(Wrapper):
@@ -392,6 +421,7 @@ __all__ = [
     "Accounting",
     "CostFn",
     "RateLimited",
+    "RetryPolicy",
     "Retrying",
     "StructuredRepair",
     "Totals",

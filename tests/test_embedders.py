@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memory.config import EmbeddingSettings
-from memory.embedders import Embedder, HashEmbedder, LiteLLMEmbedder, build_embedder
+from memory.embedders import Embedder, HashEmbedder, LiteLLMEmbedder, RetryingEmbedder, build_embedder
 from reasoning.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ def test_build_embedder_unknown_local_lists_allowed() -> None:
 
 def test_build_embedder_litellm_string() -> None:
     embedder = build_embedder(EmbeddingSettings(model="openai/text-embedding-3-small", dim=1536))
-    assert isinstance(embedder, LiteLLMEmbedder)
+    assert isinstance(embedder, RetryingEmbedder) and isinstance(embedder.inner, LiteLLMEmbedder)
     assert embedder.dim == 1536 and embedder.name == "openai/text-embedding-3-small"
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from memory.embedders import LiteLLMEmbedder
+from memory.embedders import LiteLLMEmbedder, RetryingEmbedder
 from reasoning.config import LLMSettings
 from reasoning.engines import build_llm, preflight
 from reasoning.engines.litellm_engine import LiteLLMEngine
@@ -28,7 +28,7 @@ from reasoning.errors import (
 from reasoning.llm import LLM, GenerationOptions, user
 from reasoning.structured import generate_structured
 from reasoning.testing import StubReply, StubServer
-from reasoning.wrappers import Accounting, Retrying, StructuredRepair, find_wrapper
+from reasoning.wrappers import Accounting, Retrying, RetryPolicy, StructuredRepair, find_wrapper
 
 
 class Answer(BaseModel):
@@ -262,13 +262,17 @@ def test_litellm_embedder_against_the_stub(server: StubServer) -> None:
 def test_litellm_embedder_errors_are_typed(server: StubServer) -> None:
     # litellm's OpenAI client retries 5xx on embeddings by itself; enough errors exhaust every layer.
     server.enqueue(*[StubReply.server_error() for _ in range(12)])
-    embedder = LiteLLMEmbedder(
-        "openai/stub-embed", api_base=server.url, api_key="x", max_retries=1, backoff_s=0.01
+    sleeps: list[float] = []
+    policy = RetryPolicy(max_retries=1, backoff_s=0.01, sleep=sleeps.append)
+    embedder = RetryingEmbedder(
+        LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key="x"), policy
     )
     with pytest.raises(LLMConnectionError):
         embedder(["x"])
+    assert len(sleeps) == 1 and policy.retries == 1  # one retry, by the shared policy, then the typed error
     server.clear()
     server.enqueue(StubReply.rate_limited(retry_after=0.05))
-    assert LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key="x")(["x"]).shape == (1, 16)
+    retrying = RetryingEmbedder(LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key="x"))
+    assert retrying(["x"]).shape == (1, 16)
     with pytest.raises(ConfigError, match="DIM"):
         LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key="x", dim=99)(["x"])

@@ -164,7 +164,7 @@ def test_embedder_rejection_echoing_the_key_is_masked(
     server: StubServer, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     server.enqueue(echo_rejection())
-    embedder = LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key=KEY, max_retries=0)
+    embedder = LiteLLMEmbedder("openai/stub-embed", api_base=server.url, api_key=KEY)
     with pytest.raises(MissingResourceError) as info:
         embedder(["x"])
     assert_secret_free(everything_said(info.value), debug_logs.text)

@@ -15,7 +15,9 @@ from memory.config import LOCAL_EMBEDDER, EmbeddingSettings
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
 from memory.embedders.litellm_embedder import DEFAULT_BATCH_SIZE as API_BATCH_SIZE
 from memory.embedders.litellm_embedder import LiteLLMEmbedder
+from memory.embedders.retrying import RetryingEmbedder
 from reasoning.errors import ConfigError
+from reasoning.wrappers import RetryPolicy
 
 if TYPE_CHECKING:
     from memory.embedders.local import LocalEmbedder
@@ -51,13 +53,14 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
                 hint="unset COGARCH_EMBEDDING__DIM",
             )
         return embedder
-    return LiteLLMEmbedder(
+    remote = LiteLLMEmbedder(
         model,
         dim=settings.dim,
         api_base=settings.api_base,
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
         batch_size=settings.batch_size or API_BATCH_SIZE,
     )
+    return RetryingEmbedder(remote, RetryPolicy(max_retries=2))
 
 
 def __getattr__(name: str) -> Any:
@@ -69,4 +72,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["Embedder", "HashEmbedder", "LiteLLMEmbedder", "LocalEmbedder", "Vectors", "build_embedder"]
+__all__ = [
+    "Embedder",
+    "HashEmbedder",
+    "LiteLLMEmbedder",
+    "LocalEmbedder",
+    "RetryingEmbedder",
+    "Vectors",
+    "build_embedder",
+]

@@ -8,19 +8,16 @@ LLM engine's (:func:`reasoning.engines._litellm.map_litellm_error`).
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from memory.embedders.base import Vectors
 from reasoning.engines._litellm import check_credentials, import_litellm, key_var_for, map_litellm_error
-from reasoning.errors import ConfigError, LLMError, LLMRateLimitError
+from reasoning.errors import ConfigError, LLMError
 from reasoning.redact import redacted, safe_cause, secrets_of
-from reasoning.wrappers import RETRYABLE, backoff_delay
 
 DEFAULT_BATCH_SIZE = 64
 """Texts per API request when none is configured."""
@@ -35,8 +32,9 @@ class LiteLLMEmbedder:
         api_base, api_key: for a served or hosted model.
         batch_size: texts per request.
         timeout_s: timeout of one request.
-        max_retries, backoff_s: retries of timeouts, 429s and 5xx, as :class:`reasoning.wrappers.Retrying`.
-        sleep: injectable for tests.
+
+    One attempt per request: retries are :class:`memory.embedders.retrying.RetryingEmbedder`'s (``build_embedder``
+    wraps this embedder in it).
 
     Raises (on call): LLMTimeoutError / LLMRateLimitError / LLMConnectionError / MissingResourceError, and
     ConfigError when the returned vectors do not have the configured ``dim``.
@@ -51,9 +49,6 @@ class LiteLLMEmbedder:
         api_key: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         timeout_s: float = 60.0,
-        max_retries: int = 2,
-        backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._model = model
         self._dim = dim
@@ -62,10 +57,6 @@ class LiteLLMEmbedder:
         self._batch_size = max(1, batch_size)
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
-        self._max_retries = max_retries
-        self._backoff_s = backoff_s
-        self._sleep = sleep
-        self._rng = random.Random()
 
     @property
     def name(self) -> str:
@@ -96,27 +87,20 @@ class LiteLLMEmbedder:
                 kwargs["api_base"] = self._api_base
             if self._api_key:
                 kwargs["api_key"] = self._api_key
-            kwargs["num_retries"] = 0  # retries are ours (below), with the wrappers' policy
+            kwargs["num_retries"] = (
+                0  # retries are the caller's: wrap in RetryingEmbedder (build_embedder does)
+            )
             kwargs["max_retries"] = 0
-            attempt = 0
-            while True:
-                try:
-                    response = litellm.embedding(**kwargs)
-                    data = sorted(response.data, key=lambda d: _get(d, "index"))
-                    matrix = np.asarray([_get(d, "embedding") for d in data], dtype=np.float32)
-                    break
-                except Exception as exc:
-                    secrets = secrets_of(self._api_key, key_var_for(self._model), "OPENAI_API_KEY")
-                    error = redacted(
-                        map_litellm_error(exc, model=self._model, timeout_s=self._timeout_s), secrets
-                    )
-                    if attempt >= self._max_retries or not isinstance(error, RETRYABLE):
-                        raise error from safe_cause(exc, secrets)
-                    delay = backoff_delay(attempt, self._backoff_s, 30.0, self._rng)
-                    if isinstance(error, LLMRateLimitError) and error.retry_after is not None:
-                        delay = max(delay, min(error.retry_after, 120.0))
-                attempt += 1
-                self._sleep(delay)
+            try:
+                response = litellm.embedding(**kwargs)
+                data = sorted(response.data, key=lambda d: _get(d, "index"))
+                matrix = np.asarray([_get(d, "embedding") for d in data], dtype=np.float32)
+            except Exception as exc:
+                secrets = secrets_of(self._api_key, key_var_for(self._model), "OPENAI_API_KEY")
+                error = redacted(
+                    map_litellm_error(exc, model=self._model, timeout_s=self._timeout_s), secrets
+                )
+                raise error from safe_cause(exc, secrets)
             if matrix.ndim != 2 or matrix.shape[0] != len(batch):
                 raise LLMError(
                     f"embedding model {self._model!r} returned {matrix.shape} for {len(batch)} texts"

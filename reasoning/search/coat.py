@@ -75,7 +75,7 @@ CONCLUDE_PROMPT_TOKENS = 40
 
 class _BudgetHit(SearchBudgetExceeded):
     def __init__(self, reason: StopReason) -> None:
-        super().__init__(f"search budget exhausted: {reason}", hint="raise the budget in SearchSettings")
+        super().__init__(f"search budget exhausted: {reason}")
         self.reason: StopReason = reason
         self.new_ids: list[int] = []
 
