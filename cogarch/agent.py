@@ -147,6 +147,10 @@ class StreamEvent:
     reply: Reply | None = None
 
 
+EPISODES_PER_TURN = 2
+"""A turn stores its input and its output as two episodes (the consolidation schedule counts episodes)."""
+
+
 class Agent:
     """The cognitive agent. Build it with :meth:`open` (a data directory) or ``Agent(settings, ...)``.
 
@@ -411,8 +415,10 @@ class Agent:
         )
 
     def _after_turn(self, user: str) -> None:
+        """Consolidate ``user``'s memory every ``memory.consolidate_every`` new episodes (a chat turn stores
+        ``EPISODES_PER_TURN``: the input and the reply), and save the substrate when due."""
         count = self._turns_since_consolidation.get(user, 0) + 1
-        if count * 2 >= self.settings.memory.consolidate_every:
+        if count * EPISODES_PER_TURN >= self.settings.memory.consolidate_every:
             self.memory.consolidate(namespace=user)
             count = 0
         self._turns_since_consolidation[user] = count

@@ -25,7 +25,8 @@ from cogarch.state import TurnState
 from cogarch.turns import generation_options
 from memory.hygiene import looks_like_injection
 from memory.nlp import extract_concepts
-from reasoning.errors import LLMError
+from memory.records import Recollection
+from reasoning.errors import LLMError, NotFoundError
 from reasoning.llm import (
     Message,
     StreamChunk,
@@ -181,47 +182,35 @@ def recall(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
 def _persona(ctx: AgentContext, user: str) -> list[str]:
     """The user's persona as prompt lines (``home: Porto``), induced by consolidation from current facts."""
-    memory: Any = ctx.memory
-    if not hasattr(memory, "persona"):
-        return []
-    return [f"{slot.slot}: {slot.value}" for slot in memory.persona(user)]
+    return [f"{slot.slot}: {slot.value}" for slot in ctx.memory.persona(user)]
 
 
-def _recall(ctx: AgentContext, query: str, user: str, k: int) -> tuple[list[Any], float]:
-    memory: Any = ctx.memory
-    if hasattr(memory, "recall_with_confidence"):
-        result = memory.recall_with_confidence(query, namespace=user, k=k)
-        recollections, confidence = result if isinstance(result, tuple) else (result.items, result.confidence)
-        return list(recollections), float(confidence)
-    recollections = list(memory.recall(query, namespace=user, k=k))
-    confidence = max((float(r.score) for r in recollections), default=0.0)
-    return recollections, min(1.0, confidence)
+def _recall(ctx: AgentContext, query: str, user: str, k: int) -> tuple[list[Recollection], float]:
+    result = ctx.memory.recall_with_confidence(query, namespace=user, k=k)
+    return list(result.items), float(result.confidence)
 
 
-def _as_item(r: Any) -> dict[str, Any]:
-    sources = [getattr(s, "id", s) for s in getattr(r, "sources", [])]
-    text = str(r.text)
+def _as_item(r: Recollection) -> dict[str, Any]:
+    """A recollection as the turn state holds it (checkpointed, so plain JSON): the fields a prompt, the
+    gateway and a ``Reply`` read; ``suspicious`` starts as the write-time injection flag."""
     return {
-        "id": str(getattr(r, "id", sources[0] if sources else "")),
-        "kind": str(r.kind),
-        "text": text,
+        "id": r.id,
+        "kind": r.kind,
+        "text": r.text,
         "score": float(r.score),
-        "why": str(getattr(r, "why", "")),
-        "sources": [str(s) for s in sources],
-        "suspicious": bool(getattr(r, "flagged", False) or getattr(r, "suspicious", False)),
+        "why": r.why,
+        "sources": [s.id for s in r.sources],
+        "suspicious": r.flagged,
     }
 
 
 def _get(ctx: AgentContext, key: str, user: str) -> dict[str, Any] | None:
-    """The memory item bound to a substrate key, only if it belongs to ``user``."""
-    memory: Any = ctx.memory
+    """The memory item bound to a substrate key, only if it belongs to ``user`` (None: forgotten or another's)."""
     try:
-        record = memory.get(key, namespace=user)
-    except Exception:
+        record = ctx.memory.get(key, namespace=user)
+    except NotFoundError:
         return None
-    if record is None:
-        return None
-    return {"id": key, "text": str(getattr(record, "text", record))}
+    return {"id": key, "text": record.text}
 
 
 def _route(state: TurnState, ctx: AgentContext, confidence: float) -> str:
@@ -570,7 +559,8 @@ def _recollections(state: TurnState) -> list[Any]:
 
 
 def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """Store the turn's episodes (idempotent per turn id), bind them to the substrate, schedule consolidation."""
+    """Store the turn's episodes (idempotent per turn id) and bind them to the substrate. (Consolidation runs after
+    the turn, in ``Agent._after_turn``, every ``memory.consolidate_every`` episodes.)"""
     ctx = runtime.context
     user = state["user"]
     if state.get("stored"):
