@@ -21,6 +21,7 @@ from cogarch.settings import Settings
 from cogarch.store.postgres import AgentDatabase
 from cogarch.substrates import SubstratePool, SubstrateRows
 from cogarch.tools.toolbox import Toolbox
+from memory.embedders.caching import CachingEmbedder
 from reasoning.errors import ConfigError, CorruptStoreError
 
 if TYPE_CHECKING:
@@ -148,7 +149,8 @@ def build_context(
     toolbox = build_toolbox(settings, tools)  # first: a bad tool fails before anything is opened
     try:
         llm = llm if llm is not None else build_llm(settings)
-        embedder = embedder if embedder is not None else build_embedder(settings)
+        # one cache for the agent's encode node and its memory: the turn's input is embedded once for both
+        embedder = CachingEmbedder(embedder if embedder is not None else build_embedder(settings))
         opened = memory is None
         if memory is None:
             memory = Memory.open(data_dir / "memory", settings.memory, embedder=embedder, llm=llm)

@@ -227,3 +227,26 @@ def test_open_takes_settings_mappings_for_llm_and_memory_sections(data_dir: Path
         assert agent.settings.llm.max_tokens == 7
         assert agent.settings.memory.recall_k == 3
         assert agent.chat("hello", user="u").text == "You said: hello"
+
+
+def test_a_turn_embeds_its_input_once(data_dir: Path) -> None:
+    # encode (the substrate's population code) and recall (the query) need the same vector: one computation
+    texts: list[str] = []
+    inner = HashEmbedder(64)
+
+    class Counting:
+        name, dim = inner.name, inner.dim
+
+        def __call__(self, batch: Sequence[str]) -> object:
+            texts.extend(batch)
+            return inner(batch)
+
+    with Agent.open(
+        data_dir,
+        llm=ScriptedLLM(remembering),
+        embedder=Counting(),
+        clock=ManualClock(1.7e9),
+        substrate={"neurons": 1000},
+    ) as agent:
+        agent.chat("I adopted a puppy called Biscuit last spring", user="u")
+    assert texts.count("I adopted a puppy called Biscuit last spring") == 1

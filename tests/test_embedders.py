@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
 from memory.config import EmbeddingSettings
-from memory.embedders import Embedder, HashEmbedder, LiteLLMEmbedder, RetryingEmbedder, build_embedder
+from memory.embedders import (
+    CachingEmbedder,
+    Embedder,
+    HashEmbedder,
+    LiteLLMEmbedder,
+    RetryingEmbedder,
+    build_embedder,
+)
 from reasoning.errors import ConfigError
 
 
@@ -79,3 +88,24 @@ def test_packed_onednn_linear_matches_f_linear(gelu: bool) -> None:
     expected = torch.nn.functional.linear(x, w, b)
     expected = torch.nn.functional.gelu(expected) if gelu else expected
     assert torch.allclose(lin(x), expected, atol=1e-4, rtol=1e-5)
+
+
+def test_caching_embedder_embeds_each_distinct_text_once() -> None:
+    calls: list[list[str]] = []
+    inner = HashEmbedder(32)
+
+    class Counting:
+        name, dim = inner.name, inner.dim
+
+        def __call__(self, texts: Sequence[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return inner(texts)
+
+    cached = CachingEmbedder(Counting(), size=2)
+    first = cached(["a b", "c d", "a b"])
+    np.testing.assert_allclose(first, inner(["a b", "c d", "a b"]))
+    np.testing.assert_allclose(cached(["c d"]), inner(["c d"]))
+    assert calls == [["a b", "c d"]] and cached.hits == 1  # the repeat within a call is computed once too
+    cached(["e f"])  # evicts the least recently used ("a b")
+    cached(["a b"])
+    assert calls[-1] == ["a b"] and cached.name == inner.name and cached(["x"]).shape == (1, 32)

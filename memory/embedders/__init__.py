@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory.config import LOCAL_EMBEDDER, EmbeddingSettings
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
+from memory.embedders.caching import CachingEmbedder
 from memory.embedders.litellm_embedder import DEFAULT_BATCH_SIZE as API_BATCH_SIZE
 from memory.embedders.litellm_embedder import LiteLLMEmbedder
 from memory.embedders.retrying import RetryingEmbedder
@@ -73,6 +74,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CachingEmbedder",
     "Embedder",
     "HashEmbedder",
     "LiteLLMEmbedder",
