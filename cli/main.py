@@ -157,7 +157,7 @@ def graph(
 ) -> None:
     """Print the cognitive graph as Mermaid text (and render it to PNG with --out)."""
     with handled():
-        from cogarch.graph import build_graph
+        from cogarch.cognitive_graph import build_graph
 
         drawable = build_graph().compile().get_graph()
         mermaid = drawable.draw_mermaid()

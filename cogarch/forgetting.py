@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogarch import composition
+from cogarch.cognitive_graph import compile_graph
 from cogarch.datadir import DataDir
-from cogarch.graph import compile_graph
 from cogarch.settings import Settings
 from cogarch.store.checkpoints import open_sqlite_saver, secure_delete, truncate_wal
 from cogarch.store.postgres import AgentDatabase

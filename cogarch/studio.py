@@ -22,9 +22,9 @@ from typing import Any, TypedDict
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from cogarch.cognitive_graph import build_graph
 from cogarch.composition import build_context
 from cogarch.context import AgentContext
-from cogarch.graph import build_graph
 from cogarch.nodes import Node, Update
 from cogarch.settings import Settings
 from cogarch.state import TurnState
