@@ -48,6 +48,15 @@ def test_remember_and_recall_with_sources(mem: Memory) -> None:
     assert mem.stats("u1")["episodes"] == 3
 
 
+def test_a_word_searched_before_it_was_stored_is_found_once_it_is(mem: Memory) -> None:
+    """The lexical index caches document frequencies; a word looked up while absent (a turn's recall runs before
+    the turn is stored) must not stay invisible once an entry holds it."""
+    mem.remember_many([{"text": f"filler note {i} about the garden"} for i in range(20)], namespace="u1")
+    assert mem.store.lexical_search("u1", ["zebrafinch"], 5, budget=5000) == []
+    new = mem.remember("my code word is zebrafinch", namespace="u1")
+    assert [hit[0] for hit in mem.store.lexical_search("u1", ["zebrafinch"], 5, budget=5000)] == [new]
+
+
 def test_invalid_inputs(mem: Memory) -> None:
     with pytest.raises(InvalidInputError):
         mem.remember("  ", namespace="u")

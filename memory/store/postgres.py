@@ -15,9 +15,10 @@ SQLite's porter tokenizer (which keeps stop words, so entry lengths count them i
 (``ts_rank`` has no inverse document frequency, which matters for OR queries of keywords), so the score is Okapi
 BM25 computed in SQL with FTS5's constants (k1 = 1.2, b = 0.75, idf floor 1e-6): term frequencies from the
 tsvector's positions, document frequencies counted once per term (cached, recounted after 10 % growth, as in
-SQLite), document lengths stored per entry, ``avgdl`` the mean over the whole index (cached like the
-frequencies). The work bound (``budget``) is SQLite's: rarest terms first, else a recent window by insertion
-order. ``schema`` (``memory.postgres_schema``) keeps the tables in a schema of their own.
+SQLite; a term no entry holds is not cached), document lengths stored per entry, ``avgdl`` the mean over the
+whole index (cached like the frequencies). The work bound (``budget``) is SQLite's: rarest terms first, else a
+recent window by insertion order. ``schema`` (``memory.postgres_schema``) keeps the tables in a schema of their
+own.
 
 Graph walks are SQL on ``edges`` (indexed by ``src`` through its key and by ``dst``).
 
@@ -859,7 +860,8 @@ class PostgresStore:
         )
         if len(self._df_cache) > 50000:
             self._df_cache.clear()
-        self._df_cache[lexeme] = (n, size)
+        if n:  # an absent term is not cached: the next write may add it (and a 0 drops it from the search)
+            self._df_cache[lexeme] = (n, size)
         return n
 
     def lexical_search(

@@ -776,7 +776,8 @@ class SQLiteStore:
     def fts_df(self, term: str, size: int | None = None) -> int:
         """Lexical-index entries (all namespaces) containing ``term`` (a bare word; stemmed like the index).
 
-        Cached per term; an entry is recounted once the index has grown by 10% since it was counted.
+        Cached per term; an entry is recounted once the index has grown by 10% since it was counted. A term no
+        entry holds is not cached (it is counted again next time).
         """
         size = self.fts_size() if size is None else size
         hit = self._df_cache.get(term)
@@ -790,7 +791,8 @@ class SQLiteStore:
             n = 0
         if len(self._df_cache) > 50000:
             self._df_cache.clear()
-        self._df_cache[term] = (n, size)
+        if n:  # an absent term is not cached: the next write may add it (and a 0 drops it from the search)
+            self._df_cache[term] = (n, size)
         return n
 
     def lexical_search(
