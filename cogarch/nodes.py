@@ -75,10 +75,14 @@ def perceive(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     user = state["user"]
     thread = str(get_config().get("configurable", {}).get("thread_id", user))
     ctx.emit("perceived", user, {"text": text, "mode": state.get("mode", "chat")})
+    request_id = (state.get("request") or {}).get("request_id")
     return {
         "turn": turn,
-        # unique even if checkpoints are lost; checkpointed, so a resumed turn keeps it (idempotent writes)
-        "turn_id": f"{thread}:{turn}:{uuid.uuid4().hex[:8]}",
+        # unique even if checkpoints are lost; checkpointed, so a resumed turn keeps it (idempotent writes); a
+        # caller's request id makes a retried request the same turn (stored once)
+        "turn_id": f"{thread}:request:{request_id}"
+        if request_id
+        else f"{thread}:{turn}:{uuid.uuid4().hex[:8]}",
         "t": state.get("t") or ctx.clock.now(),
         "code": [],
         "associations": [],

@@ -10,7 +10,10 @@ The agent keeps its own conversation state and memory; a request may still bring
 - ``tools``: client-side tools (their calls end the turn and go back to the caller, who runs them) and
   ``tool_choice``;
 - ``tool_messages``: the continuation of a turn that ended in client-side calls: the assistant message with
-  the calls and one ``tool`` message per call (OpenAI's shape).
+  the calls and one ``tool`` message per call (OpenAI's shape);
+- ``request_id``: the caller's id of this request (the server's ``Idempotency-Key`` header): the turn's id, and
+  so its episodes' ids, derive from it, so a retry of a request that was stored but not answered (its process
+  died) stores nothing twice.
 
 :meth:`TurnOptions.to_state` makes the plain data the graph checkpoints.
 """
@@ -40,6 +43,7 @@ class TurnOptions:
     tools: Sequence[ToolSpec] = ()
     tool_choice: ToolChoice = "auto"
     tool_messages: Sequence[Message] = field(default=())
+    request_id: str | None = None
 
     def to_state(self) -> dict[str, Any]:
         """The checkpointable form: the ``request`` of the turn's state (tool messages go apart)."""
@@ -54,6 +58,7 @@ class TurnOptions:
             "response_format": dict(self.response_format) if self.response_format is not None else None,
             "tools": [t.to_openai() for t in self.tools],
             "tool_choice": self.tool_choice,
+            "request_id": self.request_id,
         }
 
     def check(self, server_tools: Sequence[str]) -> None:

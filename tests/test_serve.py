@@ -136,6 +136,25 @@ def test_openai_client_streams_tokens(live: Live) -> None:
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 
+def test_a_request_retried_with_its_idempotency_key_is_stored_once(live: Live) -> None:
+    http = live.http(ALICE)
+    body = {"model": "cogarch", "messages": [{"role": "user", "content": "My bike is blue."}]}
+    for _ in range(2):  # the client did not get the first answer (say its process died) and retries
+        assert (
+            http.post("/v1/chat/completions", json=body, headers={"Idempotency-Key": "req-1"}).status_code
+            == 200
+        )
+    texts = [e["text"] for e in http.get("/v1/memory/records").json()["data"]]
+    assert texts.count("My bike is blue.") == 1 and len(texts) == 2
+    assert (
+        http.post("/v1/chat/completions", json=body, headers={"Idempotency-Key": "req-2"}).status_code == 200
+    )
+    texts = [e["text"] for e in http.get("/v1/memory/records").json()["data"]]
+    assert texts.count("My bike is blue.") == 2, "another request with the same text is another turn"
+    bad = http.post("/v1/chat/completions", json=body, headers={"Idempotency-Key": "x" * 201})
+    assert bad.status_code == 400
+
+
 def test_users_are_separate_namespaces(live: Live) -> None:
     live.client(ALICE).chat.completions.create(
         model="cogarch", messages=[{"role": "user", "content": "My locker code is 4812."}]

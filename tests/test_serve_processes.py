@@ -117,9 +117,12 @@ def client(url: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=60)
 
 
-def chat(url: str, text: str, user: str) -> Any:
+def chat(url: str, text: str, user: str, request_id: str | None = None) -> Any:
     return client(url).chat.completions.create(
-        model="cogarch", messages=[{"role": "user", "content": text}], user=user
+        model="cogarch",
+        messages=[{"role": "user", "content": text}],
+        user=user,
+        extra_headers={"Idempotency-Key": request_id} if request_id else None,
     )
 
 
@@ -193,7 +196,8 @@ def test_two_server_processes_share_memory_through_chroma_and_postgres(tmp_path:
 def test_three_processes_with_separate_data_dirs_serve_any_user_and_survive_a_kill(tmp_path: Path) -> None:
     """Memory on Postgres, vectors in the Chroma server, checkpoints in Postgres; nothing shared on disk. Two clients
     per user send turns to alternating processes at once (the per-user Postgres lock orders them); one process is
-    SIGKILLed midway and its clients retry on the others: every acknowledged turn is stored once, each message
+    SIGKILLed midway and its clients retry on the others (the same Idempotency-Key on every attempt): every
+    acknowledged turn is stored exactly once, each message
     directly followed by its reply, each client's turns in order; a turn acknowledged by one process is recalled
     by the next turn on another."""
     import signal
@@ -223,12 +227,13 @@ def test_three_processes_with_separate_data_dirs_serve_any_user_and_survive_a_ki
             killed = threading.Event()
 
             def send(i: int, user: str, text: str, at: int) -> tuple[Any, int]:
+                request_id = uuid.uuid4().hex  # the same on every attempt: a retry is the same turn
                 for attempt in range(6):
                     url = urls[(at + attempt) % len(urls)]
                     if url in dead:
                         continue
                     try:
-                        return chat(url, text, user), (at + attempt) % len(urls)
+                        return chat(url, text, user, request_id), (at + attempt) % len(urls)
                     except (openai.APIConnectionError, openai.InternalServerError):
                         time.sleep(0.3)
                 raise AssertionError(f"client {i}: every process failed for {text!r}")
@@ -275,7 +280,7 @@ def test_three_processes_with_separate_data_dirs_serve_any_user_and_survive_a_ki
                         assert texts[k + 1] == f"You said: {text}", f"turns interleaved: {texts}"
                 for i in (2 * int(user.rsplit("-", 1)[1]), 2 * int(user.rsplit("-", 1)[1]) + 1):
                     mine = acked.get(i, [])
-                    assert all(said.count(t) >= 1 for t in mine), "an acknowledged turn was lost"
+                    assert [said.count(t) for t in mine] == [1] * len(mine), "a turn was lost or stored twice"
                     positions = [said.index(t) for t in mine]
                     assert positions == sorted(positions), "a client's turns are stored out of order"
             assert misses == [], (

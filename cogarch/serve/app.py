@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -223,12 +224,17 @@ class Server:
         return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
 
     # -- chat ---------------------------------------------------------------------------------------------------
-    def parse_chat(self, body: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        """The turn a chat-completions body asks for (:func:`~cogarch.serve.chat_request.parse_chat_request`).
+    def parse_chat(
+        self, body: dict[str, Any], principal: Principal, request_id: str | None = None
+    ) -> dict[str, Any]:
+        """The turn a chat-completions body asks for (:func:`~cogarch.serve.chat_request.parse_chat_request`);
+        ``request_id``: the ``Idempotency-Key`` header (``TurnOptions.request_id``).
 
         Raises:
-            HTTPFailure: 404 unknown model, 400 unsupported field or malformed value, 413 message too long.
+            HTTPFailure: 404 unknown model, 400 unsupported field or malformed value or key, 413 message too long.
         """
+        if request_id is not None and not 0 < len(request_id) <= 200:
+            raise _invalid("the Idempotency-Key header must be 1-200 characters")
         model = body.get("model", self.settings.model_name)
         if model not in self.models:
             raise HTTPFailure(
@@ -264,7 +270,7 @@ class Server:
             "stream": request.stream,
             "think": bool(body.get("think", False)) or model.endswith("-think"),
             "include_usage": request.include_usage,
-            "options": request.options,
+            "options": dataclasses.replace(request.options, request_id=request_id),
             "parallel_tool_calls": request.parallel_tool_calls,
         }
 
@@ -318,7 +324,9 @@ class Server:
 
     async def chat(self, request: Request) -> Response:
         principal = self.authorize(request)
-        turn = self.parse_chat(await self.read_json(request), principal)
+        turn = self.parse_chat(
+            await self.read_json(request), principal, request.headers.get("idempotency-key")
+        )
         if turn["stream"]:
             return StreamingResponse(
                 self._sse_turn(turn),
