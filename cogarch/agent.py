@@ -28,9 +28,10 @@ from typing import Any
 from cogarch.clock import Clock, ManualClock
 from cogarch.cognitive_graph import build_checkpointer, compile_graph
 from cogarch.composition import build_context, secure_data_dir
-from cogarch.context import ActionPolicy, AgentContext
+from cogarch.context import AgentContext
 from cogarch.events import Event
 from cogarch.forgetting import UserStores, forget_items, forget_user
+from cogarch.game import ActionPolicy
 from cogarch.nodes import tool_uses
 from cogarch.settings import Settings
 from cogarch.turns import TurnOptions

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cogarch.clock import Clock, RealClock
-from cogarch.context import ActionPolicy, AgentContext
+from cogarch.context import AgentContext
 from cogarch.datadir import DataDir
 from cogarch.events import EventBus
+from cogarch.game import ActionPolicy
 from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
 from cogarch.store.postgres import AgentDatabase

@@ -11,10 +11,11 @@ import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from cogarch.clock import Clock
 from cogarch.events import Event, EventBus
+from cogarch.game import ActionPolicy
 from cogarch.gateway import MemoryGateway
 from cogarch.settings import Settings
 from cogarch.store.postgres import AgentDatabase
@@ -24,14 +25,6 @@ from cogarch.tools.toolbox import Toolbox
 from memory import Memory
 from memory.embedders.base import Embedder
 from reasoning.llm import LLM
-
-
-class ActionPolicy(Protocol):
-    """Chooses environment commands (the game-playing part of the act node); see ``cogarch.episodes``."""
-
-    def choose(self, ctx: Any) -> str: ...
-
-    def observe(self, ctx: Any, command: str, next_observation: str, reward: float, done: bool) -> None: ...
 
 
 @dataclass
@@ -111,4 +104,4 @@ class UserLock:
             self._lock.release()
 
 
-__all__ = ["ActionPolicy", "AgentContext", "UserLock"]
+__all__ = ["AgentContext", "UserLock"]

@@ -21,6 +21,7 @@ from langgraph.runtime import Runtime
 
 from cogarch import gateway
 from cogarch.context import AgentContext
+from cogarch.game import GameContext
 from cogarch.state import TurnState
 from cogarch.turns import generation_options
 from memory.hygiene import looks_like_injection
@@ -526,8 +527,6 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
 def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Game mode: the action policy chooses one command among the admissible ones."""
-    from cogarch.episodes.policy import GameContext
-
     ctx = runtime.context
     if ctx.policy is None:
         from reasoning.errors import UsageError

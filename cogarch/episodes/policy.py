@@ -38,13 +38,14 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel
 
 from cogarch.episodes.goals import Goal, placement_goals
 from cogarch.episodes.plan import Plan, match
+from cogarch.game import ActionPolicy, GameContext
 from cogarch.worldmodel.commands import parse_command, placement, things_named
 from cogarch.worldmodel.graph import Triplet
 from cogarch.worldmodel.text import (
@@ -61,42 +62,6 @@ from reasoning.llm import GenerationOptions, Message, OptionScorer
 
 Ablation = Literal["full", "no-memory", "full-history", "rag"]
 ABLATIONS: tuple[Ablation, ...] = ("full", "no-memory", "full-history", "rag")
-
-
-@dataclass
-class GameContext:
-    """What the policy may know at one step (never the game's hidden state).
-
-    Attributes:
-        observation: the environment's latest text.
-        admissible: the commands the environment offers now (may be empty).
-        info: player-visible info: objective, inventory, description, score, moves, max_score.
-        recalled: memory recollections for this step (objects with ``.kind``, ``.text``, ``.score``).
-        llm: the agent's LLM (may implement ``OptionScorer``); None: heuristics only.
-        memory: the agent's ``memory.Memory`` (namespace ``user``), or None.
-        step: the step number (0 at reset).
-        user: the memory namespace.
-    """
-
-    observation: str
-    admissible: Sequence[str] = ()
-    info: Mapping[str, Any] = field(default_factory=dict)
-    recalled: Sequence[Any] = ()
-    llm: Any = None
-    memory: Any = None
-    step: int = 0
-    user: str = "default"
-
-
-@runtime_checkable
-class ActionPolicy(Protocol):
-    """Chooses environment commands and learns from their outcome."""
-
-    def choose(self, ctx: GameContext) -> str: ...
-
-    def observe(
-        self, ctx: GameContext, command: str, next_observation: str, reward: float, done: bool
-    ) -> None: ...
 
 
 class _Choice(BaseModel):
