@@ -17,9 +17,9 @@ from cogarch.context import AgentContext
 from cogarch.datadir import DataDir
 from cogarch.events import EventBus
 from cogarch.game import ActionPolicy
-from cogarch.proactive import ProactiveLog
 from cogarch.settings import Settings
 from cogarch.store.postgres import AgentDatabase
+from cogarch.store.proactive import ProactiveLog
 from cogarch.substrates import SubstratePool, SubstrateRows
 from cogarch.tools.toolbox import Toolbox
 from memory.embedders.caching import CachingEmbedder

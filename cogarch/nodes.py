@@ -20,16 +20,19 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from cogarch import gateway
+from cogarch.associator import MemoryAssociator
 from cogarch.context import AgentContext
 from cogarch.game import GameContext
+from cogarch.proactive import decide_on_triggers, run_idle_bursts
 from cogarch.state import TurnState
 from cogarch.turns import generation_options
 from memory.hygiene import looks_like_injection
 from memory.nlp import extract_concepts
 from memory.records import Recollection
-from reasoning.errors import LLMError, NotFoundError
+from reasoning.errors import LLMError, NotFoundError, UsageError
 from reasoning.llm import (
     Message,
+    OptionScorer,
     StreamChunk,
     ToolCall,
     ToolSpec,
@@ -37,6 +40,8 @@ from reasoning.llm import (
     tool_calls_message,
     tool_result,
 )
+from reasoning.search import Association, CoATSearch, StepJudge
+from reasoning.search.thoughts import is_echo
 
 Update = dict[str, Any]
 Node = Callable[[TurnState, Runtime[AgentContext]], Update]
@@ -466,11 +471,6 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     LLM judge. The best answer is the reply; an answer that only repeats the question, one of the user's
     messages or an earlier reply is never given: the turn then answers with System 1 (:func:`respond`).
     ``Agent.interrupt`` stops the search early with its best so far."""
-    from cogarch.associator import MemoryAssociator
-    from reasoning.llm import OptionScorer
-    from reasoning.search import Association, CoATSearch, StepJudge
-    from reasoning.search.thoughts import is_echo
-
     ctx = runtime.context
     user = state["user"]
     text = state.get("text", "")
@@ -529,8 +529,6 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Game mode: the action policy chooses one command among the admissible ones."""
     ctx = runtime.context
     if ctx.policy is None:
-        from reasoning.errors import UsageError
-
         raise UsageError("this agent has no action policy", hint="pass policy= to Agent.open to play games")
     recalled = _recollections(state)
     game_ctx = GameContext(
@@ -651,8 +649,6 @@ def substrate_code(substrate: Any, indices: Sequence[int]) -> Any:
 
 def tick(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Advance the user's substrate through the idle period in short bursts; collect triggers."""
-    from cogarch.proactive import run_idle_bursts
-
     ctx = runtime.context
     triggers = run_idle_bursts(ctx, state["user"], float(state.get("idle_seconds", 0.0)), float(state["t"]))
     return {"triggers": triggers, "actions": []}
@@ -683,8 +679,6 @@ def trigger(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
 def decide(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Guardrails in code, then the LLM decides whether and how to act and writes the content."""
-    from cogarch.proactive import decide_on_triggers
-
     actions = decide_on_triggers(runtime.context, state["user"], state.get("triggers", []))
     return {"actions": actions}
 

@@ -16,17 +16,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cogarch.context import AgentContext
+from cogarch.settings import ProactiveSettings
 from cogarch.store.proactive import ProactiveLog
 from reasoning.errors import LLMError
 from reasoning.llm import GenerationOptions, Message
-
-if TYPE_CHECKING:
-    from cogarch.context import AgentContext
-    from cogarch.settings import ProactiveSettings
+from reasoning.structured import generate_structured
 
 
 class ProactiveDecision(BaseModel):
@@ -172,8 +171,6 @@ def _ask(ctx: AgentContext, memories: list[str], topics: list[str]) -> Proactive
     """The LLM's decision about what came back to mind. A message must name at least one of ``topics`` (what
     the substrate surfaced): a model that cannot produce valid JSON, or writes past the topics, gets one plain
     request that starts its message with them; a reply that still names none is dropped (nothing is sent)."""
-    from reasoning.structured import generate_structured
-
     notes = "\n".join(f'- "{" ".join(m.split())}"' for m in memories[:5])
     about = ", ".join(topics[:4])
     system: Message = {
@@ -223,7 +220,6 @@ def _names(text: str, topics: list[str]) -> bool:
 __all__ = [
     "Action",
     "ProactiveDecision",
-    "ProactiveLog",
     "blocked_by",
     "decide_on_triggers",
     "run_idle_bursts",

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from cogarch.agent import Agent
 from cogarch.clock import ManualClock
-from cogarch.proactive import ProactiveLog
+from cogarch.store.proactive import ProactiveLog
 from cogarch.substrates import user_file
 from memory import Memory
 from memory.embedders.base import HashEmbedder

@@ -89,7 +89,7 @@ def test_idle_with_the_substrate_off_does_nothing(data_dir: Path) -> None:
 
 def test_proactive_log_on_a_full_disk_fails_typed_and_stays_readable(tmp_path: Path) -> None:
     from cogarch.errors import MemoryBackendError
-    from cogarch.proactive import ProactiveLog
+    from cogarch.store.proactive import ProactiveLog
 
     log = ProactiveLog(tmp_path / "agent.db")
     log.record("bob", 1.0, "action", content="hello")
