@@ -32,6 +32,7 @@ categories: ``person``, ``place``, ``organisation``, ``name`` (another proper no
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 from collections.abc import Sequence
@@ -175,11 +176,23 @@ def _clean(text: str) -> str:
 def extract_concepts(text: str) -> list[Concept]:
     """The concepts ``text`` mentions (module docstring), in order of first mention, one per key.
 
+    The analyses of the latest :data:`CONCEPT_CACHE` distinct texts are kept: an agent sees the same text again
+    and again (a game's room description on every visit), and a parse costs 50-250 ms on 2 shared cores.
+
     Raises:
         MissingResourceError: no spaCy English pipeline is installed.
     """
     if not text.strip():
         return []
+    return list(_concepts(text))
+
+
+CONCEPT_CACHE = 512
+"""Distinct texts whose concepts :func:`extract_concepts` keeps (least recently used first out)."""
+
+
+@functools.lru_cache(maxsize=CONCEPT_CACHE)
+def _concepts(text: str) -> tuple[Concept, ...]:
     doc = parse(text)
     found: list[tuple[int, Concept]] = []
     covered: set[int] = set()
@@ -218,7 +231,7 @@ def extract_concepts(text: str) -> list[Concept]:
         if concept.key not in seen:
             seen.add(concept.key)
             out.append(concept)
-    return out
+    return tuple(out)
 
 
 def _form(tok: Any) -> str:
