@@ -109,12 +109,15 @@ class Reply:
 
 @dataclass(frozen=True)
 class ActResult:
-    """The result of one environment step: the chosen command and what memory contributed."""
+    """The result of one environment step: the chosen command and what memory contributed.
+
+    ``timings``: seconds spent in each node of the cycle (perceive, encode, recall, act, learn)."""
 
     command: str
     recalled: list[RecalledItem]
     tokens: int
     latency_s: float
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -462,6 +465,7 @@ class Agent:
             recalled=[RecalledItem(**item) for item in final.get("recalled", [])],
             tokens=int(tokens.get("prompt", 0)) + int(tokens.get("completion", 0)),
             latency_s=time.perf_counter() - start,
+            timings=dict(final.get("timings") or {}),
         )
 
     def finish(self, observation: str, reward: float = 0.0, *, user: str | None = None) -> None:

@@ -160,10 +160,7 @@ def recall(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Hierarchical recall seeded by the input (and by the substrate's associations), with a confidence."""
     ctx = runtime.context
     user = state["user"]
-    query = state.get("text", "")
-    if state.get("mode") == "game":
-        objective = (state.get("info") or {}).get("objective") or ""
-        query = f"{objective}\n{query}" if objective else query
+    query = state.get("text", "")  # in a game, the observation (the policy holds the objective)
     k = ctx.settings.memory.recall_k
     recollections, confidence = _recall(ctx, query, user, k)
     items = ctx.gateway.screen([_as_item(r) for r in recollections], recollections, query=query)
@@ -578,18 +575,19 @@ def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         ("input", text, "environment" if mode == "game" else user),
         ("output", state.get("command") if mode == "game" else state.get("reply"), "agent"),
     )
-    for role, content, speaker in turn:
-        if content:
-            stored.append(
-                memory.remember(
-                    content,
-                    namespace=user,
-                    speaker=speaker,
-                    timestamp=t,
-                    metadata={**base, "role": role},
-                    id=_episode_id(state, role),
-                )
-            )
+    items = [
+        {
+            "text": content,
+            "speaker": speaker,
+            "timestamp": t,
+            "metadata": {**base, "role": role},
+            "id": _episode_id(state, role),
+        }
+        for role, content, speaker in turn
+        if content
+    ]
+    if items:  # one embedding batch and one transaction for the turn
+        stored.extend(memory.remember_many(items, namespace=user))
     stored.extend(_store_tool_uses(memory, state, user, t, base))
     if ctx.substrates.enabled and stored:
         substrate = ctx.substrates.get(user)

@@ -29,11 +29,11 @@ CHILD = textwrap.dedent(
 
     agent = Agent.open(sys.argv[1], llm=ScriptedLLM(reply), embedder=HashEmbedder(64), substrate={"enabled": False})
     if where == "learn":
-        remember = agent.memory.remember
+        remember_many = agent.memory.remember_many
         def dying_remember(*args, **kwargs):
-            record = remember(*args, **kwargs)
-            os._exit(9)  # killed after the first episode is durable, before the turn's checkpoint
-        agent.memory.remember = dying_remember
+            records = remember_many(*args, **kwargs)
+            os._exit(9)  # killed after the turn's episodes are durable, before the turn's checkpoint
+        agent.memory.remember_many = dying_remember
     agent.chat("What is the capital of France?", user="bob")
     """
 )

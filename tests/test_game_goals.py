@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cogarch.episodes.goals import Goal, placement_goals
+from cogarch.episodes.plan import Plan
 from cogarch.episodes.policy import GameContext, WorldModelPolicy
 from cogarch.worldmodel.commands import parse_command, placement, things_named
 
@@ -97,3 +98,21 @@ def test_a_step_in_other_words_is_read_by_the_llm_only_at_its_things_last_use() 
             llm=_EaterLLM(),
         )
         assert (policy.choose(ctx) == "eat tomato") is expect_eat
+
+
+def test_a_step_is_done_only_by_a_command_that_carries_it_out() -> None:
+    """ "take tomato" (rewarded) carries out the list line "tomato", not "chop the tomato" too; a move in the
+    direction a step names carries it out in other words; the step's own verb does."""
+    plan = Plan()
+    plan.add_text("Ingredients:\ntomato\nDirections:\nchop the tomato\ngrill the tomato")
+    plan.set_known({"tomato"})
+    plan.progress("take tomato", True, 1.0)
+    done = [s.text for s in plan.steps if s.done]
+    assert done == ["tomato"]
+    plan.progress("chop tomato with knife", True, 1.0)
+    assert [s.text for s in plan.steps if s.done] == ["tomato", "chop the tomato"]
+    trip = Plan()
+    trip.add_text("Take a trip west.")
+    trip.set_known({"west", "trip"})
+    trip.progress("go west", True, 0.0)
+    assert trip.steps[0].done

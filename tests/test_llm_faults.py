@@ -253,16 +253,16 @@ def test_turn_failing_inside_learn_is_completed_before_the_next_turn(
     agent: Agent, server: StubServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = "u-learn"
-    remember = agent.memory.remember
+    remember_many = agent.memory.remember_many
     calls = {"n": 0}
 
     def flaky_remember(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 2:  # the input is stored, the reply fails
+        if calls["n"] == 1:  # the turn's episodes (input and reply, one transaction) fail to store
             raise MemoryBackendError("disk trouble", hint="free some space")
-        return remember(*args, **kwargs)
+        return remember_many(*args, **kwargs)
 
-    monkeypatch.setattr(agent.memory, "remember", flaky_remember)
+    monkeypatch.setattr(agent.memory, "remember_many", flaky_remember)
     with pytest.raises(MemoryBackendError):
         agent.chat("remember me", user=user)
     assert pending(agent, user) == ("learn",)  # the reply exists: finish storing it, do not drop it

@@ -24,6 +24,7 @@ from cogarch.episodes import (
     run_script,
 )
 from cogarch.episodes.games import GeneratorSpec, build_game
+from cogarch.episodes.policy import Weights
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import InvalidInputError, MissingResourceError
 from reasoning.llm import Completion, GenerationOptions, Message, Usage
@@ -43,9 +44,17 @@ def games(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _play(game: Path, *, truth: bool, trace: Path | None = None, llm: Any = None, steps: int = 60) -> Any:
+def _play(
+    game: Path,
+    *,
+    truth: bool,
+    trace: Path | None = None,
+    llm: Any = None,
+    steps: int = 60,
+    weights: Weights | None = None,
+) -> Any:
     env = TextWorldEnv(game, truth=truth)
-    policy = WorldModelPolicy("full", seed=3)
+    policy = WorldModelPolicy("full", seed=3, weights=weights)
     try:
         return run_episode(
             env,
@@ -134,12 +143,52 @@ def test_option_scoring_llm_steers_the_choice(games: dict[str, Path]) -> None:
 
     env = TextWorldEnv(games["cook"])
     res = env.reset()
-    policy = WorldModelPolicy("full", seed=0, weights=None)
-    policy.w.llm = 10.0
+    policy = WorldModelPolicy("full", seed=0, weights=Weights(llm=10.0, unsure=float("inf")))
     cmd = policy.choose(GameContext(res.observation, res.admissible, res.info, llm=ScriptedLLM(score=score)))
     env.close()
     assert cmd.startswith("examine") and prompts
     assert "Goal:" in prompts[0][-1]["content"]
+
+
+def test_the_llm_is_asked_only_where_the_rules_are_unsure(games: dict[str, Path]) -> None:
+    """By default the LLM re-ranks only the commands the rules value (nearly) alike; a clear winner costs no
+    call, and a step with a tie asks about the tied commands only."""
+    asked: list[list[str]] = []
+
+    class Scorer:
+        name = "scorer"
+
+        def complete(self, messages: Any, options: Any = None) -> Any:
+            raise NotImplementedError
+
+        def stream(self, messages: Any, options: Any = None) -> Any:
+            raise NotImplementedError
+
+        def score_options(
+            self, messages: Any, options: Sequence[str], *, normalize: bool = True
+        ) -> list[float]:
+            asked.append(list(options))
+            return [0.0] * len(options)
+
+    env = TextWorldEnv(games["cook"])
+    policy = WorldModelPolicy("full", seed=0)
+    res = env.reset()
+    steps = 0
+    while not res.done and steps < 25:
+        before = len(asked)
+        cmd = policy.choose(GameContext(res.observation, res.admissible, res.info, llm=Scorer()))
+        values = policy.last_scores
+        if len(asked) > before:  # asked: about the commands within `unsure` of the best only
+            best = max(values.values())
+            assert len(asked[-1]) >= 2
+            assert all(best - values[c] <= policy.w.unsure + 1e-9 for c in asked[-1])
+        else:
+            assert len(values) == 1  # a clear winner: nothing else was a contender
+        res = env.step(cmd)
+        policy.observe(GameContext(res.observation), cmd, res.observation, res.reward, res.done)
+        steps += 1
+    env.close()
+    assert 0 < len(asked) < steps  # some steps were unsure, most were not
 
 
 class _ChoiceLLM:
@@ -310,7 +359,8 @@ def test_hosted_model_plumbing_via_stub_server(games: dict[str, Path]) -> None:
             LLMSettings(model="openai/stub", api_base=server.url, api_key="x", max_retries=0),
             cache_dir=Path("/tmp"),
         )
-        res = _play(games["cook"], truth=False, llm=llm, steps=6)  # near-ties, so the model is asked
+        # the model re-ranks every contender (not only ties), so it is asked within a few steps
+        res = _play(games["cook"], truth=False, llm=llm, steps=6, weights=Weights(unsure=float("inf")))
         assert res.steps > 0 and server.requests
 
 

@@ -63,7 +63,7 @@ class TimedLLM:
     """Measures the time spent in the LLM (the benchmark reports time per step excluding it)."""
 
     def __init__(self, llm: Any) -> None:
-        self.llm, self.seconds = llm, 0.0
+        self.llm, self.seconds, self.calls = llm, 0.0, 0
         if hasattr(llm, "score_options"):
             self.score_options = self._score
 
@@ -73,6 +73,7 @@ class TimedLLM:
 
     def _score(self, messages: Any, options: Any, *, normalize: bool = True) -> list[float]:
         t = time.perf_counter()
+        self.calls += 1
         try:
             return list(self.llm.score_options(messages, options, normalize=normalize))
         finally:
@@ -80,6 +81,7 @@ class TimedLLM:
 
     def complete(self, messages: Any, options: Any = None) -> Any:
         t = time.perf_counter()
+        self.calls += 1
         try:
             return self.llm.complete(messages, options)
         finally:
@@ -162,6 +164,13 @@ def main() -> None:
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--only", default=None, help="only these games (comma-separated)")
     ap.add_argument("--llm", choices=["local", "none"], default="local")
+    ap.add_argument(
+        "--unsure",
+        type=float,
+        default=None,
+        help="the policy's Weights.unsure (the LLM re-ranks commands within it of the best); 'inf': every "
+        "contender, as before the LLM was asked only where the rules are unsure",
+    )
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--game-major", action="store_true", help="all conditions of a game before the next game")
     ap.add_argument(
@@ -176,7 +185,7 @@ def main() -> None:
         return
 
     from cogarch.environments import TextWorldEnv
-    from cogarch.episodes import make_policy, run_episode
+    from cogarch.episodes import WorldModelPolicy, make_policy, run_episode
 
     games_dir = args.games or HERE / "games" / args.game_set
     meta = build_set(args.game_set, games_dir)
@@ -210,7 +219,10 @@ def main() -> None:
                 continue
             env = TextWorldEnv(games_dir / f"{game}.z8")
             policy = make_policy(cond, run, consult_llm=llm is not None)
+            if args.unsure is not None and isinstance(policy, WorldModelPolicy):
+                policy.w.unsure = args.unsure
             before = llm.seconds if llm is not None else 0.0
+            calls_before = llm.calls if llm is not None else 0
             agent = make_agent(args.agent, policy, llm if cond != "random" else None, Path(data_root))
             try:
                 res = run_episode(env, agent, user=f"{game}-{cond}-{run}", max_steps=args.max_steps)
@@ -218,6 +230,7 @@ def main() -> None:
                 agent.close()
                 env.close()
             llm_s = (llm.seconds - before) if llm is not None else 0.0
+            llm_calls = (llm.calls - calls_before) if llm is not None else 0
             row = {
                 "condition": cond,
                 "game": game,
@@ -226,6 +239,8 @@ def main() -> None:
                 **res.as_dict(),
                 **meta[game],
                 "llm_s": round(llm_s, 3),
+                "llm_calls": llm_calls,
+                "unsure": policy.w.unsure if isinstance(policy, WorldModelPolicy) else None,
                 "time_per_step_excl_llm_s": round((res.time_s - llm_s) / max(res.steps, 1), 4),
             }
             rows.append(row)
@@ -274,12 +289,28 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 statistics.median(r["time_per_step_excl_llm_s"] for r in rs), 4
             ),
             "wins": sum(r["won"] for r in rs),
+            "llm_calls_per_step": round(
+                sum(r.get("llm_calls", 0) for r in rs) / max(sum(r["steps"] for r in rs), 1), 3
+            ),
+            "median_first_step_s": round(statistics.median(r.get("first_step_s", 0.0) for r in rs), 3),
+            "median_step_s": round(statistics.median(r.get("median_step_s", 0.0) for r in rs), 4),
+            "s_per_step_by_part": _parts(rs),
             **_walkthrough_ratio(rs),
             "per_run": {
                 run: round(statistics.mean(r["normalized_score"] for r in rs if r["run"] == run), 3)
                 for run in sorted({r["run"] for r in rs})
             },
         }
+    return out
+
+
+def _parts(rs: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds per step in each part of the cycle (the Agent's nodes; ``llm`` the model's share, inside
+    ``act``), the median over episodes."""
+    parts = sorted({p for r in rs for p in r.get("timings", {})})
+    out = {p: round(statistics.median(r.get("timings", {}).get(p, 0.0) for r in rs), 4) for p in parts}
+    if parts:
+        out["llm"] = round(statistics.median(r.get("llm_s", 0.0) / max(r["steps"], 1) for r in rs), 4)
     return out
 
 
@@ -304,6 +335,11 @@ def print_table(summary: dict[str, dict[str, Any]], *, runs: bool = False) -> No
             f"{cond:13} {s['mean_normalized_score']:6.3f} {s['mean_steps']:6.1f} {s['mean_tokens']:7d} "
             f"{s['median_s_per_step']:7.3f} {s['median_s_per_step_excl_llm']:8.4f} {s['wins']}/{s['episodes']}"
         )
+        if s.get("s_per_step_by_part"):
+            print(
+                f"{'':13} s/step by part {s['s_per_step_by_part']}; median step {s['median_step_s']} s, "
+                f"first step {s['median_first_step_s']} s; LLM calls/step {s['llm_calls_per_step']}"
+            )
         if s.get("steps_over_walkthrough") is not None:
             print(
                 f"{'':13} steps / walkthrough (won): median {s['median_steps_over_walkthrough']}, "

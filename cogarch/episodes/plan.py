@@ -160,19 +160,31 @@ class Plan:
         cur = self.current
         advanced = False
         inspecting = command_words(command)[:1] in (["examine"], ["look"], ["inventory"])
-        if succeeded and not inspecting and cur is not None and self._match(command, cur) >= 0.5:
+        if succeeded and not inspecting and cur is not None and self._completes(command, cur):
             cur.done = True
             advanced = True
-        if reward > 0:
-            scored = [(self._match(command, s), s) for s in self.open_steps()]
-            best = max(scored, default=(0.0, None), key=lambda x: x[0])  # the earliest of equals
-            if best[1] is not None and best[0] >= 0.3:
-                best[1].done = True
-            advanced = True
+        if reward > 0 and not advanced:
+            # the score rose: the step the command carried out is done (one step per reward), preferably one it
+            # completes ("take tomato" earns the list line "tomato", not "chop the tomato")
+            scored = [(self._completes(command, s), self._match(command, s), s) for s in self.open_steps()]
+            best = max(scored, default=(False, 0.0, None), key=lambda x: x[:2])  # the earliest of equals
+            if best[2] is not None and best[1] >= 0.3:
+                best[2].done = True
+        advanced = advanced or reward > 0
         self._stuck = 0 if advanced else self._stuck + 1
         if self._stuck >= self.patience and self.current is not None:
             self.current.skipped = True
             self._stuck = 0
+
+    def _completes(self, command: str, step: Step) -> bool:
+        """Whether ``command``, having succeeded, carries out ``step``: it matches the step, and the step names
+        the command's verb, or the command moves in a direction the step names, or the step says nothing but the
+        command's things ("take tomato" carries out a list line "tomato", not "chop the tomato")."""
+        if self._match(command, step) < 0.5:
+            return False
+        cw = command_words(command)
+        verb, objects = cw[0], set(cw[1:])
+        return verb in step.said - objects or bool(objects.intersection(DIRECTIONS)) or step.words <= objects
 
     def mark_satisfied(self, entity_names: set[str]) -> None:
         """Mark done the steps whose result the agent already sees: "fry the X" when it knows a "fried X" (the

@@ -16,10 +16,10 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
    "go to" follows a shortest path over the graph to a room the plan names or where a goal's thing or holder
    is, and exploration follows the path to the nearest unexplored exit, else to the nearest room with
    something left to take, open or unlock (closed doors and lids are frontier too);
-4. re-rank the best ``top_k`` by the LLM: one batched ``score_options`` call (mean log-likelihood of each
-   command after a short prompt with the plan, the relevant triplets and recalled episodes), z-scored and
-   weighted; engines without option scoring are asked for a structured choice instead. Commands too far below
-   the best for the weighted z-score to lift them are not scored, and a clear winner costs no call at all;
+4. where the rules are unsure (commands valued within ``Weights.unsure`` of the best: a tie), re-rank those
+   by the LLM: one batched ``score_options`` call (mean log-likelihood of each command after a short prompt
+   with the plan, the relevant triplets and recalled episodes), z-scored and weighted; engines without option
+   scoring are asked for a structured choice instead. A best command ahead of every other costs no call;
    When the current step is in words no command uses ("enjoy your meal" while the game offers ``eat``), the
    LLM is asked which command on the step's things carries it out (``_interpret``); the rules never guess;
 5. optionally (``lookahead=``, off by default) a LATS look-ahead on copies of the game among the contenders.
@@ -104,6 +104,9 @@ class Weights:
     goal: float = 3.0
     llm: float = 0.3
     lookahead: float = 1.0
+    unsure: float = 0.05
+    """The rules are unsure when commands lie within this of the best value: only those are re-ranked by the
+    LLM, and a best command this far ahead of every other is chosen without asking it."""
 
 
 class WorldModelPolicy:
@@ -196,6 +199,7 @@ class WorldModelPolicy:
         ranked = sorted(admissible, key=lambda c: (-values[c], self.rng.random()))
         slack = self.w.lookahead if self.lookahead is not None else 0.0
         shortlist = _contenders(ranked[: self.top_k], values, self.w.llm, slack)
+        shortlist = [c for c in shortlist if values[c] >= values[shortlist[0]] - self.w.unsure - slack]
         llm_scores = self._llm_scores(ctx, shortlist)
         final = {c: values[c] + self.w.llm * llm_scores.get(c, 0.0) for c in shortlist}
         if self.lookahead is not None and len(shortlist) > 1:

@@ -9,6 +9,7 @@ Replaying a trace's commands in a fresh game reproduces its score (:func:`replay
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,11 @@ class EpisodeResult:
     wm_precision: float | None = None
     wm_recall: float | None = None
     trace: str | None = None
+    first_step_s: float = 0.0
+    median_step_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per step in each part of the agent's cycle (the agent's ``timings``, e.g. the Agent's nodes),
+    averaged over the episode's steps; empty when the agent reports none."""
 
     @property
     def normalized(self) -> float:
@@ -98,6 +104,8 @@ def run_episode(
     tokens = 0
     precisions: list[float] = []
     recalls: list[float] = []
+    latencies: list[float] = []
+    timings: dict[str, float] = {}
     fh = open(trace_path, "w", encoding="utf-8") if trace_path is not None else None  # noqa: SIM115
     try:
         _emit(
@@ -115,6 +123,9 @@ def run_episode(
             )
             command = str(out.command).strip() or "look"
             latency = time.perf_counter() - t0
+            latencies.append(latency)
+            for part, seconds in (getattr(out, "timings", None) or {}).items():
+                timings[part] = timings.get(part, 0.0) + float(seconds)
             res = env.step(command)
             _check_info(res)
             steps += 1
@@ -161,6 +172,9 @@ def run_episode(
         wm_precision=round(sum(precisions) / len(precisions), 4) if precisions else None,
         wm_recall=round(sum(recalls) / len(recalls), 4) if recalls else None,
         trace=str(trace_path) if trace_path is not None else None,
+        first_step_s=round(latencies[0], 4) if latencies else 0.0,
+        median_step_s=round(statistics.median(latencies), 4) if latencies else 0.0,
+        timings={part: round(seconds / steps, 4) for part, seconds in timings.items()},
     )
 
 
