@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from cogarch.environments.base import CopyableEnvironment, StepResult
+from cogarch.environments.base import CopyableEnvironment
 from reasoning.config import SearchSettings
 from reasoning.search import CoATSearch, Evaluation
-from reasoning.search.environment import ActionProposer, default_proposer
+from reasoning.search.environment import ActionProposer, ResultEnvAdapter, default_proposer
 
 Lookahead = Callable[[str, str, Sequence[str]], "str | None"]
 """``(goal, observation, candidates) -> the recommended candidate, or None``."""
@@ -32,34 +32,6 @@ class EnvSearch(Protocol):
     """What :class:`EnvLookahead` needs from a search (``CoATSearch`` satisfies it)."""
 
     def run_env(self, env: Any, goal: str, *, observation: str = "") -> Any: ...
-
-
-class SearchEnv:
-    """``reasoning.search.CopyableEnv`` over a copyable :class:`~cogarch.environments.base.Environment`.
-
-    Args:
-        env: the environment (stepped by :meth:`step`; the search only steps copies).
-        last: its latest result (for the admissible commands); None: unknown.
-        opened: every copy made is appended here, so the caller can close them.
-    """
-
-    def __init__(self, env: Any, last: StepResult | None, opened: list[Any]) -> None:
-        self.env, self.last, self.opened = env, last, opened
-
-    def step(self, command: str) -> tuple[str, float, bool]:
-        res: StepResult = self.env.step(command)
-        self.last = res
-        return res.observation, res.reward, res.done
-
-    def copy(self) -> SearchEnv:
-        twin = self.env.copy()
-        self.opened.append(twin)
-        return SearchEnv(twin, self.last, self.opened)
-
-    def admissible_commands(self) -> list[str]:
-        if self.last is None or self.last.done:
-            return []
-        return list(self.last.admissible)
 
 
 class EnvLookahead:
@@ -99,7 +71,7 @@ class EnvLookahead:
         self.calls += 1
         try:
             result = self.make_search(propose).run_env(
-                SearchEnv(self.env, None, opened), goal, observation=observation
+                ResultEnvAdapter(self.env, None, opened), goal, observation=observation
             )
         finally:
             for twin in opened:
@@ -158,4 +130,4 @@ def build_lookahead(
     return EnvLookahead(env, make_search, deeper)
 
 
-__all__ = ["EnvLookahead", "EnvSearch", "Lookahead", "SearchEnv", "build_lookahead", "reward_only"]
+__all__ = ["EnvLookahead", "EnvSearch", "Lookahead", "build_lookahead", "reward_only"]

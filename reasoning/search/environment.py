@@ -5,10 +5,10 @@ environment, so the real environment never moves during the search. A node's val
 collected from the root to it: V(n) = F_g + beta * F_a + reward_weight * R(n). The caller then executes the
 first command of the best chain in the real environment (one real step per search), as LATS does.
 
-Any object with ``step``, ``copy`` and ``admissible_commands`` is a :class:`CopyableEnv`. Environments whose
-``step`` returns a result object (``observation``, ``reward``, ``done``, ``admissible``), such as
-``cogarch.environments.TextWorldEnv``, are adapted by :class:`ResultEnvAdapter` (duck-typed: this package
-imports nothing from ``cogarch``). Copies that have a ``close`` method are closed when the search ends.
+The environments are :class:`reasoning.environment.CopyableEnvironment` (the one protocol, e.g.
+``cogarch.environments.TextWorldEnv``); :class:`ResultEnvAdapter` gives the search its internal view of one,
+:class:`CopyableEnv` (``step`` -> ``(observation, reward, done)``, ``copy``, ``admissible_commands``). Copies
+that have a ``close`` method are closed when the search ends.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
+from reasoning.environment import CopyableEnvironment, StepResult
 from reasoning.llm import LLM, Message, OptionScorer, Usage, system, user
 from reasoning.search.evaluators import estimate_tokens
 
@@ -37,59 +38,44 @@ class CopyableEnv(Protocol):
         ...
 
 
-class StepOutcome(Protocol):
-    """What a result-returning environment's ``step`` gives back (``cogarch.environments.StepResult``)."""
-
-    @property
-    def observation(self) -> str: ...
-
-    @property
-    def reward(self) -> float: ...
-
-    @property
-    def done(self) -> bool: ...
-
-    @property
-    def admissible(self) -> Sequence[str]: ...
-
-
-class ResultEnv(Protocol):
-    """An environment whose ``step`` returns a :class:`StepOutcome` and which can copy itself."""
-
-    def step(self, command: str) -> StepOutcome: ...
-
-    def copy(self) -> ResultEnv: ...
-
-
 class ResultEnvAdapter:
-    """A :class:`CopyableEnv` over a :class:`ResultEnv` (e.g. ``TextWorldEnv``), given its latest outcome.
+    """The search's view (:class:`CopyableEnv`) of a :class:`~reasoning.environment.CopyableEnvironment` (e.g.
+    ``cogarch.environments.TextWorldEnv``), given its latest result.
 
     Args:
         env: the environment, in the state that ``last`` describes.
-        last: the outcome of its ``reset()`` or latest ``step`` (for the admissible commands).
+        last: the result of its ``reset()`` or latest ``step`` (for the admissible commands); None: unknown.
+        opened: when given, every copy made is appended to it, so the caller can close them all.
 
     ``copy()`` copies the wrapped environment (TextWorld replays the commands in a fresh game); ``close()``
-    closes the wrapped one when it can be closed.
+    closes the wrapped one.
     """
 
-    def __init__(self, env: ResultEnv, last: StepOutcome) -> None:
+    def __init__(
+        self,
+        env: CopyableEnvironment,
+        last: StepResult | None,
+        opened: list[CopyableEnvironment] | None = None,
+    ) -> None:
         self.env = env
         self.last = last
+        self.opened = opened
 
     def step(self, command: str) -> tuple[str, float, bool]:
         self.last = self.env.step(command)
         return self.last.observation, float(self.last.reward), bool(self.last.done)
 
     def copy(self) -> ResultEnvAdapter:
-        return ResultEnvAdapter(self.env.copy(), self.last)
+        twin = self.env.copy()
+        if self.opened is not None:
+            self.opened.append(twin)
+        return ResultEnvAdapter(twin, self.last, self.opened)
 
     def admissible_commands(self) -> list[str]:
-        return [] if self.last.done else list(self.last.admissible)
+        return [] if self.last is None or self.last.done else list(self.last.admissible)
 
     def close(self) -> None:
-        close = getattr(self.env, "close", None)
-        if callable(close):
-            close()
+        self.env.close()
 
 
 ActionProposer = Callable[[str, Sequence[str], Sequence[str], int], list[str]]
@@ -144,10 +130,8 @@ def default_proposer(llm: LLM) -> ActionProposer:
 __all__ = [
     "ActionProposer",
     "CopyableEnv",
-    "ResultEnv",
     "ResultEnvAdapter",
     "ScoredActionProposer",
-    "StepOutcome",
     "default_proposer",
     "env_messages",
 ]
