@@ -10,12 +10,14 @@ Without an LLM (always):
    episode (an entity's ``mentions`` counts its episodes: its specificity at recall). Synonym edges: each
    phrase node without a vector (new to the namespace) is embedded once and linked by a ``synonym`` edge
    (weight = cosine) to its ``SYNONYM_TOP_K`` nearest phrase nodes with cosine ``>= SYNONYM_MIN``.
-   Incremental: only the new episodes are parsed and only new phrases embedded; the namespace's phrase vectors
-   are read once per consolidation.
+   Incremental: only the new episodes are parsed (once: the fact parser reads the same parse,
+   :func:`memory.nlp.parse_many`) and only new phrases embedded; the mentions are written in batches; the
+   namespace's phrase vectors are read once per consolidation (one matrix product against the new ones).
 3. Associative links: each new episode is linked to its nearest earlier episodes (``similar`` edges, weight =
    cosine) above ``LINK_MIN``.
 4. Scenes: each new event joins the closest scene whose centroid is within ``SCENE_MIN`` cosine, else starts
-   one; a scene's summary is extractive (its most central episode plus its top keywords).
+   one; a scene's summary is extractive (its most central episode plus its top keywords). The events are
+   compared with the stored scenes in one matrix product (and with the scenes this batch changed, afresh).
 
 Then the semantic steps (:mod:`memory.extraction`), with a fact extractor (the offline parser on the default
 install, or a capable LLM's structured output): bi-temporal facts (a contradiction closes the older fact and
@@ -129,17 +131,11 @@ def consolidate(
 
     state = 1 if extractor is None else 2  # 2: facts still to extract
     with store.transaction() as tx:
-        entity_ids: dict[str, str] = {}
-        for p, lab, names in zip(new, labels, phrases, strict=True):
-            ep = p.episode
-            tx.set_event(ep.id, event_ids[lab], state)
-            for name in names:
-                eid = entity_ids.get(name)
-                if eid is None:
-                    eid, created = tx.entity(namespace, name)
-                    counts["entities"] += created
-                    entity_ids[name] = eid
-                tx.add_mention(namespace, ep.id, eid)
+        for p, lab in zip(new, labels, strict=True):
+            tx.set_event(p.episode.id, event_ids[lab], state)
+        counts["entities"] = tx.add_mentions(
+            namespace, [(p.episode.id, name) for p, names in zip(new, phrases, strict=True) for name in names]
+        )
         tx.put_phrase_vectors(namespace, phrase_vectors)
         tx.add_edges(namespace, synonyms)
         counts["synonyms"] = len(synonyms)
@@ -225,45 +221,56 @@ def _scenes(
     existing = tx.scenes_with_vectors(namespace)
     scene_ids = [sid for sid, _, _ in existing]
     members: list[list[str]] = [m for _, m, _ in existing]
-    n_events = len(set(labels))
     dim = vectors.shape[1]
-    # running sums of member vectors, and their unit versions as one matrix (vectorised assignment)
-    sums = np.zeros((len(existing) + n_events, dim))
-    units = np.zeros((len(existing) + n_events, dim))
-    for j, (_, m, vec) in enumerate(existing):
-        units[j] = vec
-        sums[j] = units[j] * max(1, len(m))
-    count = len(existing)
-    touched: set[int] = set()
-    created = 0
+    old = np.stack([v for _, _, v in existing]).astype(np.float64) if existing else np.zeros((0, dim))
     by_label: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         by_label.setdefault(lab, []).append(i)
-    for lab in sorted(by_label):
-        idx = by_label[lab]
-        c = vectors[idx].sum(axis=0).astype(np.float64)
-        cn = c / (np.linalg.norm(c) or 1.0)
-        best = -1
-        if count:
-            sims = units[:count] @ cn
+    order = sorted(by_label)
+    sums = np.stack([vectors[by_label[lab]].sum(axis=0) for lab in order]).astype(np.float64)
+    units = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    # the events' similarity to every stored scene in one product (one pass over the scenes, not one per event);
+    # a scene this batch changes is compared afresh with its running centroid
+    before = units @ old.T
+    running: dict[int, np.ndarray[Any, Any]] = {}  # scene -> sum of its member vectors, for changed scenes
+    centroid: dict[int, np.ndarray[Any, Any]] = {}
+    created = 0
+    for r, lab in enumerate(order):
+        best, best_sim = -1, SCENE_MIN
+        if len(old):
+            row = before[r]
+            stale = [j for j in centroid if j < len(old)]
+            if stale:
+                row = row.copy()
+                row[stale] = -np.inf
+            j = int(np.argmax(row))
+            if row[j] > best_sim:
+                best, best_sim = j, float(row[j])
+        if centroid:
+            changed = list(centroid)
+            sims = np.stack([centroid[j] for j in changed]) @ units[r]
             j = int(np.argmax(sims))
-            if sims[j] > SCENE_MIN:
-                best = j
+            if sims[j] > best_sim:
+                best = changed[j]
         if best < 0:
+            best = len(scene_ids)
             scene_ids.append(f"sc_{event_ids[lab]}")
             members.append([])
-            best = count
-            count += 1
+            running[best] = np.zeros(dim)
             created += 1
-        members[best].extend(new[i].episode.id for i in idx)
-        sums[best] += c
-        units[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
-        touched.add(best)
+        elif best not in running:
+            running[best] = old[best] * max(1, len(members[best]))
+        members[best].extend(new[i].episode.id for i in by_label[lab])
+        running[best] += sums[r]
+        centroid[best] = running[best] / (np.linalg.norm(running[best]) or 1.0)
+    touched = set(centroid)
     now = time.time()
     texts = tx.episode_texts(namespace, [m for j in touched for m in members[j]])
     writes: list[tuple[str, str, Sequence[str], Vector]] = []
     for j in touched:
-        writes.append((scene_ids[j], summary([texts.get(m, "") for m in members[j]]), members[j], units[j]))
+        writes.append(
+            (scene_ids[j], summary([texts.get(m, "") for m in members[j]]), members[j], centroid[j])
+        )
     tx.upsert_scenes(namespace, writes, now)
     for j in touched:
         tx.add_edges(namespace, [(scene_ids[j], m, "member", 0.5) for m in members[j][-400:]])

@@ -83,19 +83,19 @@ def synonym_pairs(
     out: list[tuple[int, int, float]] = []
     if len(new) == 0 or len(old) == 0:
         return out
-    k = min(top_k, len(old))
     for start in range(0, len(new), block):
         sims = new[start : start + block] @ old.T  # (b, n_old)
-        top = (
-            np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            if k < sims.shape[1]
-            else np.tile(np.arange(sims.shape[1]), (len(sims), 1))
+        # a high threshold leaves few pairs: select them first, then the top_k of each row among them
+        rows, cols = np.nonzero(sims >= threshold)
+        vals = sims[rows, cols]
+        order = np.lexsort((-vals, rows))  # by row, then most similar first
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.searchsorted(rows, rows)  # index of each row's first pair
+        keep = np.arange(len(rows)) - first < top_k
+        out.extend(
+            (start + int(r), int(c), float(v))
+            for r, c, v in zip(rows[keep], cols[keep], vals[keep], strict=True)
         )
-        for r, cols in enumerate(top):
-            for j in cols:
-                s = float(sims[r, j])
-                if s >= threshold:
-                    out.append((start + r, int(j), s))
     return out
 
 

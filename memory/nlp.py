@@ -21,8 +21,10 @@ longer-lived than concepts: each noun phrase as a span of its content words (``"
 ``camp``; ``"I painted it"`` -> ``paint``), leaving out a closed list of light verbs (``be``, ``have``, ``go``,
 ``get``, ``think``...) that say little about the topic. Verbs are kept because questions often name an activity
 by its verb ("What has she painted?") where the answer names it by a noun. Names come through the noun phrases
-(a proper-noun head: kind ``name``): the entity recogniser is skipped, which halves the parse (2.4-3.3 ms of CPU
-per turn instead of 6.6 with it, measured on LoCoMo turns), the cost that dominates consolidation.
+(a proper-noun head: kind ``name``). Consolidation parses each new episode once, with the whole pipeline
+(:func:`parse_many`, batched): its phrase nodes and its facts (:mod:`memory.semantic.parser`) read the same
+parse, which is kept for the later :func:`parse` (running the pipeline twice, once without the entity
+recogniser for phrases and once per text for facts, was most of the cost of consolidation).
 
 Keys are canonical: lower case, lemmatised for common nouns (``"kilometres"`` -> ``kilometre``), surface form
 for gerunds (``sailing``, which the lemmatiser would turn into ``sail``) and for names (``"Tomas"`` ->
@@ -35,6 +37,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -111,14 +114,43 @@ def available() -> bool:
     return True
 
 
+PARSED_KEPT = 2048
+"""The most recent parses kept (:func:`parse_many`), so that one consolidation parses each text once although
+both its phrase nodes and its facts read the parse."""
+_parsed: OrderedDict[str, Any] = OrderedDict()
+
+
 def parse(text: str) -> Any:
     """The spaCy ``Doc`` of ``text`` (tokens with tags, lemmas, dependency arcs, sentences and entities), for
-    analyses beyond concepts such as fact extraction (:mod:`memory.semantic.parser`).
+    analyses beyond concepts such as fact extraction (:mod:`memory.semantic.parser`); one of the last
+    :data:`PARSED_KEPT` parses when ``text`` is among them.
 
     Raises:
         MissingResourceError: no spaCy English pipeline is installed.
     """
-    return _pipeline()(text)
+    with _lock:
+        doc = _parsed.get(text)
+    return doc if doc is not None else _pipeline()(text)
+
+
+def parse_many(texts: Sequence[str], *, batch_size: int = 64) -> list[Any]:
+    """:func:`parse` of each text, in batches (several times faster than one by one); the parses are kept
+    (the last :data:`PARSED_KEPT`), so a later :func:`parse` of the same text costs nothing.
+
+    Raises:
+        MissingResourceError: no spaCy English pipeline is installed.
+    """
+    with _lock:
+        kept = {t: _parsed[t] for t in texts if t in _parsed}
+    todo = [t for t in dict.fromkeys(texts) if t not in kept]
+    kept.update(zip(todo, _pipeline().pipe(todo, batch_size=batch_size), strict=True))
+    with _lock:
+        for text in todo:
+            _parsed[text] = kept[text]
+            _parsed.move_to_end(text)
+        while len(_parsed) > PARSED_KEPT:
+            _parsed.popitem(last=False)
+    return [kept[t] for t in texts]
 
 
 _FUNCTION_POS = frozenset(
@@ -281,13 +313,13 @@ def extract_phrases(text: str) -> list[Concept]:
 
 
 def extract_phrases_many(texts: Sequence[str], *, batch_size: int = 64) -> list[list[Concept]]:
-    """:func:`extract_phrases` of each text, parsed in batches (several times faster than one by one).
+    """:func:`extract_phrases` of each text, parsed in batches by :func:`parse_many` (whose kept parses fact
+    extraction then reads).
 
     Raises:
         MissingResourceError: no spaCy English pipeline is installed.
     """
-    nlp = _pipeline()
-    docs = nlp.pipe(texts, batch_size=batch_size, disable=["ner"])
+    docs = parse_many(texts, batch_size=batch_size)
     return [_phrases(doc) if text.strip() else [] for text, doc in zip(texts, docs, strict=True)]
 
 
@@ -303,4 +335,5 @@ __all__ = [
     "extract_phrases_many",
     "installed",
     "parse",
+    "parse_many",
 ]

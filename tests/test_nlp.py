@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from memory.nlp import available, extract_concepts, extract_phrases, extract_phrases_many
+from memory.nlp import (
+    available,
+    extract_concepts,
+    extract_phrases,
+    extract_phrases_many,
+    parse,
+    parse_many,
+)
 
 pytestmark = pytest.mark.skipif(not available(), reason="no spaCy English pipeline installed")
 
@@ -54,3 +61,11 @@ def test_phrases_of_many_texts_match_one_by_one() -> None:
     texts = ["Hanna's puppy chewed a cable.", "", "My sister Greta moved to Hamburg."]
     assert extract_phrases_many(texts) == [extract_phrases(t) for t in texts]
     assert extract_phrases_many(texts)[1] == []
+
+
+def test_parse_many_keeps_its_parses_for_a_later_parse() -> None:
+    # consolidation parses each new episode once: its phrase nodes and its facts read the same Doc
+    texts = ["Last May we drove from Lisbon to Porto.", "We planted tomatoes in the back garden."]
+    docs = parse_many(texts)
+    assert all(parse(t) is d for t, d in zip(texts, docs, strict=True))
+    assert {"Lisbon", "Porto"} <= {e.text for e in docs[0].ents}  # the whole pipeline: entities too

@@ -203,11 +203,10 @@ class MemoryWriter(Protocol):
         """State 2 -> 1 for every episode of the namespace."""
 
     # -- graph --------------------------------------------------------------------------------------------------
-    def entity(self, namespace: str, name: str) -> tuple[str, bool]:
-        """The id of the namespace's entity ``name``, created if new: ``(id, created)``."""
-
-    def add_mention(self, namespace: str, episode_id: str, entity_id: str) -> None:
-        """Count one more mention of the entity and link the episode to it (``mentions`` edge)."""
+    def add_mentions(self, namespace: str, mentions: Sequence[tuple[str, str]]) -> int:
+        """Link each ``(episode id, entity name)``: the namespace's entity of that name (created if new, id
+        :func:`entity_id`) counts one more mention and gets a ``mentions`` edge from the episode. In batches, not
+        a statement per mention. Returns the number of entities created."""
 
     def put_entity(self, entity_id: str, namespace: str, name: str, mentions: int) -> None: ...
 

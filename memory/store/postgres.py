@@ -42,6 +42,7 @@ import itertools
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -416,17 +417,25 @@ class PostgresWriter:
         self._x("UPDATE episodes SET consolidated=1 WHERE namespace=%s AND consolidated=2", (namespace,))
 
     # -- graph --------------------------------------------------------------------------------------------------
-    def entity(self, namespace: str, name: str) -> tuple[str, bool]:
-        row = self._q("SELECT id FROM entities WHERE namespace=%s AND name=%s", (namespace, name))
-        if row:
-            return str(row[0]["id"]), False
-        eid = entity_id(namespace, name)
-        self._x("INSERT INTO entities VALUES(%s,%s,%s,0)", (eid, namespace, name))
-        return eid, True
-
-    def add_mention(self, namespace: str, episode_id: str, entity_id: str) -> None:
-        self._x("UPDATE entities SET mentions = mentions + 1 WHERE id=%s", (entity_id,))
-        self.add_edges(namespace, [(episode_id, entity_id, "mentions", 1.0)])
+    def add_mentions(self, namespace: str, mentions: Sequence[tuple[str, str]]) -> int:
+        names = list(dict.fromkeys(name for _, name in mentions))
+        if not names:
+            return 0
+        rows = self._q(
+            "SELECT name, id FROM entities WHERE namespace=%s AND name = ANY(%s)", (namespace, names)
+        )
+        ids = {r["name"]: r["id"] for r in rows}
+        new = [name for name in names if name not in ids]
+        ids.update((name, entity_id(namespace, name)) for name in new)
+        counts = Counter(name for _, name in mentions)
+        with self.conn.cursor() as cur:
+            cur.executemany("INSERT INTO entities VALUES(%s,%s,%s,0)", [(ids[n], namespace, n) for n in new])
+            cur.executemany(
+                "UPDATE entities SET mentions = mentions + %s WHERE id=%s",
+                [(c, ids[n]) for n, c in counts.items()],
+            )
+        self.add_edges(namespace, [(episode, ids[name], "mentions", 1.0) for episode, name in mentions])
+        return len(new)
 
     def put_entity(self, entity_id: str, namespace: str, name: str, mentions: int) -> None:
         self._x(

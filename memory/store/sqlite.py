@@ -23,6 +23,7 @@ import contextlib
 import json
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -381,21 +382,24 @@ class SQLiteWriter:
         )
 
     # -- graph --------------------------------------------------------------------------------------------------
-    def entity(self, namespace: str, name: str) -> tuple[str, bool]:
-        row = self.conn.execute(
-            "SELECT id FROM entities WHERE namespace=? AND name=?", (namespace, name)
-        ).fetchone()
-        if row is not None:
-            return str(row[0]), False
-        eid = entity_id(namespace, name)
-        self.conn.execute("INSERT INTO entities VALUES(?,?,?,0)", (eid, namespace, name))
-        return eid, True
-
-    def add_mention(self, namespace: str, episode_id: str, entity_id: str) -> None:
-        self.conn.execute("UPDATE entities SET mentions = mentions + 1 WHERE id=?", (entity_id,))
-        self.conn.execute(
-            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'mentions',1.0)", (namespace, episode_id, entity_id)
+    def add_mentions(self, namespace: str, mentions: Sequence[tuple[str, str]]) -> int:
+        names = list(dict.fromkeys(name for _, name in mentions))
+        ids: dict[str, str] = {}
+        for chunk in _chunks(names):
+            sql = f"SELECT name, id FROM entities WHERE namespace=? AND name IN ({_marks(len(chunk))})"
+            ids.update((r[0], r[1]) for r in self.conn.execute(sql, [namespace, *chunk]))
+        new = [name for name in names if name not in ids]
+        ids.update((name, entity_id(namespace, name)) for name in new)
+        self.conn.executemany("INSERT INTO entities VALUES(?,?,?,0)", [(ids[n], namespace, n) for n in new])
+        counts = Counter(name for _, name in mentions)
+        self.conn.executemany(
+            "UPDATE entities SET mentions = mentions + ? WHERE id=?", [(c, ids[n]) for n, c in counts.items()]
         )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO edges VALUES(?,?,?,'mentions',1.0)",
+            [(namespace, episode, ids[name]) for episode, name in mentions],
+        )
+        return len(new)
 
     def put_entity(self, entity_id: str, namespace: str, name: str, mentions: int) -> None:
         self.conn.execute(
