@@ -34,22 +34,10 @@ from cogarch.forgetting import UserStores, forget_items, forget_user
 from cogarch.game import ActionPolicy
 from cogarch.nodes import tool_uses
 from cogarch.settings import Settings
+from cogarch.state import RecalledItem, recalled_items
 from cogarch.turns import TurnOptions
 from reasoning.errors import InvalidInputError
 from reasoning.llm import ToolCall, Usage
-
-
-@dataclass(frozen=True)
-class RecalledItem:
-    """One memory that entered the turn, and why."""
-
-    id: str
-    kind: str
-    text: str
-    score: float
-    why: str
-    sources: list[str] = field(default_factory=list)
-    suspicious: bool = False
 
 
 @dataclass(frozen=True)
@@ -404,7 +392,7 @@ class Agent:
             text=str(state.get("reply", "")),
             user=user,
             turn_id=str(state.get("turn_id", "")),
-            recalled=[RecalledItem(**item) for item in state.get("recalled", [])],
+            recalled=recalled_items(state),
             associations=[Association(**a) for a in state.get("associations", [])],
             confidence=float(state.get("confidence", 0.0)),
             searched=state.get("search") is not None,
@@ -462,7 +450,7 @@ class Agent:
         tokens = final.get("tokens") or {}
         return ActResult(
             command=str(final.get("command", "")),
-            recalled=[RecalledItem(**item) for item in final.get("recalled", [])],
+            recalled=recalled_items(final),
             tokens=int(tokens.get("prompt", 0)) + int(tokens.get("completion", 0)),
             latency_s=time.perf_counter() - start,
             timings=dict(final.get("timings") or {}),

@@ -19,7 +19,8 @@ class GameContext:
         observation: the environment's latest text.
         admissible: the commands the environment offers now (may be empty).
         info: player-visible info: objective, inventory, description, score, moves, max_score.
-        recalled: memory recollections for this step (objects with ``.kind``, ``.text``, ``.score``).
+        recalled: what memory recalled for this step (``cogarch.state.RecalledItem`` in the agent; objects with
+            ``.kind``, ``.text``, ``.score`` from other callers), screened items left out.
         llm: the agent's LLM (may implement ``OptionScorer``); None: heuristics only.
         memory: the agent's ``memory.Memory`` (namespace ``user``), or None.
         step: the step number (0 at reset).

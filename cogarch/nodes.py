@@ -24,7 +24,7 @@ from cogarch.associator import MemoryAssociator
 from cogarch.context import AgentContext
 from cogarch.game import GameContext
 from cogarch.proactive import decide_on_triggers, run_idle_bursts
-from cogarch.state import TurnState
+from cogarch.state import TurnState, recalled_items
 from cogarch.turns import generation_options
 from memory.hygiene import looks_like_injection
 from memory.nlp import extract_concepts
@@ -527,7 +527,7 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     ctx = runtime.context
     if ctx.policy is None:
         raise UsageError("this agent has no action policy", hint="pass policy= to Agent.open to play games")
-    recalled = _recollections(state)
+    recalled = [item for item in recalled_items(state) if not item.suspicious]
     game_ctx = GameContext(
         observation=state.get("text", ""),
         admissible=list(state.get("admissible") or []),
@@ -543,17 +543,6 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     ctx.game_state[state["user"]] = (game_ctx, command)
     ctx.emit("acted", state["user"], {"command": command, "step": state.get("turn", 0), "tokens": used})
     return {"command": command, "reply": command, "tokens": {"prompt": used, "completion": 0}}
-
-
-def _recollections(state: TurnState) -> list[Any]:
-    """The turn's recalled items as light objects with ``kind``, ``text``, ``score``, ``sources``, ``id``."""
-    from types import SimpleNamespace
-
-    return [
-        SimpleNamespace(**{**item, "sources": [SimpleNamespace(id=s, metadata={}) for s in item["sources"]]})
-        for item in state.get("recalled", [])
-        if not item.get("suspicious")
-    ]
 
 
 def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:

@@ -7,6 +7,8 @@ only channel that accumulates across turns (bounded); every other key describes 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
 HISTORY_LIMIT = 40
@@ -21,6 +23,25 @@ def append_history(
     """Reducer of ``history``: append, keeping the last :data:`HISTORY_LIMIT` messages."""
     merged = [*(left or []), *(right or [])]
     return merged[-HISTORY_LIMIT:]
+
+
+@dataclass(frozen=True)
+class RecalledItem:
+    """One memory that entered the turn, and why: an item of the turn state's ``recalled`` list as callers see it
+    (``Reply.recalled``, ``ActResult.recalled``, a game policy's ``GameContext.recalled``)."""
+
+    id: str
+    kind: str
+    text: str
+    score: float
+    why: str
+    sources: list[str] = field(default_factory=list)
+    suspicious: bool = False
+
+
+def recalled_items(state: Mapping[str, Any]) -> list[RecalledItem]:
+    """The turn's recalled items (``state["recalled"]``, plain dicts in the checkpoint) as :class:`RecalledItem`."""
+    return [RecalledItem(**item) for item in state.get("recalled", [])]
 
 
 class TurnState(TypedDict, total=False):
@@ -65,4 +86,4 @@ class TurnState(TypedDict, total=False):
     actions: list[dict[str, Any]]
 
 
-__all__ = ["HISTORY_LIMIT", "Mode", "TurnState", "append_history"]
+__all__ = ["HISTORY_LIMIT", "Mode", "RecalledItem", "TurnState", "append_history", "recalled_items"]
