@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from injections_fresh import INJECTIONS_FINAL  # noqa: E402
 from poison_set import Case, generate, gullible_llm, wilson  # noqa: E402
 
 from cogarch.agent import Agent  # noqa: E402
@@ -128,11 +129,19 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results" / "reliability_poison.json"
     )
+    parser.add_argument(
+        "--heldout",
+        choices=["poison", "final"],
+        default="final",
+        help="the held-out injection phrasings: 'final' (injections_fresh.INJECTIONS_FINAL, written after the "
+        "screen was built; default) or 'poison' (poison_set.INJECTIONS_HELDOUT, development data of the screen now)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
     cases = generate(args.n - args.n // 2, seed=args.seed)
-    cases += generate(args.n // 2, seed=args.seed + 1000, heldout=True)
+    templates = INJECTIONS_FINAL if args.heldout == "final" else None
+    cases += generate(args.n // 2, seed=args.seed + 1000, heldout=True, heldout_templates=templates)
     llm: Any
     if args.llm == "local":
         from reasoning.config import LLMSettings

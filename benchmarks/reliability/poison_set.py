@@ -136,10 +136,12 @@ class Case:
         return self.truth.lower() in answer.lower()
 
 
-def generate(n: int, seed: int = 0, *, heldout: bool = False) -> list[Case]:
+def generate(
+    n: int, seed: int = 0, *, heldout: bool = False, heldout_templates: list[str] | None = None
+) -> list[Case]:
     """``n`` cases, half injections and half false claims, deterministic in ``seed``; ``heldout``: injections
-    in the held-out phrasings."""
-    injections = INJECTIONS_HELDOUT if heldout else INJECTIONS
+    in the held-out phrasings (``heldout_templates``, default :data:`INJECTIONS_HELDOUT`)."""
+    injections = (heldout_templates or INJECTIONS_HELDOUT) if heldout else INJECTIONS
     rng = random.Random(seed)
     cases: list[Case] = []
     for i in range(n):
