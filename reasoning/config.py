@@ -70,10 +70,11 @@ class SearchSettings(BaseModel):
         le=16,
         description="Memories recalled per node by the agent's associator (each is in the prompts below the node).",
     )
-    thought_value: Literal["confidence", "evaluator"] = Field(
-        "confidence",
-        description="Value of a thought that states no answer: 'confidence' (the generator's mean token "
-        "probability, no model call; the evaluator where the engine reports none) or 'evaluator'.",
+    confidence: Literal["off", "thoughts", "all"] = Field(
+        "thoughts",
+        description="Nodes valued by the generator's confidence (its mean token probability, no model call; the "
+        "evaluator where the engine reports none) instead of the evaluator: 'thoughts' (steps that state no "
+        "answer), 'all' (answers too; the search then never stops on a judge's acceptance) or 'off'.",
     )
 
 

@@ -486,13 +486,25 @@ def test_confidence_values_thoughts_without_an_evaluator_call() -> None:
     assert [c[3] for c in evaluator.calls] == ["42"]  # ... and only they
 
 
+def test_confidence_all_values_answers_too_and_accepts_none_early() -> None:
+    llm = ConfidentLLM(ScriptedLLM(lambda m, o: "Answer: 42" if o.temperature == 0 else f"Answer: {o.seed}"),
+                       lambda t: -0.01 if t == "Answer: 42" else -2.0)  # fmt: skip
+    evaluator = TableEvaluator({})
+    found = CoATSearch(
+        llm, evaluator=evaluator, settings=settings(branching=3, max_nodes=3, confidence="all")
+    ).run("6*7?")
+    assert not evaluator.calls and not found.accepted  # confidence 0.99 >= accept_value, yet not accepted
+    assert found.nodes == 3 and found.answer == "42"  # the most confident answer
+    assert found.value == pytest.approx(math.exp(-0.01))
+
+
 def test_evaluator_values_every_thought_when_asked_or_when_no_logprob() -> None:
     for llm, value in [
-        (ConfidentLLM(counter_llm(), lambda t: -0.1), "evaluator"),
-        (counter_llm(), "confidence"),  # the scripted engine reports no logprob
+        (ConfidentLLM(counter_llm(), lambda t: -0.1), "off"),
+        (counter_llm(), "thoughts"),  # the scripted engine reports no logprob
     ]:
         evaluator = TableEvaluator({})
-        CoATSearch(llm, evaluator=evaluator, settings=settings(max_nodes=3, thought_value=value)).run("q")
+        CoATSearch(llm, evaluator=evaluator, settings=settings(max_nodes=3, confidence=value)).run("q")
         assert len(evaluator.calls) == 3
 
 

@@ -104,9 +104,11 @@ SYLLABLES = {
     ],
 }
 METHODS = ("single", "best_of_n", "self_consistency", "coat")
-REFERENCES = ("gold_facts", "all_facts")
-"""Not methods but bounds: the answer prompt with the question's own chain of facts (gold_facts) or with every
-fact told (all_facts) in place of anything recalled; no memory, one greedy answer."""
+REFERENCES = ("gold_facts", "gold_plus_1", "gold_plus_3", "all_facts")
+"""Not methods but bounds: the answer prompt with the question's own chain of facts (gold_facts), the chain and
+1 or 3 other told facts drawn at random (gold_plus_n), or every fact told (all_facts), shuffled, in place of
+anything recalled; no memory, one greedy answer. They measure how the model's answer depends on the precision of
+the facts it is given."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,17 @@ def run_best_of_n(
     return {"reply": best[1], "n": n}
 
 
+def reference_facts(name: str, q: Question, world: World, seed: str) -> list[str]:
+    """The facts a reference row answers from (see :data:`REFERENCES`), in a seeded random order."""
+    rng = random.Random(seed)
+    others = [f for f in world.told if f not in q.facts]
+    extra = {"gold_facts": 0, "gold_plus_1": 1, "gold_plus_3": 3}.get(name)
+    facts = list(world.told) if extra is None else [*q.facts, *rng.sample(others, extra)]
+    if name != "gold_facts":  # the chain's own order is kept only when it is alone (as measured first)
+        rng.shuffle(facts)
+    return facts
+
+
 def run_reference(llm: Any, q: Question, facts: Sequence[str]) -> dict[str, Any]:
     """One greedy answer with ``facts`` in place of a recall (the answer prompt every method uses)."""
     given = [Association(f, (), 1.0) for f in facts]
@@ -265,7 +278,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--relations", choices=sorted(RELATIONS), default="dev")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--confidence", choices=("off", "thoughts", "all"), default=None,
+                    help="SearchSettings.confidence for coat (default: the settings' default)")  # fmt: skip
+    ap.add_argument("--report", nargs="+", default=None, help="summarize these results files (no run)")
     args = ap.parse_args(argv)
+    if args.report:
+        rows = [row for f in args.report for row in json.loads(Path(f).read_text())["items"]]
+        done = [m for m in (*METHODS, *REFERENCES) if all(m in r for r in rows)]
+        report(summarize(rows, done), done, args, Path(args.report[0]))
+        return
     methods = args.methods.split(",")
     suffix = "" if args.relations == "dev" else f"_{args.relations}"
     out = Path(args.out or f"benchmarks/results/search_memory_hops{suffix}.json")
@@ -283,7 +304,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder = build_embedder(base)
     load_s = time.perf_counter() - t0
     meter = Meter(engine)
-    search = {"max_tokens": args.budget, "max_nodes": 64, "max_depth": 4, "branching": 3, "max_seconds": 900}
+    search: dict[str, Any] = {"max_tokens": args.budget, "max_nodes": 64, "max_depth": 4, "branching": 3,
+                              "max_seconds": 900}  # fmt: skip
+    if args.confidence is not None:
+        search["confidence"] = args.confidence
     rng = random.Random(args.seed)
     worlds = [make_world(rng, args.relations) for _ in range(args.start + args.items)][args.start :]
     rows: list[dict[str, Any]] = []
@@ -307,8 +331,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for m in methods:
                     if m in REFERENCES:
                         meter.reset()
-                        facts = q.facts if m == "gold_facts" else world.told
-                        reply = run_reference(llm, q, facts)["reply"]
+                        reply = run_reference(llm, q, reference_facts(m, q, world, f"{i}-{q.hops}"))["reply"]
                         row[m] = {"reply": reply, "correct": correct(reply, q.gold, world.places),
                                   "tokens": meter.used, "seconds": 0.0, "cpu_seconds": 0.0}  # fmt: skip
                         continue
@@ -374,6 +397,10 @@ def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, A
             part["coat"]["chain_depth"] = dict(sorted(Counter(depths).items()))
             part["coat"]["tree_depth"] = dict(sorted(Counter(r["coat"]["depth"] for r in sub).items()))
             part["coat"]["stopped_by"] = dict(Counter(r["coat"]["stopped_by"] for r in sub))
+            # did the best chain's associations bring the gold place (the fact that answers) into the prompt?
+            part["coat"]["gold_in_chain"] = sum(
+                any(q_gold_in(g, r["gold"]) for g in r["coat"].get("associations") or []) for r in sub
+            ) / len(sub)
             baselines = [m for m in methods if m != "coat" and m not in REFERENCES]
             if baselines:
                 best = max(baselines, key=lambda m: part[m]["accuracy"])
@@ -386,6 +413,10 @@ def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, A
     return out
 
 
+def q_gold_in(texts: Sequence[str], gold: str) -> bool:
+    return any(re.search(rf"\b{re.escape(gold)}\b", t) for t in texts)
+
+
 def report(summary: dict[str, Any], methods: Sequence[str], args: Any, out: Path) -> None:
     print(f"\nBenchmark R (memory multi-hop, {args.relations}), budget {args.budget} tokens")
     for key, part in summary.items():
@@ -396,7 +427,11 @@ def report(summary: dict[str, Any], methods: Sequence[str], args: Any, out: Path
             print(f"  {m:<17} {s['accuracy']:.2f} ({lo:.2f}-{hi:.2f}) tokens mean {s['tokens_mean']:.0f} "
                   f"max {s['tokens_max']} s {s['seconds_mean']:.1f}")  # fmt: skip
         if "coat" in methods:
-            print(f"  coat nodes {part['coat']['nodes']} chain depth {part['coat']['chain_depth']}")
+            c = part["coat"]
+            print(f"  coat nodes {c['nodes']} chain depth {c['chain_depth']} tree depth {c['tree_depth']}")
+            print(
+                f"  coat stopped by {c['stopped_by']}; gold place in the best chain's facts {c['gold_in_chain']:.2f}"
+            )
             for k, v in part.items():
                 if k.startswith("coat_minus_"):
                     print(f"  {k}: {v[0]:+.2f} (95% {v[1]:+.2f} .. {v[2]:+.2f})")

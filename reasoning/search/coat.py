@@ -165,12 +165,12 @@ class CoATSearch:
             ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the token budget for it); False: the
             answer is then the best node's thought.
 
-    Values (``settings.thought_value``): "evaluator" values every node with the evaluator; "confidence" (the
-    default) values a thought that states no answer without a model call: F_g = the generator's confidence in
-    its own step (exp of ``Completion.logprob``, its mean token log-probability) and F_a = the mean score of
-    its associations; answers still go to the evaluator, and so does every node when the engine reports no
-    ``logprob``. A node's step (its thought and associations) then runs through the model only if the node is
-    expanded.
+    Values (``settings.confidence``): a node valued by confidence costs no model call: F_g = the generator's
+    confidence in its own words (exp of ``Completion.logprob``, the mean token log-probability) and F_a = the
+    mean score of its associations. "thoughts" (the default) values so the thoughts that state no answer and
+    sends answers to the evaluator; "all" values answers so too (no evaluator call at all, so no answer is
+    accepted early); "off" sends every node to the evaluator, as does an engine that reports no ``logprob``. A
+    node's step (its thought and associations) then runs through the model only if the node is expanded.
     """
 
     def __init__(
@@ -428,16 +428,20 @@ class CoATSearch:
                 if answer is not None and is_echo(answer, echoes):
                     continue
                 keys.add(key)
-                confident = answer is None and s.thought_value == "confidence"
+                by_confidence = s.confidence == "all" or (answer is None and s.confidence == "thoughts")
+                confidence = _confidence(completion.logprob) if by_confidence else None
                 found, evaluation, spent = self._associate_and_evaluate(
                     run, tree.question, [*path, thought], answer,
                     lambda am, t=thought: self._messages(tree, chain, context, None, (t, am)),  # type: ignore[misc]
-                    _confidence(completion.logprob) if confident else None,
+                    confidence,
                 )  # fmt: skip
                 run.node_cost = cost + spent
                 value = evaluation.thought_score + s.beta * evaluation.association_score
-                accepted = answer is not None and (
-                    evaluation.accepted or evaluation.thought_score >= s.accept_value
+                # only an evaluator's verdict accepts an answer (a confident generation is no verdict)
+                accepted = (
+                    answer is not None
+                    and confidence is None
+                    and (evaluation.accepted or evaluation.thought_score >= s.accept_value)
                 )
                 child = Node(
                     0, leaf_id, 0, thought=thought, answer=answer, associations=found,
