@@ -464,9 +464,10 @@ def tool_uses(state: TurnState) -> list[dict[str, Any]]:
 
 def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """System 2: CoAT search whose nodes recall from the user's memory (and the substrate's associations at the
-    root); the value of a node is the model's P(yes) on its own prompt when the engine scores options, else an
-    LLM judge. The best answer is the reply; an answer that only repeats the question, one of the user's
-    messages or an earlier reply is never given: the turn then answers with System 1 (:func:`respond`).
+    root); the value of a node is the generator's confidence in it (``settings.search.confidence``), else the
+    model's P(yes) on its own prompt when the engine scores options, else an LLM judge. The best answer is the
+    reply; an answer that only repeats the question, one of the user's messages or an earlier reply is never
+    given: the turn then answers with System 1 (:func:`respond`).
     ``Agent.interrupt`` stops the search early with its best so far."""
     ctx = runtime.context
     user = state["user"]

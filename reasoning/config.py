@@ -71,7 +71,7 @@ class SearchSettings(BaseModel):
         description="Memories recalled per node by the agent's associator (each is in the prompts below the node).",
     )
     confidence: Literal["off", "thoughts", "all"] = Field(
-        "thoughts",
+        "all",
         description="Nodes valued by the generator's confidence (its mean token probability, no model call; the "
         "evaluator where the engine reports none) instead of the evaluator: 'thoughts' (steps that state no "
         "answer), 'all' (answers too; the search then never stops on a judge's acceptance) or 'off'.",

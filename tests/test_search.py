@@ -474,7 +474,10 @@ def test_confidence_values_thoughts_without_an_evaluator_call() -> None:
     evaluator = TableEvaluator({"Answer: 42": 0.7})
     assoc = FixedAssociator(Association("a fact", ("f",), 0.4))
     found = CoATSearch(
-        llm, associator=assoc, evaluator=evaluator, settings=settings(branching=3, max_nodes=3)
+        llm,
+        associator=assoc,
+        evaluator=evaluator,
+        settings=settings(branching=3, max_nodes=3, confidence="thoughts"),
     ).run("6*7?")
     one, two, answer = found.tree.nodes[1:]
     assert one.thought_score == pytest.approx(math.exp(-0.5)) and two.thought_score == pytest.approx(
@@ -506,6 +509,19 @@ def test_evaluator_values_every_thought_when_asked_or_when_no_logprob() -> None:
         evaluator = TableEvaluator({})
         CoATSearch(llm, evaluator=evaluator, settings=settings(max_nodes=3, confidence=value)).run("q")
         assert len(evaluator.calls) == 3
+
+
+def test_candidates_are_asked_not_to_copy_their_path_or_siblings() -> None:
+    avoided: list[tuple[str, ...]] = []
+
+    def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        avoided.append(options.avoid)
+        return f"step {len(avoided)}"
+
+    CoATSearch(
+        ScriptedLLM(fn), evaluator=TableEvaluator({"step 1": 0.9}), settings=settings(max_nodes=4)
+    ).run("q")
+    assert avoided[:4] == [(), ("step 1",), ("step 1", "step 2"), ("step 1",)]  # siblings, then step 1's path
 
 
 def test_a_thought_repeating_a_step_of_its_path_is_dropped() -> None:

@@ -406,8 +406,10 @@ class CoATSearch:
         final = leaf.depth + 1 >= s.max_depth
         messages = self._messages(tree, chain, context, ANSWER_NOW if final else NEXT_STEP)
         new_ids: list[int] = []
-        # a candidate repeating a sibling or a step of its own path adds nothing
-        keys = {dedup_key(tree.nodes[c].thought) for c in leaf.children} | {dedup_key(t) for t in path}
+        # a candidate repeating a sibling or a step of its own path adds nothing: it is dropped, and the engine is
+        # asked not to copy them (GenerationOptions.avoid), so fewer generations are spent on repeats
+        said = [*path, *(tree.nodes[c].thought for c in leaf.children)]
+        keys = {dedup_key(t) for t in said}
         try:
             for k in range(self._budget_children(run)):
                 run.check(new_node=True)
@@ -416,11 +418,13 @@ class CoATSearch:
                     temperature=0.0 if k == 0 else self.temperature,
                     seed=self._sample_seed(leaf_id, k),
                     stop=STEP_STOPS,  # one step is one line (a lead-in line takes its next one)
+                    avoid=tuple(said),
                 )
                 completion = self.llm.complete(messages, options)
                 cost = completion.usage.computed_tokens
                 run.tokens += cost
                 thought = clean_thought(completion.text)
+                said.append(thought)
                 key = dedup_key(thought)
                 answer = parse_answer(thought) or (thought if final else None)
                 if not key or key in keys or dedup_key(thought) == dedup_key(tree.question):
