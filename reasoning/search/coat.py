@@ -16,7 +16,7 @@ One iteration (CoAT, 2025, with the MCTS statistics of :mod:`reasoning.search.tr
 Budgets (nodes, tokens, wall time) and the caller's ``stop`` flag (Ctrl-C) are checked before every model call;
 when one runs out the search stops cleanly, keeps every node finished so far and returns the best answer
 found. A new node starts only if it fits the token budget at the cost of the last node; a node's generation is
-capped to the tokens left, so the budget is overshot by at most one association or evaluation call.
+capped to the tokens left, so the budget is overshot by at most the uncached prompt of one model call.
 Tokens are the ones the model ran (``Usage.computed_tokens``: a prefix-caching engine does not run a prompt
 prefix it already holds; siblings share their parent's prompt).
 
