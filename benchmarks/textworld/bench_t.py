@@ -39,7 +39,14 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SHARED_DEV = HERE.parents[2] / "shared" / "data" / "textworld" / "make_dev_games.sh"
+SHARED_DEV = next(  # ../shared beside the checkout (a worktree may sit one level deeper)
+    (
+        p / "shared" / "data" / "textworld" / "make_dev_games.sh"
+        for p in HERE.parents
+        if (p / "shared" / "data" / "textworld" / "make_dev_games.sh").is_file()
+    ),
+    HERE.parents[2] / "shared" / "data" / "textworld" / "make_dev_games.sh",
+)
 ARIGRAPH_COOKING = {  # name -> tw-cooking settings (held out of the development set: other seeds)
     "ag_cook_a": {"recipe": 3, "take": 3, "go": 6, "cook": True, "cut": True, "open": True, "seed": 701},
     "ag_cook_b": {"recipe": 3, "take": 3, "go": 9, "cook": True, "cut": True, "open": True, "seed": 702},
