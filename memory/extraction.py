@@ -38,6 +38,7 @@ from memory.semantic.base import FactExtractor, Statement, Triple
 from memory.semantic.llm import LLMExtractor
 from memory.semantic.ontology import excluded_by, single_valued
 from memory.semantic.parser import ParseExtractor
+from memory.semantic.relations import matcher_for
 from memory.store.base import MemoryStore, MemoryWriter, Vector
 from reasoning.config import LOCAL_MODEL
 from reasoning.errors import ConfigError, LLMError
@@ -47,9 +48,11 @@ from reasoning.words import keywords
 BATCH = 20
 
 
-def build_extractor(mode: str, llm: LLM | None) -> FactExtractor | None:
+def build_extractor(mode: str, llm: LLM | None, embedder: Embedder | None = None) -> FactExtractor | None:
     """The fact extractor for ``MemorySettings.facts``: "parser", "llm", "off", or "auto" (the LLM when one is
-    given that is not the bundled 135M model, else the parser when spaCy's English pipeline is installed).
+    given that is not the bundled 135M model, else the parser when spaCy's English pipeline is installed). The
+    parser matches the sentences its lexicon does not read with the ontology's relations by ``embedder`` when
+    that is the bundled one (:func:`memory.semantic.relations.matcher_for`).
 
     Raises:
         ConfigError: "llm" without an LLM, or "parser" without spaCy's English pipeline.
@@ -62,7 +65,7 @@ def build_extractor(mode: str, llm: LLM | None) -> FactExtractor | None:
         return LLMExtractor(llm)
     if mode == "parser" or mode == "auto":
         if nlp_installed():  # the pipeline loads on first use, in consolidation
-            return ParseExtractor()
+            return ParseExtractor(matcher=matcher_for(embedder))
         if mode == "parser":
             raise ConfigError(
                 "memory.facts = 'parser' needs spaCy's English pipeline",

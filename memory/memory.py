@@ -159,7 +159,7 @@ class Memory:
                 client = chroma_client(path=MemoryDir(path).index, url=settings.chroma_url, token=token)
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
             if extractor is None:
-                extractor = build_extractor(settings.facts, llm)
+                extractor = build_extractor(settings.facts, llm, embedder)
             memory = cls(path, settings, store, index, embedder, llm, lock, extractor)
             rebuild = rebuild and store.has_records()
             interrupted = store.meta(INDEX_REBUILD_KEY) is not None  # a rebuild (`cogarch doctor`) was killed

@@ -164,3 +164,89 @@ def test_persona_items_are_ordered_by_scene_support_and_uncertain_ones_need_it()
     assert {s.slot: s.value for s in induce("bob", facts, scenes)}["preferences"] == "likes opera, chess"
     scenes.append(Scene("sc_3", "bob", "knitting club", ("ep_3",)))
     assert "knitting" in {s.slot: s.value for s in induce("bob", facts, scenes)}["preferences"]
+
+
+@needs_spacy
+def test_names_in_other_clause_shapes_and_coreference() -> None:
+    assert ("bob", "aunt", "Wilma", False) in extract("Meet Wilma, my aunt.")
+    assert ("bob", "uncle", "Horst", False) in extract("Horst, my uncle, lives in Kiel.")
+    assert ("Horst", "lives_in", "Kiel", False) in extract("There's my uncle Horst, who lives in Kiel.")
+    assert ("bob", "has_pet", "Crumble", False) in extract("We have a hamster whose name is Crumble.")
+    assert ("bob", "has_pet", "Crumble", False) in extract("I bought a hamster and named it Crumble.")
+    assert ("bob", "has_pet", "Crumble", True) in extract("Our hamster Crumble had to be put down.")
+    # "my sister" without a name is the one "she" stands for next
+    assert ("bob's sister", "works_as", "nurse", False) in extract(
+        "My sister lives in Oslo.", "She works as a nurse."
+    )
+    # "it" stands for the thing named before it; "it" with nothing before it states nothing
+    assert ("bob", "dislikes", "karaoke", False) in extract("My friends sing karaoke and I detest it.")
+    assert extract("I hate it when it rains.") == []
+
+
+@needs_spacy
+def test_more_english_for_the_same_relations() -> None:
+    assert ("bob", "works_as", "pilot", False) in extract("Last year I became a pilot.")
+    assert ("bob", "allergic_to", "cashews", False) in extract("I have an allergy to cashews.")
+    assert ("bob", "allergic_to", "sesame", False) in extract("I've got a sesame allergy.")
+    assert ("bob", "dislikes", "opera", False) in extract("I stopped liking opera.")
+    # times are never objects; a taste of a time of day is a taste
+    assert not [t for t in extract("I've been a chef for years.") if t[2] == "years"]
+    assert ("bob", "dislikes", "mornings", False) in extract("I can't bear mornings.")
+
+
+class _Matcher:
+    """A stand-in for the embedder's matcher: the relation each pattern states, from a table."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.seen: list[str] = []
+
+    def match(self, patterns: list[str]) -> list[object]:
+        from memory.semantic.relations import Match
+
+        self.seen.extend(patterns)
+        return [Match(self.table[p], 0.8, 0.2) if p in self.table else None for p in patterns]
+
+
+@needs_spacy
+def test_sentences_the_lexicon_does_not_read_go_to_the_matcher_and_the_object_must_fit() -> None:
+    from memory.semantic.parser import ParseExtractor
+
+    def run(text: str, table: dict[str, str]) -> tuple[list[tuple[str, str, str]], list[str]]:
+        matcher = _Matcher(table)
+        out = ParseExtractor(matcher=matcher)([Statement("ep_0", text, "bob", T0)])  # type: ignore[arg-type]
+        return [(t.subject, t.relation, t.object) for t in out], matcher.seen
+
+    got, seen = run("Acme pays my salary.", {"X pays my salary.": "works_for"})
+    assert got == [("bob", "works_for", "Acme")]
+    # an occupation is a job, whatever part of work the sentence matched; a place needs a name
+    got, _ = run("I spend my days as a welder.", {"I spend my days as a X.": "works_for"})
+    assert ("bob", "works_as", "welder") in got
+    got, seen = run("I feel at home in my little town.", {"I feel at home in my X.": "lives_in"})
+    assert "I feel at home in my X." in seen and got == []
+    # the polarity of a taste comes from the words, not the embedder
+    got, _ = run("Karaoke bores me.", {"X bores me.": "likes"})
+    assert got == [("bob", "dislikes", "Karaoke")]
+    # read by the lexicon, about someone else, or hypothetical: never sent
+    _, seen = run("I live in Lyon.", {})
+    assert seen == []
+    _, seen = run("The weather is lovely today.", {})
+    assert seen == []
+    _, seen = run("I would move to Oslo.", {})
+    assert seen == []
+
+
+@pytest.mark.integration
+@needs_spacy
+def test_the_bundled_embedder_matches_other_words_with_the_ontology() -> None:
+    from memory.embedders import LocalEmbedder
+    from memory.semantic.parser import ParseExtractor
+    from memory.semantic.relations import RelationMatcher
+
+    extractor = ParseExtractor(matcher=RelationMatcher(LocalEmbedder(batch_size=8)))
+    texts = ["Quito is the city I call home.", "Acme pays my salary.", "I went to Paris last week."]
+    out = extractor([Statement(f"ep_{i}", t, "bob", T0) for i, t in enumerate(texts)])
+    got = {(t.source, t.relation, t.object) for t in out}
+    assert ("ep_0", "lives_in", "Quito") in got
+    assert ("ep_1", "works_for", "Acme") in got
+    assert not [t for t in out if t.source == "ep_2"]  # a visit is not a home

@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--wording", choices=["dev", "heldout"], default="dev")
+    p.add_argument("--wording", choices=["dev", "heldout", "third"], default="dev")
     p.add_argument("--users", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--llm", choices=["local", "scripted"], default="local")

@@ -7,7 +7,9 @@ two disjoint template sets:
 
 - ``dev``: the wording the extractor was developed against;
 - ``heldout``: other words for the same facts (other verbs, word orders, clause shapes and value pools),
-  written before any tuning and only measured, never tuned on.
+  written before any tuning and only measured, never tuned on;
+- ``third``: a third wording and value pool, written (session 9) before the held-out failures were read,
+  as a fresh check of the generalising changes; also only measured.
 
 Truth is a list of :class:`Truth` facts with validity intervals in simulated time, and the list of changes.
 """
@@ -188,6 +190,56 @@ POOLS = {
         "allergy": ["bee stings", "dust", "latex", "eggs", "walnuts"],
         "plan": ["climb Kilimanjaro", "study piano", "open a bakery", "visit Iceland", "move abroad"],
     },
+    "third": {
+        "name": ["Ottilie", "Bashir", "Yara", "Emil", "Chiara", "Desmond", "Ngozi", "Lars", "Paloma", "Kofi"],
+        "city": [
+            "Bergen",
+            "Ljubljana",
+            "Cork",
+            "Marseille",
+            "Bilbao",
+            "Utrecht",
+            "Graz",
+            "Leipzig",
+            "Turin",
+            "Aarhus",
+        ],
+        "job": [
+            "firefighter",
+            "paramedic",
+            "optician",
+            "welder",
+            "florist",
+            "economist",
+            "physiotherapist",
+            "data analyst",
+            "tour guide",
+        ],
+        "company": ["Nokia", "Renault", "Lego", "Maersk", "Carlsberg", "Novartis", "Michelin"],
+        "kin": ["grandmother", "niece", "nephew", "cousin", "wife", "husband", "brother", "mum"],
+        "person": ["Lotte", "Ivo", "Sunita", "Joaquin", "Marit", "Kwame", "Elif", "Soren", "Ada", "Teodor"],
+        "pet": ["kitten", "rabbit", "budgie", "gecko", "spaniel", "terrier", "hamster"],
+        "petname": ["Pickle", "Mango", "Sprout", "Nimbus", "Pretzel", "Olive", "Comet"],
+        "like": [
+            "pottery",
+            "surfing",
+            "crossword puzzles",
+            "birdwatching",
+            "running",
+            "science fiction",
+            "bouldering",
+            "camping",
+        ],
+        "dislike": ["loud music", "cilantro", "public speaking", "humid weather", "long meetings", "jazz"],
+        "allergy": ["strawberries", "mold", "ibuprofen", "sesame", "wasp stings"],
+        "plan": [
+            "learn to sail",
+            "visit Patagonia",
+            "start a podcast",
+            "write a cookbook",
+            "renovate the attic",
+        ],
+    },
 }
 
 # {x}: the value; {k}: a kin word; {p}: a person's or pet's name; {a}: "a"/"an" for the value
@@ -252,6 +304,87 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "My coffee got cold while I was reading.",
             "See you later.",
             "That reminds me of something.",
+        ],
+    },
+    "third": {
+        "name": ["The name's {x}.", "You can call me {x}.", "{X} is my name.", "Everyone knows me as {x}."],
+        "lives_in": [
+            "I've made my home in {x}.",
+            "My apartment is in {x}.",
+            "I'm a resident of {x}.",
+            "These days I'm living in {x}.",
+        ],
+        "move": [
+            "We made the move to {x} {when}.",
+            "{When} I started a new life in {x}.",
+            "I've called {x} home since {since}.",
+            "I finally settled down in {x} {when}.",
+        ],
+        "works_as": [
+            "I'm employed as {a} {x}.",
+            "For work I'm {a} {x}.",
+            "I've been {a} {x} for years.",
+            "I earn my living as {a} {x}.",
+        ],
+        "new_job": [
+            "I changed jobs {when} and now I'm {a} {x}.",
+            "I got hired as {a} {x} {when}.",
+            "{When} I took a position as {a} {x}.",
+        ],
+        "works_for": [
+            "{X} is where I work.",
+            "I'm on the staff at {x}.",
+            "{X} employs me.",
+            "I'm working for {x} at the moment.",
+        ],
+        "family": [
+            "Meet {p}, my {k}.",
+            "{p}, my {k}, lives in {c}.",
+            "My {k} is called {p}.",
+            "There's my {k} {p}, who lives in {c}.",
+        ],
+        "pet": [
+            "I own a {k} called {p}.",
+            "{p}, our {k}, loves the garden.",
+            "We've got a {k} whose name is {p}.",
+            "My {k} is named {p}.",
+        ],
+        "pet_died": [
+            "{p}, my {k}, passed away {when}.",
+            "Our {k} {p} had to be put down {when}.",
+            "{When} my {k} {p} passed on.",
+        ],
+        "likes": [
+            "I'm passionate about {x}.",
+            "{X} is something I really love.",
+            "I adore {x}.",
+            "I'm quite keen on {x}.",
+        ],
+        "dislikes": [
+            "I loathe {x}.",
+            "{X} is the worst.",
+            "I have no patience for {x}.",
+            "{X} really annoys me.",
+        ],
+        "turn": [
+            "I've lost interest in {x} and dislike it now.",
+            "{X} doesn't appeal to me anymore.",
+            "I've stopped liking {x}.",
+        ],
+        "allergic_to": [
+            "I've got a {x} allergy.",
+            "Doctors told me I'm allergic to {x}.",
+            "I can't have {x} because of an allergy.",
+        ],
+        "plans": ["My goal is to {x} one day.", "I'm hoping to {x} this year.", "Someday I want to {x}."],
+        "filler": [
+            "What's the capital of Peru?",
+            "I slept badly last night.",
+            "Could you summarise that for me?",
+            "Lol, good one.",
+            "It rained all afternoon.",
+            "Goodnight!",
+            "I had pasta for lunch.",
         ],
     },
 }

@@ -110,6 +110,21 @@ RELATIONS: dict[str, Relation] = {
     ]
 }
 
+PHRASINGS: dict[str, tuple[str, ...]] = {
+    "name": ("My name is X.", "I am called X."),
+    "lives_in": ("I live in X.", "X is where I live now.", "My home is in X.", "I moved to X."),
+    "from": ("I come from X.", "I was born and raised in X."),
+    "works_as": ("I work as X.", "X is my occupation."),
+    "works_for": ("I work for X.", "X is the company I work at."),
+    "likes": ("I like X.", "I love X.", "I enjoy X."),
+    "dislikes": ("I dislike X.", "I hate X."),
+    "allergic_to": ("I am allergic to X.", "X causes me an allergy."),
+    "plans": ("I plan to X.", "I intend to X in the future."),
+}
+"""First-person phrasings of the relations a sentence about oneself states with one object ``X``: what
+:mod:`memory.semantic.relations` compares a sentence with when the parser's lexicon has no frame for it."""
+
+
 KIN_WORDS = {
     **{k: k for k in (*KIN_SINGLE, *KIN_MULTI, *SOCIAL, "boss")},
     "mom": "mother",
@@ -277,6 +292,7 @@ def render(subject: str, relation_name: str, obj: str) -> str:
 __all__ = [
     "ALIASES",
     "KIN_WORDS",
+    "PHRASINGS",
     "RELATIONS",
     "Category",
     "Relation",

@@ -2,12 +2,13 @@
 
 :class:`ParseExtractor` reads each statement with spaCy's small English pipeline (:mod:`memory.nlp`: tagger,
 dependency parser, named entities; ~5-15 ms per sentence) and builds triples of the ontology
-(:mod:`memory.semantic.ontology`) in three passes per sentence:
+(:mod:`memory.semantic.ontology`) in four passes per sentence:
 
 1. **Possessed nouns** (kinship, social and pet nouns): "my sister Greta", "a sister named Greta",
-   "Greta is my sister", "my sister's name is Greta" -> ``(user, sister, Greta)`` and ``(Greta, is_a, person)``;
-   "my dog Rufus", "a beagle called Rufus" -> ``(user, has_pet, Rufus)`` and ``(Rufus, is_a, beagle)``. The noun
-   then stands for the name when it is a subject ("My sister Greta lives in Hamburg").
+   "Greta is my sister", "my sister's name is Greta", "Greta, my sister, ...", "a sister whose name is Greta"
+   -> ``(user, sister, Greta)`` and ``(Greta, is_a, person)``; "my dog Rufus", "a beagle called Rufus", "a
+   beagle and named it Rufus" -> ``(user, has_pet, Rufus)`` and ``(Rufus, is_a, beagle)``. The noun then stands
+   for the name when it is a subject ("My sister Greta lives in Hamburg", "..., who lives in Hamburg").
 2. **Predicates**: each clause's verb (with its ``xcomp`` chain: "started working at", "used to live in",
    "am planning to visit") and its complements (direct object, attribute, adjective, prepositional objects,
    also those hanging off the object: "a job as a pilot at Lufthansa") are looked up in a lexicon of
@@ -19,9 +20,17 @@ dependency parser, named entities; ~5-15 ms per sentence) and builds triples of 
    quitting or leaving a job, moving out, a pet or person dying, breaking up, recovering. Valid time comes from
    the clause's time expressions (:mod:`memory.temporal`); a clause about the future ("I'm moving to Berlin
    next month") is a plan, not yet a fact; "used to" and a past-tense state with "until" give a closed fact.
+4. **Relations by meaning** (with a :class:`~memory.semantic.relations.RelationMatcher`, on the bundled
+   embedder): a sentence about the speaker in which the lexicon found no canonical relation ("I'm based in
+   Oslo", "Acme pays my salary", "I've got a sesame allergy") is compared, once per candidate object, with the
+   ontology's phrasings of each relation; the nearest relation is kept when the object fits it (a name for a
+   home or an employer, an occupation for a job, a verb phrase for a plan), and a taste's polarity is read from
+   its words ("annoys", "no patience", "not a fan"). The sentence's open relations give way to it.
 
 Subjects are resolved: first-person pronouns are the speaker; "he"/"she"/"they" the last person the speaker
-named; "my sister" without a name is ``"<speaker>'s sister"``. Questions, conditionals ("if I lived...") and
+named or the last "my sister" without a name (``"<speaker>'s sister"``); a relative "who" its head noun; an
+object "it"/"them"/"this" the nearest thing named before it ("Karaoke is loud and I detest it"). Times are
+never objects ("for years", "at the moment"). Questions, conditionals ("if I lived...") and
 hypotheticals ("I would love to...") state no fact. Statements by the agent itself are skipped by the caller.
 """
 
@@ -35,6 +44,8 @@ from typing import Any
 from memory import temporal
 from memory.semantic.base import Statement, Triple
 from memory.semantic.ontology import KIN_WORDS, render
+from memory.semantic.ontology import relation as known_relation
+from memory.semantic.relations import Match, RelationMatcher
 
 
 def _words(text: str) -> frozenset[str]:
@@ -80,10 +91,26 @@ DIETS = _words(
 JOB_NOUNS = _words("job position role career post work gig")
 SCHOOL = re.compile(r"(university|college|school|academy|institute|polytechnic|conservatory)", re.I)
 
+GREETINGS = _words("meet hi hello hey dear welcome")
+"""Words of an introduction the small tagger takes for part of the name after them ("Meet Wilma")."""
 FIRST_PERSON = _words("i me my mine myself we us our ours ourselves")
+TIME_WORDS = _words(
+    """moment time times now present while day days week weeks month months year years decade decades ages
+    today tonight weekend weekends morning mornings evening evenings night nights someday sometime"""
+)
+"""Nouns of time, never the object of a fact ("I live here at the moment", "I've been a chef for years")."""
+NEGATIVE = _words(
+    """hate hates dislike detest loathe despise abhor annoy annoys annoying irritate irritates irritating bother
+    bothers bore bores boring bored worst awful terrible horrible dreadful disgusting gross crazy nuts sick
+    tired fed"""
+)
+"""Words that make a statement of taste negative ("X annoys me", "I'm sick of X"); see :func:`_dislike`."""
+
 THIRD_PERSON = _words("he she him her his hers they them their")
 HYPOTHETICAL = _words("would could might should may")
 
+ASPECT = _words("start begin continue keep stop quit try decide get")
+"""Verbs of aspect whose infinitive or gerund is the content verb ("started working", "keep going")."""
 LIKE = _words("like love enjoy adore prefer fancy dig")
 DISLIKE = _words("hate dislike detest loathe despise abhor")
 OWN = _words("have own adopt get rescue buy keep take")
@@ -178,6 +205,8 @@ class _Sentence:
         obj = _strip(obj)
         if not subject or (not obj and not closes):
             return
+        if obj.lower() in TIME_WORDS and relation not in ("likes", "dislikes"):
+            return  # "for years", "at the moment" are times; "I hate mornings" is a taste
         start, end = valid
         if clause is not None and start is None and end is None:
             start, end = temporal.valid_time(clause.text, self.statement.timestamp)
@@ -201,16 +230,20 @@ class ParseExtractor:
 
     name = "parser"
 
-    def __init__(self, parse: Callable[[str], Any] | None = None) -> None:
+    def __init__(
+        self, parse: Callable[[str], Any] | None = None, matcher: RelationMatcher | None = None
+    ) -> None:
         if parse is None:
             from memory.nlp import parse as default_parse
 
             parse = default_parse
         self._parse = parse
+        self.matcher = matcher
 
     def __call__(self, statements: Sequence[Statement]) -> list[Triple]:
         context = _Context()
-        out: list[Triple] = []
+        sentences: list[_Sentence] = []
+        unread: list[tuple[_Sentence, Any, list[_Candidate]]] = []
         for st in statements:
             if not st.text.strip():
                 continue
@@ -223,8 +256,15 @@ class ParseExtractor:
                 _possessed(s, sent, context)
                 for verb in _predicates(sent):
                     _clause(s, verb, context)
-                out.extend(s.out)
-        return out
+                sentences.append(s)
+                if self.matcher is not None and _unread(s, sent):
+                    unread.append((s, sent, _candidates(sent)))
+        if unread and self.matcher is not None:
+            patterns = [c.pattern for _, _, cands in unread for c in cands]
+            matches = iter(self.matcher.match(patterns))
+            for s, sent, cands in unread:
+                _matched(s, sent, [(c, next(matches)) for c in cands])
+        return [t for s in sentences for t in s.out]
 
 
 # -- helpers over spaCy tokens --------------------------------------------------------------------------------
@@ -251,7 +291,8 @@ def _entity_text(tok: Any) -> str | None:
     ent = tok.doc[tok.i : tok.i + 1].ents
     for e in tok.doc.ents:
         if e.start <= tok.i < e.end and e.label_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY"):
-            return str(e.text)
+            words = [t for t in e if not (t.i < tok.i and t.lower_ in GREETINGS)]  # "Meet Wilma": Wilma
+            return " ".join(t.text for t in words)
     return None if not ent else str(ent[0].text)
 
 
@@ -276,7 +317,9 @@ def _phrase(tok: Any) -> str:
     if tok.pos_ in ("VERB", "AUX"):
         words = [tok.text]
         for c in tok.rights:
-            if c.dep_ in ("dobj", "prt", "prep", "acomp", "attr", "xcomp", "npadvmod") and c.dep_ != "conj":
+            if c.dep_ in ("dobj", "prt", "prep", "acomp", "attr", "xcomp", "npadvmod", "advmod") and not (
+                _is_time(c) or c.lower_ in TIME_WORDS or (c.dep_ == "advmod" and c.pos_ != "ADV")
+            ):
                 words.append(_span_text(c))
         return " ".join(words)
     keep = [
@@ -290,7 +333,15 @@ def _phrase(tok: Any) -> str:
     for c in tok.rights:  # "a cup of tea", "a sense of humour": of-phrases belong to the noun
         if c.dep_ == "prep" and c.lower_ == "of":
             rights.extend(c.subtree)
-    return " ".join(t.text for t in sorted([*keep, tok, *rights], key=lambda t: t.i))
+    return " ".join(_cased(t) for t in sorted([*keep, tok, *rights], key=lambda t: t.i))
+
+
+def _cased(tok: Any) -> str:
+    """A word as written, but a common word capitalised only because it starts the sentence in lower case
+    ("Karaoke is loud" -> "karaoke")."""
+    if tok.i == tok.sent.start and tok.pos_ != "PROPN" and not tok.ent_type_ and tok.text[1:].islower():
+        return str(tok.text.lower())
+    return str(tok.text)
 
 
 def _span_text(tok: Any) -> str:
@@ -304,7 +355,9 @@ def _is_time(tok: Any) -> bool:
 def _predicates(sent: Any) -> Iterator[Any]:
     """The clause heads of a sentence: the root and verbs coordinated with it or embedded as clauses."""
     for tok in sent:
-        if tok.dep_ == "ROOT" or (tok.dep_ in ("conj", "ccomp", "advcl") and tok.pos_ in ("VERB", "AUX")):
+        if tok.dep_ == "ROOT" or (
+            tok.dep_ in ("conj", "ccomp", "advcl", "relcl") and tok.pos_ in ("VERB", "AUX")
+        ):
             if any(c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether") for c in tok.children):
                 continue
             yield tok
@@ -312,6 +365,8 @@ def _predicates(sent: Any) -> Iterator[Any]:
 
 def _subject_token(verb: Any) -> Any | None:
     subj = _children(verb, "nsubj", "nsubjpass", "expl")
+    if subj and verb.dep_ == "relcl" and subj[0].lower_ in ("who", "that", "which"):
+        return verb.head  # "my cousin Ivo, who lives in Turin": the relative pronoun stands for its head
     if subj:
         return subj[0]
     if verb.dep_ in ("conj", "xcomp") and verb.head is not verb:
@@ -350,7 +405,28 @@ def _resolve(s: _Sentence, tok: Any, context: _Context) -> str | None:
         return name
     owner = [c for c in tok.children if c.dep_ == "poss" and c.lower_ in FIRST_PERSON]
     if owner and tok.pos_ == "NOUN":
-        return f"{s.speaker}'s {tok.lemma_.lower()}"
+        who = f"{s.speaker}'s {tok.lemma_.lower()}"
+        if tok.lemma_.lower() in KIN_WORDS:  # "My sister lives in Oslo. She ...": she is the sister
+            context.last_person[s.speaker] = who
+        return who
+    return None
+
+
+def _antecedent(pron: Any) -> Any | None:
+    """What "it", "them", "this" or "that" stands for: the nearest thing named before it in the statement (a
+    noun or gerund in a subject or object position; not a person, a time or a kin noun), or None ("I hate it
+    when it rains")."""
+    if pron.lower_ not in ("it", "them", "this", "that"):
+        return None
+    for t in reversed(pron.doc[: pron.i]):
+        if (
+            (t.pos_ in ("NOUN", "PROPN") or t.tag_ == "VBG")
+            and t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "pcomp", "attr", "appos", "conj")
+            and t.lower_ not in TIME_WORDS
+            and t.lemma_.lower() not in KIN_WORDS
+            and t.ent_type_ != "PERSON"
+        ):
+            return t
     return None
 
 
@@ -360,9 +436,21 @@ def _resolve(s: _Sentence, tok: Any, context: _Context) -> str | None:
 def _possessed(s: _Sentence, sent: Any, context: _Context) -> None:
     for tok in sent:
         modifier = tok.dep_ in ("amod", "compound") and tok.head.pos_ == "PROPN"  # "my parrot Biscuit"
-        if tok.pos_ not in ("NOUN", "PROPN") and not modifier:
+        nominal = tok.dep_ in (
+            "dobj",
+            "nsubj",
+            "nsubjpass",
+            "attr",
+            "pobj",
+            "appos",
+        )  # "a terrier" read as JJR
+        if tok.pos_ not in ("NOUN", "PROPN") and not modifier and not nominal:
             continue
         lemma = tok.lemma_.lower()
+        if lemma not in KIN_WORDS and lemma not in PET_NOUNS and tok.pos_ not in ("NOUN", "PROPN"):
+            lemma = (
+                tok.lower_
+            )  # a noun mis-tagged as an adjective gets an adjective's lemma ("terrier" -> "terri")
         kin = KIN_WORDS.get(lemma)
         pet = lemma in PET_NOUNS
         if not kin and not pet:
@@ -374,7 +462,7 @@ def _possessed(s: _Sentence, sent: Any, context: _Context) -> None:
         clause = tok.head
         while clause.dep_ not in ("ROOT", "conj", "ccomp", "advcl") and clause.head is not clause:
             clause = clause.head
-        closing = _negated(clause) or (clause.lemma_ in ("die", "pass", "lose") and pet)
+        closing = _negated(clause) or (pet and _dies(clause))
         clause = clause.sent
         for extra in _more_names(tok):
             if kin:
@@ -437,6 +525,15 @@ def _surface_name(tok: Any) -> str | None:
         and (tok.lemma_.lower() in KIN_WORDS or tok.lemma_.lower() in PET_NOUNS)
     ):
         return str(_entity_text(after) or after.text)  # "my best friend Sam", parsed as two subjects
+    i = tok.i  # "Horst, my uncle, lives in Kiel": an apposition the parser took for an adverb
+    if (
+        i >= 3
+        and doc[i - 1].lower_ in ("my", "our")
+        and doc[i - 2].text == ","
+        and _name_like(doc[i - 3])
+        and (i + 1 >= len(doc) or doc[i + 1].is_punct)
+    ):
+        return str(doc[i - 3].text)
     return None
 
 
@@ -445,6 +542,23 @@ def _owned(tok: Any) -> bool:
     return (tok.dep_ in ("dobj", "attr") and tok.head.lemma_ in OWN) or any(
         c.dep_ == "poss" for c in tok.children
     )
+
+
+def _named_later(tok: Any) -> str | None:
+    """ "I got a dog and named it Tofu": the name given to ``it`` (him, her) after a pet or kin noun."""
+    for verb in tok.sent:
+        if verb.i <= tok.i or verb.lemma_ not in ("name", "call"):
+            continue
+        pronouns = [c for c in verb.children if c.dep_ == "dobj" and c.lower_ in ("it", "him", "her")]
+        if not pronouns:
+            continue
+        for c in verb.children:
+            if c.dep_ in ("oprd", "attr", "npadvmod", "xcomp", "ccomp", "dobj") and _name_like(c):
+                return str(_entity_text(c) or c.text)
+        after = tok.doc[pronouns[0].i + 1] if pronouns[0].i + 1 < len(tok.doc) else None
+        if after is not None and _name_like(after):
+            return str(after.text)
+    return None
 
 
 def _more_names(tok: Any) -> list[str]:
@@ -458,16 +572,59 @@ def _more_names(tok: Any) -> list[str]:
     ]
 
 
+def _dies(clause: Any) -> bool:
+    """Whether a clause (or the verb chain it heads: "had to be put down") says its subject died: died,
+    perished, was lost, passed (away, on), was put down or put to sleep."""
+    verb = clause
+    for _ in range(4):
+        lemma = verb.lemma_.lower()
+        if lemma in ("die", "perish", "lose") or (lemma == "pass" and not _children(verb, "dobj")):
+            return True
+        if lemma == "put" and ("down" in _particles(verb) or any(t.lower_ == "sleep" for t in verb.subtree)):
+            return True
+        nxt = _children(verb, "xcomp", "ccomp")
+        if not nxt:
+            return False
+        verb = nxt[0]
+    return False
+
+
+def _name_like(tok: Any) -> bool:
+    """Whether a token can be a name: a proper noun, or a capitalised word the small tagger took for another
+    part of speech ("Juniper", "Pickle") that is not a pronoun or a stop word."""
+    if tok.pos_ == "PROPN":
+        return True
+    return (
+        tok.text[:1].isupper()
+        and tok.pos_ in ("NOUN", "ADJ", "VERB", "X", "ADV", "INTJ")
+        and tok.lower_ not in FIRST_PERSON | THIRD_PERSON
+        and not tok.is_stop
+        and not _children(tok, "det", "poss")
+    )
+
+
 def _name_of(tok: Any) -> str | None:
-    """The name a kin or pet noun is given: appositive, "named X"/"called X", "X is my sister",
-    "my sister's name is X", or a compound "sister Greta"."""
+    """The name a kin or pet noun is given: appositive either way ("my aunt, Ines", "Ines, my aunt", "Meet
+    Ines, my aunt"), "named X"/"called X", "whose name is X", "X is my sister", "my sister's name is X",
+    "named it X", or a compound "sister Greta"."""
     for c in tok.children:
-        if c.dep_ == "appos" and c.pos_ == "PROPN":
+        if c.dep_ == "appos" and _name_like(c):
             return str(_entity_text(c) or c.text)  # further names ("Leo and Mia"): see _more_names
         if c.dep_ == "acl" and c.lemma_ in ("name", "call"):
             for g in c.children:
-                if g.dep_ in ("oprd", "dobj", "attr", "npadvmod") and g.pos_ == "PROPN":
+                if g.dep_ in ("oprd", "dobj", "attr", "npadvmod", "xcomp") and _name_like(g):
                     return str(_entity_text(g) or g.text)
+        if c.dep_ == "relcl":  # "a spaniel whose name is Pretzel"
+            for subj in _children(c, "nsubj"):
+                if subj.lemma_ == "name" and any(g.lower_ == "whose" for g in subj.children):
+                    for g in _children(c, "attr", "acomp", "oprd"):
+                        if _name_like(g):
+                            return str(_entity_text(g) or g.text)
+    if tok.dep_ == "appos" and _name_like(tok.head) and tok.head.lower_ not in FIRST_PERSON:
+        return str(_entity_text(tok.head) or tok.head.text)  # "Marit, my mum, ..."
+    later = _named_later(tok)
+    if later is not None:
+        return later
     surface = _surface_name(tok)
     if surface is not None:
         return surface
@@ -477,9 +634,9 @@ def _name_of(tok: Any) -> str | None:
                 return str(_entity_text(g) or g.text)
     if tok.dep_ in ("compound", "amod") and tok.head.pos_ == "PROPN":
         return str(_entity_text(tok.head) or tok.head.text)
-    if tok.dep_ == "attr" and tok.head.lemma_ == "be":
+    if tok.dep_ == "attr" and tok.head.lemma_ == "be":  # "Juniper is my dog"
         subj = _subject_token(tok.head)
-        if subj is not None and (subj.pos_ == "PROPN" or subj.ent_type_ == "PERSON"):
+        if subj is not None and (_name_like(subj) or subj.ent_type_ == "PERSON"):
             return str(_entity_text(subj) or subj.text)
     if tok.dep_ == "poss" and tok.head.lemma_ == "name" and tok.head.dep_ == "nsubj":
         attrs = _children(tok.head.head, "attr", "oprd", "acomp")
@@ -503,17 +660,7 @@ def _chain(verb: Any) -> tuple[Any, bool, bool]:
             used = True
         elif verb.lemma_ == "go" and verb.tag_ == "VBG" and any(c.lower_ == "to" for c in x[0].children):
             going = True
-        elif verb.lemma_ not in (
-            "start",
-            "begin",
-            "continue",
-            "keep",
-            "stop",
-            "quit",
-            "try",
-            "decide",
-            "get",
-        ):
+        elif verb.lemma_ not in ASPECT:
             return verb, used, going
         verb = x[0]
 
@@ -579,7 +726,7 @@ def _clause_of(s: _Sentence, head: Any, subject: str) -> None:
         return
     for relation, obj, conf in _frames(head, verb):
         if (relation == "likes" and negated) or (
-            relation in ("likes", "dislikes") and verb.lemma_ == "stand" and negated
+            relation in ("likes", "dislikes") and verb.lemma_ in ("stand", "bear") and negated
         ):
             relation = "dislikes"
         elif negated:
@@ -605,7 +752,7 @@ def _is_person_name(text: str) -> bool:
 def _frames(head: Any, verb: Any) -> Iterator[tuple[str, str, float]]:
     """The (relation, object, confidence) pairs a clause states (module docstring, pass 2)."""
     lemma = verb.lemma_.lower()
-    if verb.lemma_ == "be" or (head.lemma_ == "be" and verb is head):
+    if verb.lemma_ in ("be", "become") or (head.lemma_ in ("be", "become") and verb is head):
         yield from _copula(verb)
         return
     if (lemma == "stand" and _negated(verb)) or (lemma == "bear" and _negated(verb)):
@@ -616,13 +763,23 @@ def _frames(head: Any, verb: Any) -> Iterator[tuple[str, str, float]]:
     found = False
     for role, obj in _complements(verb):
         if obj.pos_ == "PRON":
-            continue  # "I hate it when it rains": no object to keep
+            obj = _antecedent(obj)  # "X drives me crazy, I detest it"
+            if obj is None:
+                continue  # "I hate it when it rains": no object to keep
         rel = FRAMES.get((lemma, role))
+        if role == "dobj" and lemma in OWN and obj.lemma_.lower() in ("allergy", "allergies"):
+            mods = [t for t in obj.lefts if t.dep_ in ("compound", "amod", "nmod")]
+            if mods:  # "I've got a sesame allergy"
+                found = True
+                yield "allergic_to", " ".join(t.text for m in mods for t in m.subtree if t.dep_ != "det"), 0.8
+                continue
         if rel is None and role == "dobj" and lemma in OWN:
             rel = _owned_thing(obj)
         if rel is None and obj.pos_ == "NOUN":
-            # the object's own prepositional complements: "a job as a pilot at Lufthansa", "a nurse at X"
-            for prep in _children(obj, "prep"):
+            # the object's own prepositional complements: "a job as a pilot at Lufthansa", "a nurse at X";
+            # also when the parser hung them on the verb ("have an allergy | to eggs")
+            after = [p for p in _children(verb, "prep") if p.i > obj.i]
+            for prep in [*_children(obj, "prep"), *after]:
                 nested = FRAMES.get((obj.lemma_.lower(), prep.lower_))
                 for p in _children(prep, "pobj"):
                     if nested:
@@ -700,10 +857,10 @@ def _owned_thing(obj: Any) -> str | None:
     text = _phrase(obj).lower()
     if lemma in PET_NOUNS:
         return None  # pass 1 stored the pet
+    if lemma in ("allergy", "allergies"):
+        return None  # "an allergy to X": nested frame; "a sesame allergy": _frames
     if CONDITIONS.search(text):
         return "condition"
-    if obj.lemma_.lower() == "allergy":
-        return None  # "an allergy to X": nested frame
     return None
 
 
@@ -849,6 +1006,170 @@ def _self_attribute(s: _Sentence, head: Any, subj: Any, context: _Context) -> bo
     return True
 
 
+# -- pass 4: relations matched by the embedder ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A possible object of a sentence the lexicon did not read: its words, its kind ("proper": a capitalised
+    name, "noun", "verb": an infinitive phrase), its head token and the sentence with it replaced by ``X``."""
+
+    text: str
+    kind: str
+    head: Any
+    pattern: str
+
+
+def _unread(s: _Sentence, sent: Any) -> bool:
+    """Whether the matcher should read a sentence: it is about the speaker (a first-person word), states no
+    hypothesis or condition, and the lexicon found no canonical relation in it (open relations do not count)."""
+    if any(known_relation(t.relation) is not None for t in s.out):
+        return False
+    if not any(t.lower_ in FIRST_PERSON for t in sent):
+        return False
+    if any(c.dep_ in ("nsubj", "nsubjpass") and c.lower_ == "you" for c in sent.root.children):
+        return False  # "You're an inspiration to us": about the listener
+    return not any(
+        (t.dep_ == "aux" and t.lower_ in HYPOTHETICAL) or (t.dep_ == "mark" and t.lower_ in ("if", "unless"))
+        for t in sent
+    )
+
+
+def _candidates(sent: Any) -> list[_Candidate]:
+    """The sentence's possible objects: named entities, noun phrases (the modifiers of "an X allergy"),
+    infinitive phrases ("to visit Japan") and gerunds; pronouns, times, kin and pet nouns left out."""
+    found: dict[tuple[int, int], tuple[str, Any]] = {}
+    for ent in sent.ents:
+        if ent.label_ not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"):
+            found[(ent.start, ent.end)] = ("proper", ent.root)
+    for chunk in sent.doc.noun_chunks:
+        if not (sent.start <= chunk.start and chunk.end <= sent.end):
+            continue
+        root = chunk.root
+        lemma = root.lemma_.lower()
+        if root.pos_ == "PRON" or lemma in TIME_WORDS or lemma in KIN_WORDS or lemma in PET_NOUNS:
+            continue
+        words = [t for t in chunk if t.dep_ not in ("det", "poss", "predet") and t.lower_ not in FIRST_PERSON]
+        if not words or _is_time(root):
+            continue
+        if lemma in (
+            "allergy",
+            "intolerance",
+            "allergies",
+        ):  # "a sesame allergy": the modifiers are the object
+            words = [t for t in words if t.i < root.i and t.dep_ in ("compound", "amod", "nmod")]
+            if not words:
+                continue
+        start, end = words[0].i, words[-1].i + 1
+        proper = all(t.text[:1].isupper() for t in words) and (start > sent.start or root.pos_ == "PROPN")
+        found.setdefault((start, end), ("proper" if proper else "noun", root))
+    for tok in sent:
+        if tok.pos_ == "VERB" and any(c.dep_ == "aux" and c.tag_ == "TO" for c in tok.children):
+            phrase: list[Any] = []  # the verb and what follows it, up to a time or a gap
+            for t in sorted((t for t in tok.subtree if t.i >= tok.i), key=lambda t: t.i):
+                if (
+                    _is_time(t)
+                    or t.dep_ == "punct"
+                    or t.lower_ in TIME_WORDS
+                    or (phrase and t.i != phrase[-1].i + 1)
+                ):
+                    break
+                phrase.append(t)
+            if phrase:
+                found[(tok.i, phrase[-1].i + 1)] = ("verb", tok)
+        elif tok.tag_ == "VBG" and tok.dep_ in ("nsubj", "csubj", "dobj", "pobj", "pcomp", "attr", "xcomp"):
+            gerund = [t for t in tok.subtree if t.dep_ != "punct" and not _is_time(t)]
+            found.setdefault((gerund[0].i, gerund[-1].i + 1), ("noun", tok))
+    out = []
+    for (start, end), (kind, head) in found.items():
+        if any(t.lower_ in ("your", "yours") for t in sent.doc[start:end]) or any(
+            c.dep_ == "poss" and c.lower_ == "your" for c in head.children
+        ):
+            continue  # "I appreciate your help": the listener's, not a taste of the speaker's
+        if head.head.lemma_ in ASPECT and head.dep_ in ("xcomp", "dobj"):
+            continue  # "I'll keep going": an aspect of a verb, not a thing
+        text = _strip(" ".join(_cased(t) for t in sent.doc[start:end]))
+        if text:
+            out.append(_Candidate(text, kind, head, _pattern(sent, start, end)))
+    return out
+
+
+def _pattern(sent: Any, start: int, end: int) -> str:
+    """The sentence with tokens ``start:end`` replaced by ``X``, its time expressions and negations left out
+    ("Last week I moved to X" -> "I moved to X"): what the matcher compares with the relations' phrasings."""
+    words = []
+    for t in sent:
+        if t.i == start:
+            words.append("X")
+        elif (
+            start < t.i < end
+            or _is_time(t)
+            or (t.lower_ in TIME_WORDS and t.dep_ in ("advmod", "npadvmod"))
+            or t.dep_ == "neg"
+            or t.lower_ in ("anymore", "longer")
+        ):
+            continue  # negation too: the relation is matched, the polarity read from the words (_dislike)
+        else:
+            words.append(t.text)
+    text = re.sub(r" ([.,;!?]|['\u2019]\w+)", r"\1", " ".join(words)).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _dislike(sent: Any) -> bool:
+    """A statement of taste is negative when it has a negative word ("annoys") or a negation ("not a fan",
+    "no patience", "doesn't appeal"), not both."""
+    negative = any(t.lower_ in NEGATIVE or t.lemma_.lower() in NEGATIVE for t in sent)
+    negated = any(t.dep_ == "neg" or t.lower_ in ("no", "never", "anymore", "longer") for t in sent)
+    return negative != negated
+
+
+def _matched(s: _Sentence, sent: Any, scored: list[tuple[_Candidate, Match | None]]) -> None:
+    """Add the best matched relation of a sentence whose object fits it (module :mod:`memory.semantic.relations`);
+    the sentence's open relations give way to it."""
+    best: tuple[float, str, _Candidate] | None = None
+    for cand, match in scored:
+        if match is None:
+            continue
+        rel = _fit(match.relation, cand, sent)
+        if rel is not None and (best is None or match.margin > best[0]):
+            best = (match.margin, rel, cand)
+    if best is None:
+        return
+    _, rel, cand = best
+    if rel not in ("likes", "dislikes", "allergic_to") and any(t.dep_ == "neg" for t in sent):
+        return  # "I don't live in X": the lexicon closes what it knows; a matched relation is not denied
+    s.out = [t for t in s.out if known_relation(t.relation) is not None]
+    ref = s.statement.timestamp
+    if rel == "plans":
+        s.add(s.speaker, rel, cand.text, valid=(ref, None), confidence=0.6)
+    else:
+        s.add(s.speaker, rel, cand.text, clause=sent, confidence=0.6)
+
+
+def _fit(rel: str, cand: _Candidate, sent: Any) -> str | None:
+    """The relation a matched candidate states when its object fits (a place, an occupation or organisation,
+    a verb phrase for a plan, a name for a name), else None."""
+    if rel in ("likes", "dislikes"):
+        if cand.kind == "verb" or cand.head.ent_type_ in ("GPE", "PERSON", "ORG"):
+            return None
+        return "dislikes" if _dislike(sent) else "likes"
+    # the small model's entity types of unseen names are unreliable (a brewery as a place, a city as a
+    # company): the sentence's meaning chose the relation, the object need only be a name
+    if rel in ("lives_in", "from"):
+        return rel if cand.kind == "proper" and cand.head.ent_type_ != "NORP" else None
+    if rel in ("works_as", "works_for"):
+        if cand.kind == "noun" and _is_occupation(cand.head):
+            return "works_as"
+        return "works_for" if cand.kind == "proper" and cand.head.ent_type_ != "NORP" else None
+    if rel == "name":
+        return rel if cand.kind == "proper" and len(cand.text.split()) <= 2 else None
+    if rel == "allergic_to":
+        return rel if cand.kind in ("noun", "proper") else None
+    if rel == "plans":
+        return rel if cand.kind == "verb" else None
+    return None
+
+
 # -- closing statements ---------------------------------------------------------------------------------------
 
 
@@ -900,6 +1221,10 @@ def _closing(
         s.add(subject, "condition", _phrase(preps["from"][0]), valid=when, closes=True)
         return True
     if head.lemma_ in ("stop", "quit", "give") and verb is not head:
+        if lemma in LIKE:  # "I stopped liking X" says what "I don't like X anymore" says: a dislike
+            for o in _children(verb, "dobj", "xcomp"):
+                s.add(subject, "dislikes", _phrase(o), valid=when)
+            return True
         s.add(subject, "likes", _phrase(verb), valid=when, closes=True)
         return True
     return False
