@@ -55,7 +55,7 @@ def open_shared_memory(directory: Path, settings: Settings, *, embedder: Any, ll
         token = settings.memory.chroma_token.get_secret_value() if settings.memory.chroma_token else None
         client = chroma_client(url=settings.memory.chroma_url, token=token)
         index = ChromaIndex(client, prefix=settings.memory.collection_prefix, dim=embedder.dim)
-        extractor = build_extractor(settings.memory.facts, llm)
+        extractor = build_extractor(settings.memory.facts, llm, embedder)
         memory = Memory(directory, settings.memory, store, index, embedder, llm, None, extractor)
         memory.reconcile()
         return memory
