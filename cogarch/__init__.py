@@ -18,6 +18,8 @@ from cogarch.settings import Settings
 if TYPE_CHECKING:
     from cogarch.agent import ActResult, Agent, ProactiveAction, Reply
     from cogarch.clock import ManualClock, RealClock, ScaledClock
+    from cogarch.state import RecalledItem
+    from cogarch.turns import TurnOptions
     from memory import Memory
     from reasoning.engines.scripted import ScriptedLLM
     from reasoning.search import CoATSearch
@@ -31,6 +33,8 @@ _LAZY = {
     "ManualClock": "cogarch.clock",
     "RealClock": "cogarch.clock",
     "ScaledClock": "cogarch.clock",
+    "RecalledItem": "cogarch.state",
+    "TurnOptions": "cogarch.turns",
     "Memory": "memory",
     "ScriptedLLM": "reasoning.engines.scripted",
     "CoATSearch": "reasoning.search",
@@ -45,11 +49,13 @@ __all__ = [
     "Memory",
     "ProactiveAction",
     "RealClock",
+    "RecalledItem",
     "Reply",
     "ScaledClock",
     "ScriptedLLM",
     "Settings",
     "Substrate",
+    "TurnOptions",
 ]
 
 

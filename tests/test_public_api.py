@@ -19,11 +19,13 @@ def test_public_api_is_pinned() -> None:
         "Memory",
         "ProactiveAction",
         "RealClock",
+        "RecalledItem",
         "Reply",
         "ScaledClock",
         "ScriptedLLM",
         "Settings",
         "Substrate",
+        "TurnOptions",
     ]
     for name in cogarch.__all__:
         assert getattr(cogarch, name) is not None
