@@ -35,7 +35,7 @@ from memory.hygiene import looks_like_injection
 from reasoning.words import STOPWORDS, keywords
 
 _PLURAL_MIN = 4
-"""Words longer than this lose a plural ``s`` when subjects are compared (``dogs`` -> ``dog``)."""
+"""Words of at least this many letters lose a plural ``s`` when subjects are compared (``dogs`` -> ``dog``)."""
 
 UNTRUSTED_CHANNELS = frozenset(
     [
@@ -72,7 +72,7 @@ def subject_words(text: str) -> set[str]:
     out = set()
     for w in keywords(text):
         w = w.removesuffix("'s").removesuffix("'")
-        if len(w) > _PLURAL_MIN - 1 and w.endswith("s") and not w.endswith("ss"):
+        if len(w) >= _PLURAL_MIN and w.endswith("s") and not w.endswith("ss"):
             w = w[:-1]
         if len(w) >= 3 and w not in STOPWORDS:
             out.add(w)
@@ -129,16 +129,17 @@ class MemoryGateway:
             return out
         channels = [channel_of(r) for r in recollections] + [None] * (len(out) - len(recollections))
         low = [c is not None and c in self.untrusted_channels for c in channels]
+        injected = [bool(i.get("suspicious")) or looks_like_injection(i["text"]) for i in out]
         trusted_words = [
             subject_words(i["text"])
-            for i, is_low in zip(out, low, strict=True)
-            if not is_low and not i.get("suspicious") and not looks_like_injection(i["text"])
+            for i, is_low, is_injected in zip(out, low, injected, strict=True)
+            if not is_low and not is_injected
         ]
         asked = subject_words(query)
         personal = bool(_FIRST_PERSON.search(query)) and any(asked & t for t in trusted_words)
-        for item, channel, is_low in zip(out, channels, low, strict=True):
+        for item, channel, is_low, is_injected in zip(out, channels, low, injected, strict=True):
             reasons: list[str] = []
-            if item.get("suspicious") or looks_like_injection(item["text"]):
+            if is_injected:
                 reasons.append("withheld: reads like instructions to the model")
             elif is_low:
                 words = subject_words(item["text"])
