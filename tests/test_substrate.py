@@ -114,6 +114,24 @@ def test_save_load_then_run_gives_identical_spikes(tmp_path, backend: str) -> No
     assert other.keys() == ["m1"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_copy_runs_like_the_original_and_learns_on_its_own(backend: str) -> None:
+    sub = Substrate(SubstrateConfig(neurons=2000, seed=3), device="cpu", backend=backend)
+    code = sub.encode(np.arange(16.0))
+    sub.stimulate(code)
+    sub.bind(code, "m1")
+    other = sub.copy()
+    r1 = sub.run(100, record=True)
+    r2 = other.run(100, record=True)
+    assert r1.raster is not None and r2.raster is not None
+    assert np.array_equal(r1.raster, r2.raster)
+    assert other.keys() == ["m1"]
+    other.bind(other.encode(np.ones(16)), "m2")
+    other.stimulate(code)  # learning in the copy leaves the original as it was
+    assert sub.keys() == ["m1"]
+    assert not torch.equal(sub.engine.conn.w, other.engine.conn.w)
+
+
 def test_load_rejects_foreign_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
     torch.save({"format": "x"}, tmp_path / "x.pt")
     with pytest.raises(ValueError):
@@ -311,3 +329,16 @@ def test_one_trace_array_for_equal_time_constants_is_exact() -> None:
     assert torch.equal(runs[0][2], runs[0][3])  # the caller's two arrays stay in step
     for a, b in zip(*runs, strict=True):
         assert torch.equal(a, b)
+
+
+def test_each_new_user_gets_a_fresh_substrate_of_its_own() -> None:
+    from cogarch.substrates import fresh_substrate
+
+    config = SubstrateConfig(neurons=2000, seed=5)
+    a, b = fresh_substrate(config, "cpu"), fresh_substrate(config, "cpu")
+    built = Substrate(config, device="cpu")
+    assert torch.equal(a.engine.conn.w, built.engine.conn.w)
+    assert torch.equal(a.engine.state.v, built.engine.state.v)
+    a.stimulate(a.encode(np.arange(16.0)))  # one user's learning is not another's
+    assert not torch.equal(a.engine.conn.w, b.engine.conn.w)
+    assert torch.equal(b.engine.conn.w, built.engine.conn.w)
