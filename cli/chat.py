@@ -110,10 +110,12 @@ def chat(
 def let_time_pass(agent: Any, seconds: float, user: str) -> list[Any]:
     """``/idle``: move the chat's clock ``seconds`` ahead, then run that idle period, so what happens in it and
     the turns after it are dated after everything before (a second ``/idle 8h`` is the next 8 hours, not the
-    same ones again)."""
+    same ones again). Returns when the period's consolidation is done too (``/persona`` then shows it)."""
     if isinstance(agent.clock, ScaledClock):
         agent.clock.skip(seconds)
-    return list(agent.idle(seconds, user=user))
+    actions = list(agent.idle(seconds, user=user))
+    agent.wait_consolidated(user)
+    return actions
 
 
 def _piped(agent: Any, user: str, as_json: bool) -> None:
@@ -206,7 +208,8 @@ def _command_text(agent: Any, user: str, line: str) -> str | None:
 
 
 def _persona_text(agent: Any, user: str) -> str:
-    """/persona: one line per slot (``home: Porto``), induced from the current facts at consolidation."""
+    """/persona: one line per slot (``home: Porto``), induced from the current facts at consolidation (what
+    exists now: a consolidation still running on the agent's worker adds to it later)."""
     slots = agent.memory.persona(user) if hasattr(agent.memory, "persona") else []
     if not slots:
         return "(no persona yet: it is induced from what you say, at the next consolidation)"
@@ -216,10 +219,11 @@ def _persona_text(agent: Any, user: str) -> str:
 class Session:
     """The interactive chat: prompt_toolkit input with history, rich output, a background idle loop.
 
-    Idle work (the substrate's idle bursts, consolidation with the LLM's fact extraction, a proactive message)
-    runs under the user's turn lock and takes seconds with the bundled model (7-12 s measured for the first
-    idle call after a turn). It starts only after ``idle_grace_s`` seconds without a message, so a quick
-    follow-up never waits for it; the grace time still counts as idle time once the work starts.
+    Idle work (the substrate's idle bursts, a proactive message) runs under the user's turn lock and takes
+    seconds with the bundled model (7-12 s measured for the first idle call after a turn, when consolidation
+    still ran in it; it now runs on the agent's worker, off the turn lock). It starts only after
+    ``idle_grace_s`` seconds without a message, so a quick follow-up never waits for it; the grace time still
+    counts as idle time once the work starts.
     """
 
     def __init__(

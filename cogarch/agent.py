@@ -28,6 +28,7 @@ from typing import Any
 from cogarch.clock import Clock, ManualClock
 from cogarch.cognitive_graph import build_checkpointer, compile_graph
 from cogarch.composition import build_context, secure_data_dir
+from cogarch.consolidator import ConsolidationStatus, Consolidator
 from cogarch.context import AgentContext
 from cogarch.events import Event
 from cogarch.forgetting import UserStores, forget_items, forget_user
@@ -76,6 +77,9 @@ class Reply:
             then "tool_calls" and nothing of the turn is stored until the caller continues it with the results
             (``TurnOptions.tool_messages``).
         finish_reason: "stop", "length" or "tool_calls".
+        consolidation_error: the last consolidation of the user's memory failed (``"TypeName: message"``; its
+            episodes stay pending and the next consolidation retries them); None once one succeeded. See
+            :meth:`Agent.consolidation_status`.
     """
 
     text: str
@@ -93,6 +97,7 @@ class Reply:
     tools: list[ToolUse] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str = "stop"
+    consolidation_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,12 @@ class Agent:
         self._checkpointer, self._checkpoint_resource = build_checkpointer(self.settings)
         secure_data_dir(Path(self.settings.data_dir))  # stores exist now: make their files 0600
         self.graph = compile_graph(self._checkpointer)
-        self._turns_since_consolidation: dict[str, int] = {}
+        self._consolidator = Consolidator(
+            lambda user: self.memory.consolidate(namespace=user),
+            every=self.settings.memory.consolidate_every,
+            background=self.settings.memory.consolidate_in == "background",
+            report=lambda user, data: self.context.emit("consolidated", user, data),
+        )
         self._closed = False
 
     @classmethod
@@ -372,8 +382,8 @@ class Agent:
                             yield StreamEvent(kind="tool", data=dict(chunk["tool"]))
                     else:
                         final = chunk
-            reply = self._reply(final, user, time.perf_counter() - start)
             self._after_turn(user)
+            reply = self._reply(final, user, time.perf_counter() - start)
         self.context.emit(
             "replied",
             user,
@@ -404,16 +414,14 @@ class Agent:
             tools=[ToolUse(**use) for use in tool_uses(state)],  # type: ignore[arg-type]
             tool_calls=[ToolCall.from_openai(c) for c in state.get("tool_calls") or []],
             finish_reason=str(state.get("finish_reason") or "stop"),
+            consolidation_error=self._consolidator.status(user).last_error,
         )
 
     def _after_turn(self, user: str) -> None:
-        """Consolidate ``user``'s memory every ``memory.consolidate_every`` new episodes (a chat turn stores
-        ``EPISODES_PER_TURN``: the input and the reply), and save the substrate when due."""
-        count = self._turns_since_consolidation.get(user, 0) + 1
-        if count * EPISODES_PER_TURN >= self.settings.memory.consolidate_every:
-            self.memory.consolidate(namespace=user)
-            count = 0
-        self._turns_since_consolidation[user] = count
+        """Ask for ``user``'s consolidation every ``memory.consolidate_every`` new episodes (a chat turn stores
+        ``EPISODES_PER_TURN``: the input and the reply; it runs on the worker unless ``memory.consolidate_in``
+        is "foreground", :mod:`cogarch.consolidator`), and save the substrate when due."""
+        self._consolidator.stored(user, EPISODES_PER_TURN)
         if self.context.substrates.enabled:
             self.context.substrates.save_due(user)  # bounds what a crash loses of the substrate's learning
 
@@ -485,10 +493,21 @@ class Agent:
             )
             if isinstance(clock, ManualClock):
                 clock.advance(seconds)
-            if self._turns_since_consolidation.get(user):
-                self.memory.consolidate(namespace=user)  # "sleep": consolidate what the day brought
-                self._turns_since_consolidation[user] = 0
+        self._consolidator.sleep(user)  # "sleep": consolidate what the day brought (on the worker)
         return [ProactiveAction(**a) for a in final.get("actions", [])]
+
+    # -- consolidation ------------------------------------------------------------------------------------------
+
+    def wait_consolidated(self, user: str | None = None, timeout: float | None = None) -> bool:
+        """Wait until the consolidations the agent asked for (every ``memory.consolidate_every`` episodes, and
+        at :meth:`idle`) of ``user`` (None: of every user) have run, so their facts, scenes and persona are
+        stored. Returns False when ``timeout`` seconds passed first. To consolidate now what was not yet due,
+        call ``agent.memory.consolidate(namespace=user)``."""
+        return self._consolidator.wait(None if user is None else self._check_user(user), timeout)
+
+    def consolidation_status(self, user: str | None = None) -> ConsolidationStatus:
+        """Whether ``user``'s consolidation is queued or running, how many ran and failed, the last error."""
+        return self._consolidator.status(self._check_user(user))
 
     def feedback(self, reward: float, *, user: str | None = None) -> None:
         """Reward (+) or punish (-) the recent activity: reward-modulated plasticity in the substrate."""
@@ -641,6 +660,7 @@ class Agent:
             return
         self._closed = True
         try:
+            self._consolidator.close()  # the requested consolidations finish first: nothing asked for is dropped
             self.save()
         finally:
             self.context.tools.close()
@@ -664,6 +684,7 @@ __all__ = [
     "ActResult",
     "Agent",
     "Association",
+    "ConsolidationStatus",
     "ProactiveAction",
     "RecalledItem",
     "Reply",

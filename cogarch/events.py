@@ -28,6 +28,7 @@ EventKind = Literal[
     "trigger",  # a substrate trigger while idle
     "proactive",  # a proactive decision (act or not, and why)
     "timing",  # node timings
+    "consolidated",  # a consolidation of the user's memory ran: its counts, or {"error": ...} (cogarch.consolidator)
 ]
 
 

@@ -547,8 +547,9 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
 
 
 def learn(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """Store the turn's episodes (idempotent per turn id) and bind them to the substrate. (Consolidation runs after
-    the turn, in ``Agent._after_turn``, every ``memory.consolidate_every`` episodes.)"""
+    """Store the turn's episodes (idempotent per turn id) and bind them to the substrate. (Consolidation is asked
+    for after the turn, in ``Agent._after_turn``, every ``memory.consolidate_every`` episodes, and runs on the
+    agent's worker: :mod:`cogarch.consolidator`.)"""
     ctx = runtime.context
     user = state["user"]
     if state.get("stored"):

@@ -129,6 +129,12 @@ class MemorySettings(BaseModel):
     consolidate_every: int = Field(
         50, ge=1, description="Consolidate a namespace after this many new episodes (the agent's schedule)."
     )
+    consolidate_in: Literal["background", "foreground"] = Field(
+        "background",
+        description="Where the agent consolidates: 'background' (its worker thread, after the turn returned: "
+        "consolidation never delays a reply; Agent.wait_consolidated waits for it) or 'foreground' (in the turn, "
+        "or Agent.idle, before it returns: results at once, for notebooks and benchmarks).",
+    )
     deep_recall_below: float = Field(
         0.35,
         ge=0,

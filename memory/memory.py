@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -43,7 +43,7 @@ from memory.records import (
 )
 from memory.semantic.base import FactExtractor
 from memory.store import needs_directory_lock, open_store
-from memory.store.base import MemoryStore, NewEpisode
+from memory.store.base import MemoryStore, MemoryWriter, NewEpisode
 from memory.store.lock import DirectoryLock
 from reasoning.errors import ConfigError, InvalidInputError, MemoryBackendError, NotFoundError, UsageError
 from reasoning.llm import LLM
@@ -411,23 +411,27 @@ class Memory:
         return self.store.audit_log(namespace, limit)
 
     # -- consolidation, recall, forget, transfer ---------------------------------------------------------------
-    @_synchronized
     def consolidate(self, *, namespace: str) -> dict[str, int]:
-        """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts. One process
-        at a time per namespace (the store's lock ``consolidate:<namespace>``: another waits, then finds only
-        what came since)."""
+        """Consolidate the namespace's new episodes (see :mod:`memory.consolidation`). Returns counts. One at a
+        time per namespace, across processes (the store's lock ``consolidate:<namespace>``: another waits, then
+        finds only what came since). It holds the memory's lock for each store and index call (a transaction for
+        its whole block), not while it parses, embeds and extracts: other threads' calls (a turn's recall and
+        writes) run in between, and a :meth:`forget` of the namespace waits for it to finish."""
         self._check_open()
         check_namespace(namespace)
+        store = cast(MemoryStore, _Serialized(self.store, self._guard))
+        index = cast(VectorIndex, _Serialized(self.index, self._guard))
         with self.store.exclusive(f"consolidate:{namespace}"):
             result = consolidation.consolidate(
-                self.store,
-                self.index,
+                store,
+                index,
                 self.embedder,
                 self.extractor,
                 namespace,
                 ignored_speakers=self.settings.fact_speakers_ignored,
             )
-        self._flush_after_commit()
+        with self._guard:
+            self._flush_after_commit()
         return result
 
     def recall(self, query: str, *, namespace: str, k: int = 10) -> list[Recollection]:
@@ -449,7 +453,6 @@ class Memory:
             raise InvalidInputError("k must be >= 1")
         return recall.recall(self.store, self.index, self.embedder, self.settings, query, namespace, k, deep)
 
-    @_synchronized
     def forget(
         self,
         ids: str | Sequence[str] | None = None,
@@ -473,14 +476,16 @@ class Memory:
         check_namespace(namespace)
         if sum(x is not None for x in (ids, query, True if all else None)) != 1:
             raise InvalidInputError("forget needs exactly one of ids, query= or all=True")
-        self._forgot = True
-        if all:
-            return forgetting.forget_namespace(self.store, self.index, namespace, self._chroma_dir)
-        targets = self.forget_targets(namespace, ids, query=query, k=k)
-        reason = "query" if query is not None else "ids"
-        return forgetting.forget(
-            self.store, self.index, namespace, targets, reason=reason, chroma_dir=self._chroma_dir
-        )
+        # not while the namespace is consolidated: that would store facts and links of the forgotten episodes
+        with self.store.exclusive(f"consolidate:{namespace}"), self._guard:
+            self._forgot = True
+            if all:
+                return forgetting.forget_namespace(self.store, self.index, namespace, self._chroma_dir)
+            targets = self.forget_targets(namespace, ids, query=query, k=k)
+            reason = "query" if query is not None else "ids"
+            return forgetting.forget(
+                self.store, self.index, namespace, targets, reason=reason, chroma_dir=self._chroma_dir
+            )
 
     def forget_targets(
         self, namespace: str, ids: str | Sequence[str] | None = None, *, query: str | None = None, k: int = 5
@@ -520,6 +525,32 @@ class Memory:
         )
         self._flush_after_commit()
         return count
+
+
+class _Serialized:
+    """``target`` (the store or the index) with each call made under ``guard``, and a store's transaction under
+    it for its whole block: :meth:`Memory.consolidate` computes between its calls without the memory's lock."""
+
+    def __init__(self, target: Any, guard: threading.RLock) -> None:
+        self._target = target
+        self._guard = guard
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._guard:
+                return attr(*args, **kwargs)
+
+        return call
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[MemoryWriter]:
+        with self._guard, self._target.transaction() as tx:
+            yield tx
 
 
 __all__ = ["INDEX_REBUILD_KEY", "Memory", "check_namespace", "embed_text", "new_id", "to_epoch"]

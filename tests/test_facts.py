@@ -195,7 +195,8 @@ def test_the_persona_enters_the_prompt(tmp_path: Path) -> None:
         substrate={"enabled": False},
     ) as agent:
         agent.chat("I live in Lyon and I work as a nurse.", user="bob")
-        agent.idle(8 * 3600, user="bob")  # consolidation: facts, then the persona
+        agent.idle(8 * 3600, user="bob")  # consolidation: facts, then the persona (on the agent's worker)
+        assert agent.wait_consolidated("bob", timeout=60)
         agent.chat("What should I cook tonight?", user="bob")
         assert "What you know about the user" in prompts[-1]
         assert '"home: Lyon"' in prompts[-1] and '"work: nurse"' in prompts[-1]
