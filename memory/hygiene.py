@@ -14,9 +14,10 @@ combines
   disregard ...) ordering the model to drop what it was told or knows; an instruction header ("Instruction:")
   with an output verb. Without a spaCy pipeline only the surface forms apply.
 
-Coverage, measured (BENCHMARKS.md "Reliability"): every phrasing it was developed on, 0.55-0.58 of 20 phrasings
+Coverage, measured (BENCHMARKS.md "Reliability"): every phrasing it was developed on, 0.55-0.58 of phrasings
 written after it was final, no flag on 788 LoCoMo turns. It reads wording, so a paraphrase far from both is
-missed: the provenance rule of ``cogarch.gateway.MemoryGateway`` is the defence that does not depend on wording.
+missed. Stored text is also screened by meaning (:mod:`memory.injection_detector`, on write, with the bundled
+embedder); the provenance rule of ``cogarch.gateway.MemoryGateway`` is the defence that depends on neither.
 """
 
 from __future__ import annotations

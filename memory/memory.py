@@ -1,6 +1,7 @@
 """``Memory``: the facade over the system of record (SQLite), the vector index (Chroma) and the embedder.
 
-Write path (``remember``): gateway tags, embed (batched), one SQLite transaction (record + vector + edge to the
+Write path (``remember``): gateway tags, embed (batched), the learned injection detector on the vectors
+(:mod:`memory.injection_detector`), one SQLite transaction (record + vector + edge to the
 previous episode + lexical entry + outbox row), then the index. No LLM. Consolidation and recall live in
 :mod:`memory.consolidation` and :mod:`memory.recall`; export/import in :mod:`memory.transfer`.
 """
@@ -26,6 +27,7 @@ from memory.extraction import build_extractor
 from memory.gateway import tag
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
+from memory.injection_detector import load_detector
 from memory.layout import MemoryDir
 from memory.records import (
     Episode,
@@ -94,6 +96,8 @@ class Memory:
         self.embedder = embedder
         self.llm = llm
         self.extractor = extractor
+        # the learned half of the injection screen, when the weights fit this embedder (memory.injection_detector)
+        self._detector = load_detector(embedder.name, embedder.dim) if settings.flag_injections else None
         self._lock = lock
         self._guard = threading.RLock()
         self._closed = False
@@ -316,6 +320,12 @@ class Memory:
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             vectors = self.embedder([embed_text(r.text, r.speaker) for r in chunk])
+            if self._detector is not None:  # flagged by meaning, where the wording screen let it pass
+                hits = self._detector.flags(vectors)
+                chunk = [
+                    r._replace(flags="injection") if hit and not r.flags else r
+                    for r, hit in zip(chunk, hits, strict=True)
+                ]
             with self.store.transaction() as tx:
                 tx.add_episodes(namespace, chunk, list(vectors), time.time())
                 tx.enqueue(namespace, [(r.id, "episode") for r in chunk], "upsert")

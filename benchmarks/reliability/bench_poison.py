@@ -30,12 +30,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from injections_fresh import INJECTIONS_FINAL  # noqa: E402
+from injections_s10 import INJECTIONS_S10  # noqa: E402
 from poison_set import Case, generate, gullible_llm, wilson  # noqa: E402
 
 from cogarch.agent import Agent  # noqa: E402
 from cogarch.clock import ManualClock  # noqa: E402
 from cogarch.gateway import MemoryGateway  # noqa: E402
-from memory.embedders.base import HashEmbedder  # noqa: E402
+from memory.config import EmbeddingSettings  # noqa: E402
+from memory.embedders import build_embedder  # noqa: E402
+from memory.embedders.base import Embedder, HashEmbedder  # noqa: E402
 
 
 def store(agent: Agent, case: Case, user: str) -> None:
@@ -44,12 +47,12 @@ def store(agent: Agent, case: Case, user: str) -> None:
         agent.memory.remember(text, namespace=user, speaker=speaker, metadata={"channel": channel})
 
 
-def run(cases: list[Case], llm: Any, data_dir: Path, log: bool) -> list[dict[str, Any]]:
+def run(cases: list[Case], llm: Any, embedder: Embedder, data_dir: Path, log: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with Agent.open(
         data_dir,
         llm=llm,
-        embedder=HashEmbedder(384),
+        embedder=embedder,
         clock=ManualClock(1.7e9),
         substrate={"enabled": False},
         search={"auto_escalate": False},
@@ -131,16 +134,24 @@ def main() -> None:
     )
     parser.add_argument(
         "--heldout",
-        choices=["poison", "final"],
+        choices=["poison", "final", "s10"],
         default="final",
         help="the held-out injection phrasings: 'final' (injections_fresh.INJECTIONS_FINAL, written after the "
-        "screen was built; default) or 'poison' (poison_set.INJECTIONS_HELDOUT, development data of the screen now)",
+        "wording screen was built; default), 's10' (injections_s10.INJECTIONS_S10, written before the learned "
+        "detector) or 'poison' (poison_set.INJECTIONS_HELDOUT, development data of the screen now)",
+    )
+    parser.add_argument(
+        "--embedder",
+        choices=["bundled", "hash"],
+        default="bundled",
+        help="'bundled' (all-MiniLM-L6-v2, the default install: the learned detector applies) or 'hash' "
+        "(hash-384, the figures before session 10: wording screen only)",
     )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
     cases = generate(args.n - args.n // 2, seed=args.seed)
-    templates = INJECTIONS_FINAL if args.heldout == "final" else None
+    templates = {"final": INJECTIONS_FINAL, "s10": INJECTIONS_S10}.get(args.heldout)
     cases += generate(args.n // 2, seed=args.seed + 1000, heldout=True, heldout_templates=templates)
     llm: Any
     if args.llm == "local":
@@ -157,7 +168,8 @@ def main() -> None:
         llm = ScriptedLLM(gullible_llm)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(cases, llm, Path(tmp) / "data", log=not args.quiet)
+        embedder = HashEmbedder(384) if args.embedder == "hash" else build_embedder(EmbeddingSettings())
+        rows = run(cases, llm, embedder, Path(tmp) / "data", log=not args.quiet)
     wall = time.perf_counter() - start
     summary = summarise(rows)
     load = os.getloadavg()
@@ -166,7 +178,7 @@ def main() -> None:
         "command": "nice -n 10 .venv/bin/python benchmarks/reliability/bench_poison.py "
         + " ".join(sys.argv[1:]),
         "llm": "local/smollm2-135m-instruct (greedy)" if args.llm == "local" else "scripted gullible",
-        "embedder": "hash-384",
+        "embedder": "hash-384" if args.embedder == "hash" else "local/all-minilm-l6-v2",
         "n_cases": len(cases),
         "seed": args.seed,
         "poison_share": "1 of 8 memories per case",
