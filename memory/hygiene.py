@@ -30,6 +30,12 @@ from typing import Any
 from memory.nlp import parse
 from reasoning.errors import MissingResourceError
 
+# The model and the output verbs are named in several forms, each for one reader, and they differ on purpose:
+# _ADDRESSEE / _VERB in the surface patterns (narrow: a pattern fires alone); _MODEL where the model is addressed
+# (a vocative or "note to ..." position, so ambiguous words such as "system" and "helper" are safe there);
+# _MODEL_WORD for a mention anywhere in an order the parse found (no "system": "tell me about the solar
+# system"); _OUTPUT_VERB (lemmas, for the parse) and _OUTPUT_WORD (inflected forms, the cheap pre-check before a
+# parse). Merging them changes what is flagged: re-run benchmarks/reliability/bench_screen.py after any edit.
 _VERB = r"(?:answer|reply|respond|say|write|output|print|state|tell)"
 _ADDRESSEE = r"(?:assistant|ai|a\.i\.|model|chatbot|bot|llm|language model|agent)"
 _PATTERNS = re.compile(

@@ -115,22 +115,37 @@ def available() -> bool:
 
 
 PARSED_KEPT = 2048
-"""The most recent parses kept (:func:`parse_many`), so that one consolidation parses each text once although
-both its phrase nodes and its facts read the parse."""
+"""The most recent parses kept (:func:`parse` and :func:`parse_many`), so a text is parsed once although several
+readers need it: a turn's concepts (the agent's encode), its injection screen on write, and consolidation's
+phrase nodes and facts."""
 _parsed: OrderedDict[str, Any] = OrderedDict()
 
 
 def parse(text: str) -> Any:
     """The spaCy ``Doc`` of ``text`` (tokens with tags, lemmas, dependency arcs, sentences and entities), for
-    analyses beyond concepts such as fact extraction (:mod:`memory.semantic.parser`); one of the last
-    :data:`PARSED_KEPT` parses when ``text`` is among them.
+    analyses beyond concepts such as fact extraction (:mod:`memory.semantic.parser`). The parse is kept (the
+    last :data:`PARSED_KEPT`), so a later call with the same text costs nothing.
 
     Raises:
         MissingResourceError: no spaCy English pipeline is installed.
     """
     with _lock:
         doc = _parsed.get(text)
-    return doc if doc is not None else _pipeline()(text)
+        if doc is not None:
+            _parsed.move_to_end(text)
+            return doc
+    doc = _pipeline()(text)
+    _keep({text: doc})
+    return doc
+
+
+def _keep(docs: dict[str, Any]) -> None:
+    with _lock:
+        for text, doc in docs.items():
+            _parsed[text] = doc
+            _parsed.move_to_end(text)
+        while len(_parsed) > PARSED_KEPT:
+            _parsed.popitem(last=False)
 
 
 def parse_many(texts: Sequence[str], *, batch_size: int = 64) -> list[Any]:
@@ -143,13 +158,9 @@ def parse_many(texts: Sequence[str], *, batch_size: int = 64) -> list[Any]:
     with _lock:
         kept = {t: _parsed[t] for t in texts if t in _parsed}
     todo = [t for t in dict.fromkeys(texts) if t not in kept]
-    kept.update(zip(todo, _pipeline().pipe(todo, batch_size=batch_size), strict=True))
-    with _lock:
-        for text in todo:
-            _parsed[text] = kept[text]
-            _parsed.move_to_end(text)
-        while len(_parsed) > PARSED_KEPT:
-            _parsed.popitem(last=False)
+    fresh = dict(zip(todo, _pipeline().pipe(todo, batch_size=batch_size), strict=True))
+    _keep(fresh)
+    kept.update(fresh)
     return [kept[t] for t in texts]
 
 
