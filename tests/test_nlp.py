@@ -69,3 +69,11 @@ def test_parse_many_keeps_its_parses_for_a_later_parse() -> None:
     docs = parse_many(texts)
     assert all(parse(t) is d for t, d in zip(texts, docs, strict=True))
     assert {"Lisbon", "Porto"} <= {e.text for e in docs[0].ents}  # the whole pipeline: entities too
+
+
+def test_parse_keeps_its_parse_for_the_next_reader() -> None:
+    # a turn's text is parsed for its concepts (encode), then read again by the injection screen and consolidation
+    text = "Yesterday my brother Tomasz fixed the old bicycle in Gdansk."
+    doc = parse(text)
+    assert parse(text) is doc
+    assert parse_many([text])[0] is doc
