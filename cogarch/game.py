@@ -25,6 +25,10 @@ class GameContext:
         memory: the agent's ``memory.Memory`` (namespace ``user``), or None.
         step: the step number (0 at reset).
         user: the memory namespace.
+        episode: the id of this observation's episode in ``memory`` (stored before the policy runs, or later in
+            the same turn under this id); the source of the world-model facts the policy writes. None: the
+            policy writes none.
+        t: the observation's time (epoch seconds; the facts' valid time). None: now.
     """
 
     observation: str
@@ -35,6 +39,8 @@ class GameContext:
     memory: Any = None
     step: int = 0
     user: str = "default"
+    episode: str | None = None
+    t: float | None = None
 
 
 @runtime_checkable

@@ -537,6 +537,9 @@ def act(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         llm=ctx.llm,
         memory=ctx.memory,
         step=int(state.get("turn", 0)),
+        user=state["user"],
+        episode=_episode_id(state, "input"),  # learn stores the observation under this id, in this turn
+        t=float(state.get("t") or ctx.clock.now()),
     )
     tokens_before = int(getattr(ctx.policy, "tokens", 0))
     command = ctx.policy.choose(game_ctx)

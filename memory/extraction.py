@@ -11,12 +11,17 @@ Storing a triple (Graphiti's rule, relations from :mod:`memory.semantic.ontology
 - a fact whose statement says it already ended ("I used to live in Berlin") is stored closed, contradicting
   nothing;
 - a new fact closes the current facts it contradicts: the same subject and single-valued relation with
-  another object, or the same subject and object under a relation it excludes (liking what one disliked).
+  another object, the same subject under a relation sharing its one value (a thing put ``on`` the table is no
+  longer ``in`` the box), or the same subject and object under a relation it excludes (liking what one
+  disliked).
   The old fact keeps its row: ``valid_to`` = the new fact's ``valid_from`` (never before the old fact's own
   start), ``superseded_by`` = the new fact, ``expired`` = now (transaction time), and a ``supersedes`` edge;
 - a closing statement ("I don't live in Lyon anymore", "I quit my job", "I stopped playing tennis") closes
   the current facts it names (all of the relation when it names no value; else those whose content words
   contain its object's, or are contained in them) and stores nothing.
+
+:func:`store_facts` stores triples a caller states itself (an agent's world model: where things are) by the same
+rules, without extraction.
 
 Every fact records ``recorded`` (transaction time: when it was stored); ``Memory.facts(as_of=..., known_at=...)``
 answers by valid time and by transaction time. The persona is then recomputed from the current facts and the
@@ -36,7 +41,7 @@ from memory.records import Episode, Fact, new_id
 from memory.semantic import persona as persona_mod
 from memory.semantic.base import FactExtractor, Statement, Triple
 from memory.semantic.llm import LLMExtractor
-from memory.semantic.ontology import excluded_by, single_valued
+from memory.semantic.ontology import excluded_by, shares_value_with, single_valued
 from memory.semantic.parser import ParseExtractor
 from memory.semantic.relations import matcher_for
 from memory.store.base import MemoryStore, MemoryWriter, Vector
@@ -114,6 +119,20 @@ def extract_facts(
     return created, closed
 
 
+def store_facts(
+    store: MemoryStore, embedder: Embedder, namespace: str, triples: Sequence[Triple]
+) -> tuple[int, int]:
+    """Store ``triples`` that a caller states (no extraction) by the module's rules, in order and in ONE
+    transaction; returns (facts created, facts closed). Only new statements are embedded."""
+    stated = [t for t in triples if not t.closes]
+    vectors = dict(zip(map(id, stated), embedder([t.text for t in stated]), strict=True)) if stated else {}
+    with store.transaction() as tx:
+        created, closed = _store(tx, namespace, list(triples), vectors, time.time())
+        if triples:
+            tx.audit(namespace, "facts", triples[0].source, {"facts": created, "closed": closed})
+    return created, closed
+
+
 def _same(a: str, b: str) -> bool:
     """The same value, up to case and spacing."""
     return " ".join(a.lower().split()) == " ".join(b.lower().split())
@@ -150,6 +169,8 @@ def _store(
             rivals = (
                 [o for o in current if not _same(o.object, t.object)] if single_valued(t.relation) else []
             )
+            for other in shares_value_with(t.relation):
+                rivals += tx.current_facts(namespace, t.subject, other)
             for other in excluded_by(t.relation):
                 rivals += [
                     o for o in tx.current_facts(namespace, t.subject, other) if _same(o.object, t.object)
@@ -223,4 +244,4 @@ def _calibrate(store: MemoryStore, llm: LLM, namespace: str, slots: list[persona
             tx.set_calibration(scene.id, reply.text.strip()[:300])
 
 
-__all__ = ["BATCH", "build_extractor", "extract_facts", "induce_persona"]
+__all__ = ["BATCH", "build_extractor", "extract_facts", "induce_persona", "store_facts"]

@@ -23,7 +23,7 @@ from memory import consolidation, forgetting, recall, sync, transfer
 from memory.config import EmbeddingSettings, MemorySettings
 from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
-from memory.extraction import build_extractor
+from memory.extraction import build_extractor, store_facts
 from memory.gateway import tag
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
@@ -43,7 +43,7 @@ from memory.records import (
     new_id,
     to_epoch,
 )
-from memory.semantic.base import FactExtractor
+from memory.semantic.base import FactExtractor, Triple
 from memory.store import needs_directory_lock, open_store
 from memory.store.base import MemoryStore, MemoryWriter, NewEpisode
 from memory.store.lock import DirectoryLock
@@ -332,6 +332,32 @@ class Memory:
                 tx.audit(namespace, "remember", chunk[0].id, {"count": len(chunk)})
             self._flush_after_commit()
         return order
+
+    @_synchronized
+    def add_facts(self, triples: Sequence[Triple], *, namespace: str) -> tuple[int, int]:
+        """Store facts the caller states itself (no extraction: e.g. an agent's world model, where things are),
+        in order and in one transaction, by consolidation's rules (:mod:`memory.extraction`): a restatement of
+        a current fact adds its source; a new fact closes the current facts it contradicts (a thing ``in`` the
+        box then ``on`` the table: the first fact gets ``valid_to`` and ``superseded_by``, and stays); a
+        ``closes`` triple ends the current facts it names. Each triple's ``source`` names the episode it comes
+        from (one stored, or stored later in the same turn under that id). Returns (created, closed).
+
+        Raises:
+            InvalidInputError: an empty subject, relation or object (of a triple that is not ``closes``), a
+            source that is not an episode id, or a bad namespace.
+        """
+        self._check_open()
+        check_namespace(namespace)
+        for t in triples:
+            if not t.subject.strip() or not t.relation.strip() or not (t.object.strip() or t.closes):
+                raise InvalidInputError(f"a fact needs a subject, a relation and an object: {t}")
+            if not t.source.startswith("ep_"):
+                raise InvalidInputError(f"a fact's source must be an episode id (ep_...), not {t.source!r}")
+        if not triples:
+            return 0, 0
+        result = store_facts(self.store, self.embedder, namespace, triples)
+        self._flush_after_commit()
+        return result
 
     # -- reads --------------------------------------------------------------------------------------------------
     @_synchronized

@@ -16,9 +16,12 @@ from memory import Memory
 from memory.embedders.base import HashEmbedder
 from memory.index import InMemoryIndex
 from memory.nlp import available
+from memory.semantic.base import Triple
+from memory.semantic.ontology import render
 from reasoning.config import LLMSettings
 from reasoning.engines.litellm_engine import LiteLLMEngine
 from reasoning.engines.scripted import ScriptedLLM
+from reasoning.errors import InvalidInputError
 from reasoning.llm import GenerationOptions, Message
 from reasoning.testing import StubReply, StubServer
 
@@ -54,6 +57,31 @@ def test_a_contradiction_closes_the_old_fact_and_keeps_it(tmp_path: Path) -> Non
         assert [
             f.object for f in m.facts(namespace="bob", current_only=True) if f.relation == "lives_in"
         ] == ["Porto"]
+
+
+def test_stated_facts_keep_one_place_per_thing_and_the_old_place_as_past(tmp_path: Path) -> None:
+    def where(thing: str, relation: str, place: str, t: float) -> Triple:
+        text = render(thing, relation, place)
+        return Triple(thing, relation, place, text, source=f"ep_{int(t)}", valid_from=t)
+
+    with open_memory(tmp_path) as m:
+        m.remember("You see a knife in the box.", namespace="bob", id="ep_1", timestamp=JAN)
+        assert m.add_facts([where("knife", "in", "box", JAN)], namespace="bob") == (1, 0)
+        assert m.add_facts([where("knife", "in", "box", JAN + 5)], namespace="bob") == (0, 0)  # restated
+        assert m.add_facts([where("knife", "on", "table", JAN + 10)], namespace="bob") == (1, 1)
+        facts = {(f.relation, f.object): f for f in m.facts(namespace="bob")}
+        box, table = facts[("in", "box")], facts[("on", "table")]
+        assert not box.current and box.superseded_by == table.id and box.valid_to == JAN + 10
+        assert box.sources == (f"ep_{int(JAN)}", f"ep_{int(JAN + 5)}")  # a restatement adds its source
+        assert [f.object for f in m.facts(namespace="bob", current_only=True)] == ["table"]
+        assert [f.object for f in m.facts(namespace="bob", as_of=JAN + 1)] == ["box"]
+        recalled = m.recall("where is the knife", namespace="bob", k=3)
+        assert recalled[0].text == "knife is on table"
+        closing = Triple("knife", "on", "table", "", source="ep_9", valid_from=JAN + 20, closes=True)
+        assert m.add_facts([closing], namespace="bob") == (0, 1)  # no longer seen there: ended, nothing new
+        assert m.facts(namespace="bob", current_only=True) == []
+        with pytest.raises(InvalidInputError):
+            m.add_facts([Triple("knife", "in", "", "", source="ep_1", valid_from=JAN)], namespace="bob")
 
 
 @needs_spacy

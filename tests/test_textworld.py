@@ -537,3 +537,59 @@ def test_llm_triplet_extraction_through_a_hosted_model(tmp_path: Path) -> None:
         sent = server.requests[0]
         assert "brass key lies on a shelf" in json.dumps(sent) and "triplets" in json.dumps(sent)
         assert sent.get("response_format")  # structured output was requested
+
+
+def test_the_world_model_is_a_graph_of_facts_in_the_agents_memory(
+    games: dict[str, Path], tmp_path: Path
+) -> None:
+    """Through ``Agent.act``: each step the policy's graph is read from memory's current facts and its changes
+    are written back, sourced by the observation's episode; a thing taken closes its old place (kept, with
+    ``superseded_by``) and recall finds the new one. The no-memory ablation writes and reads no facts."""
+    from cogarch.agent import Agent
+    from cogarch.worldmodel import MemoryFacts
+    from memory.embedders.base import HashEmbedder
+
+    for ablation in ("full", "no-memory"):
+        policy = WorldModelPolicy(ablation, seed=3)
+        env = TextWorldEnv(games["cook"])
+        with Agent.open(
+            tmp_path / ablation,
+            llm=ScriptedLLM(),
+            embedder=HashEmbedder(64),
+            policy=policy,
+            substrate={"enabled": False},
+        ) as agent:
+            same: list[bool] = []
+            check = _compare(MemoryFacts(agent.memory, "player"), policy, same)
+            try:
+                run_episode(env, agent, user="player", max_steps=25, on_step=check)
+            finally:
+                env.close()
+            stored = agent.memory.facts(namespace="player")
+            if ablation == "no-memory":
+                assert stored == []
+                continue
+            assert same and all(same)
+            current = {f.id: f for f in stored if f.current}
+            assert ("you", "at", policy.world.room) in {
+                (f.subject, f.relation, f.object) for f in current.values()
+            }
+            taken = [f for f in stored if f.relation == "in" and f.object == "inventory"]
+            assert taken, "the policy takes something within 25 steps"
+            thing = taken[0]
+            before = [f for f in stored if f.superseded_by == thing.id]
+            assert before and before[0].subject == thing.subject and before[0].relation in {"in", "on", "at"}
+            assert before[0].object != "inventory" and before[0].valid_to == thing.valid_from
+            assert before[0] in agent.memory.facts(namespace="player", as_of=before[0].valid_from)  # the past
+            assert all(agent.memory.get(s, namespace="player") for f in stored for s in f.sources)  # episodes
+            now = [f for f in current.values() if f.subject == thing.subject]
+            assert len(now) <= 1  # one place at a time
+            if now:
+                recalled = agent.memory.recall(f"where is the {thing.subject}", namespace="player", k=10)
+                about = [r.text for r in recalled if r.kind == "fact" and r.text.startswith(thing.subject)]
+                assert about[0] == now[0].text  # recall gives the current place first
+
+
+def _compare(facts: Any, policy: WorldModelPolicy, out: list[bool]) -> Any:
+    """A step callback noting whether memory's current world facts are the policy's graph."""
+    return lambda _record: out.append(facts.load() == policy.world.graph.triplets)

@@ -77,8 +77,9 @@ class PolicyAgent:
             ctx0, cmd0 = self._prev
             self.policy.observe(ctx0, cmd0, observation, float(reward or 0.0), False)
         recalled: list[Any] = []
+        episode: str | None = None
         if self.memory is not None:
-            self.memory.remember(
+            episode = self.memory.remember(
                 observation, namespace=user, speaker="environment", metadata={"step": self._step}
             )
             query = observation[-300:]
@@ -92,6 +93,7 @@ class PolicyAgent:
             memory=self.memory,
             step=self._step,
             user=user,
+            episode=episode,
         )
         tokens_before = int(getattr(self.policy, "tokens", 0))
         command = self.policy.choose(ctx)

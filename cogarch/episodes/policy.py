@@ -6,8 +6,11 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
 ``WorldModelPolicy`` reasons over the objective, its memory, a plan and the admissible commands only:
 
 1. update the world model (``cogarch.worldmodel``) from the observation: triplets, outdated ones replaced,
-   an episodic vertex, the action memory (tried, failed, rewarded commands per room); read the objective's
-   placement goals ("put the X on the Y" in any words, ``goals.py``);
+   the action memory (tried, failed, rewarded commands per room); read the objective's placement goals ("put
+   the X on the Y" in any words, ``goals.py``). With the agent's memory (``GameContext.memory`` and
+   ``.episode``) the triplets are memory's current facts: read from it each step, the changes written back
+   with the observation's episode as their source (a moved thing's old place closed, not deleted; see
+   ``cogarch.worldmodel.facts``);
 2. keep a plan (``plan.Plan``): instruction steps from the objective, plus notes: the text of what the agent
    read when it examined something the plan names (a generic "read what you are told to read");
 3. value each admissible command:
@@ -25,7 +28,8 @@ answers, ``policy.observe(ctx, command, next_observation, reward, done)``.
 5. optionally (``lookahead=``, off by default) a LATS look-ahead on copies of the game among the contenders.
 
 Ablations remove memory and nothing else: each step they start from a fresh world model and plan built from
-the objective and the current observation (no map, no action memory, no notes, no recalled episodes), and
+the objective and the current observation (no map or facts read from memory, no action memory, no notes, no
+recalled episodes), and
 value commands with the same rules (goals, exploration of what is in view, penalties) and the same LLM
 re-ranking. They differ in what the LLM sees: ``no-memory`` the current observation only, ``full-history``
 every past command and observation (up to ``history_chars``; older entries leave in jumps of half the budget,
@@ -47,6 +51,7 @@ from cogarch.episodes.goals import Goal, placement_goals
 from cogarch.episodes.plan import Plan, match
 from cogarch.game import ActionPolicy, GameContext
 from cogarch.worldmodel.commands import parse_command, placement, things_named
+from cogarch.worldmodel.facts import MemoryFacts
 from cogarch.worldmodel.graph import Triplet
 from cogarch.worldmodel.text import (
     OPPOSITE,
@@ -276,6 +281,8 @@ class WorldModelPolicy:
             self._achieved = set()
             self._blocked = {}
             self._pending = {}
+        elif self.world.facts is None and ctx.memory is not None and ctx.episode is not None:
+            self.world.facts = MemoryFacts(ctx.memory, ctx.user)  # the graph lives in the agent's memory
         if objective and objective != self._objective:
             self._objective = objective
             self.plan.add_text(objective)
@@ -287,10 +294,12 @@ class WorldModelPolicy:
             info=ctx.info,
             command=self._last,
             reward=self._last_reward,
+            source=ctx.episode,
+            t=ctx.t,
         )
         self.tokens += int(getattr(self.extractor, "tokens", 0)) - extracted_before
         if self._last is not None and self.remembers:
-            succeeded = not self.world.was_failed(self._last, self._previous_room())
+            succeeded = not self.world.was_failed(self._last, self.world.previous_room)
             self.plan.progress(self._last, succeeded, self._last_reward)
             verb = command_verb(self._last)
             if succeeded and command_direction(self._last) is None and verb not in _META | {"examine"}:
@@ -307,15 +316,6 @@ class WorldModelPolicy:
             if reads and succeeded and len(ctx.observation) > 80:
                 self.plan.add_text(ctx.observation)
         self._last_observation = ctx.observation
-
-    def _previous_room(self) -> str | None:
-        eps = self.world.graph.episodes
-        if len(eps) >= 2:
-            for t in eps[-2].triplets:
-                if t.subject == "you" and t.relation == "at":
-                    return t.object
-        keys = [k for k in self.world.tried if k[1] == self._last]
-        return keys[-1][0] if keys else None
 
     @staticmethod
     def _object_words(command: str) -> set[str]:

@@ -1,8 +1,9 @@
-"""The world model: a graph of (subject, relation, object) triplets with episodic vertices (AriGraph, 2024).
+"""The world model's semantic graph: (subject, relation, object) triplets (AriGraph, 2024).
 
-Semantic part: triplets such as ``(kitchen, north, pantry)``, ``(knife, on, table)``, ``(knife, in, inventory)``,
-``(fridge, is, open)``, ``(you, at, kitchen)``. Episodic part: one vertex per step holding the observation text
-and the triplets it produced, so retrieval can go from an entity to the observations that mentioned it.
+Triplets such as ``(kitchen, north, pantry)``, ``(knife, on, table)``, ``(knife, in, inventory)``,
+``(fridge, is, open)``, ``(you, at, kitchen)``. In the agent the graph is a view of its memory's current facts
+(:mod:`cogarch.worldmodel.facts`), and the episodic part is memory's: each fact's source is the observation
+(an episode) it was read from.
 
 Outdated knowledge is replaced, not accumulated: a thing is in one place at a time (``in``/``on``/``at`` are
 exclusive per subject), a state pair (``open``/``closed``) is exclusive, and re-perceiving a room or a
@@ -39,20 +40,10 @@ class Triplet(NamedTuple):
 
 
 @dataclass
-class EpisodeVertex:
-    """An observation (one step) and the triplets it produced."""
-
-    step: int
-    text: str
-    triplets: tuple[Triplet, ...]
-
-
-@dataclass
 class TripletGraph:
-    """Mutable triplet store with replacement of outdated facts, episodic vertices and path-finding."""
+    """Mutable triplet store with replacement of outdated facts and path-finding."""
 
     triplets: set[Triplet] = field(default_factory=set)
-    episodes: list[EpisodeVertex] = field(default_factory=list)
 
     # --- updates ---------------------------------------------------------------------------------
     def add(self, t: Triplet) -> None:
@@ -80,10 +71,6 @@ class TripletGraph:
 
     def discard(self, t: Triplet) -> None:
         self.triplets.discard(t)
-
-    def record_episode(self, step: int, text: str, produced: Iterable[Triplet]) -> None:
-        """Add the episodic vertex of one step."""
-        self.episodes.append(EpisodeVertex(step, text, tuple(produced)))
 
     # --- queries ---------------------------------------------------------------------------------
     def location(self, subject: str = "you") -> str | None:
@@ -174,15 +161,10 @@ class TripletGraph:
         """Triplets mentioning ``entity`` (as subject or object)."""
         return sorted(t for t in self.triplets if entity in (t.subject, t.object))
 
-    def episodes_about(self, entity: str, k: int = 3) -> list[EpisodeVertex]:
-        """The latest ``k`` episodic vertices whose triplets mention ``entity``."""
-        hits = [e for e in self.episodes if any(entity in (t.subject, t.object) for t in e.triplets)]
-        return hits[-k:]
-
     def summary(self, limit: int = 40) -> str:
         """A compact text of the non-navigation triplets, for a prompt."""
         lines = [t.text() for t in sorted(self.triplets) if t.relation != EXIT]
         return "\n".join(lines[:limit])
 
 
-__all__ = ["EXIT", "EpisodeVertex", "Triplet", "TripletGraph"]
+__all__ = ["EXIT", "Triplet", "TripletGraph"]

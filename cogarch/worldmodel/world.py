@@ -1,8 +1,10 @@
 """``WorldModel``: the triplet graph kept up to date from each step's observation, plus action memory.
 
-Each step: perceive (rule-based, optionally an LLM extractor), replace outdated triplets, add the episodic
-vertex, remember which commands were tried where, which failed (the game refused them or nothing changed)
-and which earned reward.
+Each step: read the graph from memory's current facts (when the world model has ``facts``: the agent's
+memory), perceive (rule-based, optionally an LLM extractor), replace outdated triplets, write the changes back
+to memory as facts sourced by the observation's episode (a moved thing's old place is closed, not deleted),
+and remember which commands were tried where, which failed (the game refused them or nothing changed) and
+which earned reward. Without ``facts`` the graph lives in the process (a policy without memory, tests).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cogarch.worldmodel.commands import parse_command, things_named
+from cogarch.worldmodel.facts import MemoryFacts
 from cogarch.worldmodel.graph import EXIT, Triplet, TripletGraph
 from cogarch.worldmodel.perception import perceive
 from cogarch.worldmodel.text import OPPOSITE, command_direction, command_verb
@@ -33,21 +36,33 @@ _ARTICLES = re.compile(r"^(a|an|the)\s+")
 
 @dataclass
 class WorldModel:
-    """The agent's belief state for one episode."""
+    """The agent's belief state for one episode.
+
+    Attributes:
+        extractor: extra triplets per observation (an LLM's), or None.
+        facts: where the graph is kept (the agent's memory), or None: in this object only.
+        graph: the triplets believed now (read from ``facts`` at each step when given).
+        previous_room: where the agent was before the last command.
+    """
 
     extractor: Extractor | None = None
+    facts: MemoryFacts | None = None
     graph: TripletGraph = field(default_factory=TripletGraph)
+    previous_room: str | None = None
     tried: Counter[tuple[str, str]] = field(default_factory=Counter)
     failed: set[tuple[str, str]] = field(default_factory=set)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     rewarded: set[str] = field(default_factory=set)
     last_observation: str = ""
-    _inventory: list[str] = field(default_factory=list)
+    _inventory: list[str] = field(default_factory=list)  # the inventory text last read (to notice changes)
+    _started: bool = False
 
     @property
     def inventory(self) -> list[str]:
-        """What the inventory text last said the agent carries."""
-        return list(self._inventory)
+        """What the agent carries, by the graph: ``(x, in, inventory)``."""
+        return sorted(
+            t.subject for t in self.graph.triplets if t.relation == "in" and t.object == "inventory"
+        )
 
     @property
     def room(self) -> str:
@@ -62,20 +77,29 @@ class WorldModel:
         info: Mapping[str, Any] | None = None,
         command: str | None = None,
         reward: float = 0.0,
+        source: str | None = None,
+        t: float | None = None,
     ) -> None:
-        """Update the beliefs with the result of ``command`` (None at the start of an episode)."""
+        """Update the beliefs with the result of ``command`` (None at the start of an episode). ``source``: the
+        observation's episode id in memory (the facts' source; without it nothing is written to memory);
+        ``t``: the observation's time (the facts' valid time; default now)."""
         info = info or {}
+        if self.facts is not None:
+            if not self._started and source is not None:
+                self.facts.start(source=source, t=t)  # a new game: the last one's world is past
+                self._started = True
+            self.graph.triplets = self.facts.load()
+        before = set(self.graph.triplets)
         prev_room = self.graph.location()
+        self.previous_room = prev_room
         description = info.get("description") if isinstance(info.get("description"), str) else None
         inventory = info.get("inventory") if isinstance(info.get("inventory"), str) else None
         p = perceive(
             observation, admissible=list(admissible), inventory_text=inventory, description=description
         )
-        produced: list[Triplet] = []
         room = p.room or prev_room
         if p.room is not None:
             self.graph.add(Triplet("you", "at", p.room))
-            produced.append(Triplet("you", "at", p.room))
         if command is not None and prev_room is not None:
             key = (prev_room, command)
             self.tried[key] += 1
@@ -87,9 +111,7 @@ class WorldModel:
             if direction is not None:
                 failed = not moved
                 if moved and room is not None:
-                    for t in (Triplet(prev_room, direction, room),):
-                        self.graph.add(t)
-                        produced.append(t)
+                    self.graph.add(Triplet(prev_room, direction, room))
                     back = OPPOSITE[direction]
                     if back not in self.graph.exits(room) or self.graph.exits(room).get(back) is None:
                         self.graph.add(Triplet(room, back, prev_room))
@@ -104,33 +126,30 @@ class WorldModel:
                 # the world changed: refused actions may work now (moves stay remembered); how often they were
                 # refused still counts (failure_weight) until the score moves
                 self.failed = {k for k in self.failed if command_direction(k[1]) is not None}
-            produced += self._apply_action(command, observation, room, failed)
+            self._apply_action(command, room, failed)
         if room is not None:
             for d in p.exits:
                 if d not in self.graph.exits(room):
                     self.graph.add(Triplet(room, EXIT, d))
             if p.in_room or p.contents:
                 self.graph.replace_scope("in", room, p.in_room)
-                produced += p.in_room
             for (rel, holder), items in p.contents.items():
                 self.graph.replace_scope(rel, holder, items)
-                produced += items
-            for t in p.states:
-                self.graph.add(t)
-                produced.append(t)
+            for state in p.states:
+                self.graph.add(state)
         if p.inventory is not None:
             self._inventory = p.inventory
             self.graph.replace_scope("in", "inventory", [Triplet(i, "in", "inventory") for i in p.inventory])
         if room is not None:
-            produced += self._within_reach(room, admissible)
+            self._within_reach(room, admissible)
         if self.extractor is not None:
-            for t in self.extractor(observation):
-                self.graph.add(t)
-                produced.append(t)
-        self.graph.record_episode(step, observation, produced)
+            for extracted in self.extractor(observation):
+                self.graph.add(extracted)
+        if self.facts is not None and source is not None:
+            self.facts.write(before, self.graph.triplets, source=source, t=t)
         self.last_observation = observation
 
-    def _within_reach(self, room: str, admissible: Sequence[str]) -> list[Triplet]:
+    def _within_reach(self, room: str, admissible: Sequence[str]) -> None:
         """What the admissible commands say is within reach: the things they name are here (in the room, or
         carried), and ``take X from Y`` says X is in (or on) Y. Adds only what the graph does not already
         place here."""
@@ -148,7 +167,6 @@ class WorldModel:
                 out.append(Triplet(thing, "in", holder))
         for t in out:
             self.graph.add(t)
-        return out
 
     def _placed_in(self, thing: str, holder: str) -> bool:
         return any(
@@ -156,9 +174,10 @@ class WorldModel:
             for t in self.graph.triplets
         )
 
-    def _apply_action(self, command: str, observation: str, room: str | None, failed: bool) -> list[Triplet]:
+    def _apply_action(self, command: str, room: str | None, failed: bool) -> None:
+        """What a command that worked changed: a thing taken, dropped or put somewhere, a door's state."""
         if failed:
-            return []
+            return
         verb = command_verb(command)
         rest = command[len(verb) :].strip().lower()
         obj = _ARTICLES.sub("", re.split(r"\s+(?:from|with|on|in|into)\s+", rest)[0]).strip()
@@ -179,7 +198,6 @@ class WorldModel:
             )
         for t in out:
             self.graph.add(t)
-        return out
 
     def was_failed(self, command: str, room: str | None = None) -> bool:
         return ((room or self.room), command) in self.failed

@@ -20,9 +20,20 @@ or ``drives``): stored and recalled, never superseded by another value.
 | health | ``allergic_to``, ``condition``, ``avoids`` (foods, drinks, habits); ``diet`` | multi (``diet`` single) |
 | plans | ``plans`` (what one intends or is going to do) | multi |
 
+World relations (:data:`WORLD`: where things are and how places connect, e.g. an agent's map of a text
+game; not persona categories and not offered to an LLM extractor of personal facts):
+
+| relations | cardinality |
+|---|---|
+| ``in``, ``on``, ``at`` (a thing's place) | single, and shared: a thing is in one place at a time |
+| ``north`` ... ``southwest``, ``up``, ``down`` (the place that way) | single per direction |
+| ``openness`` (open, closed, locked) | single |
+| ``has_exit`` (a direction one can leave by) | multi |
+
 Contradiction (Graphiti's rule, per namespace): a new fact contradicts the current facts with the same
-subject and a single-valued relation but another object, and the current facts with the same subject and
-object under a relation it excludes (liking what one disliked). Contradicted facts are closed, never deleted.
+subject and a single-valued relation (or one sharing its value, :func:`shares_value_with`) but another
+object, and the current facts with the same subject and object under a relation it excludes (liking what one
+disliked). Contradicted facts are closed, never deleted.
 A *closing* statement ("I don't live in Lyon anymore", "I quit my job", "Rufus died") closes the current facts
 it names without asserting a new one.
 """
@@ -34,7 +45,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 Category = Literal[
-    "identity", "family", "social", "home", "work", "pets", "likes", "dislikes", "health", "plans", "open"
+    "identity",
+    "family",
+    "social",
+    "home",
+    "work",
+    "pets",
+    "likes",
+    "dislikes",
+    "health",
+    "plans",
+    "world",
+    "open",
 ]
 
 
@@ -47,6 +69,9 @@ class Relation:
     single: bool
     description: str
     excludes: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
+    """Other single-valued relations holding the same one value of a subject (``in``/``on``/``at``: a thing
+    is in one place at a time, whatever the preposition)."""
 
 
 def _r(
@@ -109,6 +134,36 @@ RELATIONS: dict[str, Relation] = {
         _r("plans", "plans", False, "something the person plans or intends to do"),
     ]
 }
+
+PLACE = ("in", "on", "at")
+DIRECTIONS = (
+    "north",
+    "south",
+    "east",
+    "west",
+    "up",
+    "down",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+)
+
+WORLD: dict[str, Relation] = {
+    r.name: r
+    for r in [
+        *[
+            Relation(p, "world", True, f"the place a thing is {p}", shares=tuple(o for o in PLACE if o != p))
+            for p in PLACE
+        ],
+        *[Relation(d, "world", True, f"the place one reaches going {d}") for d in DIRECTIONS],
+        Relation("openness", "world", True, "whether a thing is open, closed or locked"),
+        Relation("has_exit", "world", False, "a direction one can leave a place by"),
+    ]
+}
+"""Relations of a world's state (module docstring): kept apart from :data:`RELATIONS`, the personal facts an
+extractor is asked for."""
+
 
 PHRASINGS: dict[str, tuple[str, ...]] = {
     "name": ("My name is X.", "I am called X."),
@@ -234,25 +289,36 @@ def canonical(relation: str) -> str:
 
 
 def relation(name: str) -> Relation | None:
-    """The canonical relation called ``name``, or None for an open relation."""
+    """The canonical relation of personal facts called ``name``, or None (an open or a world relation)."""
     return RELATIONS.get(name)
+
+
+def _known(name: str) -> Relation | None:
+    return RELATIONS.get(name) or WORLD.get(name)
 
 
 def single_valued(name: str) -> bool:
     """Whether a subject has at most one current value of this relation (open relations: no)."""
-    found = RELATIONS.get(name)
+    found = _known(name)
     return found is not None and found.single
+
+
+def shares_value_with(name: str) -> tuple[str, ...]:
+    """The other relations whose current value a new ``name`` fact replaces (``on`` replaces ``in``: a thing
+    is in one place at a time)."""
+    found = _known(name)
+    return found.shares if found is not None else ()
 
 
 def excluded_by(name: str) -> tuple[str, ...]:
     """Relations whose current fact with the same subject and object a new ``name`` fact contradicts."""
-    found = RELATIONS.get(name)
+    found = _known(name)
     return found.excludes if found is not None else ()
 
 
 def category(name: str) -> Category:
     """The category (persona slot family) of a relation; ``open`` for relations outside the ontology."""
-    found = RELATIONS.get(name)
+    found = _known(name)
     return found.category if found is not None else "open"
 
 
@@ -276,6 +342,10 @@ _TEMPLATES = {
     "avoids": "{s} avoids {o}",
     "diet": "{s} is {o}",
     "plans": "{s} plans to {o}",
+    **{p: "{s} is " + p + " {o}" for p in PLACE},
+    **{d: "{o} is " + d + (" from " if d in ("up", "down") else " of ") + "{s}" for d in DIRECTIONS},
+    "openness": "{s} is {o}",
+    "has_exit": "{s} has an exit to the {o}",
 }
 
 
@@ -294,6 +364,7 @@ __all__ = [
     "KIN_WORDS",
     "PHRASINGS",
     "RELATIONS",
+    "WORLD",
     "Category",
     "Relation",
     "canonical",
@@ -301,6 +372,7 @@ __all__ = [
     "excluded_by",
     "relation",
     "render",
+    "shares_value_with",
     "single_valued",
     "snake",
 ]
