@@ -377,6 +377,11 @@ def respond(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         "completion": int(before.get("completion", 0)) + usage.completion_tokens,
     }
     if calls and options.tools:
+        client = {t.name for t in offered[len(ctx.tools.specs()) :]}
+        if any(c.name in client for c in calls):
+            # the client must answer every call it gets: the agent's own calls of this round are dropped (the
+            # model sees the client's results next and may call them again)
+            calls = tuple(c for c in calls if c.name in client)
         return {
             "reply": reply,
             "tool_calls": [c.to_openai() for c in calls],
@@ -400,7 +405,8 @@ def turn_tools(ctx: AgentContext, state: TurnState) -> tuple[ToolSpec, ...]:
 
 def route_after_respond(state: TurnState) -> str:
     """``tools`` when the model called only the agent's own tools; else ``learn`` (a call of a client's tool
-    ends the turn: the client runs it and continues the turn with the result)."""
+    ends the turn: the client runs it and continues the turn with the result; :func:`respond` has dropped the
+    agent's own calls of a round that also called the client's)."""
     calls = state.get("tool_calls") or []
     client = {t["function"]["name"] for t in (state.get("request") or {}).get("tools") or []}
     if calls and not any(c["function"]["name"] in client for c in calls):

@@ -154,6 +154,31 @@ def test_client_side_tools_end_the_turn_and_the_results_continue_it(data_dir: Pa
         assert len(texts) == 3 and any("rain, 4 C" in t for t in texts)
 
 
+def test_a_round_calling_agent_and_client_tools_returns_only_the_clients_calls(data_dir: Path) -> None:
+    weather = ToolSpec(
+        "get_weather", "Weather of a city", {"type": "object", "properties": {"city": {"type": "string"}}}
+    )
+    both = [ScriptedLLM.call("add", a=1, b=2), ScriptedLLM.call("get_weather", city="Oslo")]
+    ran: list[tuple[int, int]] = []
+
+    def add(a: int, b: int) -> int:  # the agent's own tool, counting its runs
+        """Add two integers."""
+        ran.append((a, b))
+        return a + b
+
+    agent, llm = agent_with(data_dir, calls_then_answers(both), [add])
+    with agent:
+        first = agent.chat("Weather in Oslo?", user="bob", options=TurnOptions(tools=[weather]))
+        # the client is asked only for what it can run, so it can answer every call it got
+        assert first.finish_reason == "tool_calls" and [c.name for c in first.tool_calls] == ["get_weather"]
+        assert [t.name for t in llm.calls[0][1].tools] == ["add", "get_weather"] and ran == []
+        exchange = [tool_calls_message(first.tool_calls), tool_result(first.tool_calls[0].id, "rain, 4 C")]
+        second = agent.chat(
+            "Weather in Oslo?", user="bob", options=TurnOptions(tools=[weather], tool_messages=exchange)
+        )
+        assert second.finish_reason == "stop" and "rain, 4 C" in second.text
+
+
 def test_instruction_context_and_sampling_reach_the_model(data_dir: Path) -> None:
     agent, llm = agent_with(data_dir, lambda messages, options: "ok")
     options = TurnOptions(
