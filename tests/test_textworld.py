@@ -81,6 +81,7 @@ def test_trace_replay_reproduces_score(games: dict[str, Path], tmp_path: Path, n
     assert records[0]["step"] == 0 and records[0]["command"] is None
     assert all({"step", "command", "observation", "score"} <= set(r) for r in records)
     assert records[-1]["score"] == res.score and len(records) == res.steps + 1
+    assert [round(r["latency_s"], 4) for r in records[1:]] == res.step_latencies
     fresh = TextWorldEnv(games[name])
     try:
         final = replay_commands(fresh, [r["command"] for r in records[1:]])
@@ -526,13 +527,13 @@ def test_llm_triplet_extraction_through_a_hosted_model(tmp_path: Path) -> None:
         )
         extractor = LLMExtractor(llm)
         wm = WorldModel(extractor=extractor)
-        wm.observe(0, "-= Pantry =-\nA brass key lies on a shelf. The cellar door is locked.")
+        wm.observe("-= Pantry =-\nA brass key lies on a shelf. The cellar door is locked.")
         assert Triplet("brass key", "on", "shelf") in wm.graph.triplets
         assert Triplet("cellar door", "is", "locked") in wm.graph.triplets
-        wm.observe(1, "You take the brass key.", command="take brass key")
+        wm.observe("You take the brass key.", command="take brass key")
         assert Triplet("brass key", "in", "inventory") in wm.graph.triplets
         assert Triplet("brass key", "on", "shelf") not in wm.graph.triplets  # the old place is invalidated
-        wm.observe(2, "Nothing happens.", command="wait")
+        wm.observe("Nothing happens.", command="wait")
         assert extractor.tokens > 0
         sent = server.requests[0]
         assert "brass key lies on a shelf" in json.dumps(sent) and "triplets" in json.dumps(sent)

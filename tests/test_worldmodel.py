@@ -42,9 +42,8 @@ def test_outdated_triplets_are_replaced() -> None:
 
 def test_world_model_moves_paths_and_frontier() -> None:
     wm = WorldModel()
-    wm.observe(0, KITCHEN, admissible=["go north", "go west"])
+    wm.observe(KITCHEN, admissible=["go north", "go west"])
     wm.observe(
-        1,
         "-= Pantry =-\nA pantry. There is an exit to the south.",
         admissible=["go south"],
         command="go north",
@@ -53,7 +52,7 @@ def test_world_model_moves_paths_and_frontier() -> None:
     assert wm.graph.path("pantry", "kitchen") == ["south"]
     assert wm.graph.path("kitchen", "pantry") == ["north"]
     assert wm.graph.frontier_path("pantry") == ["south", "west"]
-    wm.observe(2, "You can't go that way.", admissible=["go south"], command="go east")
+    wm.observe("You can't go that way.", admissible=["go south"], command="go east")
     assert wm.was_failed("go east", "pantry")
 
 

@@ -248,6 +248,7 @@ def main() -> None:
                 "llm_s": round(llm_s, 3),
                 "llm_calls": llm_calls,
                 "unsure": policy.w.unsure if isinstance(policy, WorldModelPolicy) else None,
+                **_memory_facts(policy),
                 "time_per_step_excl_llm_s": round((res.time_s - llm_s) / max(res.steps, 1), 4),
             }
             rows.append(row)
@@ -301,7 +302,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             ),
             "median_first_step_s": round(statistics.median(r.get("first_step_s", 0.0) for r in rs), 3),
             "median_step_s": round(statistics.median(r.get("median_step_s", 0.0) for r in rs), 4),
+            **_step_distribution(rs),
             "s_per_step_by_part": _parts(rs),
+            "facts_s_per_step": round(
+                sum(r.get("facts_s", 0.0) for r in rs) / max(sum(r["steps"] for r in rs), 1), 4
+            ),
+            "facts_created_per_episode": round(statistics.mean(r.get("facts_created", 0) for r in rs), 1),
             **_walkthrough_ratio(rs),
             "per_run": {
                 run: round(statistics.mean(r["normalized_score"] for r in rs if r["run"] == run), 3)
@@ -309,6 +315,32 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             },
         }
     return out
+
+
+def _memory_facts(policy: Any) -> dict[str, Any]:
+    """What the policy's world model wrote to memory as facts, and the seconds it spent reading and writing
+    them (none without the Agent's memory)."""
+    facts = getattr(getattr(policy, "world", None), "facts", None)
+    if facts is None:
+        return {}
+    return {"facts_created": facts.written, "facts_closed": facts.closed, "facts_s": round(facts.seconds, 3)}
+
+
+def _step_distribution(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seconds per step pooled over the episodes' steps after their first: median and 90th percentile; the
+    first steps (a new user's first turn) apart: median and max."""
+    later = sorted(x for r in rs for x in r.get("step_latencies", [])[1:])
+    first = [r["step_latencies"][0] for r in rs if r.get("step_latencies")]
+    if not later or not first:
+        return {}
+    return {
+        "later_steps": len(later),
+        "later_step_median_s": round(statistics.median(later), 4),
+        "later_step_p90_s": round(later[min(len(later) - 1, int(0.9 * len(later)))], 4),
+        "later_steps_under_1s": round(sum(x < 1.0 for x in later) / len(later), 3),
+        "first_step_median_s": round(statistics.median(first), 3),
+        "first_step_max_s": round(max(first), 3),
+    }
 
 
 def _parts(rs: list[dict[str, Any]]) -> dict[str, float]:
@@ -345,7 +377,14 @@ def print_table(summary: dict[str, dict[str, Any]], *, runs: bool = False) -> No
         if s.get("s_per_step_by_part"):
             print(
                 f"{'':13} s/step by part {s['s_per_step_by_part']}; median step {s['median_step_s']} s, "
-                f"first step {s['median_first_step_s']} s; LLM calls/step {s['llm_calls_per_step']}"
+                f"first step {s['median_first_step_s']} s; LLM calls/step {s['llm_calls_per_step']}; world facts "
+                f"{s['facts_s_per_step']} s/step, {s['facts_created_per_episode']} created/episode"
+            )
+        if s.get("later_steps"):
+            print(
+                f"{'':13} steps after the first ({s['later_steps']}): median {s['later_step_median_s']} s, "
+                f"p90 {s['later_step_p90_s']} s, under 1 s {s['later_steps_under_1s']:.0%}; first steps: median "
+                f"{s['first_step_median_s']} s, max {s['first_step_max_s']} s"
             )
         if s.get("steps_over_walkthrough") is not None:
             print(

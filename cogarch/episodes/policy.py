@@ -288,7 +288,6 @@ class WorldModelPolicy:
             self.plan.add_text(objective)
         extracted_before = int(getattr(self.extractor, "tokens", 0))
         self.world.observe(
-            ctx.step,
             ctx.observation,
             admissible=ctx.admissible,
             info=ctx.info,

@@ -59,6 +59,8 @@ class EpisodeResult:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per step in each part of the agent's cycle (the agent's ``timings``, e.g. the Agent's nodes),
     averaged over the episode's steps; empty when the agent reports none."""
+    step_latencies: list[float] = field(default_factory=list)
+    """The agent's seconds for each step (its ``act``), in order (the distribution: first step, median, p90)."""
 
     @property
     def normalized(self) -> float:
@@ -175,6 +177,7 @@ def run_episode(
         first_step_s=round(latencies[0], 4) if latencies else 0.0,
         median_step_s=round(statistics.median(latencies), 4) if latencies else 0.0,
         timings={part: round(seconds / steps, 4) for part, seconds in timings.items()},
+        step_latencies=[round(x, 4) for x in latencies],
     )
 
 

@@ -53,16 +53,20 @@ class MemoryFacts:
     def __init__(self, memory: Any, namespace: str) -> None:
         self.memory = memory
         self.namespace = namespace
-        self.written = 0
+        self.written = 0  # facts created, and closed (observability)
         self.closed = 0
+        self.seconds = 0.0  # wall time reading and writing memory
 
     def load(self) -> set[Triplet]:
         """What memory holds current about the world."""
-        return {
+        began = time.perf_counter()
+        out = {
             triplet(f.subject, f.relation, f.object)
             for f in self.memory.facts(namespace=self.namespace, current_only=True)
             if f.relation in RELATIONS
         }
+        self.seconds += time.perf_counter() - began
+        return out
 
     def start(self, *, source: str, t: float | None = None) -> int:
         """A new game begins: close every current world fact of the namespace (an earlier game's map and
@@ -101,7 +105,9 @@ class MemoryFacts:
             triples.append(Triple(x.subject, rel, x.object, render(x.subject, rel, x.object), source, when))
         if not triples:
             return 0, 0
+        began = time.perf_counter()
         created, closed = self.memory.add_facts(triples, namespace=self.namespace)
+        self.seconds += time.perf_counter() - began
         self.written += created
         self.closed += closed
         return created, closed

@@ -70,7 +70,6 @@ class WorldModel:
 
     def observe(
         self,
-        step: int,
         observation: str,
         *,
         admissible: Sequence[str] = (),
