@@ -8,7 +8,7 @@ from memory.nlp import available
 from memory.records import Fact, Scene
 from memory.semantic.base import Statement, Triple
 from memory.semantic.ontology import canonical, excluded_by, render, single_valued
-from memory.semantic.persona import induce
+from memory.semantic.persona import Support, induce
 
 T0 = 1_718_200_000.0  # Wed 12 Jun 2024
 DAY = 86400.0
@@ -250,3 +250,15 @@ def test_the_bundled_embedder_matches_other_words_with_the_ontology() -> None:
     assert ("ep_0", "lives_in", "Quito") in got
     assert ("ep_1", "works_for", "Acme") in got
     assert not [t for t in out if t.source == "ep_2"]  # a visit is not a home
+
+
+def test_support_counts_each_scene_once_by_its_members_and_once_by_its_summary() -> None:
+    fact = Fact("fa_1", "bob", "bob", "likes", "Opera", "bob likes opera", 0.0, None, 0.8, ("ep_1", "ep_2"))
+    scenes = [
+        Scene("sc_1", "bob", "a quiet week", ("ep_1", "ep_2")),  # both sources: one scene
+        Scene("sc_2", "bob", "opera night", ("ep_2",)),  # a source, and it names the object
+        Scene("sc_3", "bob", "the opera house", ("ep_9",)),  # names it only
+        Scene("sc_4", "bob", "chess club", ("ep_8",)),
+    ]
+    assert Support(scenes)(fact) == 4
+    assert Support([])(fact) == 0

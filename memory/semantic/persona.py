@@ -56,11 +56,28 @@ def owner_of(namespace: str, facts: Sequence[Fact]) -> str | None:
     return best[0][0] if best else None
 
 
-def support(fact: Fact, scenes: Sequence[Scene]) -> int:
-    """Scenes that hold one of the fact's source episodes, plus scenes whose summary names its object."""
-    sources = set(fact.sources)
-    obj = fact.object.lower()
-    return sum(bool(sources & set(s.members)) + (obj in s.summary.lower()) for s in scenes)
+class Support:
+    """A fact's support: the scenes that hold one of its source episodes, plus the scenes whose summary names its
+    object. The scenes are read once (which scenes hold each episode; the summaries lower-cased), and each
+    object's count is kept: a persona of F facts over S scenes costs one pass over the members, and one pass over
+    the summaries per distinct object, not F passes over every scene's members."""
+
+    def __init__(self, scenes: Sequence[Scene]) -> None:
+        self._holding: dict[str, set[int]] = {}
+        for i, scene in enumerate(scenes):
+            for member in scene.members:
+                self._holding.setdefault(member, set()).add(i)
+        self._summaries = [scene.summary.lower() for scene in scenes]
+        self._naming: dict[str, int] = {}
+
+    def __call__(self, fact: Fact) -> int:
+        obj = fact.object.lower()
+        if obj not in self._naming:
+            self._naming[obj] = sum(obj in summary for summary in self._summaries)
+        holding: set[int] = set()
+        for source in fact.sources:
+            holding |= self._holding.get(source, set())
+        return len(holding) + self._naming[obj]
 
 
 def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) -> list[Slot]:
@@ -71,6 +88,7 @@ def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) 
         return []
     mine = [f for f in current if f.subject == owner]
     kinds = {f.subject.lower(): f.object for f in current if f.relation == "is_a" and f.object != "person"}
+    support = Support(scenes)
 
     def ranked(relations: Sequence[str] | None = None, cat: str | None = None) -> list[Fact]:
         chosen = [
@@ -79,8 +97,9 @@ def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) 
             if (relations is not None and f.relation in relations)
             or (cat is not None and category(f.relation) == cat)
         ]
-        kept = [f for f in chosen if f.confidence >= MIN_CONFIDENCE or support(f, scenes) >= 2]
-        kept.sort(key=lambda f: (-support(f, scenes), -f.confidence, -f.valid_from))
+        backing = {f.id: support(f) for f in chosen}
+        kept = [f for f in chosen if f.confidence >= MIN_CONFIDENCE or backing[f.id] >= 2]
+        kept.sort(key=lambda f: (-backing[f.id], -f.confidence, -f.valid_from))
         unique: dict[tuple[str, str], Fact] = {}
         for f in kept:
             unique.setdefault((f.relation, f.object.lower()), f)
@@ -139,4 +158,4 @@ def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) 
     return out
 
 
-__all__ = ["MAX_ITEMS", "MIN_CONFIDENCE", "SLOTS", "Slot", "induce", "owner_of", "support"]
+__all__ = ["MAX_ITEMS", "MIN_CONFIDENCE", "SLOTS", "Slot", "Support", "induce", "owner_of"]
