@@ -1,10 +1,10 @@
 """Consolidation: turn new episodes into structure.
 
-Without an LLM (always):
-1. Event segmentation by surprise (EM-LLM): walking the namespace's episodes in order, the surprise of an
-   episode is ``1 - cos(v, centroid of the current event)``; a boundary is placed when the surprise exceeds
-   ``mean + gamma * std`` of the recent surprises, when the session changes, after a time gap of
-   ``GAP_SECONDS`` or at ``MAX_EVENT`` episodes.
+Without an LLM (always, unless the surprise segmentation is chosen):
+1. Event segmentation by surprise (EM-LLM, :mod:`memory.segmentation`): by default the surprise of an episode
+   is ``1 - cos(v, centroid of the current event)``; a boundary is placed when the surprise exceeds
+   ``mean + gamma * std`` of the recent surprises, when the session changes, after a time gap or at a size cap.
+   ``MemorySettings.segmentation = "surprise"`` uses the local model's token surprise instead.
 2. Phrase nodes (HippoRAG 2, :mod:`memory.phrases`): each episode's noun phrases, their heads, named entities
    and content verbs, and its speaker, by canonical key, stored as entities with ``mentions`` edges from the
    episode (an entity's ``mentions`` counts its episodes: its specificity at recall). Synonym edges: each
@@ -43,49 +43,16 @@ from memory.graph import synonym_pairs
 from memory.index.base import VectorIndex
 from memory.phrases import episode_phrases
 from memory.scenes import summary
+from memory.segmentation import Segmenter, embedding_segmenter
 from memory.semantic.base import FactExtractor
 from memory.store.base import MemoryStore, MemoryWriter, PendingEpisode, Vector, entity_id
 
-GAP_SECONDS = 3600.0
-MAX_EVENT = 12
-GAMMA = 1.0
 LINK_MIN = 0.55
 LINKS_PER_EPISODE = 3
 SCENE_MIN = 0.55
 SYNONYM_MIN = 0.8
 """Cosine at or above which two phrase nodes are synonyms (HippoRAG 2's threshold; checked on the LoCoMo dev set)."""
 SYNONYM_TOP_K = 10
-
-
-def segment(vectors: np.ndarray[Any, Any], sessions: list[str | None], times: list[float]) -> list[int]:
-    """Event index of each episode (pure function; boundaries by surprise, session, gap, size)."""
-    labels: list[int] = []
-    event = -1
-    centroid = np.zeros(vectors.shape[1] if len(vectors) else 1)
-    size = 0
-    surprises: list[float] = []
-    for i, v in enumerate(vectors):
-        boundary = i == 0
-        if not boundary:
-            c = centroid / (np.linalg.norm(centroid) or 1.0)
-            surprise = 1.0 - float(v @ c)
-            window = surprises[-30:]
-            threshold = (np.mean(window) + GAMMA * np.std(window)) if len(window) >= 5 else 0.9
-            boundary = bool(
-                sessions[i] != sessions[i - 1]
-                or times[i] - times[i - 1] > GAP_SECONDS
-                or size >= MAX_EVENT
-                or surprise > threshold
-            )
-            surprises.append(surprise)
-        if boundary:
-            event += 1
-            centroid = np.zeros_like(v, dtype=np.float64)
-            size = 0
-        centroid = centroid + v
-        size += 1
-        labels.append(event)
-    return labels
 
 
 def consolidate(
@@ -96,11 +63,13 @@ def consolidate(
     namespace: str,
     *,
     ignored_speakers: Collection[str] = (),
+    segmenter: Segmenter = embedding_segmenter,
 ) -> dict[str, int]:
     """Consolidate the namespace's unconsolidated episodes; returns counts of what was built.
 
-    ``index`` gives the associative links (nearest earlier episodes); with an ``extractor``, facts (not from
-    ``ignored_speakers``) and the persona follow (:mod:`memory.extraction`, whose new facts ``embedder`` embeds).
+    ``segmenter`` cuts them into events; ``index`` gives the associative links (nearest earlier episodes); with
+    an ``extractor``, facts (not from ``ignored_speakers``) and the persona follow (:mod:`memory.extraction`,
+    whose new facts ``embedder`` embeds).
     """
     new = store.pending_episodes(namespace)
     counts = {
@@ -118,7 +87,7 @@ def consolidate(
         _extract(store, embedder, extractor, namespace, counts, ignored_speakers)  # what a crash interrupted
         return counts
     vectors = np.stack([p.vector for p in new]).astype(np.float32)
-    labels = segment(vectors, [p.episode.session for p in new], [p.episode.timestamp for p in new])
+    labels = segmenter([p.episode for p in new], vectors)
     event_ids = {lab: f"ev_{new[0].seq}_{lab}" for lab in set(labels)}
     counts["events"] = len(event_ids)
 
@@ -278,4 +247,4 @@ def _scenes(
     return created
 
 
-__all__ = ["consolidate", "segment"]
+__all__ = ["consolidate"]

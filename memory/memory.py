@@ -43,6 +43,7 @@ from memory.records import (
     new_id,
     to_epoch,
 )
+from memory.segmentation import Segmenter, build_segmenter, embedding_segmenter
 from memory.semantic.base import FactExtractor, Triple
 from memory.store import needs_directory_lock, open_store
 from memory.store.base import MemoryStore, MemoryWriter, NewEpisode
@@ -88,6 +89,7 @@ class Memory:
         llm: LLM | None,
         lock: DirectoryLock | None,
         extractor: FactExtractor | None = None,
+        segmenter: Segmenter = embedding_segmenter,
     ) -> None:
         self.directory = directory
         self.settings = settings
@@ -96,6 +98,7 @@ class Memory:
         self.embedder = embedder
         self.llm = llm
         self.extractor = extractor
+        self.segmenter = segmenter
         # the learned half of the injection screen, when the weights fit this embedder (memory.injection_detector)
         self._detector = load_detector(embedder.name, embedder.dim) if settings.flag_injections else None
         self._lock = lock
@@ -134,7 +137,7 @@ class Memory:
         Raises:
             StoreLockedError: another process has this directory open (SQLite store or embedded Chroma).
             ConfigError: the embedder differs from the one the memory was built with; a Postgres store without
-                ``postgres_url``.
+                ``postgres_url``; ``segmentation="surprise"`` without a model that scores tokens.
             CorruptStoreError / MemoryBackendError: a store cannot be opened.
         """
         settings = settings or MemorySettings()
@@ -164,7 +167,8 @@ class Memory:
                 index = ChromaIndex(client, prefix=settings.collection_prefix, dim=embedder.dim)
             if extractor is None:
                 extractor = build_extractor(settings.facts, llm, embedder)
-            memory = cls(path, settings, store, index, embedder, llm, lock, extractor)
+            segmenter = build_segmenter(settings.segmentation, llm)
+            memory = cls(path, settings, store, index, embedder, llm, lock, extractor, segmenter)
             rebuild = rebuild and store.has_records()
             interrupted = store.meta(INDEX_REBUILD_KEY) is not None  # a rebuild (`cogarch doctor`) was killed
             memory.reconcile(full=rebuild or interrupted)
@@ -465,6 +469,7 @@ class Memory:
                 self.extractor,
                 namespace,
                 ignored_speakers=self.settings.fact_speakers_ignored,
+                segmenter=self.segmenter,
             )
         with self._guard:
             self._flush_after_commit()

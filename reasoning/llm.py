@@ -282,10 +282,17 @@ class OptionScorer(Protocol):
     ``score_options(messages, options)`` returns, for each option, the total log-likelihood of the option's
     tokens as the assistant's reply to ``messages`` (higher is more likely). ``normalize=True`` divides by the
     option's token count (mean log-likelihood), which compares options of different lengths fairly.
+    ``end_of_turn=False`` leaves out the end of the reply (the option is a passage that need not end the turn:
+    token surprise, :mod:`memory.segmentation`).
     """
 
     def score_options(
-        self, messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
+        self,
+        messages: Sequence[Message],
+        options: Sequence[str],
+        *,
+        normalize: bool = True,
+        end_of_turn: bool = True,
     ) -> list[float]: ...
 
 

@@ -70,10 +70,16 @@ class Wrapper:
             if inner_score is not None:
 
                 def score_options(
-                    messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
+                    messages: Sequence[Message],
+                    options: Sequence[str],
+                    *,
+                    normalize: bool = True,
+                    end_of_turn: bool = True,
                 ) -> list[float]:
+                    # passed on only when False: a scorer written before the flag still takes the call
+                    flags = {} if end_of_turn else {"end_of_turn": False}
                     return self._around_score(
-                        lambda: list(inner_score(messages, options, normalize=normalize))
+                        lambda: list(inner_score(messages, options, normalize=normalize, **flags))
                     )
 
                 return score_options

@@ -2,12 +2,13 @@
 embedding rule of consolidation, scored on LoCoMo's session boundaries.
 
     .venv/bin/python benchmarks/memory/segmentation.py [--data ../shared/data/locomo/locomo_dev.json]
-        [--context 256] [--conversations N] [--out benchmarks/results/memory_segmentation.json]
+        [--context 128] [--conversations N] [--out benchmarks/results/memory_segmentation.json]
 
 Each conversation's turns ("speaker: text") are read as one stream with the session marks and times removed
-(consolidation also cuts at session changes and time gaps; here the content alone must find them). Per turn:
+(consolidation also cuts at session changes and time gaps; here the content alone must find them). The rules
+are :mod:`memory.segmentation`'s, which consolidation runs (setting ``memory.segmentation``). Per turn:
 
-- **embedding surprise** (consolidation's rule, :func:`memory.consolidation.segment`): ``1 - cos`` of the turn's
+- **embedding surprise** (consolidation's rule, :func:`memory.segmentation.segment`): ``1 - cos`` of the turn's
   all-MiniLM-L6-v2 vector with the current event's centroid; a boundary where it exceeds ``mean + gamma * std``
   of the last 30 surprises (its size cap of 12 turns reported as a separate row: with it every event is short);
 - **token surprise** (EM-LLM): the mean negative log-likelihood per token of the turn given the preceding
@@ -36,12 +37,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from memory.consolidation import GAMMA, segment
 from memory.embedders.local import LocalEmbedder
+from memory.segmentation import (
+    CONTEXT_TOKENS,
+    GAMMA,
+    WINDOW,
+    refine,
+    segment,
+    threshold_boundaries,
+    token_surprise,
+)
 from reasoning.engines.local import LocalEngine
-from reasoning.llm import user
 
-WINDOW = 30
 TOLERANCE = 1
 
 
@@ -60,33 +67,6 @@ def turns_of(conversation: dict[str, Any]) -> tuple[list[str], list[int]]:
             caption = f" [image: {t['blip_caption']}]" if t.get("blip_caption") else ""
             texts.append(f"{t['speaker']}: {t['text']}{caption}")
     return texts, starts
-
-
-def threshold_boundaries(scores: list[float]) -> list[int]:
-    """Indices whose score exceeds ``mean + GAMMA * std`` of the previous ``WINDOW`` scores (after 5)."""
-    out = []
-    for i in range(1, len(scores)):
-        window = scores[max(0, i - WINDOW) : i]
-        if len(window) >= 5 and scores[i] > np.mean(window) + GAMMA * np.std(window):
-            out.append(i)
-    return out
-
-
-def refine(boundaries: list[int], vectors: np.ndarray, reach: int = 2, side: int = 3) -> list[int]:
-    """Move each boundary within ``reach`` turns to the lowest similarity between the ``side`` turns before
-    and after it; merge boundaries closer than ``side`` turns."""
-    n = len(vectors)
-
-    def gap(i: int) -> float:
-        a, b = vectors[max(0, i - side) : i].mean(0), vectors[i : min(n, i + side)].mean(0)
-        return float(a @ b / ((np.linalg.norm(a) * np.linalg.norm(b)) or 1.0))
-
-    moved = sorted({min(range(max(1, b - reach), min(n, b + reach + 1)), key=gap) for b in boundaries})
-    out: list[int] = []
-    for b in moved:
-        if not out or b - out[-1] >= side:
-            out.append(b)
-    return out
 
 
 def score(predicted: list[int], truth: list[int]) -> dict[str, float]:
@@ -115,28 +95,10 @@ def top_k(scores: list[float], k: int) -> list[int]:
     return sorted(chosen)
 
 
-def token_surprise(engine: LocalEngine, texts: list[str], context_tokens: int) -> list[float]:
-    """Mean negative log-likelihood per token of each turn given the preceding turns (at most
-    ``context_tokens`` tokens of them, whole turns), scored as the continuation of the transcript."""
-    out = []
-    lengths = [len(t.split()) * 1.4 for t in texts]  # a rough token count to choose the context's turns
-    for i, text in enumerate(texts):
-        j, budget = i, 0.0
-        while j > 0 and budget + lengths[j - 1] <= context_tokens:
-            j -= 1
-            budget += lengths[j]
-        context = "\n".join(texts[j:i]) or "(start of the conversation)"
-        ll = engine.score_options([user(context)], [text], normalize=True, end_of_turn=False)[0]
-        out.append(-ll)
-        if (i + 1) % 50 == 0:
-            print(f"  {i + 1}/{len(texts)} turns scored", flush=True)
-    return out
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="/work/shared/data/locomo/locomo_dev.json")
-    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--context", type=int, default=CONTEXT_TOKENS)
     p.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
     p.add_argument("--out", default="benchmarks/results/memory_segmentation.json")
     args = p.parse_args()
@@ -144,6 +106,7 @@ def main() -> None:
     embedder = LocalEmbedder()
     engine = LocalEngine()
     rows: dict[str, dict[str, list[int]]] = {}
+    per_conversation: dict[str, dict[str, dict[str, float]]] = {}
     truth_all: list[int] = []
     offset = 0
     seconds = 0.0
@@ -179,6 +142,9 @@ def main() -> None:
             "top-K token surprise": top_k(llm, k),
             "top-K token surprise refined by similarity": refine(top_k(llm, k), vectors),
         }
+        per_conversation[str(conv.get("sample_id", len(per_conversation)))] = {
+            name: score(found, truth) for name, found in per.items()
+        }
         for name, found in per.items():
             rows.setdefault(name, {"predicted": []})["predicted"] += [offset + b for b in found]
         truth_all += [offset + b for b in truth]
@@ -190,6 +156,11 @@ def main() -> None:
         "context_tokens": args.context,
         "conversations": len(conversations),
         "rows": {name: score(r["predicted"], truth_all) for name, r in rows.items()},
+        "per_conversation": per_conversation,
+        "mean_f1": {
+            name: float(np.mean([scores[name]["f1"] for scores in per_conversation.values()]))
+            for name in rows
+        },
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
@@ -200,6 +171,11 @@ def main() -> None:
     print("| rule | boundaries | precision | recall | F1 |\n|---|---|---|---|---|")
     for name, s in result["rows"].items():
         print(f"| {name} | {s['predicted']} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} |")
+    ids = list(per_conversation)
+    print(f"\nF1 per conversation\n| rule | {' | '.join(ids)} | mean |\n|---|{'---|' * (len(ids) + 1)}")
+    for name in rows:
+        f1s = " | ".join(f"{per_conversation[c][name]['f1']:.3f}" for c in ids)
+        print(f"| {name} | {f1s} | {result['mean_f1'][name]:.3f} |")
 
 
 def _uncapped(vectors: np.ndarray) -> list[int]:

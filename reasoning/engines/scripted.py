@@ -108,7 +108,12 @@ class ScriptedLLM:
         )
 
     def score_options(
-        self, messages: Sequence[Message], options: Sequence[str], *, normalize: bool = True
+        self,
+        messages: Sequence[Message],
+        options: Sequence[str],
+        *,
+        normalize: bool = True,
+        end_of_turn: bool = True,
     ) -> list[float]:
         """Scores from the ``score`` function; without one, every option scores 0."""
         if self._score is None:
