@@ -8,8 +8,9 @@ instructions (:mod:`memory.hygiene`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from memory.hygiene import injection_flags
+from memory.hygiene import injection_flags_many
 from reasoning.words import keywords, words
 
 _POS = frozenset(
@@ -94,8 +95,15 @@ def valence(text: str) -> float:
 
 def tag(text: str, *, flag_injections: bool = True) -> tuple[float, float, tuple[str, ...]]:
     """``(importance, valence, flags)`` for a new episode."""
-    flags = injection_flags(text) if flag_injections else ()
-    return importance(text), valence(text), flags
+    return tag_many([text], flag_injections=flag_injections)[0]
 
 
-__all__ = ["importance", "tag", "valence"]
+def tag_many(
+    texts: Sequence[str], *, flag_injections: bool = True
+) -> list[tuple[float, float, tuple[str, ...]]]:
+    """:func:`tag` of each text; the injection screen parses the texts it must read in one batch."""
+    flags = injection_flags_many(texts) if flag_injections else [() for _ in texts]
+    return [(importance(t), valence(t), f) for t, f in zip(texts, flags, strict=True)]
+
+
+__all__ = ["importance", "tag", "tag_many", "valence"]

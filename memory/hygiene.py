@@ -25,9 +25,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from memory.nlp import parse
+from memory.nlp import parse_many
 from reasoning.errors import MissingResourceError
 
 # The model and the output verbs are named in several forms, each for one reader, and they differ on purpose:
@@ -286,6 +287,29 @@ def injection_signals(text: str) -> frozenset[str]:
     ``control``, ``override``, ``persona``, ``addressed`` (the model addressed, with an output verb), ``header``
     (an instruction header with an output verb), ``override-order``, ``model-order`` (an order to output something,
     the model mentioned) and ``restricted-output`` (an order to output something only / always / from now on)."""
+    return _signals([text])[0]
+
+
+def _signals(texts: Sequence[str]) -> list[frozenset[str]]:
+    """:func:`injection_signals` of each text. The texts whose parse decides are parsed in one batch
+    (:func:`memory.nlp.parse_many`, about 2x faster per text than one at a time)."""
+    surface = [_surface_signals(t) for t in texts]
+    todo = list(
+        dict.fromkeys(t[:_MAX_PARSED] for t, found in zip(texts, surface, strict=True) if found is None)
+    )
+    try:
+        docs = dict(zip(todo, parse_many(todo), strict=True)) if todo else {}
+    except MissingResourceError:
+        docs = {}  # no spaCy pipeline: the patterns only
+    return [
+        found if found is not None else _order_signals(t, docs.get(t[:_MAX_PARSED]))
+        for t, found in zip(texts, surface, strict=True)
+    ]
+
+
+def _surface_signals(text: str) -> frozenset[str] | None:
+    """The cues the patterns find, or None when only the parse can tell (an output or override word, no
+    pattern)."""
     found: set[str] = set()
     if _PATTERNS.search(text):
         found.add("pattern")
@@ -301,13 +325,16 @@ def injection_signals(text: str) -> frozenset[str]:
         return frozenset({"header"})
     if not output and not _OVERRIDE_WORD.search(text):
         return frozenset()  # no order to output or to override: nothing for the parse to find
-    try:
-        doc = parse(text[:_MAX_PARSED])
-    except MissingResourceError:
-        return frozenset()  # no spaCy pipeline: the patterns only
+    return None
+
+
+def _order_signals(text: str, doc: Any) -> frozenset[str]:
+    """The cues of an order to the model in ``doc``, the parse of ``text`` (None: no parser, no cue)."""
+    if doc is None:
+        return frozenset()
     if _override_directive(doc):
         return frozenset({"override-order"})
-    if output and _directive_output(doc):
+    if _OUTPUT_WORD.search(text) is not None and _directive_output(doc):
         if _MODEL_WORD.search(text):
             return frozenset({"model-order"})
         if _RESTRICT.search(text):
@@ -325,9 +352,14 @@ def injection_flags(text: str) -> tuple[str, ...]:
     return ("injection",) if looks_like_injection(text) else ()
 
 
+def injection_flags_many(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """:func:`injection_flags` of each text, the parses they need made in one batch (the write path's)."""
+    return [("injection",) if found else () for found in _signals(texts)]
+
+
 def quote(text: str) -> str:
     """``text`` as a JSON string literal: newlines and quotes escaped, so it cannot break out of its line."""
     return json.dumps(text, ensure_ascii=False)
 
 
-__all__ = ["injection_flags", "injection_signals", "looks_like_injection", "quote"]
+__all__ = ["injection_flags", "injection_flags_many", "injection_signals", "looks_like_injection", "quote"]

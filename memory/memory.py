@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -22,9 +23,9 @@ from typing import Any, TypeVar, cast
 from memory import consolidation, forgetting, recall, sync, transfer
 from memory.config import EmbeddingSettings, MemorySettings
 from memory.embedders import build_embedder
-from memory.embedders.base import Embedder
+from memory.embedders.base import Embedder, Vectors
 from memory.extraction import build_extractor, store_facts
-from memory.gateway import tag
+from memory.gateway import tag_many
 from memory.index.base import VectorIndex
 from memory.index.chroma import ChromaIndex, chroma_client
 from memory.injection_detector import load_detector
@@ -56,6 +57,10 @@ _log = logging.getLogger(__name__)
 INDEX_REBUILD_KEY = "index_rebuild"
 """Set in ``meta`` while the vector index is being rebuilt; found at open, it triggers a full reconcile."""
 
+
+WRITE_BATCH = 1024
+"""Episodes per embedding call, per transaction and per index upsert in :meth:`Memory.remember_many` (a Chroma
+server added 4000-vector batches 1.3x faster per vector than 256-vector ones: BENCHMARKS.md M, scale)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -265,33 +270,67 @@ class Memory:
 
     @_synchronized
     def remember_many(self, items: Iterable[str | Mapping[str, Any]], *, namespace: str) -> list[str]:
-        """Store many episodes in order (batched embedding and one transaction per batch). Each item is a text
-        or a mapping with ``text`` and optional ``speaker``, ``timestamp``, ``metadata`` and ``id`` (idempotent,
-        see :meth:`remember`). Returns the ids, in order."""
+        """Store many episodes in order. Each item is a text or a mapping with ``text`` and optional ``speaker``,
+        ``timestamp``, ``metadata`` and ``id`` (idempotent, see :meth:`remember`). Returns the ids, in order.
+
+        Every item is checked before anything is written (bad input writes nothing). Then the episodes go in
+        chunks of :data:`WRITE_BATCH`: each chunk is tagged and embedded in one batch and written in one
+        transaction, then added to the vector index. Pipelined: while one chunk is written and indexed (work
+        that mostly runs in the database and the index, often other processes), the next one is tagged and
+        embedded; chunks are committed in order, so a failure leaves a prefix of the items stored.
+        """
         self._check_open()
         check_namespace(namespace)
-        rows: list[NewEpisode] = []
-        order: list[str] = []
-        given_ids: set[str] = set()
+        order, rows = self._new_episodes(items, namespace)
+        chunks = [rows[i : i + WRITE_BATCH] for i in range(0, len(rows), WRITE_BATCH)]
+        if len(chunks) == 1:  # the common case (a turn): no thread
+            self._write_episodes(namespace, *self._prepared(chunks[0]))
+            return order
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remember") as writer:
+            writing: Future[None] | None = None
+            for chunk in chunks:
+                prepared = self._prepared(chunk)
+                if writing is not None:
+                    writing.result()  # the previous chunk is committed and indexed (or its error raised here)
+                writing = writer.submit(self._write_episodes, namespace, *prepared)
+            if writing is not None:
+                writing.result()
+        return order
+
+    def _new_episodes(
+        self, items: Iterable[str | Mapping[str, Any]], namespace: str
+    ) -> tuple[list[str], list[NewEpisode]]:
+        """The ids of ``items`` in order and the episodes to write (untagged), every item checked.
+
+        Raises:
+            InvalidInputError: see :meth:`remember`.
+        """
+        datas: list[Mapping[str, Any]] = []
         for item in items:
             data: Mapping[str, Any] = {"text": item} if isinstance(item, str) else item
             if not isinstance(data, Mapping):
                 raise InvalidInputError(
                     f"an episode is a text or a mapping with 'text', not {type(item).__name__}"
                 )
-            given = data.get("id")
+            datas.append(data)
+        given_ids = [str(d["id"]) for d in datas if d.get("id") is not None]
+        for rid in given_ids:
+            if not rid.startswith("ep_"):  # the kind of a record is read from its id's prefix
+                raise InvalidInputError(f"episode id {rid!r} must start with 'ep_'")
+        owners = self.store.owners(list(dict.fromkeys(given_ids))) if given_ids else {}
+        rows: list[NewEpisode] = []
+        order: list[str] = []
+        seen: set[str] = set()
+        for data in datas:
+            given = None if data.get("id") is None else str(data["id"])
             if given is not None:
-                if not str(given).startswith("ep_"):  # the kind of a record is read from its id's prefix
-                    raise InvalidInputError(f"episode id {given!r} must start with 'ep_'")
-                owner = self.store.owners([str(given)]).get(str(given))
+                owner = owners.get(given)
                 if owner is not None and owner != namespace:
                     raise InvalidInputError(f"episode id {given!r} belongs to another namespace")
-                if (
-                    owner is not None or str(given) in given_ids
-                ):  # stored, or earlier in this batch: idempotent
-                    order.append(str(given))
+                if owner is not None or given in seen:  # stored, or earlier in this batch: idempotent
+                    order.append(given)
                     continue
-                given_ids.add(str(given))
+                seen.add(given)
             text = data.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInputError("cannot remember an empty text")
@@ -304,8 +343,7 @@ class Memory:
             except (TypeError, ValueError) as exc:
                 raise InvalidInputError(f"metadata must be JSON-serialisable: {exc}") from exc
             speaker = data.get("speaker")
-            imp, val, flags = tag(text, flag_injections=self.settings.flag_injections)
-            order.append(str(given) if given is not None else new_id("ep"))
+            order.append(given if given is not None else new_id("ep"))
             rows.append(
                 NewEpisode(
                     id=order[-1],
@@ -315,27 +353,37 @@ class Memory:
                     ts=to_epoch(data.get("timestamp")),
                     session=None if meta.get("session") is None else str(meta.get("session")),
                     metadata=meta_json,
-                    valence=val,
-                    importance=imp,
-                    flags=",".join(flags),
+                    valence=0.0,
+                    importance=0.0,
+                    flags="",
                 )
             )
-        batch = 256
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            vectors = self.embedder([embed_text(r.text, r.speaker) for r in chunk])
-            if self._detector is not None:  # flagged by meaning, where the wording screen let it pass
-                hits = self._detector.flags(vectors)
-                chunk = [
-                    r._replace(flags="injection") if hit and not r.flags else r
-                    for r, hit in zip(chunk, hits, strict=True)
-                ]
-            with self.store.transaction() as tx:
-                tx.add_episodes(namespace, chunk, list(vectors), time.time())
-                tx.enqueue(namespace, [(r.id, "episode") for r in chunk], "upsert")
-                tx.audit(namespace, "remember", chunk[0].id, {"count": len(chunk)})
-            self._flush_after_commit()
-        return order
+        return order, rows
+
+    def _prepared(self, chunk: Sequence[NewEpisode]) -> tuple[list[NewEpisode], Vectors]:
+        """``chunk`` tagged by the gateway (the learned injection detector reads the vectors), and its vectors
+        (one embedding batch)."""
+        tags = tag_many([r.text for r in chunk], flag_injections=self.settings.flag_injections)
+        tagged = [
+            r._replace(importance=imp, valence=val, flags=",".join(flags))
+            for r, (imp, val, flags) in zip(chunk, tags, strict=True)
+        ]
+        vectors = self.embedder([embed_text(r.text, r.speaker) for r in tagged])
+        if self._detector is not None:  # flagged by meaning, where the wording screen let it pass
+            hits = self._detector.flags(vectors)
+            tagged = [
+                r._replace(flags="injection") if hit and not r.flags else r
+                for r, hit in zip(tagged, hits, strict=True)
+            ]
+        return tagged, vectors
+
+    def _write_episodes(self, namespace: str, chunk: Sequence[NewEpisode], vectors: Vectors) -> None:
+        """One transaction (episodes, outbox, audit), then the index."""
+        with self.store.transaction() as tx:
+            tx.add_episodes(namespace, chunk, list(vectors), time.time())
+            tx.enqueue(namespace, [(r.id, "episode") for r in chunk], "upsert")
+            tx.audit(namespace, "remember", chunk[0].id, {"count": len(chunk)})
+        self._flush_after_commit()
 
     @_synchronized
     def add_facts(self, triples: Sequence[Triple], *, namespace: str) -> tuple[int, int]:

@@ -57,6 +57,43 @@ def test_a_word_searched_before_it_was_stored_is_found_once_it_is(mem: Memory) -
     assert [hit[0] for hit in mem.store.lexical_search("u1", ["zebrafinch"], 5, budget=5000)] == [new]
 
 
+def test_remember_many_writes_its_chunks_in_order(mem: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks are embedded while the previous one is written: every episode lands, in the call's order (the
+    ``next`` chain and the ids), each indexed."""
+    monkeypatch.setattr("memory.memory.WRITE_BATCH", 3)
+    ids = mem.remember_many([f"note number {i} about the garden" for i in range(10)], namespace="u1")
+    assert len(set(ids)) == 10
+    chain = {e[0]: e[1] for e in mem.store.edges("u1") if e[2] == "next"}
+    assert [chain.get(a) for a in ids[:-1]] == ids[1:]
+    assert mem.index.ids("u1") == set(ids)
+
+
+def test_a_failed_chunk_leaves_the_chunks_before_it_and_nothing_after(
+    mem: Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("memory.memory.WRITE_BATCH", 2)
+    calls = {"n": 0}
+    embed = mem.embedder
+
+    def failing_third(texts: Sequence[str]) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("embedder down")
+        return embed(texts)
+
+    monkeypatch.setattr(mem, "embedder", failing_third)
+    with pytest.raises(RuntimeError, match="embedder down"):
+        mem.remember_many([f"line {i}" for i in range(8)], namespace="u1")
+    assert [e.text for e in mem.store.episodes("u1")] == ["line 0", "line 1", "line 2", "line 3"]
+
+
+def test_remember_many_checks_every_item_before_writing(mem: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("memory.memory.WRITE_BATCH", 2)
+    with pytest.raises(InvalidInputError):
+        mem.remember_many(["fine", "also fine", "third", {"text": "   "}], namespace="u1")
+    assert not mem.store.has_records("u1")
+
+
 def test_invalid_inputs(mem: Memory) -> None:
     with pytest.raises(InvalidInputError):
         mem.remember("  ", namespace="u")
