@@ -11,7 +11,9 @@ A data directory holds (see DESIGN.md)::
 
 With ``memory.store = "postgres"`` the records are in the database instead of ``memory.sqlite3``: the check is that the
 server answers, the schema is at this code's version and every table reads (``PostgresStore.check``); the vector
-index is then checked the same way (embedded; a Chroma server is not checked).
+index is then checked the same way (embedded; a Chroma server is not checked). The agent's shared tables there
+(``agent_*``: substrates, rate limits, proactive events) get the same check (``AgentDatabase.check``); the
+proactive log stays ``agent.db`` in the data directory, checked as on SQLite.
 
 Checks: each SQLite file passes ``PRAGMA integrity_check``; the vector index opens and holds exactly the records
 of every namespace (no missing entry, no entry without a record, no pending outbox operation); every substrate
@@ -44,8 +46,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cogarch import composition
 from cogarch.datadir import DataDir
 from cogarch.settings import Settings
+from cogarch.store.postgres import TABLES
 from cogarch.substrates import TEMP_SUFFIX, load_substrate
 from memory.embedders import build_embedder
 from memory.embedders.base import Embedder
@@ -56,6 +60,7 @@ from memory.memory import INDEX_REBUILD_KEY
 from memory.store import open_store
 from memory.store.base import MemoryStore, RecordKind, Vector
 from memory.store.lock import DirectoryLock
+from memory.store.postgres import redact_url
 from memory.store.sqlite import SQLiteStore, integrity, record_counts
 from reasoning.errors import (
     CogarchError,
@@ -156,6 +161,7 @@ def diagnose(
     files = DataDir(root)
     _permissions(report, files, repair)
     _memory(report, files.memory, settings, repair, embedder, progress)
+    _agent_tables(report, settings)
     _substrates(report, files.substrate, repair)
     for name, path in (("checkpoints", files.checkpoints), ("proactive_log", files.proactive_log)):
         _sqlite_file(report, name, path, repair)
@@ -270,6 +276,28 @@ def _postgres_memory(
                 _index(report, directory, store, settings, repair, embedder, progress)
         finally:
             store.close()
+
+
+def _agent_tables(report: DoctorReport, settings: Settings) -> None:
+    """The agent's shared tables in the memory's Postgres database (none with SQLite)."""
+    if settings.memory.store != "postgres":
+        return
+    try:
+        shared = composition.build_shared(settings)
+    except CogarchError as exc:
+        report.add("agent_tables", "postgres", "error", exc.message, exc.hint)
+        return
+    if shared is None:
+        return
+    try:
+        found = shared.check()
+        where = redact_url(shared.url) + (f" (schema {shared.schema})" if shared.schema else "")
+        if found == "ok":
+            report.add("agent_tables", where, "ok", "schema current, " + ", ".join(TABLES) + " readable")
+        else:
+            report.add("agent_tables", where, "error", f"the agent's tables: {found}", "see the server's log")
+    finally:
+        shared.close()
 
 
 @contextlib.contextmanager

@@ -134,6 +134,14 @@ def test_damaged_checkpoints_are_moved_aside_and_the_agent_starts(data: Path) ->
         assert any("Ada lives in Paris" in e.text for e in agent.memory.episodes(namespace="bob"))
 
 
+def test_damaged_proactive_log_is_moved_aside(data: Path) -> None:
+    (data / "agent.db").write_bytes(os.urandom(5000))
+    assert statuses(diagnose(data, embedder=EMB))["proactive_log"] == {"error"}
+    assert statuses(diagnose(data, embedder=EMB, repair=True))["proactive_log"] == {"repaired"}
+    assert not (data / "agent.db").exists() and list(data.glob("agent.db.corrupt-*"))
+    assert "agent_tables" not in statuses(diagnose(data, embedder=EMB))  # SQLite: no shared tables
+
+
 def test_damaged_memory_database_is_reported_not_repaired(data: Path) -> None:
     db = data / "memory" / "memory.sqlite3"
     for side in ("-wal", "-shm"):

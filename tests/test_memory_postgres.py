@@ -202,6 +202,27 @@ def test_doctor_checks_the_database(tmp_path: Path, schema: str, monkeypatch: py
     assert memory.status == "error" and "edges" in memory.message
 
 
+def test_doctor_checks_the_agent_tables(tmp_path: Path, schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Substrates, rate limits and proactive events live in the database too: doctor reads each table."""
+    import psycopg
+
+    monkeypatch.setenv("COGARCH_MEMORY__STORE", "postgres")
+    monkeypatch.setenv("COGARCH_MEMORY__POSTGRES_URL", str(POSTGRES_URL))
+    monkeypatch.setenv("COGARCH_MEMORY__POSTGRES_SCHEMA", schema)
+    settings = Settings.load(data_dir=tmp_path)
+    with Memory.open(tmp_path / "memory", settings.memory, embedder=EMB) as m:
+        _fill(m)
+    report = diagnose(tmp_path, settings=settings, embedder=EMB)
+    tables = [c for c in report.checks if c.name == "agent_tables"]
+    assert [c.status for c in tables] == ["ok"] and schema in tables[0].path and report.ok
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{schema}".agent_rate_buckets')
+    report = diagnose(tmp_path, settings=settings, embedder=EMB)
+    tables = [c for c in report.checks if c.name == "agent_tables"]
+    assert tables[0].status == "error" and "agent_rate_buckets" in tables[0].message and not report.ok
+    assert next(c for c in report.checks if c.name == "memory").status == "ok"
+
+
 def test_a_server_outage_fails_writes_cleanly_and_the_store_recovers(tmp_path: Path, schema: str) -> None:
     from urllib.parse import urlsplit
 

@@ -60,6 +60,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 """The agent's shared tables, one entry per version (append, never edit)."""
+TABLES = ("agent_substrates", "agent_rate_buckets", "agent_proactive_events")
+"""The tables of :data:`MIGRATIONS` (what :meth:`AgentDatabase.check` reads)."""
 
 _NOW = "extract(epoch FROM clock_timestamp())"  # the server's clock: processes on several hosts agree on it
 
@@ -186,6 +188,21 @@ class AgentDatabase:
         with self._conn("vacuuming the agent's tables") as conn:
             conn.execute("VACUUM agent_substrates, agent_proactive_events")
 
+    def check(self) -> str:
+        """``"ok"`` when the agent's tables are at this code's version and each one can be read; else what
+        failed (for ``cogarch doctor``)."""
+        try:
+            version = self._q(
+                "reading the agent's schema version", "SELECT max(version) AS v FROM agent_schema_version"
+            )
+            if version[0]["v"] != len(MIGRATIONS):
+                return f"agent schema version {version[0]['v']}, expected {len(MIGRATIONS)}"
+            for table in TABLES:
+                self._q(f"reading {table}", f"SELECT 1 FROM {table} LIMIT 1")
+        except MemoryBackendError as exc:
+            return exc.message
+        return "ok"
+
     # -- per-user turn order ------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def user_lock(self, user: str, wait_s: float) -> Iterator[None]:
@@ -300,4 +317,4 @@ class AgentDatabase:
                 stop.wait(1.0)
 
 
-__all__ = ["CHANNEL", "MIGRATIONS", "AgentDatabase"]
+__all__ = ["CHANNEL", "MIGRATIONS", "TABLES", "AgentDatabase"]
