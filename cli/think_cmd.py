@@ -178,6 +178,10 @@ def think(
             console.print(f"  {i}. {_label(thought, n=200)}", highlight=False)
             for a in found:
                 console.print(f"     [dim]~ {_label(a.text, n=150)}[/]", highlight=False)
+        if result.answered_from:  # the facts the final answer was generated from (the winning path's, ranked)
+            console.print("[bold]answered from:[/]")
+            for a in result.answered_from:
+                console.print(f"  [dim]~ {_label(a.text, n=150)}[/]", highlight=False)
         console.print(
             f"[bold green]answer:[/] {_label(result.answer, n=500)}  "
             f"[dim](value {result.value:.2f}, {result.nodes} nodes, depth {result.depth}, {result.tokens} tokens, "

@@ -471,9 +471,11 @@ def tool_uses(state: TurnState) -> list[dict[str, Any]]:
 def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """System 2: CoAT search whose nodes recall from the user's memory (and the substrate's associations at the
     root); the value of a node is the generator's confidence in it (``settings.search.confidence``), else the
-    model's P(yes) on its own prompt when the engine scores options, else an LLM judge. The best answer is the
-    reply; an answer that only repeats the question, one of the user's messages or an earlier reply is never
-    given: the turn then answers with System 1 (:func:`respond`).
+    model's P(yes) on its own prompt when the engine scores options, else an LLM judge. The reply is the search's
+    answer: by default generated from the question and the memories recalled along the winning path
+    (``settings.search.answer_from``; the summary's ``answered_from``). An answer that only repeats the
+    question, one of the user's messages or an earlier reply is never given: the turn then answers with
+    System 1 (:func:`respond`).
     ``Agent.interrupt`` stops the search early with its best so far."""
     ctx = runtime.context
     user = state["user"]
@@ -516,6 +518,9 @@ def deliberate(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
         "depth": int(result.depth),
         "stopped_by": str(result.stopped_by),
         "concluded": bool(result.concluded),
+        "answered_from": [
+            {"text": a.text, "source_ids": list(a.source_ids), "score": a.score} for a in result.answered_from
+        ],
         "tokens": int(result.tokens),
     }
     tokens = {"prompt": 0, "completion": int(result.tokens)}

@@ -76,6 +76,22 @@ class SearchSettings(BaseModel):
         "evaluator where the engine reports none) instead of the evaluator: 'thoughts' (steps that state no "
         "answer), 'all' (answers too; the search then never stops on a judge's acceptance) or 'off'.",
     )
+    answer_from: Literal["path", "tree", "node"] = Field(
+        "path",
+        description="Where the final answer comes from: 'path' (one last generation from the question and the "
+        "associations recalled along the winning path, ranked newest hop first, at most answer_facts), 'tree' "
+        "(the same from the associations recalled anywhere in the tree: an ablation) or 'node' (the best node's "
+        "own stated answer, concluded at the end of its chain when it states none).",
+    )
+    recall_from: Literal["step", "thought", "root"] = Field(
+        "step",
+        description="What a node's associations are recalled for: 'step' (its thought and the memories its "
+        "parent recalled, so each hop recalls for what the last hop brought), 'thought' (its thought alone) or "
+        "'root' (only the question is recalled for, once, at the root; nodes recall nothing: an ablation).",
+    )
+    answer_facts: int = Field(
+        3, ge=1, le=16, description="Associations the final answer step is given ('path' and 'tree')."
+    )
 
 
 __all__ = ["LOCAL_MODEL", "LLMSettings", "SearchSettings"]

@@ -296,12 +296,22 @@ class OptionScorer(Protocol):
     ) -> list[float]: ...
 
 
+@runtime_checkable
+class PromptCoster(Protocol):
+    """An engine that can say what a prompt would cost before running it: ``prompt_cost(messages)`` is the
+    number of prompt tokens a call would compute now (a prefix-caching engine does not compute the part it
+    holds), so a caller with a hard token budget can size a generation to fit."""
+
+    def prompt_cost(self, messages: Sequence[Message]) -> int: ...
+
+
 __all__ = [
     "LLM",
     "Completion",
     "GenerationOptions",
     "Message",
     "OptionScorer",
+    "PromptCoster",
     "Role",
     "Schema",
     "StreamChunk",

@@ -252,4 +252,14 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
-__all__ = ["QUESTION_WORDS", "STOPWORDS", "content_words", "keywords", "words"]
+def terms(text: str) -> set[str]:
+    """The keywords of ``text`` lightly normalised, to tell whether two texts speak of the same thing: a
+    possessive "'s" and a final "s" removed ("Vanlo's" and "Vanlo", "lives" and "live" match)."""
+    out: set[str] = set()
+    for w in keywords(text):
+        w = w.removesuffix("'s")
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+__all__ = ["QUESTION_WORDS", "STOPWORDS", "content_words", "keywords", "terms", "words"]

@@ -38,8 +38,8 @@ RETRYABLE: tuple[type[LLMError], ...] = (LLMTimeoutError, LLMRateLimitError, LLM
 
 
 class Wrapper:
-    """Base of the wrappers: holds ``inner``, forwards ``name`` and (when the inner has them) ``score_options``
-    and ``usage``.
+    """Base of the wrappers: holds ``inner``, forwards ``name`` and (when the inner has them) ``score_options``,
+    ``prompt_cost`` and ``usage``.
 
     Subclasses override ``complete`` / ``stream`` and may override :meth:`_around_score` to apply their
     behaviour to option scoring too.
@@ -83,6 +83,10 @@ class Wrapper:
                     )
 
                 return score_options
+        if attr == "prompt_cost":  # what a prompt would cost (the local engine knows its prefix cache)
+            inner_cost = getattr(self.__dict__.get("inner"), "prompt_cost", None)
+            if inner_cost is not None:
+                return inner_cost
         if attr == "usage":  # the engine's running token count (the local engine keeps one)
             inner = self.__dict__.get("inner")
             if inner is not None and hasattr(inner, "usage"):

@@ -73,6 +73,11 @@ def test_think_associations_are_recalled_from_stored_memories(data_dir: Path) ->
     assert any("Porto" in a["text"] for a in chain_associations)
     assert reply.text and not reply.text.endswith("?")  # an answer (a word of a fact), not the question
     assert any(reply.text in text for text in stored.values())
+    # the answer was generated from the winning path's recalled memories only (at most answer_facts = 3)
+    given = search["answered_from"]
+    assert search["concluded"] and 1 <= len(given) <= 3
+    assert all(a["source_ids"][0] in stored for a in given)
+    assert reply.text in given[-1]["text"]  # the scripted model names the last fact it is given
 
 
 def test_interrupt_stops_the_search_with_the_best_so_far(data_dir: Path) -> None:

@@ -12,7 +12,7 @@ from reasoning.config import LLMSettings
 from reasoning.engines import build_llm
 from reasoning.engines.local import CACHE_SUBDIR, LocalEngine
 from reasoning.errors import ConfigError
-from reasoning.llm import GenerationOptions, OptionScorer, system, user
+from reasoning.llm import GenerationOptions, OptionScorer, PromptCoster, system, user
 
 MODEL_CACHE = Path(tempfile.gettempdir()) / "cogarch-test-models"
 
@@ -122,6 +122,21 @@ def test_prefix_cache_gives_the_same_results_as_a_fresh_engine(local: LocalEngin
     assert local.complete(grown, options).text == reused
     local.clear_prefix_cache()
     assert local.score_options(grown, ["apple", "banana", "a car"]) == pytest.approx(scores, abs=1e-4)
+
+
+def test_prompt_cost_is_what_the_next_call_computes_of_its_prompt(local: LocalEngine) -> None:
+    chat = [system("You are terse."), user("Name a fruit.")]
+    options = GenerationOptions(max_tokens=6)
+    local.clear_prefix_cache()
+    cold = local.prompt_cost(chat)
+    first = local.complete(chat, options)
+    assert cold == first.usage.prompt_tokens - first.usage.cached_tokens == first.usage.prompt_tokens
+    grown = [*chat, {"role": "assistant", "content": first.text}, user("Another one.")]
+    warm = local.prompt_cost(grown)
+    again = local.complete(grown, options)
+    assert warm == again.usage.prompt_tokens - again.usage.cached_tokens < again.usage.prompt_tokens
+    wrapped = build_llm(LLMSettings(device="cpu"), cache_dir=MODEL_CACHE)
+    assert isinstance(wrapped, PromptCoster) and wrapped.prompt_cost(chat) > 0  # forwarded by the wrappers
 
 
 def test_alternating_prompt_families_keep_their_prefixes(local: LocalEngine) -> None:

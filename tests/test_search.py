@@ -29,6 +29,7 @@ from reasoning.search import (
     SearchEvent,
     SearchResult,
 )
+from reasoning.search.coat import chain_facts
 from reasoning.search.thoughts import clean_thought, parse_answer
 from reasoning.search.tree import (
     Node,
@@ -167,7 +168,10 @@ def test_associations_are_fetched_per_node_and_appear_in_the_next_prompts() -> N
     llm = counter_llm()
     evaluator = TableEvaluator({"thought 1": 0.9})
     search = CoATSearch(
-        llm, associator=associator, evaluator=evaluator, settings=settings(max_nodes=3, branching=1)
+        llm,
+        associator=associator,
+        evaluator=evaluator,
+        settings=settings(max_nodes=3, branching=1, recall_from="thought"),
     )
     result = search.run("why?")
     # the root, then every new node, once each
@@ -477,14 +481,14 @@ def test_confidence_values_thoughts_without_an_evaluator_call() -> None:
         llm,
         associator=assoc,
         evaluator=evaluator,
-        settings=settings(branching=3, max_nodes=3, confidence="thoughts"),
+        settings=settings(branching=3, max_nodes=3, confidence="thoughts", answer_from="node"),
     ).run("6*7?")
     one, two, answer = found.tree.nodes[1:]
     assert one.thought_score == pytest.approx(math.exp(-0.5)) and two.thought_score == pytest.approx(
         math.exp(-1)
     )
-    assert one.association_score == pytest.approx(0.4)  # F_a: the mean score of its associations
-    assert one.value == pytest.approx(math.exp(-0.5) + 0.5 * 0.4)
+    assert one.association_score == 0.0  # F_a: what its associations add (the root already recalled "a fact")
+    assert one.value == pytest.approx(math.exp(-0.5))
     assert answer.thought_score == 0.7  # answers still go to the evaluator
     assert [c[3] for c in evaluator.calls] == ["42"]  # ... and only they
 
@@ -538,3 +542,123 @@ def test_default_evaluator_is_the_llm_judge() -> None:
     llm = ScriptedLLM(lambda m, o: '{"thought_score": 10}' if o.schema is not None else "Answer: 3")
     result = CoATSearch(llm).run("1+2?")
     assert result.stopped_by == "judge" and result.answer == "3"
+
+
+class RecallByTopic:
+    """Associations by the newest line of the path given (the question at the root): a fact per topic, to see
+    which node recalled what."""
+
+    def __init__(self, facts: dict[str, list[str]]) -> None:
+        self.facts = facts
+        self.calls: list[list[str]] = []
+
+    def __call__(self, question: str, path: Sequence[str]) -> list[Association]:
+        self.calls.append(list(path))
+        query = path[-1] if path else question
+        return [
+            Association(text, (f"id-{text}",), 1.0)
+            for topic, texts in self.facts.items()
+            if topic in query
+            for text in texts
+        ]
+
+
+def test_the_answer_is_generated_from_the_winning_paths_facts_only() -> None:
+    # the root recalls Ann's fact; "go left" recalls Lev's facts, "go right" Rob's; the left branch is the more
+    # confident one
+    def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        if "now." in messages[-1]["content"]:
+            return "Answer: Lplace"
+        return "go right" if options.temperature else "go left"
+
+    llm = ConfidentLLM(ScriptedLLM(fn), lambda t: -0.1 if t == "go left" else -1.5)
+    assoc = RecallByTopic({"Where": ["Ann's friend is Lev."], "left": ["Lev likes tea.", "Lev lives in Lplace."],
+                           "right": ["Rob lives in Rplace.", "Ann's friend is Rob."]})  # fmt: skip
+    result = CoATSearch(
+        llm, associator=assoc, settings=settings(max_nodes=2, branching=2, answer_facts=3)
+    ).run("Where does Ann's friend live?")
+    assert [n.thought for n in result.tree.nodes[1:]] == ["go left", "go right"]
+    assert result.chain == ["go left"] and result.concluded and result.answer == "Lplace"
+    # the path's facts linked into a chain from the question: friend -> Lev -> Lev's home ("likes tea" is left
+    # out: it links to nothing the chain needs); nothing from the right branch
+    assert [a.text for a in result.answered_from] == ["Ann's friend is Lev.", "Lev lives in Lplace."]
+    last = llm.inner.calls[-1][0][-1]["content"]
+    assert "Lev lives in Lplace." in last and "Rob" not in last and "tea" not in last
+    # ablation: from the whole tree, the other branch's facts compete (Ann's friend is Rob too)
+    tree = CoATSearch(
+        llm, associator=assoc, settings=settings(max_nodes=2, branching=2, answer_from="tree")
+    ).run("Where does Ann's friend live?")
+    assert "Rob lives in Rplace." in [a.text for a in tree.answered_from]
+
+
+def test_facts_are_linked_into_a_chain_from_the_question() -> None:
+    facts = [Association(t, (), 1.0) for t in ["Vanlo lives in Belsen.", "Gal's coach is Vanqua.",
+             "Vanqua lives in Drotel.", "Gal's teacher is Vanlo.", "Gal lives in Omfen.", "Vanlo's coach is Fen.",
+             "Fen lives in Zorom."]]  # fmt: skip
+
+    def chain(question: str, limit: int = 3) -> list[str]:
+        return [a.text for a in chain_facts(question, facts, limit)]
+
+    assert chain("Where does Gal's teacher live?") == ["Gal's teacher is Vanlo.", "Vanlo lives in Belsen."]
+    assert chain("Where does the coach of Gal's teacher live?") == [
+        "Gal's teacher is Vanlo.", "Vanlo's coach is Fen.", "Fen lives in Zorom."]  # fmt: skip
+    assert chain("Where does the coach of Gal's teacher live?", limit=2) == [
+        "Gal's teacher is Vanlo.", "Vanlo's coach is Fen."]  # fmt: skip
+    assert chain("Where does Gal live?") == ["Gal lives in Omfen."]
+    assert chain("What is the weather like?") == []  # nothing speaks of the question
+
+
+def test_a_node_recalls_for_its_thought_and_what_its_parent_recalled() -> None:
+    assoc = RecallByTopic({"Where": ["A's friend is Bo."], "Bo": ["Bo lives in Oslo."]})
+    CoATSearch(counter_llm(), associator=assoc, evaluator=TableEvaluator({}),
+               settings=settings(max_nodes=2, branching=1)).run("Where does A's friend live?")  # fmt: skip
+    # the root recalls for the question; node 1 for the root's facts and its thought; node 2 for node 1's
+    # new facts and its thought (the root's are not repeated)
+    assert assoc.calls == [[], ["A's friend is Bo.\nthought 1"],
+                           ["A's friend is Bo.\nthought 1", "Bo lives in Oslo.\nthought 2"]]  # fmt: skip
+    # ablations: the thought alone; the root only
+    thought = RecallByTopic({"Where": ["A's friend is Bo."]})
+    CoATSearch(counter_llm(), associator=thought, evaluator=TableEvaluator({}),
+               settings=settings(max_nodes=2, branching=1, recall_from="thought")).run("Where?")  # fmt: skip
+    assert thought.calls == [[], ["thought 1"], ["thought 1", "thought 2"]]
+    root = RecallByTopic({"Where": ["A's friend is Bo."]})
+    found = CoATSearch(counter_llm(), associator=root, evaluator=TableEvaluator({}),
+                       settings=settings(max_nodes=2, branching=1, recall_from="root")).run("Where?")  # fmt: skip
+    assert root.calls == [[]] and all(not n.associations for n in found.tree.nodes[1:])
+
+
+def test_a_confident_nodes_association_score_counts_only_what_is_new_on_its_path() -> None:
+    llm = ConfidentLLM(counter_llm(), lambda t: -0.5)
+    assoc = RecallByTopic({"q": ["old fact."], "thought": ["old fact.", "new fact."]})
+    found = CoATSearch(llm, associator=assoc, settings=settings(max_nodes=1, confidence="all")).run("q")
+    node = found.tree.nodes[1]
+    assert [a.text for a in node.associations] == ["old fact.", "new fact."]
+    assert node.association_score == pytest.approx(0.5)  # (0 + 1) / 2: the root already had "old fact."
+
+
+class CostingLLM(ScriptedLLM):
+    """A ScriptedLLM that says what a prompt costs (its whole prompt: no prefix cache), as the local engine."""
+
+    def prompt_cost(self, messages: Sequence[Message]) -> int:
+        return sum(len(m["content"].split()) for m in messages)
+
+
+def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
+    counter = itertools.count(1)
+    llm = CostingLLM(lambda m, o: "Answer: x" if "now." in m[-1]["content"] else f"step {next(counter)} here")
+    assoc = RecallByTopic({"": ["a fact with several words in it."]})
+    nodes = []
+    for budget in (150, 260, 400):
+        search = CoATSearch(
+            llm,
+            associator=assoc,
+            evaluator=TableEvaluator({}),
+            settings=settings(max_tokens=budget, max_nodes=50),
+        )
+        found = search.run("q?")
+        assert found.stopped_by == "tokens" and found.concluded and found.answer == "x"
+        assert (
+            found.tokens <= budget
+        )  # never overrun, the final answer included (each prompt here is ~40 words)
+        nodes.append(found.nodes)
+    assert nodes[0] < nodes[1] < nodes[2]

@@ -17,12 +17,20 @@ tokens not taken from the prefix cache, plus generated and option tokens), the s
 
 - single: ``Agent.chat(question)``, System 1 (recall, one reply);
 - best_of_n: n rounds, each: a thought sampled from the question and its recalled facts, a recall for that
-  thought (the agent's ``MemoryAssociator``), an answer generated from all of it, scored by the model's P(yes);
-  the most confident answer wins; rounds continue while the last round's cost still fits the budget;
-- self_consistency: answers sampled from the question and its recalled facts, majority vote over the places
-  named; same budget rule;
+  thought and those facts (the agent's ``MemoryAssociator``, as a CoAT node recalls), an answer generated the way
+  CoAT's final answer is (the question and that sample's facts linked into a chain by ``answer_facts``, at most
+  ``SearchSettings.answer_facts``), scored by the model's P(yes); the most confident answer wins; rounds continue
+  while the last round's cost still fits the budget;
+- self_consistency: answers sampled from the question and its recalled facts (put in the answer prompt as CoAT's
+  answer step puts its facts: ``answer_facts``), majority vote over the places named; same budget rule;
 - coat: ``Agent.chat(question, think=True)``: the CoAT search with memory associations per node, search budget =
-  the budget.
+  the budget; its final answer is generated from the winning path's facts (``answer_from="path"``).
+
+Ablations (each removes one mechanism, through the same ``Agent.chat(think=True)``): coat_root (only the root
+recalls; nodes recall nothing: ``recall_from="root"``), coat_thought (a node recalls for its thought alone, not
+also for what its parent recalled: ``recall_from="thought"``), coat_tree (the final answer from the facts recalled
+anywhere in the tree, same ranking and cap: ``answer_from="tree"``), coat_node (the best node's own answer, as
+before: ``answer_from="node"``).
 
 Run (dev, then held-out):
   nice -n 10 .venv/bin/python benchmarks/search/bench_memory_hops.py --items 20 --budget 480
@@ -44,7 +52,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +63,7 @@ from cogarch import Agent
 from cogarch.associator import MemoryAssociator
 from reasoning.llm import GenerationOptions, Usage
 from reasoning.search import Association, StepJudge
+from reasoning.search.coat import ANSWER_MAX_TOKENS, answer_facts
 from reasoning.search.thoughts import (
     ANSWER_NOW,
     NEXT_STEP,
@@ -63,6 +72,7 @@ from reasoning.search.thoughts import (
     parse_answer,
     thought_conversation,
 )
+from reasoning.search.tree import Node, new_tree
 
 RELATIONS = {
     "dev": {"links": ["teacher", "sister", "neighbour", "coach"], "home": ("{p} lives in {v}.", "live")},
@@ -104,6 +114,12 @@ SYLLABLES = {
     ],
 }
 METHODS = ("single", "best_of_n", "self_consistency", "coat")
+ABLATIONS = {
+    "coat_root": {"recall_from": "root"},
+    "coat_thought": {"recall_from": "thought"},
+    "coat_tree": {"answer_from": "tree"},
+    "coat_node": {"answer_from": "node"},
+}
 REFERENCES = ("gold_facts", "gold_plus_1", "gold_plus_3", "all_facts")
 """Not methods but bounds: the answer prompt with the question's own chain of facts (gold_facts), the chain and
 1 or 3 other told facts drawn at random (gold_plus_n), or every fact told (all_facts), shuffled, in place of
@@ -216,11 +232,17 @@ def run_best_of_n(
         thought = _complete(
             llm, thought_conversation(q.text, "", root, [], NEXT_STEP), temperature=t, seed=seed + n
         )
-        found = assoc(q.text, [thought])
-        messages = thought_conversation(q.text, "", root, [(thought, found)], ANSWER_NOW)
-        said = _complete(llm, messages, temperature=t, seed=seed + 100 + n)
+        found = assoc(q.text, ["\n".join([*(a.text for a in root), thought])])  # as a CoAT node recalls
+        tree = new_tree(q.text)
+        chain = [
+            replace(tree.root, associations=tuple(root)),
+            Node(1, 0, 1, thought=thought, associations=tuple(found)),
+        ]
+        ordered = answer_facts(q.text, chain, agent.settings.search.answer_facts)  # as CoAT's answer step
+        messages = thought_conversation(q.text, "", ordered, [], ANSWER_NOW)
+        said = _complete(llm, messages, temperature=t, seed=seed + 100 + n, max_tokens=ANSWER_MAX_TOKENS)
         answer = parse_answer(said) or said
-        transcript = thought_conversation(q.text, "", root, [(thought, found)], None)
+        transcript = thought_conversation(q.text, "", ordered, [], None)
         confidence = judge.evaluate_transcript(transcript, found, answer).thought_score
         if confidence > best[0]:
             best = (confidence, answer)
@@ -252,13 +274,17 @@ def run_self_consistency(
 ) -> dict[str, Any]:
     llm = agent.llm
     root = MemoryAssociator(agent.memory, user, k=agent.settings.search.associations)(q.text, [])
-    messages = thought_conversation(q.text, "", root, [], ANSWER_NOW)
+    recalled = [replace(new_tree(q.text).root, associations=tuple(root))]
+    facts = answer_facts(q.text, recalled, agent.settings.search.answer_facts)  # as CoAT's answer step
+    messages = thought_conversation(q.text, "", facts, [], ANSWER_NOW)
     votes: Counter[str] = Counter()
     answers: list[str] = []
     n, last = 0, 0
     while n == 0 or meter.used + last <= budget:
         before = meter.used
-        said = _complete(llm, messages, temperature=0.0 if n == 0 else 0.8, seed=seed + n)
+        said = _complete(
+            llm, messages, temperature=0.0 if n == 0 else 0.8, seed=seed + n, max_tokens=ANSWER_MAX_TOKENS
+        )
         answers.append(said)
         place = named_place(said, places)
         if place is not None:
@@ -284,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.report:
         rows = [row for f in args.report for row in json.loads(Path(f).read_text())["items"]]
-        done = [m for m in (*METHODS, *REFERENCES) if all(m in r for r in rows)]
+        done = [m for m in (*METHODS, *ABLATIONS, *REFERENCES) if all(m in r for r in rows)]
         report(summarize(rows, done), done, args, Path(args.report[0]))
         return
     methods = args.methods.split(",")
@@ -317,8 +343,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             told_dir = Path(tmp) / "told"
 
-            def open_agent(path: Path, max_tokens: int) -> Agent:
-                settings = Settings.load(data_dir=path, llm={"max_tokens": max_tokens}, search=search,
+            def open_agent(path: Path, max_tokens: int, method: str = "") -> Agent:
+                searching = {**search, **ABLATIONS.get(method, {})}
+                settings = Settings.load(data_dir=path, llm={"max_tokens": max_tokens}, search=searching,
                                          substrate={"enabled": False})  # fmt: skip
                 return Agent(settings, llm=llm, embedder=embedder)
 
@@ -327,7 +354,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     for text in world.told:
                         agent.chat(text, user=user)
             for q in world.questions:
-                row: dict[str, Any] = {"i": i, "hops": q.hops, "question": q.text, "gold": q.gold}
+                row: dict[str, Any] = {"i": i, "hops": q.hops, "question": q.text, "gold": q.gold,
+                                       "facts": list(q.facts)}  # fmt: skip
                 for m in methods:
                     if m in REFERENCES:
                         meter.reset()
@@ -337,19 +365,27 @@ def main(argv: Sequence[str] | None = None) -> None:
                         continue
                     copy = Path(tmp) / f"{m}-{q.hops}"
                     shutil.copytree(told_dir, copy)
-                    with open_agent(copy, 24) as agent:
+                    with open_agent(copy, 24, m) as agent:
                         meter.reset()
                         start, cpu = time.perf_counter(), time.process_time()
                         extra: dict[str, Any] = {}
                         match m:
                             case "single":
                                 reply = agent.chat(q.text, user=user).text
-                            case "coat":
+                            case "coat" | "coat_root" | "coat_thought" | "coat_tree" | "coat_node":
                                 r = agent.chat(q.text, user=user, think=True)
                                 reply = r.text
                                 s = r.search or {}
                                 extra = {
-                                    k: s.get(k) for k in ("nodes", "depth", "stopped_by", "chain", "fallback")
+                                    k: s.get(k)
+                                    for k in (
+                                        "nodes",
+                                        "depth",
+                                        "stopped_by",
+                                        "chain",
+                                        "fallback",
+                                        "answered_from",
+                                    )
                                 }
                                 extra["chain_depth"] = len(s.get("chain", []))
                                 extra["associations"] = [
@@ -401,16 +437,52 @@ def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, A
             part["coat"]["gold_in_chain"] = sum(
                 any(q_gold_in(g, r["gold"]) for g in r["coat"].get("associations") or []) for r in sub
             ) / len(sub)
-            baselines = [m for m in methods if m != "coat" and m not in REFERENCES]
+            # where it fails: the gold place among the facts the answer was given; the whole chain of facts
+            given = [[a["text"] for a in r["coat"].get("answered_from") or []] for r in sub]
+            part["coat"]["gold_in_answer_facts"] = sum(
+                q_gold_in(g, r["gold"]) for g, r in zip(given, sub, strict=True)
+            ) / len(sub)
+            part["coat"]["chain_in_answer_facts"] = sum(
+                set(r["facts"]) <= set(g) for g, r in zip(given, sub, strict=True) if r.get("facts")
+            ) / len(sub)
+            for m in [
+                m for m in methods if m.startswith("coat")
+            ]:  # retrieval and choice vs the model's answer
+                part[m]["answer_facts"] = answer_facts_diagnosis([r[m] for r in sub], sub)
+            baselines = [m for m in methods if m != "coat" and m not in REFERENCES and m not in ABLATIONS]
             if baselines:
                 best = max(baselines, key=lambda m: part[m]["accuracy"])
                 part["best_baseline"] = best
-                for m in baselines:
-                    part[f"coat_minus_{m}"] = paired_diff(
-                        [r["coat"]["correct"] for r in sub], [r[m]["correct"] for r in sub]
-                    )
+            for m in [m for m in methods if m != "coat" and m not in REFERENCES]:
+                a, b = [r["coat"]["correct"] for r in sub], [r[m]["correct"] for r in sub]
+                part[f"coat_minus_{m}"] = (*paired_diff(a, b), *bootstrap_diff(a, b))
         out[f"{hops}-hop"] = part
     return out
+
+
+def answer_facts_diagnosis(runs: Sequence[dict[str, Any]], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Where a CoAT variant fails: how often the facts its answer was given hold the question's whole chain
+    (retrieval and chain choice), exactly the chain, and the accuracy with and without the chain there (the
+    model's own share)."""
+    given = [{a["text"] for a in run.get("answered_from") or []} for run in runs]
+    has = [set(r["facts"]) <= g for g, r in zip(given, rows, strict=True)]
+    ok = [bool(run["correct"]) for run in runs]
+    with_chain = [c for c, h in zip(ok, has, strict=True) if h]
+    without = [c for c, h in zip(ok, has, strict=True) if not h]
+    return {
+        "chain_given": sum(has) / len(rows),
+        "exactly_the_chain": sum(g == set(r["facts"]) for g, r in zip(given, rows, strict=True)) / len(rows),
+        "accuracy_with_chain": f"{sum(with_chain)}/{len(with_chain)}",
+        "accuracy_without_chain": f"{sum(without)}/{len(without)}",
+    }
+
+
+def bootstrap_diff(a: Sequence[bool], b: Sequence[bool], n: int = 10000) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of mean(a - b) over paired items (resampling items, seeded)."""
+    rng = random.Random(0)
+    d = [int(x) - int(y) for x, y in zip(a, b, strict=True)]
+    means = sorted(statistics.mean(rng.choices(d, k=len(d))) for _ in range(n))
+    return means[int(0.025 * n)], means[int(0.975 * n) - 1]
 
 
 def q_gold_in(texts: Sequence[str], gold: str) -> bool:
@@ -430,11 +502,16 @@ def report(summary: dict[str, Any], methods: Sequence[str], args: Any, out: Path
             c = part["coat"]
             print(f"  coat nodes {c['nodes']} chain depth {c['chain_depth']} tree depth {c['tree_depth']}")
             print(
-                f"  coat stopped by {c['stopped_by']}; gold place in the best chain's facts {c['gold_in_chain']:.2f}"
+                f"  coat stopped by {c['stopped_by']}; gold place in the best chain's facts {c['gold_in_chain']:.2f}; "
+                f"in the answer's facts {c['gold_in_answer_facts']:.2f}; whole chain there {c['chain_in_answer_facts']:.2f}"
             )
+            for m in [m for m in methods if m.startswith("coat")]:
+                print(f"  {m} answer facts: {part[m]['answer_facts']}")
             for k, v in part.items():
                 if k.startswith("coat_minus_"):
-                    print(f"  {k}: {v[0]:+.2f} (95% {v[1]:+.2f} .. {v[2]:+.2f})")
+                    print(
+                        f"  {k}: {v[0]:+.2f} (95% normal {v[1]:+.2f} .. {v[2]:+.2f}, bootstrap {v[3]:+.2f} .. {v[4]:+.2f})"
+                    )
     print(f"wrote {out}")
 
 

@@ -307,10 +307,7 @@ class LocalEngine:
         slots sharing as much, the one that loses the fewest tokens is cut back.
         """
         slots = [(self._kv_ids, self._kv), *self._parked]
-        shared = [_common_prefix(cached, ids, min(len(ids) - 1, kv.length)) for cached, kv in slots]
-        # most tokens shared; among equals, the slot that loses least when cut back (a tree search's siblings
-        # then reuse the slot of their parent's prompt, not one holding a sibling's longer transcript)
-        best = max(range(len(slots)), key=lambda i: (shared[i], shared[i] - len(slots[i][0]), -i))
+        best, shared = self._best_slot(ids)
         if 2 * shared[best] >= len(slots[best][0]):
             chosen = best
         elif len(slots) < PREFIX_SLOTS:
@@ -322,6 +319,24 @@ class LocalEngine:
         self._kv_ids, self._kv = slots.pop(chosen)
         self._parked = slots
         return shared[chosen]
+
+    def _best_slot(self, ids: list[int]) -> tuple[int, list[int]]:
+        """The slot sharing the longest prefix with ``ids`` and every slot's shared length (no change)."""
+        slots = [(self._kv_ids, self._kv), *self._parked]
+        shared = [_common_prefix(cached, ids, min(len(ids) - 1, kv.length)) for cached, kv in slots]
+        # most tokens shared; among equals, the slot that loses least when cut back (a tree search's siblings
+        # then reuse the slot of their parent's prompt, not one holding a sibling's longer transcript)
+        best = max(range(len(slots)), key=lambda i: (shared[i], shared[i] - len(slots[i][0]), -i))
+        return best, shared
+
+    def prompt_cost(self, messages: Sequence[Message]) -> int:
+        """The prompt tokens a call with ``messages`` would compute now: those the prefix cache does not hold
+        (what ``Usage.computed_tokens`` will charge for the prompt). Changes nothing."""
+        with self._lock:
+            ids = self._prompt_ids(messages)
+            best, shared = self._best_slot(ids)
+            held = [self._kv_ids, *(cached for cached, _ in self._parked)][best]
+            return len(ids) - (shared[best] if 2 * shared[best] >= len(held) else 0)
 
     def clear_prefix_cache(self) -> None:
         """Forget every cached prefix (frees their memory; the next call computes its whole prompt)."""

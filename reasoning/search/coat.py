@@ -21,9 +21,15 @@ Tokens are the ones the model ran (``Usage.computed_tokens``: a prefix-caching e
 prefix it already holds; siblings share their parent's prompt).
 
 Answers: a candidate stating an answer that echoes the question or one of the caller's ``avoid`` texts (the
-user's own messages), or that is itself a question, is dropped like a duplicate. When the search ends on a node
-that states no answer, one last generation ("conclude") asks for the answer at the end of the best chain; the
-loop keeps ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the budget for it.
+user's own messages), or that is itself a question, is dropped like a duplicate. The final answer
+(``settings.answer_from``): "path" (the default) generates it once more from the question and the associations
+recalled along the winning path only (:func:`path_facts`: each fact at its first recall on the path, the newest
+hop's first, at most ``settings.answer_facts``): what a chain of associated thoughts gives over a single recall
+is a focused context, each hop recalling for its own thought. "tree" does the same from every association
+recalled in the tree (an ablation), "node" takes the best node's own stated answer and, when it states none,
+concludes one at the end of its chain. The loop keeps ``thought_max_tokens`` + :data:`ANSWER_PROMPT_TOKENS` of
+the budget for this last generation, and the answer step drops its lowest-ranked facts until its prompt's
+estimated cost fits what is left.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from dataclasses import replace
 
 from reasoning.config import SearchSettings
 from reasoning.errors import InvalidInputError, SearchBudgetExceeded
-from reasoning.llm import LLM, GenerationOptions, Message, Usage
+from reasoning.llm import LLM, GenerationOptions, Message, PromptCoster, Usage
 from reasoning.search.associations import Association, Associator
 from reasoning.search.environment import ActionProposer, CopyableEnv, default_proposer
 from reasoning.search.evaluators import Evaluation, Evaluator, LLMJudge, TranscriptEvaluator
@@ -64,13 +70,21 @@ from reasoning.search.tree import (
     select,
     update_node,
 )
+from reasoning.words import terms
 
 EventSink = Callable[[SearchEvent], None]
 StopFlag = Callable[[], bool]
 """``stop()`` True asks the search to end before its next model call (stopped_by "interrupted")."""
 
-CONCLUDE_PROMPT_TOKENS = 40
-"""Budget kept for the conclusion's prompt tokens the cache does not hold (its request line and last step)."""
+ANSWER_PROMPT_TOKENS = 60
+"""Budget kept for the final answer step's prompt tokens the prefix cache does not hold (its facts, its request
+line; the conclusion's last step)."""
+ANSWER_MAX_TOKENS = 24
+"""Generation cap of the final answer (an answer naming made-up places runs to 15-20 tokens)."""
+MIN_GENERATION = 4
+"""A generation is not started with fewer tokens than this left for it."""
+CHARS_PER_TOKEN = 3
+"""A conservative estimate of the characters per token of a prompt (made-up names split into short tokens)."""
 
 
 class _BudgetHit(SearchBudgetExceeded):
@@ -161,9 +175,9 @@ class CoATSearch:
         action_proposer: environment mode: picks candidate commands (default: option scoring when the
             engine can score, else the first admissible ones).
         clock: the wall clock (injectable for tests).
-        conclude: when the best node states no answer, conclude one at the end of its chain (keeps
-            ``thought_max_tokens`` + :data:`CONCLUDE_PROMPT_TOKENS` of the token budget for it); False: the
-            answer is then the best node's thought.
+        conclude: run the final answer step of ``settings.answer_from`` (keeps ``thought_max_tokens`` +
+            :data:`ANSWER_PROMPT_TOKENS` of the token budget for it); False: the answer is the best node's
+            stated answer, else its thought.
 
     Values (``settings.confidence``): a node valued by confidence costs no model call: F_g = the generator's
     confidence in its own words (exp of ``Completion.logprob``, the mean token log-probability) and F_a = the
@@ -232,7 +246,7 @@ class CoATSearch:
         """
         if not question.strip():
             raise InvalidInputError("the question is empty", hint="pass the question to think about")
-        reserve = self.thought_max_tokens + CONCLUDE_PROMPT_TOKENS if self.conclude else 0
+        reserve = ANSWER_MAX_TOKENS + ANSWER_PROMPT_TOKENS if self.conclude else 0
         run = _Run(new_tree(question), self.settings, self.clock, stop, reserve)
         echoes = [question, *avoid]
         self._associate_root(run, question, [])
@@ -305,9 +319,9 @@ class CoATSearch:
             if hit_reason is not None:
                 reason = hit_reason
                 break
-        concluded = None
+        concluded: tuple[str | None, tuple[Association, ...]] = (None, ())
         if conclude is not None and reason != "interrupted":
-            concluded = self._conclude(run, *conclude)
+            concluded = self._final_answer(run, *conclude)
         return self._result(run, reason, env_mode=env_mode, concluded=concluded)
 
     @staticmethod
@@ -346,15 +360,22 @@ class CoATSearch:
         ``request`` None: no request line (a judge asks its own question)."""
         steps = [(n.thought, n.associations) for n in chain[1:]] + ([new] if new is not None else [])
         if self.prompt is None:  # each step lists only the facts the path has not listed yet
-            listed = unique_associations([chain[0].associations])
-            fresh: list[tuple[str, Sequence[Association]]] = []
-            for thought, found in steps:
-                new_facts = unique_associations([listed, found])[len(listed) :]
-                listed += new_facts
-                fresh.append((thought, new_facts))
+            found = _fresh([chain[0].associations, *(f for _, f in steps)])
+            fresh = [(t, f) for (t, _), f in zip(steps, found[1:], strict=True)]
             return thought_conversation(tree.question, context, chain[0].associations, fresh, request)
         facts = unique_associations([chain[0].associations, *(f for _, f in steps)])
         return self.prompt(tree.question, context, [t for t, _ in steps], facts, request == ANSWER_NOW)
+
+    def _best(self, tree: Tree, *, env_mode: bool) -> Node:
+        """The winning node: when the final answer is generated from facts ("path", "tree"), the highest-valued
+        node whether or not it states an answer (its path is what the answer is given); else answers first."""
+        from_facts = self.conclude and not env_mode and self.settings.answer_from != "node"
+        return best_node(tree, answers_first=not from_facts)
+
+    def _prompt_cost(self, messages: Sequence[Message], unknown: int = 0) -> int:
+        """The prompt tokens a call would compute now, from the engine (:class:`PromptCoster`); ``unknown``
+        where it cannot say (the generation is then capped by the budget alone)."""
+        return self.llm.prompt_cost(messages) if isinstance(self.llm, PromptCoster) else unknown
 
     def _sample_seed(self, node_id: int, k: int) -> int:
         return (self.seed * 1_000_003 + node_id * 101 + k) % (2**31)
@@ -365,22 +386,26 @@ class CoATSearch:
         question: str,
         path: list[str],
         answer: str | None,
+        recall_path: list[str] | None = None,
         transcript: Callable[[tuple[Association, ...]], list[Message]] | None = None,
         confidence: float | None = None,
+        known: frozenset[str] = frozenset(),
     ) -> tuple[tuple[Association, ...], Evaluation, int]:
         """AM(n) and V(n)'s parts of a new node; ``transcript(AM(n))`` (the prompt that would expand the node)
         lets a :class:`TranscriptEvaluator` score it there; a ``confidence`` is F_g itself (no evaluator call;
-        F_a is then the mean score of AM(n))."""
+        F_a is then what AM(n) adds to its path: the mean score of AM(n), an association already recalled on
+        the path (its dedup key in ``known``) counting 0)."""
         spent = 0
         found: tuple[Association, ...] = ()
-        if self.associator is not None:
+        if self.associator is not None and self.settings.recall_from != "root":
             run.check()
             before = _used(self.associator)
-            found = tuple(self.associator(question, path))
+            found = tuple(self.associator(question, path if recall_path is None else recall_path))
             spent += _used(self.associator) - before
             run.tokens += _used(self.associator) - before
         if confidence is not None:
-            assoc = sum(a.score for a in found) / len(found) if found else 0.0
+            fresh = [a.score for a in found if dedup_key(a.text) not in known]
+            assoc = sum(fresh) / len(found) if found else 0.0
             return found, Evaluation(confidence, assoc, False, f"confidence={confidence:.2f}"), spent
         run.check()
         before = _used(self.evaluator)
@@ -410,11 +435,19 @@ class CoATSearch:
         # asked not to copy them (GenerationOptions.avoid), so fewer generations are spent on repeats
         said = [*path, *(tree.nodes[c].thought for c in leaf.children)]
         keys = {dedup_key(t) for t in said}
+        known = frozenset(dedup_key(a.text) for n in chain for a in n.associations)
+        # what the associator is given: per step, the memories recalled just before it (new on the path) and its
+        # thought, so each hop recalls for what the last hop brought ("step"); or the thoughts alone ("thought")
+        fresh = _fresh([n.associations for n in chain])
+        steps = [_step_text(f, n.thought) for f, n in zip(fresh, chain[1:], strict=False)]
         try:
             for k in range(self._budget_children(run)):
                 run.check(new_node=True)
+                room = run.tokens_left() - self._prompt_cost(messages)
+                if room < MIN_GENERATION:  # the prompt alone would overrun the budget
+                    raise _BudgetHit("tokens")
                 options = GenerationOptions(
-                    max_tokens=min(self.thought_max_tokens, run.tokens_left()),
+                    max_tokens=min(self.thought_max_tokens, room),
                     temperature=0.0 if k == 0 else self.temperature,
                     seed=self._sample_seed(leaf_id, k),
                     stop=STEP_STOPS,  # one step is one line (a lead-in line takes its next one)
@@ -434,10 +467,11 @@ class CoATSearch:
                 keys.add(key)
                 by_confidence = s.confidence == "all" or (answer is None and s.confidence == "thoughts")
                 confidence = _confidence(completion.logprob) if by_confidence else None
+                recall_path = [*steps, _step_text(fresh[-1], thought)] if s.recall_from == "step" else None
                 found, evaluation, spent = self._associate_and_evaluate(
-                    run, tree.question, [*path, thought], answer,
+                    run, tree.question, [*path, thought], answer, recall_path,
                     lambda am, t=thought: self._messages(tree, chain, context, None, (t, am)),  # type: ignore[misc]
-                    confidence,
+                    confidence, known,
                 )  # fmt: skip
                 run.node_cost = cost + spent
                 value = evaluation.thought_score + s.beta * evaluation.association_score
@@ -512,25 +546,48 @@ class CoATSearch:
             raise _with_ids(hit, new_ids) from None
         return new_ids, False
 
-    def _conclude(self, run: _Run, context: str, echoes: Sequence[str]) -> str | None:
-        """When the best node states no answer, ask for it at the end of the best chain (one generation, in
-        the reserved budget). Returns the stated answer, or None (no need, no budget, or an echo). The
-        conclusion is not a node: the tree and the chain stay what the search found."""
+    def _final_answer(
+        self, run: _Run, context: str, echoes: Sequence[str]
+    ) -> tuple[str | None, tuple[Association, ...]]:
+        """The last generation (``settings.answer_from``), in the reserved budget: "path"/"tree" answer from the
+        question and the ranked facts of the winning path / the whole tree; "node" concludes at the end of the
+        best chain when the best node states no answer. Returns (the answer, the facts it was given); the
+        answer is None when there was no need, no budget or no facts, or when it echoes the question or the
+        user's messages. The answer step is not a node: the tree and the chain stay what the search found."""
         tree = run.tree
-        best = best_node(tree)
-        if best.answer is not None or (best.id == 0 and not tree.root.associations):
-            return None
-        messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
-        left = self.settings.max_tokens - run.tokens - CONCLUDE_PROMPT_TOKENS
-        if left < 4 or (run.stop is not None and run.stop()):
-            return None
+        how = self.settings.answer_from
+        best = self._best(tree, env_mode=False)
+        if run.stop is not None and run.stop():
+            return None, ()
+        facts: tuple[Association, ...] = ()
+        if how == "node":
+            if best.answer is not None or (best.id == 0 and not tree.root.associations):
+                return None, ()
+            messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
+            left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, ANSWER_PROMPT_TOKENS)
+        else:
+            nodes = path_to(tree, best.id) if how == "path" else list(tree.nodes)
+            ranked = answer_facts(tree.question, nodes, self.settings.answer_facts)
+            left = 0
+            while ranked:  # drop the chain's last fact until the prompt's cost fits
+                facts = tuple(ranked)
+                messages = thought_conversation(tree.question, context, facts, [], ANSWER_NOW)
+                estimate = sum(len(a.text) + 3 for a in facts) // CHARS_PER_TOKEN + len(ANSWER_NOW) // 2
+                left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, estimate)
+                if left >= MIN_GENERATION:
+                    break
+                ranked = ranked[:-1]
+            if not ranked:
+                return None, ()
+        if left < MIN_GENERATION:
+            return None, ()
         completion = self.llm.complete(
-            messages, GenerationOptions(max_tokens=min(self.thought_max_tokens, left), temperature=0.0)
+            messages, GenerationOptions(max_tokens=min(ANSWER_MAX_TOKENS, left), temperature=0.0)
         )
         run.tokens += completion.usage.computed_tokens
         thought = clean_thought(completion.text)
         answer = parse_answer(thought) or thought
-        return None if is_echo(answer, echoes) else answer
+        return (None, facts) if is_echo(answer, echoes) else (answer, facts)
 
     # ----------------------------------------------------------------- output
 
@@ -553,13 +610,19 @@ class CoATSearch:
         self.on_event(event)
 
     def _result(
-        self, run: _Run, reason: StopReason, *, env_mode: bool, concluded: str | None = None
+        self,
+        run: _Run,
+        reason: StopReason,
+        *,
+        env_mode: bool,
+        concluded: tuple[str | None, tuple[Association, ...]] = (None, ()),
     ) -> SearchResult:
         tree = run.tree
-        best = best_node(tree)
+        best = self._best(tree, env_mode=env_mode)
         chain = path_to(tree, best.id)[1:]
         actions = [n.action for n in chain if n.action is not None]
-        stated = best.answer if best.answer is not None else (concluded or best.thought)
+        final, facts = concluded
+        stated = final or (best.answer if best.answer is not None else best.thought)
         answer = (actions[0] if actions else "") if env_mode else stated
         self._emit(run, "stop", text=reason)
         return SearchResult(
@@ -575,8 +638,90 @@ class CoATSearch:
             stopped_by=reason,
             accepted=best.accepted,
             actions=actions,
-            concluded=concluded is not None,
+            concluded=final is not None,
+            answered_from=facts if final is not None else (),
         )
+
+
+def path_facts(nodes: Sequence[Node], limit: int) -> list[Association]:
+    """The facts a final answer is given: the associations of ``nodes`` (a path, root first, or a whole tree),
+    each at its first recall, ranked by the depth of the node that first recalled it, deepest first (the newest
+    hop recalled for the newest thought), then in the associator's order; at most ``limit``. (The answer prompt
+    lists them root first.)"""
+    return [a for _, _, a in _ranked_facts(nodes)[:limit]]
+
+
+def answer_facts(question: str, nodes: Sequence[Node], limit: int) -> list[Association]:
+    """The facts the final answer is given, in order: the associations of ``nodes`` (ranked as
+    :func:`path_facts`) linked into a chain from the question (:func:`chain_facts`), at most ``limit``; when no
+    fact speaks of the question's terms, the ``limit`` best-ranked, listed root first."""
+    ranked = _ranked_facts(nodes)
+    chain = chain_facts(question, [a for _, _, a in ranked], limit)
+    if chain:
+        return chain
+    return [a for _, _, a in sorted(ranked[:limit], key=lambda t: (t[0], t[1]))]
+
+
+def chain_facts(question: str, facts: Sequence[Association], limit: int) -> list[Association]:
+    """``facts`` linked into a chain from ``question`` by the terms they share (:func:`reasoning.words.terms`),
+    each term weighted 1 / (the number of ``facts`` holding it), so a name links more than "lives": the first
+    fact shares most with the question; each next one shares most with what the chain's last fact brought
+    (its terms that neither the question nor an earlier link holds), plus half its weight of the question's
+    terms; the chain ends when no fact shares a term with that, or at ``limit`` facts. Ties go to the earlier
+    fact. Empty when no fact shares a term with the question."""
+    held = [terms(a.text) for a in facts]
+    df: dict[str, int] = {}
+    for ts in held:
+        for t in ts:
+            df[t] = df.get(t, 0) + 1
+
+    def weight(shared: set[str]) -> float:
+        return sum(1.0 / df[t] for t in shared)
+
+    asked = terms(question)
+    left = list(range(len(facts)))
+    first = max(left, key=lambda i: (weight(held[i] & asked), -i), default=None)
+    if first is None or not held[first] & asked:
+        return []
+    chain, seen = [first], asked | held[first]
+    new = held[first] - asked
+    left.remove(first)
+    while left and len(chain) < limit:
+        best = max(left, key=lambda i: (weight(held[i] & new) + 0.5 * weight(held[i] & asked), -i))
+        if not held[best] & new:
+            break
+        chain.append(best)
+        left.remove(best)
+        new, seen = held[best] - seen, seen | held[best]
+    return [facts[i] for i in chain]
+
+
+def _ranked_facts(nodes: Sequence[Node]) -> list[tuple[int, int, Association]]:
+    """(depth of first recall, rank there, association) of every distinct association of ``nodes``, ranked as
+    :func:`path_facts` says."""
+    first: dict[str, tuple[int, int, Association]] = {}
+    for node in nodes:
+        for rank, a in enumerate(node.associations):
+            key = dedup_key(a.text)
+            if key and (key not in first or (node.depth, rank) < first[key][:2]):
+                first[key] = (node.depth, rank, a)
+    return sorted(first.values(), key=lambda t: (-t[0], t[1]))
+
+
+def _fresh(groups: Sequence[Sequence[Association]]) -> list[list[Association]]:
+    """Per group of associations along a path (root first), the ones not in an earlier group."""
+    listed: list[Association] = []
+    out: list[list[Association]] = []
+    for group in groups:
+        new = unique_associations([listed, group])[len(listed) :]
+        listed += new
+        out.append(new)
+    return out
+
+
+def _step_text(facts: Sequence[Association], thought: str) -> str:
+    """A step of a path as the associator sees it: the memories recalled just before it, then its thought."""
+    return "\n".join([*(a.text for a in facts), thought])
 
 
 def _confidence(logprob: float | None) -> float | None:
@@ -590,4 +735,4 @@ def _with_ids(hit: _BudgetHit, new_ids: list[int]) -> _BudgetHit:
     return hit
 
 
-__all__ = ["CoATSearch", "EventSink"]
+__all__ = ["CoATSearch", "EventSink", "answer_facts", "chain_facts", "path_facts"]

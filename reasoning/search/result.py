@@ -67,7 +67,9 @@ class SearchResult:
         seconds: wall time.
         stopped_by: why the search stopped.
         accepted: the judge accepted the answer.
-        concluded: the answer was concluded at the end of the best chain (its node stated none).
+        concluded: the answer came from the final answer step (``SearchSettings.answer_from``), not from a
+            node's own words.
+        answered_from: the facts that step was given (empty for "node" and when no step ran).
     """
 
     answer: str
@@ -83,6 +85,7 @@ class SearchResult:
     accepted: bool = False
     actions: list[str] = field(default_factory=list)
     concluded: bool = False
+    answered_from: tuple[Association, ...] = ()
 
     @property
     def depth(self) -> int:
@@ -133,6 +136,9 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "value": result.value,
         "accepted": result.accepted,
         "concluded": result.concluded,
+        "answered_from": [
+            {"text": a.text, "source_ids": list(a.source_ids), "score": a.score} for a in result.answered_from
+        ],
         "stopped_by": result.stopped_by,
         "tokens": result.tokens,
         "nodes": result.nodes,

@@ -181,8 +181,9 @@ def path_to(tree: Tree, node_id: int) -> list[Node]:
     return out[::-1]
 
 
-def best_node(tree: Tree) -> Node:
-    """The best so far: the accepted answer, else the highest-valued answer, else the highest-valued node.
+def best_node(tree: Tree, *, answers_first: bool = True) -> Node:
+    """The best so far: the accepted answer, else the highest-valued answer (``answers_first``), else the
+    highest-valued node.
 
     Ties go to the earlier node. The root is returned only when it is the only node.
     """
@@ -192,7 +193,7 @@ def best_node(tree: Tree) -> Node:
     accepted = [n for n in candidates if n.accepted]
     if accepted:
         return accepted[0]
-    answers = [n for n in candidates if n.answer is not None]
+    answers = [n for n in candidates if n.answer is not None] if answers_first else []
     pool = answers or list(candidates)
     return max(pool, key=lambda n: (n.value, -n.id))
 
