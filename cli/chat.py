@@ -242,6 +242,7 @@ class Session:
         self.proactive = proactive
         self.idle_grace_s = idle_grace_s
         self.idle_period_s = idle_period_s
+        self._consolidation_error: str | None = None  # the last one shown
         self.last_reply: Any = None
         self._stop = threading.Event()
         self._busy = threading.Event()
@@ -354,6 +355,15 @@ class Session:
             console.print("[green]agent>[/] ", end="", highlight=False)
         console.print("\n", end="")
         self.last_reply = reply
+        error = reply.consolidation_error if reply is not None else None
+        if error and error != self._consolidation_error:  # said once per failure; the episodes are kept
+            console.print(
+                f"  memory consolidation failed: {error} (what you said is stored; it is retried later)",
+                style="dim",
+                highlight=False,
+                markup=False,
+            )
+        self._consolidation_error = error
         if reply is not None and (reply.recalled or reply.associations):
             console.print(
                 f"[dim]  recalled {len(reply.recalled)} · associations {len(reply.associations)} · "
