@@ -54,10 +54,15 @@ class RecallWeights(BaseModel):
         description="Personalized PageRank over the memory graph (phrase nodes, episodes), as (ppr / max) ** walk_power.",
     )
     adj: float = Field(
-        0.25, ge=0, description="Temporal contiguity: the best seed score of the adjacent episodes."
+        0.4, ge=0, description="Temporal contiguity: the best seed score of the adjacent episodes."
     )
     ent: float = Field(
         0.15, ge=0, description="Per query phrase node an episode mentions, times its hub weight."
+    )
+    speaker: float = Field(
+        0.75,
+        ge=0,
+        description="Episodes spoken by someone the query names (a question about Ann: Ann's turns).",
     )
     when: float = Field(0.15, ge=0, description="A 'when' question: episodes that carry a time expression.")
     window: float = Field(0.3, ge=0, description="Items inside the date window the query names.")
@@ -67,6 +72,11 @@ class RecallWeights(BaseModel):
         0.5, ge=0, description="Scale of superseded facts unless the query asks about the past."
     )
     pool: int = Field(40, ge=1, description="Dense and lexical hits per query on the fast path (x3 deep).")
+    neighbours: int = Field(
+        10,
+        ge=0,
+        description="The previous and next episodes of this many best seeds join the candidates, scored by adj.",
+    )
     walk_power: float = Field(
         0.5, gt=0, le=1, description="The walk's score enters as (ppr / max ppr) ** walk_power (1: linear)."
     )

@@ -16,8 +16,13 @@ Score of a candidate item (all signals normalised to [0, 1] within the query):
    ``+ w_ppr * (ppr / max(ppr)) ** walk_power``: a power below 1 lifts the episodes two hops away (through a
    phrase the query does not name) against the ones that mention the query's phrases; the walk's best
    episodes join the candidates.
-3. temporal contiguity (EM-LLM): ``+ w_adj * max(seed of the previous / next episode)``.
-4. phrase match: ``+ w_ent * hub_weight`` for each query phrase node the episode mentions or speaks as.
+3. temporal contiguity (EM-LLM): ``+ w_adj * max(seed of the previous / next episode)``, a neighbour counting
+   only within :data:`memory.segmentation.GAP_SECONDS` (the pause that ends an event); the previous and next
+   episodes of the ``neighbours`` best seeds join the candidates with that score (a dialogue's answer is often
+   the turn after the one that shares the question's words).
+4. phrase match: ``+ w_ent * hub_weight`` for each query phrase node the episode mentions or speaks as;
+   ``+ w_speaker`` when the query names the episode's speaker (a question about Ann is answered by Ann's turns
+   more often than by the turns that address her).
 5. date awareness: a query naming a date window boosts items inside it; a "when" question boosts episodes
    that carry a time expression.
 6. priors: ``+ w_rec * recency + w_imp * importance``.
@@ -54,6 +59,7 @@ from memory.graph import hub_weight, personalized_pagerank, specificity
 from memory.index.base import Hit, VectorIndex
 from memory.phrases import query_keys
 from memory.records import Episode, Fact, RecallResult, Recollection, Scene, Source, embed_text
+from memory.segmentation import GAP_SECONDS
 from memory.semantic.ontology import single_valued
 from memory.store.base import MemoryStore
 from memory.text import (
@@ -169,7 +175,9 @@ def _run(
 
     # phrase nodes the query names (HippoRAG 2), seeded by specificity; the episodes that mention them, the
     # synonyms of those nodes and the synonyms' episodes join the seeds' neighbourhood in the walk's graph
-    named = store.entities_named(ns, query_keys(query))
+    keys = query_keys(query)
+    named = store.entities_named(ns, keys)
+    speakers_named = set(keys)
     q_entities = {e: hub_weight(m) for e, m in named.items()}
     walked = {e: m for e, m in named.items() if m <= EXPAND_MAX}
     seed_ids = sorted(seeds, key=lambda i: -seeds[i])[:pool]
@@ -233,9 +241,13 @@ def _run(
     ppr_max = float(ppr.max()) if len(ppr) else 1.0
 
     # candidates: the seeds plus the graph nodes the walk activated most (bounded, so hubs stay cheap)
-    by_ppr = sorted((n for n in nodes if not n.startswith("en_")), key=lambda n: (-ppr[nodes[n]], n))
+    by_ppr = sorted(
+        (n for n in nodes if not n.startswith("en_") and ppr[nodes[n]] > 0), key=lambda n: (-ppr[nodes[n]], n)
+    )
     as_of = as_of or {}
     candidates = set(seed_ids) | set(by_ppr[: 2 * pool]) | set(as_of)
+    for i in seed_ids[: w.neighbours]:  # a dialogue's evidence is often the turn before or after a hit
+        candidates.update(adjacency.get(i, []))
     ep_rows = store.episodes_by_id([c for c in candidates if c.startswith("ep_")])
     fact_rows = store.facts_by_id([c for c in candidates if c.startswith("fa_")])
     scene_rows = store.scenes_by_id([c for c in candidates if c.startswith("sc_")])
@@ -258,7 +270,14 @@ def _run(
         score = base + walk
         if cid in ep_rows:
             ep = ep_rows[cid]
-            adj = max((seeds.get(n, 0.0) for n in adjacency.get(cid, [])), default=0.0)
+            adj = max(
+                (
+                    seeds.get(n, 0.0)
+                    for n in adjacency.get(cid, [])
+                    if n in ep_rows and abs(ep_rows[n].timestamp - ep.timestamp) <= GAP_SECONDS
+                ),
+                default=0.0,
+            )
             if adj > 0:
                 score += w.adj * adj
                 why.append("adjacent")
@@ -266,6 +285,9 @@ def _run(
             if ent_hit:
                 score += w.ent * sum(ent_hit)
                 why.append("entity")
+            if w.speaker and ep.speaker and ep.speaker.lower() in speakers_named:
+                score += w.speaker
+                why.append("speaker")
             if window and window[0] <= ep.timestamp < window[1]:
                 score += w.window
                 why.append("date")

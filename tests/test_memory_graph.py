@@ -181,3 +181,46 @@ def test_pagerank_ignores_zero_weight_edges_and_sums_to_one() -> None:
     r = personalized_pagerank(4, [(0, 1, 1.0), (1, 2, 0.0), (2, 3, 1.0)], np.array([1.0, 0, 0, 0]))
     assert np.isfinite(r).all() and abs(r.sum() - 1.0) < 1e-9
     assert r[3] == 0.0 and r[1] > 0
+
+
+def test_the_turn_after_a_hit_is_recalled_as_its_neighbour(tmp_path: Path) -> None:
+    # the answer shares no word with the question: only being the next turn of the question's hit brings it in
+    texts = [
+        *FILLER[:6],
+        "Did you hear what Anna named her new puppy?",
+        "Yes, she called him Biscuit!",
+        *FILLER[6:],
+    ]
+    query = "What is the name of Anna's puppy?"
+    found = []
+    alone = {"pool": 3, "seed_phrases": 0.0}  # no walk: its candidates would bring the neighbour in too
+    for name, weights in (("on", RecallWeights(**alone)), ("off", RecallWeights(**alone, neighbours=0))):
+        mem, ids = _build(tmp_path / name, HashEmbedder(1024), weights, texts)
+        with mem:
+            items = mem.recall_with_confidence(query, namespace="u", k=4, deep=False).items
+        assert items[0].id == ids[6]
+        found.append({r.text: r.why for r in items})
+    assert "adjacent" in found[0].get(texts[7], "") and texts[7] not in found[1]
+
+
+def test_a_question_naming_a_speaker_prefers_that_speakers_turns(tmp_path: Path) -> None:
+    # Bob's turn shares more of the question's words; the one Ann said answers a question about Ann
+    texts = [
+        {"text": "Ann asked what to plant in the garden, and the garden of Ann is big.", "speaker": "Bob"},
+        *({"text": t, "speaker": "Bob"} for t in FILLER[:6]),
+        {"text": "This year I planted beans.", "speaker": "Ann"},
+        *({"text": t, "speaker": "Bob"} for t in FILLER[6:]),
+    ]
+    query = "What did Ann plant in the garden?"
+    ranked = []
+    for name, weights in (("on", RecallWeights()), ("off", RecallWeights(speaker=0.0))):
+        settings = MemorySettings(recall=weights)
+        with Memory.open(
+            tmp_path / name, settings, embedder=HashEmbedder(1024), index=InMemoryIndex()
+        ) as mem:
+            mem.remember_many(texts, namespace="u")
+            mem.consolidate(namespace="u")
+            ranked.append([(r.text, r.why) for r in mem.recall(query, namespace="u", k=3)])
+    pos = [next(n for n, (text, _) in enumerate(r) if text.startswith("Ann:")) for r in ranked]
+    assert "speaker" in ranked[0][pos[0]][1] and "speaker" not in ranked[1][pos[1]][1]
+    assert pos[0] < pos[1]  # the signal lifts Ann's answer above the scene that repeats Bob's words

@@ -10,7 +10,9 @@ question of categories 1-4 and maps them to the first k distinct source turns. W
 
 ``--ablation`` recalls the same questions from the same consolidated stores once per row of :data:`ABLATION`
 (``MemorySettings.recall`` weights, through the public API): dense only; + BM25; + the other signals without
-the graph walk; + the phrase-graph PPR without synonym edges; + synonym edges (the defaults).
+the graph walk; + the phrase-graph PPR without synonym edges; + synonym edges (the defaults); then the defaults
+without one mechanism: the neighbour turns as candidates, the speaker signal (the row without the walk is the
+third); and session 9's weights.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _NO_EXTRAS = {
     "ppr": 0.0,
     "adj": 0.0,
     "ent": 0.0,
+    "speaker": 0.0,
     "when": 0.0,
     "window": 0.0,
     "recency": 0.0,
@@ -48,9 +51,12 @@ _NO_EXTRAS = {
 ABLATION: dict[str, RecallWeights] = {
     "dense only": RecallWeights(lex=0.0, **_NO_EXTRAS),
     "+ BM25": RecallWeights(**_NO_EXTRAS),
-    "+ contiguity, dates, priors": RecallWeights(ppr=0.0),
+    "+ contiguity, neighbours, speaker, dates, priors": RecallWeights(ppr=0.0),
     "+ phrase-graph PPR": RecallWeights(synonym=0.0),
     "+ synonym edges (all)": RecallWeights(),
+    "all but neighbour turns": RecallWeights(neighbours=0),
+    "all but the speaker": RecallWeights(speaker=0.0),
+    "session 9 (adj 0.25, no neighbours, no speaker)": RecallWeights(adj=0.25, neighbours=0, speaker=0.0),
 }
 
 
@@ -126,6 +132,10 @@ def run(args: argparse.Namespace) -> dict:
     cached = CachedEmbedder(embedder, Path(args.cache)) if args.cache else None
     emb = cached or embedder
     rows = ABLATION if args.ablation else {"all signals": RecallWeights()}
+    if args.rows:  # dev tuning: named rows of RecallWeights overrides, recalled from the same stores
+        rows = {name: RecallWeights(**over) for name, over in json.loads(args.rows).items()}
+    # the table and the latencies are of the defaults' row (else the last row)
+    main_row = next((n for n, w in rows.items() if w == RecallWeights()), list(rows)[-1])
     per_row: dict[str, dict[int, dict[int, list[float]]]] = {
         name: defaultdict(lambda: defaultdict(list)) for name in rows
     }
@@ -145,7 +155,11 @@ def run(args: argparse.Namespace) -> dict:
                 )
                 # the in-memory index does not outlive its Memory: each row then ingests again
                 index = InMemoryIndex() if args.inmemory else None
-                path = Path(tmp) / (name if args.inmemory else "store")
+                if args.keep and not args.inmemory:
+                    path = Path(args.keep) / ns
+                    built = built or (path / "built").exists()
+                else:
+                    path = Path(tmp) / (name if args.inmemory else "store")
                 with Memory.open(path, settings, embedder=emb, index=index) as mem:
                     if not built or args.inmemory:
                         t0 = time.perf_counter()
@@ -155,13 +169,15 @@ def run(args: argparse.Namespace) -> dict:
                             ingest_s += time.perf_counter() - t0
                             n_turns += len(items)
                         built = True
+                        if args.keep and not args.inmemory:
+                            (path / "built").touch()
                     for q in conv["qa"]:
                         gold = evidence(q)
                         if q["category"] not in CATS or not gold:
                             continue
                         t1 = time.perf_counter()
                         recs = mem.recall(q["question"], namespace=ns, k=max(KS))
-                        if name == list(rows)[-1]:
+                        if name == main_row:
                             latencies.append(time.perf_counter() - t1)
                         ranked: list[str] = []
                         for r in recs:
@@ -178,12 +194,12 @@ def run(args: argparse.Namespace) -> dict:
     if cached:
         cached.save()
     tables = {name: _table(per_cat) for name, per_cat in per_row.items()}
-    table = tables[list(rows)[-1]]
+    table = tables[main_row]
     return {
         "table": table,
-        "ablation": tables if args.ablation else {},
+        "ablation": tables if args.ablation or args.rows else {},
         "turns": n_turns,
-        "ingest_turns_per_s": n_turns / ingest_s,
+        "ingest_turns_per_s": n_turns / ingest_s if ingest_s else 0.0,
         "recall_p50_ms": 1e3 * float(np.median(latencies)),
         "recall_p95_ms": 1e3 * float(np.percentile(latencies, 95)),
         "embedder": emb.name,
@@ -209,6 +225,12 @@ def main() -> None:
     p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite", help="the system of record")
     p.add_argument(
         "--postgres-url", default=None, help="for --store postgres (each conversation in a new schema)"
+    )
+    p.add_argument(
+        "--keep", default=None, help="keep each conversation's consolidated store here and reuse it on reruns"
+    )
+    p.add_argument(
+        "--rows", default=None, help='JSON {"row": {weight: value}}: recall once per row (dev tuning)'
     )
     p.add_argument("--ablation", action="store_true", help="also recall with each row of ABLATION")
     p.add_argument("--out", default="benchmarks/results/memory_locomo.json")
