@@ -1,7 +1,8 @@
 """Benchmark M, "facts": personal facts, changes over time and the persona, through ``Agent.chat``.
 
-    .venv/bin/python benchmarks/memory/facts.py [--wording dev|heldout] [--users 12] [--seed 0]
-        [--llm local|scripted] [--out benchmarks/results/memory_facts_<wording>.json]
+    .venv/bin/python benchmarks/memory/facts.py [--wording dev|heldout|third] [--users 12] [--seed 0]
+        [--llm local|scripted] [--consolidate-in background|foreground|paired] [--consolidate-every N] [--no-idle]
+        [--out benchmarks/results/memory_facts_<wording>[_<mode>].json]
 
 Generated stories (:mod:`benchmarks.memory.facts_data`: about 22 statements per user, 4 changes each, small talk
 between) are told to one agent, each user in their own namespace, through ``Agent.chat`` on the bundled model
@@ -18,7 +19,11 @@ agent consolidates). Then, from ``Memory.facts`` and ``Memory.persona``:
   else);
 - persona: share of (user, slot) checks right: name, home, work, family, pets, preferences, constraints hold
   the current values and none of the stale ones;
-- extraction time per user turn (consolidation's fact step divided by the turns it read), median of batches.
+- extraction time per user turn (consolidation's fact step divided by the turns it read), median of batches;
+- the time of each ``chat`` call, with no consolidation running when it starts. With ``--consolidate-in paired``
+  two agents, consolidating in the foreground (in the turn) and in the background (the agent's worker), hear the
+  same statements in alternating order: both are scored, and the per-statement difference of their turn times
+  is the time consolidation no longer adds to a turn (``--consolidate-every 2``: each turn asks for one).
 """
 
 from __future__ import annotations
@@ -201,62 +206,120 @@ def _persona_checks(st: Story) -> list[tuple[str, list[str], list[str]]]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Tell the stories to one agent per mode of ``--consolidate-in`` ("paired": a foreground and a background
+    agent, each statement told to both, in alternating order); score each agent; time each ``chat`` call with
+    no consolidation of either agent running (each waits for both workers first), so a background turn's time
+    is its reply and episode write, a foreground turn's adds the consolidation it triggers."""
     stories = generate(args.wording, args.users, args.seed)
     statements = sum(len(st.lines) for st in stories)
     start = min(st.lines[0][0] for st in stories) - DAY
-    clock = ManualClock(start)
-    llm: Any = ScriptedLLM.replies("I see.") if args.llm == "scripted" else {"max_tokens": args.max_tokens}
-    # the scripted model stands in for the bundled one: the same extractor as the default install
-    memory = {"facts": "parser"} if args.llm == "scripted" else None
-    timings: list[float] = []
+    modes = ["foreground", "background"] if args.consolidate_in == "paired" else [args.consolidate_in]
+    memory: dict[str, Any] = {"facts": "parser"} if args.llm == "scripted" else {}
+    if args.consolidate_every:
+        memory["consolidate_every"] = args.consolidate_every
+    clocks = {mode: ManualClock(start) for mode in modes}
+    turn_s: dict[str, list[float]] = {mode: [] for mode in modes}
+    results: dict[str, dict[str, Any]] = {}
     load_s = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        agent = Agent.open(
-            tmp, llm=llm, clock=clock, substrate={"enabled": False}, **({"memory": memory} if memory else {})
-        )
-        if type(agent.memory.extractor).__name__ == "ParseExtractor":  # load spaCy once, outside the timings
-            from memory import nlp
-
-            loading = time.perf_counter()
-            nlp.parse("warm up")
-            load_s = time.perf_counter() - loading
-        began = time.perf_counter()
+        agents: dict[str, Agent] = {}
         try:
+            for mode in modes:
+                # the scripted model stands in for the bundled one: the same extractor as the default install
+                llm: Any = (
+                    ScriptedLLM.replies("I see.")
+                    if args.llm == "scripted"
+                    else {"max_tokens": args.max_tokens}
+                )
+                agents[mode] = Agent.open(
+                    Path(tmp) / mode,
+                    llm=llm,
+                    clock=clocks[mode],
+                    substrate={"enabled": False},
+                    memory={**memory, "consolidate_in": mode},
+                )
+            first = agents[modes[0]]
+            if (
+                type(first.memory.extractor).__name__ == "ParseExtractor"
+            ):  # load spaCy once, outside the timings
+                from memory import nlp
+
+                loading = time.perf_counter()
+                nlp.parse("warm up")
+                load_s = time.perf_counter() - loading
+            began = time.perf_counter()
             # users talk in turns, in time order (stories 9 hours apart: each 8-hour idle ends before the next turn)
             events = sorted((t, st.user, text) for st in stories for t, text in st.lines)
             for i, (t, user, text) in enumerate(events):
-                if t < clock.now():
-                    raise RuntimeError(
-                        "the simulated clock passed a statement's time: the truth would be off"
-                    )
-                clock.advance(t - clock.now())
-                agent.chat(text, user=user)
-                agent.idle(8 * 3600, user=user)
+                for mode in modes if i % 2 == 0 else modes[::-1]:
+                    clock = clocks[mode]
+                    if t < clock.now():
+                        raise RuntimeError(
+                            "the simulated clock passed a statement's time: the truth would be off"
+                        )
+                    clock.advance(t - clock.now())
+                    for agent in agents.values():
+                        agent.wait_consolidated()
+                    timed = time.perf_counter()
+                    agents[mode].chat(text, user=user)
+                    turn_s[mode].append(time.perf_counter() - timed)
+                for mode in modes if args.idle else ():
+                    agents[mode].idle(8 * 3600, user=user)
                 if args.verbose and i % 20 == 0:
                     print(f"  {i}/{len(events)} turns, {time.perf_counter() - began:.0f} s", flush=True)
             wall = time.perf_counter() - began
-            result = score(agent, stories)
-            result["extractor"] = type(agent.memory.extractor).__name__
-            for st in stories:  # the fact step's time per statement read, from the audit log (no content)
-                for entry in agent.memory.audit_log(st.user, limit=10000):
-                    if entry["op"] == "extract" and entry["detail"].get("statements"):
-                        timings.append(entry["detail"]["seconds"] / entry["detail"]["statements"])
+            for mode, agent in agents.items():
+                agent.wait_consolidated()
+                for st in stories:  # what the schedule had not reached yet (only without idle periods)
+                    agent.memory.consolidate(namespace=st.user)
+                results[mode] = score(agent, stories) | _timings(agent, stories, turn_s[mode])
+                results[mode]["extractor"] = type(agent.memory.extractor).__name__
+                results[mode]["consolidation_failures"] = sum(
+                    agent.consolidation_status(st.user).failures for st in stories
+                )
         finally:
-            agent.close()
-    per_turn = [t for t in timings if t >= 0]
-    result.update(
+            for agent in agents.values():
+                agent.close()
+    common = dict(
         wording=args.wording,
         users=args.users,
         statements=statements,
         llm=args.llm,
+        consolidate_every=args.consolidate_every,
         wall_s=wall,
         parser_load_s=load_s,
-        extraction_ms_per_turn_median=1000 * statistics.median(per_turn) if per_turn else None,
-        extraction_ms_per_turn_p95=1000 * sorted(per_turn)[int(0.95 * (len(per_turn) - 1))]
-        if per_turn
-        else None,
     )
-    return result
+    if len(modes) == 1:
+        return results[modes[0]] | common | {"consolidate_in": modes[0]}
+    fg, bg = turn_s["foreground"], turn_s["background"]
+    return common | {
+        "consolidate_in": "paired",
+        "foreground": results["foreground"],
+        "background": results["background"],
+        "turn_ms_saved_median": 1000 * statistics.median(f - b for f, b in zip(fg, bg, strict=True)),
+        "turn_ratio_median": statistics.median(f / b for f, b in zip(fg, bg, strict=True) if b > 0),
+    }
+
+
+def _timings(agent: Agent, stories: list[Story], turns: list[float]) -> dict[str, Any]:
+    """The fact step's time per statement read (from the audit log: no content) and the ``chat`` calls' times."""
+    per_turn = [
+        entry["detail"]["seconds"] / entry["detail"]["statements"]
+        for st in stories
+        for entry in agent.memory.audit_log(st.user, limit=10000)
+        if entry["op"] == "extract" and entry["detail"].get("statements")
+    ]
+    return {
+        "extraction_ms_per_turn_median": 1000 * statistics.median(per_turn) if per_turn else None,
+        "extraction_ms_per_turn_p95": 1000 * _p95(per_turn) if per_turn else None,
+        "turn_ms_median": 1000 * statistics.median(turns),
+        "turn_ms_p95": 1000 * _p95(turns),
+        "turn_ms_max": 1000 * max(turns),
+    }
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[int(0.95 * (len(values) - 1))]
 
 
 def main() -> None:
@@ -271,31 +334,73 @@ def main() -> None:
         default=8,
         help="reply length of the bundled model (facts come from the user's words)",
     )
+    p.add_argument(
+        "--consolidate-in",
+        choices=["background", "foreground", "paired"],
+        default="background",
+        help="where the agent consolidates (memory.consolidate_in); paired: one agent of each, the same turns",
+    )
+    p.add_argument(
+        "--consolidate-every",
+        type=int,
+        default=None,
+        help="memory.consolidate_every (2: every turn consolidates its own episodes; default: the setting's)",
+    )
+    p.add_argument(
+        "--no-idle",
+        dest="idle",
+        action="store_false",
+        help="no idle period after each statement: consolidation only by memory.consolidate_every (a turn "
+        "crossing it consolidates every episode since the last one)",
+    )
     p.add_argument("--out", default=None)
     p.add_argument("--errors", type=int, default=15, help="errors of each kind to print")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     res = run(args)
-    out = Path(args.out or f"benchmarks/results/memory_facts_{args.wording}.json")
+    suffix = "" if res["consolidate_in"] == "background" else f"_{res['consolidate_in']}"
+    out = Path(args.out or f"benchmarks/results/memory_facts_{args.wording}{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2))
-    for kind, items in res["errors"].items():
-        if items:
-            print(f"-- {kind} ({len(items)})")
-            for line in items[: args.errors]:
-                print("   ", line)
+    runs = (
+        {res["consolidate_in"]: res} if "recall" in res else {m: res[m] for m in ("foreground", "background")}
+    )
+    for mode, r in runs.items():
+        for kind, items in r["errors"].items():
+            if items:
+                print(f"-- {mode}: {kind} ({len(items)})")
+                for line in items[: args.errors]:
+                    print("   ", line)
     print(
         f"\nfacts, {res['wording']} wording, {res['users']} users, {res['statements']} statements, llm {res['llm']}"
     )
-    print("| measure | value | target |\n|---|---|---|")
-    print(f"| fact recall | {res['recall']:.3f} ({res['facts_true']} true facts) | >= 0.8 |")
-    print(f"| precision | {res['precision']:.3f} ({res['facts_stored']} stored) | >= 0.7 |")
-    print(f"| changes handled | {res['changes']:.3f} ({res['changes_n']}) | >= 0.9 |")
-    print(f"| as-of right | {res['as_of']:.3f} ({res['as_of_n']}) | >= 0.9 |")
-    print(f"| persona slots right | {res['persona']:.3f} ({res['persona_n']}) | >= 0.8 |")
-    med = res["extraction_ms_per_turn_median"]
-    p95 = res["extraction_ms_per_turn_p95"]
-    print(f"| extraction per turn, median / p95 | {med or 0:.1f} / {p95 or 0:.1f} ms | <= 300 ms |")
+    print(f"| measure | {' | '.join(runs)} | target |\n|---|{'---|' * len(runs)}---|")
+
+    def row(name: str, cell: Any, target: str) -> None:
+        print(f"| {name} | {' | '.join(cell(r) for r in runs.values())} | {target} |")
+
+    row("fact recall", lambda r: f"{r['recall']:.3f} ({r['facts_true']} true facts)", ">= 0.8")
+    row("precision", lambda r: f"{r['precision']:.3f} ({r['facts_stored']} stored)", ">= 0.7")
+    row("changes handled", lambda r: f"{r['changes']:.3f} ({r['changes_n']})", ">= 0.9")
+    row("as-of right", lambda r: f"{r['as_of']:.3f} ({r['as_of_n']})", ">= 0.9")
+    row("persona slots right", lambda r: f"{r['persona']:.3f} ({r['persona_n']})", ">= 0.8")
+    row(
+        "extraction per turn, median / p95",
+        lambda r: (
+            f"{r['extraction_ms_per_turn_median'] or 0:.1f} / {r['extraction_ms_per_turn_p95'] or 0:.1f} ms"
+        ),
+        "<= 300 ms",
+    )
+    row(
+        "chat() per turn, median / p95 / max",
+        lambda r: f"{r['turn_ms_median']:.0f} / {r['turn_ms_p95']:.0f} / {r['turn_ms_max']:.0f} ms",
+        "",
+    )
+    if "turn_ratio_median" in res:
+        print(
+            f"paired, per statement: foreground - background {res['turn_ms_saved_median']:.0f} ms (median), "
+            f"foreground / background {res['turn_ratio_median']:.2f}x (median)"
+        )
     print(
         f"wall {res['wall_s']:.0f} s; spaCy pipeline loaded once in {res['parser_load_s']:.1f} s (not in the timings)"
     )
