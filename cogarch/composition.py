@@ -150,7 +150,8 @@ def build_context(
     toolbox = build_toolbox(settings, tools)  # first: a bad tool fails before anything is opened
     try:
         llm = llm if llm is not None else build_llm(settings)
-        # one cache for the agent's encode node and its memory: the turn's input is embedded once for both
+        # one cache for the agent's encode node and its memory: encode and recall share one embedding of the
+        # input (the store embeds the speaker-prefixed form, memory.records.embed_text: a second one)
         embedder = CachingEmbedder(embedder if embedder is not None else build_embedder(settings))
         opened = memory is None
         if memory is None:

@@ -229,8 +229,9 @@ def test_open_takes_settings_mappings_for_llm_and_memory_sections(data_dir: Path
         assert agent.chat("hello", user="u").text == "You said: hello"
 
 
-def test_a_turn_embeds_its_input_once(data_dir: Path) -> None:
+def test_encode_and_recall_share_one_embedding_of_the_input(data_dir: Path) -> None:
     # encode (the substrate's population code) and recall (the query) need the same vector: one computation
+    # (the stored episode is embedded as "speaker: text", memory.records.embed_text, once more)
     texts: list[str] = []
     inner = HashEmbedder(64)
 
