@@ -941,14 +941,12 @@ class PostgresStore:
             return []
         kind_sql = " AND kind = ANY(%s)" if kinds else ""
         extra = [list(kinds)] if kinds else []
-        out: list[Edge] = []
-        for col in ("src", "dst"):
-            rows = self._q(
-                f"SELECT src, dst, kind, weight FROM edges WHERE {col} = ANY(%s){kind_sql}",
-                [_in(ids), *extra],
-            )
-            out.extend((r["src"], r["dst"], r["kind"], float(r["weight"])) for r in rows)
-        return out
+        rows = self._q(  # one round trip: each side uses its index (the key's src, edges_dst)
+            f"SELECT src, dst, kind, weight FROM edges WHERE src = ANY(%s){kind_sql} "
+            f"UNION ALL SELECT src, dst, kind, weight FROM edges WHERE dst = ANY(%s){kind_sql}",
+            [_in(ids), *extra, _in(ids), *extra],
+        )
+        return [(r["src"], r["dst"], r["kind"], float(r["weight"])) for r in rows]
 
     def degree(self, ids: Sequence[str], *, cap: int | None = None) -> dict[str, int]:
         ids = list(dict.fromkeys(ids))
