@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/memory/scale.py --sizes 1000 10000 100000 [--index chroma|inmemory]
         [--dir DIR] [--no-consolidate] [--ingest-only] [--queries 200] [--incremental 1000]
-        [--store postgres --postgres-url URL [--chroma-url URL]]
+        [--store postgres --postgres-url URL [--chroma-url URL]] [--text zipf|locomo] [--grow]
 
 Synthetic episodes: 12 words drawn from a Zipf(1.0) distribution over a 20k-word vocabulary (so, as in real
 text, a few words occur in a large share of the records: the case that makes BM25 expensive), 5 speakers,
@@ -21,6 +21,18 @@ already holds N records, like ``--dir``) and, with ``--chroma-url``, the vectors
 most of an hour on 2 shared cores and gives phrases of no meaning; the graph has the same shape (a node per
 content word, hubs for the common ones). The incremental step below always parses with spaCy.
 
+``--text locomo`` makes records of English instead: each one to three sentences of LoCoMo development turns
+(``--turns``) drawn at random, and the queries LoCoMo's questions; records then exercise the write path's tagging
+(the injection screen parses the turns with an order verb) and lexical search sees English term frequencies.
+``--grow`` builds one store of the largest size and measures recall each time it reaches a size of ``--sizes``
+(ingest paused meanwhile), so one fill gives the whole trend; the ingest rate is reported per segment.
+``--measure-only`` measures recall on the kept store of the largest size as it is (a fill stopped early).
+
+``--server-pids PID...`` (Linux; the local Postgres server's postmaster and the Chroma server) adds the CPU time
+those processes and their children spent during each recall to this process's: what a recall costs the cores
+in all, the figure a loaded shared host does not distort the way it distorts the wall clock (clock ticks of
+10 ms: read the percentiles, not single values).
+
 ``--incremental M`` then adds M English conversation turns (LoCoMo development turns, from ``--turns``, cycled
 with a suffix so that none repeats) to the consolidated store and times ``consolidate`` of just those
 (segmentation, phrase extraction with spaCy, phrase nodes, synonym edges against every phrase vector of the
@@ -35,6 +47,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import re
 import shutil
 import tempfile
 import time
@@ -75,6 +89,35 @@ class Zipf:
     def texts(self, count: int, length: int) -> list[str]:
         idx = self.rng.choice(len(self.vocab), size=(count, length), p=self.p)
         return [" ".join(row) for row in self.vocab[idx]]
+
+
+class English:
+    """Records of one to three sentences of LoCoMo turns drawn at random (seeded); queries are its questions."""
+
+    def __init__(self, path: str, seed: int = 0) -> None:
+        data = json.loads(Path(path).read_text())
+        turns = [
+            t["text"]
+            for conv in data
+            for key, session in conv["conversation"].items()
+            if key.startswith("session_") and isinstance(session, list)
+            for t in session
+        ]
+        self.sentences = [s for t in turns for s in re.split(r"(?<=[.!?])\s+", t) if len(s.split()) >= 3]
+        self.questions = [str(q["question"]) for conv in data for q in conv["qa"]]
+        self.rng = np.random.default_rng(seed)
+
+    def texts(self, count: int, length: int = 0) -> list[str]:  # ``length`` unused: the Zipf signature
+        sizes = self.rng.integers(1, 4, size=count)
+        picks = self.rng.integers(0, len(self.sentences), size=int(sizes.sum()))
+        out, at = [], 0
+        for size in sizes:
+            out.append(" ".join(self.sentences[i] for i in picks[at : at + size]))
+            at += size
+        return out
+
+    def queries(self, count: int) -> list[str]:
+        return list(self.rng.permutation(self.questions)[:count])
 
 
 @contextlib.contextmanager
@@ -149,6 +192,73 @@ def incremental(path: Path, n: int, m: int, turns: str) -> dict[str, float]:
     }
 
 
+def ingest(
+    mem: Memory, source: Zipf | English, have: int, n: int, *, call: int, progress: bool
+) -> float | None:
+    """Add records ``have..n-1`` with ``remember_many`` in calls of ``call``; records per second (None: none)."""
+    if n <= have:
+        return None
+    t0 = time.perf_counter()
+    speakers = ["Caroline", "Melanie", "Jon", "Gina", "John"]
+    for start in range(have, n, call):
+        stop = min(n, start + call)
+        texts = source.texts(stop - start, 12)
+        items = [
+            {"text": t, "speaker": speakers[i % 5], "timestamp": 1.7e9 + 60.0 * i}
+            for i, t in zip(range(start, stop), texts, strict=True)
+        ]
+        mem.remember_many(items, namespace=NS)
+        if progress and (stop // call) % 10 == 0:
+            took = time.perf_counter() - t0
+            print(f"  ingested {stop} in {took:.0f} s ({(stop - have) / took:.0f}/s)", flush=True)
+    return (n - have) / (time.perf_counter() - t0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of ``pids`` and of their live children (a Postgres server's backends), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return sum(t for pid, (ppid, t) in stats.items() if pid in pids or ppid in pids) / tick
+
+
+def measure(mem: Memory, emb: Precomputed, queries: list[str], servers: list[int]) -> dict[str, float]:
+    """Recall latency over ``queries`` (their vectors computed before the timer). With ``servers`` (the pids of
+    the database and index servers), also the CPU time they spent on each recall, added to this process's."""
+    emb.cache = dict(zip(queries, HashEmbedder(384)(queries), strict=True))
+    for q in queries[:3]:  # warm caches
+        mem.recall(q, namespace=NS, k=10)
+    lat, cpu, total, deep = [], [], [], 0
+    for q in queries:
+        before = cpu_seconds(servers) if servers else 0.0
+        t, c = time.perf_counter(), time.process_time()
+        res = mem.recall_with_confidence(q, namespace=NS, k=10)
+        lat.append(1e3 * (time.perf_counter() - t))
+        cpu.append(1e3 * (time.process_time() - c))
+        if servers:
+            total.append(cpu[-1] + 1e3 * (cpu_seconds(servers) - before))
+        deep += res.deep
+    out = {
+        "queries": len(queries),
+        "deep_share": deep / len(queries),
+        "recall_p50_ms": float(np.median(lat)),
+        "recall_p95_ms": float(np.percentile(lat, 95)),
+        "recall_cpu_p50_ms": float(np.median(cpu)),  # CPU time of this process (all threads)
+        "recall_cpu_p95_ms": float(np.percentile(cpu, 95)),
+    }
+    if servers:  # CPU time of this process and the servers together: the recall's demand on the cores
+        out |= {
+            "recall_all_cpu_p50_ms": float(np.median(total)),
+            "recall_all_cpu_p95_ms": float(np.percentile(total, 95)),
+            "recall_all_cpu_mean_ms": float(np.mean(total)),  # exact: the ticks' rounding averages out
+        }
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -166,11 +276,21 @@ def main() -> None:
     p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--postgres-url", default=None)
     p.add_argument("--chroma-url", default=None, help="a Chroma server for the vectors (default: embedded)")
+    p.add_argument("--text", choices=["zipf", "locomo"], default="zipf", help="synthetic words or English")
+    p.add_argument("--grow", action="store_true", help="one store, recall measured at each size")
+    p.add_argument(
+        "--measure-only", action="store_true", help="measure recall on the kept store as it is (no ingest)"
+    )
+    p.add_argument("--call", type=int, default=5000, help="records per remember_many call")
+    p.add_argument(
+        "--server-pids", type=int, nargs="*", default=[], help="database/index server pids: CPU per recall"
+    )
     args = p.parse_args()
-    results = []
-    for n in args.sizes:
+    results: list[dict[str, object]] = []
+    stores = [max(args.sizes)] if args.grow else args.sizes
+    for n in stores:
         emb = Precomputed(384)
-        words = Zipf(seed=n)
+        source: Zipf | English = English(args.turns, seed=n) if args.text == "locomo" else Zipf(seed=n)
         with _store_dir(args.dir, n) as path:
             index = None
             if args.index == "inmemory":
@@ -186,59 +306,47 @@ def main() -> None:
             )
             with Memory.open(path, settings, embedder=emb, index=index) as mem:
                 have = mem.stats(NS)["episodes"]
-                ingest_per_s: float | None = None
-                t0 = time.perf_counter()
-                for start in range(have, n, 5000):
-                    stop = min(n, start + 5000)
-                    texts = words.texts(stop - start, 12)
-                    items = [
-                        {"text": t, "speaker": f"s{i % 5}", "timestamp": 1.7e9 + 60.0 * i}
-                        for i, t in zip(range(start, stop), texts, strict=True)
-                    ]
-                    mem.remember_many(items, namespace=NS)
-                    if args.dir and (stop // 5000) % 20 == 0:
-                        print(f"  ingested {stop} in {time.perf_counter() - t0:.0f} s", flush=True)
-                if n > have:
-                    ingest_per_s = (n - have) / (time.perf_counter() - t0)
-                if args.ingest_only:
-                    print({"records": n, "ingest_per_s": ingest_per_s}, flush=True)
-                    continue
-                consolidate_s: float | None = None
-                if not args.no_consolidate:
-                    t1 = time.perf_counter()
-                    with _phrase_nodes(args.phrases):
-                        mem.consolidate(namespace=NS)
-                    consolidate_s = time.perf_counter() - t1
-                queries = [t + "?" for t in Zipf(seed=10**9 + n).texts(args.queries, 6)]
-                emb.cache = dict(zip(queries, HashEmbedder(384)(queries), strict=True))
-                for q in queries[:3]:  # warm caches
-                    mem.recall(q, namespace=NS, k=10)
-                lat, cpu, deep = [], [], 0
-                for q in queries:
-                    t, c = time.perf_counter(), time.process_time()
-                    res = mem.recall_with_confidence(q, namespace=NS, k=10)
-                    lat.append(1e3 * (time.perf_counter() - t))
-                    cpu.append(1e3 * (time.process_time() - c))
-                    deep += res.deep
-                row = {
-                    "records": n,
-                    "store": args.store,
-                    "phrases": args.phrases,
-                    "index": args.index + (" server" if args.chroma_url else ""),
-                    "ingest_per_s": ingest_per_s,
-                    "consolidated": not args.no_consolidate,
-                    "consolidate_s": consolidate_s,
-                    "queries": len(queries),
-                    "deep_share": deep / len(queries),
-                    "recall_p50_ms": float(np.median(lat)),
-                    "recall_p95_ms": float(np.percentile(lat, 95)),
-                    "recall_cpu_p50_ms": float(np.median(cpu)),  # CPU time of this process (all threads)
-                    "recall_cpu_p95_ms": float(np.percentile(cpu, 95)),
-                }
-            if args.incremental and not args.no_consolidate:
-                row |= incremental(path, n, args.incremental, args.turns)
-            print(row, flush=True)
-            results.append(row)
+                sizes = [have] if args.measure_only else sorted(args.sizes) if args.grow else [n]
+                for size in sizes:
+                    if size < have:
+                        continue
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    ingest_per_s = ingest(mem, source, have, size, call=args.call, progress=bool(args.dir))
+                    ingest_cpu_ms = 1e3 * (time.process_time() - c0) / max(1, size - have)
+                    ingest_s = time.perf_counter() - t0
+                    row: dict[str, object] = {
+                        "records": size,
+                        "store": args.store,
+                        "text": args.text,
+                        "phrases": args.phrases,
+                        "index": args.index + (" server" if args.chroma_url else ""),
+                        "ingested": size - have,
+                        "ingest_s": ingest_s,
+                        "ingest_per_s": ingest_per_s,
+                        "ingest_cpu_ms_per_record": ingest_cpu_ms if size > have else None,
+                        "consolidated": not args.no_consolidate,
+                    }
+                    have = size
+                    if args.ingest_only:
+                        print(row, flush=True)
+                        continue
+                    if not args.no_consolidate:
+                        t1 = time.perf_counter()
+                        with _phrase_nodes(args.phrases):
+                            mem.consolidate(namespace=NS)
+                        row["consolidate_s"] = time.perf_counter() - t1
+                    if args.text == "locomo":
+                        queries = English(args.turns, seed=10**9 + size).queries(args.queries)
+                    else:
+                        queries = [t + "?" for t in Zipf(seed=10**9 + size).texts(args.queries, 6)]
+                    row |= measure(mem, emb, queries, args.server_pids)
+                    print(row, flush=True)
+                    results.append(row)
+                    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                    Path(args.out).write_text(json.dumps(results, indent=2))
+            if args.incremental and not args.no_consolidate and not args.grow:
+                results[-1] |= incremental(path, n, args.incremental, args.turns)
+                print(results[-1], flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
 
