@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -274,27 +273,17 @@ class Memory:
         ``timestamp``, ``metadata`` and ``id`` (idempotent, see :meth:`remember`). Returns the ids, in order.
 
         Every item is checked before anything is written (bad input writes nothing). Then the episodes go in
-        chunks of :data:`WRITE_BATCH`: each chunk is tagged and embedded in one batch and written in one
-        transaction, then added to the vector index. Pipelined: while one chunk is written and indexed (work
-        that mostly runs in the database and the index, often other processes), the next one is tagged and
-        embedded; chunks are committed in order, so a failure leaves a prefix of the items stored.
+        chunks of :data:`WRITE_BATCH`, one after the other: each chunk is tagged and embedded in one batch, written
+        in one transaction, then added to the vector index, so a failure leaves a prefix of the items stored. Not
+        pipelined on purpose: writing one chunk on a thread while the next was embedded made ingest with the
+        bundled embedder 2x slower (the writer's Python work held the GIL the embedder's many small torch calls
+        wait for; BENCHMARKS.md M, scale on Postgres), for 1.3x on the hash embedder's store path.
         """
         self._check_open()
         check_namespace(namespace)
         order, rows = self._new_episodes(items, namespace)
-        chunks = [rows[i : i + WRITE_BATCH] for i in range(0, len(rows), WRITE_BATCH)]
-        if len(chunks) == 1:  # the common case (a turn): no thread
-            self._write_episodes(namespace, *self._prepared(chunks[0]))
-            return order
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="remember") as writer:
-            writing: Future[None] | None = None
-            for chunk in chunks:
-                prepared = self._prepared(chunk)
-                if writing is not None:
-                    writing.result()  # the previous chunk is committed and indexed (or its error raised here)
-                writing = writer.submit(self._write_episodes, namespace, *prepared)
-            if writing is not None:
-                writing.result()
+        for start in range(0, len(rows), WRITE_BATCH):
+            self._write_episodes(namespace, *self._prepared(rows[start : start + WRITE_BATCH]))
         return order
 
     def _new_episodes(

@@ -58,8 +58,7 @@ def test_a_word_searched_before_it_was_stored_is_found_once_it_is(mem: Memory) -
 
 
 def test_remember_many_writes_its_chunks_in_order(mem: Memory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks are embedded while the previous one is written: every episode lands, in the call's order (the
-    ``next`` chain and the ids), each indexed."""
+    """Several chunks: every episode lands, in the call's order (the ``next`` chain and the ids), each indexed."""
     monkeypatch.setattr("memory.memory.WRITE_BATCH", 3)
     ids = mem.remember_many([f"note number {i} about the garden" for i in range(10)], namespace="u1")
     assert len(set(ids)) == 10

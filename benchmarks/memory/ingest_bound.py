@@ -8,11 +8,11 @@ Each condition writes into a fresh memory (a fresh Postgres schema and Chroma co
 postgres``), in calls of 5000 records, conditions interleaved, ``--runs`` times:
 
 - ``store path``: ``remember_many`` with the hash embedder (vectors almost free), i.e. tagging (the gateway and
-  its injection screen) + the store's transaction + the vector index. Ablations: ``no pipeline`` (each chunk is
-  tagged, embedded, written and indexed before the next is started: the executor runs the write inline) and ``no
-  batched screen`` (the screen parses one text at a time, as before).
+  its injection screen) + the store's transaction + the vector index. Ablation: ``no batched screen`` (the screen
+  parses one text at a time, as before). (``benchmarks/results/memory_ingest_bound*.json`` were written by this
+  script's first version, commit c46e081, which also measured a pipelined ``remember_many``: see BENCHMARKS.md.)
 - ``bundled``: ``remember_many`` with the bundled all-MiniLM-L6-v2 on ``--threads`` torch threads (the default is
-  all CPUs but one), on the first ``--bundled`` records (with and without the pipeline), and ``embedder alone``:
+  all CPUs but one), on the first ``--bundled`` records, and ``embedder alone``:
   the same embedder on the same texts (``speaker: text``) at batch sizes 8, 16, 32, the best of which bounds any
   ingest with that embedder.
 
@@ -30,8 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,40 +51,16 @@ from memory.records import embed_text
 SPEAKERS = ["Caroline", "Melanie", "Jon", "Gina", "John"]
 
 
-class Inline:
-    """An executor that runs what it is given at once (the ablation of ``remember_many``'s pipeline)."""
-
-    def __init__(self, **_: Any) -> None:
-        pass
-
-    def __enter__(self) -> Inline:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        pass
-
-    def submit(self, fn: Callable[..., None], *args: Any) -> Future[None]:
-        done: Future[None] = Future()
-        try:
-            fn(*args)
-            done.set_result(None)
-        except BaseException as exc:
-            done.set_exception(exc)
-        return done
-
-
 @contextlib.contextmanager
 def ablated(condition: str) -> Iterator[None]:
-    """Within the block, ``remember_many`` runs without its pipeline or without the batched screen."""
-    saved = memory_module.ThreadPoolExecutor, memory_module.tag_many
-    if condition == "no pipeline":
-        memory_module.ThreadPoolExecutor = Inline  # type: ignore[misc,assignment]
-    elif condition == "no batched screen":
+    """Within the block, ``remember_many``'s injection screen parses one text at a time (``no batched screen``)."""
+    saved = memory_module.tag_many
+    if condition == "no batched screen":
         memory_module.tag_many = lambda texts, **kw: [tag(t, **kw) for t in texts]
     try:
         yield
     finally:
-        memory_module.ThreadPoolExecutor, memory_module.tag_many = saved  # type: ignore[misc]
+        memory_module.tag_many = saved
 
 
 def items(texts: list[str]) -> list[dict[str, Any]]:
@@ -158,7 +133,7 @@ def main() -> None:
         bundled(["warm up"])
     ingest(args, hashed, records[:200])  # warm up: spaCy, connections
     for run in range(args.runs):
-        for condition in ("store path", "no pipeline", "no batched screen"):
+        for condition in ("store path", "no batched screen"):
             with ablated(condition):
                 rows.setdefault(condition, []).append(ingest(args, hashed, records))
             print(run, condition, rows[condition][-1], flush=True)
@@ -166,9 +141,6 @@ def main() -> None:
             part = records[: args.bundled]
             rows.setdefault("bundled", []).append(ingest(args, bundled, part))
             print(run, "bundled", rows["bundled"][-1], flush=True)
-            with ablated("no pipeline"):
-                rows.setdefault("bundled, no pipeline", []).append(ingest(args, bundled, part))
-            print(run, "bundled, no pipeline", rows["bundled, no pipeline"][-1], flush=True)
             alone = embedder_alone(bundled, [embed_text(r["text"], r["speaker"]) for r in part])
             rows.setdefault("embedder alone", []).append(alone)
             print(run, "embedder alone", alone, flush=True)
@@ -178,8 +150,7 @@ def main() -> None:
     }
     if "bundled" in summary:
         bound = max(summary["embedder alone"].values())
-        for condition in ("bundled", "bundled, no pipeline"):
-            summary[condition]["share_of_embedder_bound"] = summary[condition]["records_per_s"] / bound
+        summary["bundled"]["share_of_embedder_bound"] = summary["bundled"]["records_per_s"] / bound
     result = {
         "args": {k: v for k, v in vars(args).items() if k != "postgres_url"},
         "median": summary,
