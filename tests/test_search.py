@@ -29,7 +29,7 @@ from reasoning.search import (
     SearchEvent,
     SearchResult,
 )
-from reasoning.search.coat import chain_facts
+from reasoning.search.coat import ANSWER_MAX_TOKENS, chain_facts
 from reasoning.search.thoughts import clean_thought, parse_answer
 from reasoning.search.tree import (
     Node,
@@ -646,9 +646,10 @@ class CostingLLM(ScriptedLLM):
 def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
     counter = itertools.count(1)
     llm = CostingLLM(lambda m, o: "Answer: x" if "now." in m[-1]["content"] else f"step {next(counter)} here")
-    assoc = RecallByTopic({"": ["a fact with several words in it."]})
+    long = " ".join(["word"] * 40)  # the answer prompt costs more than the static reserve's 60
+    assoc = RecallByTopic({"": [f"a fact about q with {long}."]})
     nodes = []
-    for budget in (150, 260, 400):
+    for budget in (300, 400, 600):
         search = CoATSearch(
             llm,
             associator=assoc,
@@ -657,8 +658,7 @@ def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
         )
         found = search.run("q?")
         assert found.stopped_by == "tokens" and found.concluded and found.answer == "x"
-        assert (
-            found.tokens <= budget
-        )  # never overrun, the final answer included (each prompt here is ~40 words)
+        assert found.tokens <= budget  # never overrun, the final answer included
+        assert llm.calls[-1][1].max_tokens == ANSWER_MAX_TOKENS  # the loop kept back what the answer costs
         nodes.append(found.nodes)
     assert nodes[0] < nodes[1] < nodes[2]

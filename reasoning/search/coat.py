@@ -27,9 +27,10 @@ recalled along the winning path only (:func:`path_facts`: each fact at its first
 hop's first, at most ``settings.answer_facts``): what a chain of associated thoughts gives over a single recall
 is a focused context, each hop recalling for its own thought. "tree" does the same from every association
 recalled in the tree (an ablation), "node" takes the best node's own stated answer and, when it states none,
-concludes one at the end of its chain. The loop keeps ``thought_max_tokens`` + :data:`ANSWER_PROMPT_TOKENS` of
-the budget for this last generation, and the answer step drops its lowest-ranked facts until its prompt's
-estimated cost fits what is left.
+concludes one at the end of its chain. The loop keeps back what this last generation would cost now
+(:data:`ANSWER_MAX_TOKENS` and its prompt as the engine prices it, re-priced after every expansion; at least
+:data:`ANSWER_PROMPT_TOKENS` for the prompt), and the answer step drops the chain's last facts until its prompt's
+cost fits what is left.
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ class CoATSearch:
         action_proposer: environment mode: picks candidate commands (default: option scoring when the
             engine can score, else the first admissible ones).
         clock: the wall clock (injectable for tests).
-        conclude: run the final answer step of ``settings.answer_from`` (keeps ``thought_max_tokens`` +
-            :data:`ANSWER_PROMPT_TOKENS` of the token budget for it); False: the answer is the best node's
+        conclude: run the final answer step of ``settings.answer_from`` (the loop keeps back what it would
+            cost); False: the answer is the best node's
             stated answer, else its thought.
 
     Values (``settings.confidence``): a node valued by confidence costs no model call: F_g = the generator's
@@ -297,6 +298,8 @@ class CoATSearch:
     ) -> SearchResult:
         self._emit(run, "start")
         reason: StopReason
+        if conclude is not None:
+            self._reserve_answer(run, conclude[0])
         while True:
             hit = run.exceeded(new_node=True)
             if hit is not None:
@@ -313,6 +316,8 @@ class CoATSearch:
             except _BudgetHit as exc:
                 new_ids, accepted, hit_reason = exc.new_ids, False, exc.reason
             run.tree = self._settle(run.tree, leaf, new_ids, dead_end=hit_reason is None)
+            if conclude is not None:
+                self._reserve_answer(run, conclude[0])
             if accepted:
                 reason = "judge"
                 break
@@ -545,6 +550,20 @@ class CoATSearch:
         except _BudgetHit as hit:
             raise _with_ids(hit, new_ids) from None
         return new_ids, False
+
+    def _reserve_answer(self, run: _Run, context: str) -> None:
+        """Keep back from the loop what the final answer would cost now: its generation and its prompt as the
+        engine prices it (the prompt of the current winning node's answer), at least the static reserve."""
+        tree = run.tree
+        best = self._best(tree, env_mode=False)
+        if self.settings.answer_from == "node":
+            messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
+        else:
+            nodes = path_to(tree, best.id) if self.settings.answer_from == "path" else list(tree.nodes)
+            facts = answer_facts(tree.question, nodes, self.settings.answer_facts)
+            messages = thought_conversation(tree.question, context, facts, [], ANSWER_NOW)
+        cost = ANSWER_MAX_TOKENS + self._prompt_cost(messages, ANSWER_PROMPT_TOKENS)
+        run.reserve = min(max(cost, ANSWER_MAX_TOKENS + ANSWER_PROMPT_TOKENS), self.settings.max_tokens // 2)
 
     def _final_answer(
         self, run: _Run, context: str, echoes: Sequence[str]
