@@ -15,18 +15,8 @@ import re
 from lemminflect import getAllLemmas, getLemma
 from spacy.lang.en.stop_words import STOP_WORDS
 
-DIRECTIONS = (
-    "north",
-    "south",
-    "east",
-    "west",
-    "up",
-    "down",
-    "northeast",
-    "northwest",
-    "southeast",
-    "southwest",
-)
+from memory.semantic.ontology import DIRECTIONS  # the world relations' directions: one list
+
 OPPOSITE = {
     "north": "south",
     "south": "north",
