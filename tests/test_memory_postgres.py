@@ -161,6 +161,60 @@ def test_forget_erases_rows_and_chroma_entries(tmp_path: Path, schema: str) -> N
             assert not path.is_file() or secret.encode() not in path.read_bytes()
 
 
+def document_frequencies(schema: str) -> tuple[dict[str, int], dict[str, int]]:
+    """``lexical_df`` as kept, and the same frequencies counted from the lexical entries."""
+    import psycopg
+
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        kept = dict(conn.execute("SELECT lexeme, n FROM lexical_df").fetchall())
+        counted = dict(conn.execute("SELECT word, ndoc FROM ts_stat('SELECT tsv FROM lexical')").fetchall())
+    return kept, counted
+
+
+def test_document_frequencies_stay_exact_through_every_write(tmp_path: Path, schema: str) -> None:
+    """lexical_df (read by lexical search instead of counting postings) equals a recount after writes, scene
+    rebuilds, forgetting a record, forgetting a user (forget all: what Agent.forget_user runs), and an
+    import that replaces a namespace; a forgotten text's words leave it."""
+    secret = "zanzibar" + uuid.uuid4().hex[:6]
+    with Memory.open(tmp_path / "m", pg_settings(schema), embedder=EMB, index=InMemoryIndex()) as m:
+        _fill(m)
+        m.remember_many([{"text": f"Ada likes {secret} and tea"}, {"text": "Ada likes tea"}], namespace="v")
+        m.remember("Bob plays chess with Ada", namespace="u", speaker="bob")
+        m.consolidate(namespace="u")
+        m.consolidate(namespace="v")
+        kept, counted = document_frequencies(schema)
+        assert kept == counted and kept[secret] >= 1 and kept["tea"] >= 2
+        exported = m.export("u")
+        gone = m.recall(secret, namespace="v", k=1)[0].id
+        m.forget(gone, namespace="v")
+        kept, counted = document_frequencies(schema)
+        assert kept == counted and secret not in kept
+        m.forget(namespace="u", all=True)
+        assert document_frequencies(schema)[0] == document_frequencies(schema)[1]
+        m.import_(exported)
+        m.import_(exported, replace=True)
+        kept, counted = document_frequencies(schema)
+        assert kept == counted and kept["chess"] >= 2
+        assert m.export("u") == exported
+        m.forget(namespace="u", all=True)
+        m.forget(namespace="v", all=True)
+        assert document_frequencies(schema) == ({}, {})
+
+
+def test_the_migration_fills_document_frequencies_from_the_entries_there(tmp_path: Path, schema: str) -> None:
+    with Memory.open(tmp_path / "m", pg_settings(schema), embedder=EMB, index=InMemoryIndex()) as m:
+        _fill(m)
+    import psycopg
+
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:  # back to the schema before the table
+        conn.execute(f'DROP TABLE "{schema}".lexical_df')
+        conn.execute(f'DELETE FROM "{schema}".schema_version WHERE version = 3')
+    PostgresStore(str(POSTGRES_URL), schema=schema).close()
+    kept, counted = document_frequencies(schema)
+    assert kept == counted and kept["chess"] >= 1
+
+
 def test_settings_select_the_store_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

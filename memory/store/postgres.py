@@ -14,11 +14,12 @@ configuration ``cogarch_english``: Postgres' ``english`` with its Snowball stemm
 SQLite's porter tokenizer (which keeps stop words, so entry lengths count them in both). Postgres has no BM25
 (``ts_rank`` has no inverse document frequency, which matters for OR queries of keywords), so the score is Okapi
 BM25 computed in SQL with FTS5's constants (k1 = 1.2, b = 0.75, idf floor 1e-6): term frequencies from the
-tsvector's positions, document frequencies counted once per term (cached, recounted after 10 % growth, as in
-SQLite; a term no entry holds is not cached), document lengths stored per entry, ``avgdl`` the mean over the
-whole index (cached like the frequencies). The work bound (``budget``) is SQLite's: rarest terms first, else a
-recent window by insertion order. ``schema`` (``memory.postgres_schema``) keeps the tables in a schema of their
-own.
+tsvector's positions, document frequencies read from ``lexical_df`` (lexeme -> number of entries holding it,
+over all namespaces as FTS5's), which every write transaction keeps exact (:meth:`PostgresWriter.flush`: counting
+a common term's postings per query cost 90 ms of server CPU per recall at 600k entries), document lengths stored
+per entry, ``avgdl`` the mean over the whole index (cached, recounted after 10 % growth). The work bound
+(``budget``) is SQLite's: rarest terms first, else a recent window by insertion order. ``schema``
+(``memory.postgres_schema``) keeps the tables in a schema of their own.
 
 Graph walks are SQL on ``edges`` (indexed by ``src`` through its key and by ``dst``).
 
@@ -144,10 +145,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE phrase_vectors(
         namespace TEXT NOT NULL, id TEXT NOT NULL, vector BYTEA NOT NULL, PRIMARY KEY(namespace, id));
     """,
+    # 3: document frequencies of the lexical index, kept by every write (counting them per query was most of a
+    # recall's cost at 600k records); filled from the entries already there
+    """
+    CREATE TABLE lexical_df(lexeme TEXT PRIMARY KEY, n BIGINT NOT NULL);
+    INSERT INTO lexical_df SELECT word, ndoc FROM ts_stat('SELECT tsv FROM lexical');
+    """,
 )
 """The schema, one entry per version (version ``i + 1`` is ``MIGRATIONS[i]``). Append, never edit."""
 
-_CONTENT_TABLES = ("episodes", "facts", "scenes", "entities", "persona", "edges", "lexical", "phrase_vectors")
+_CONTENT_TABLES = (
+    "episodes",
+    "facts",
+    "scenes",
+    "entities",
+    "persona",
+    "edges",
+    "lexical",
+    "lexical_df",
+    "phrase_vectors",
+)
 
 
 def redact_url(url: str) -> str:
@@ -237,6 +254,7 @@ class PostgresWriter:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        self._df: Counter[str] = Counter()  # lexical_df's change by this transaction, applied by flush()
 
     def _q(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         return list(self.conn.execute(sql, params).fetchall())
@@ -244,14 +262,51 @@ class PostgresWriter:
     def _x(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql, params)
 
-    _LEXICAL_SQL = (
-        "INSERT INTO lexical(id, namespace, kind, text, tsv, dl) "
-        "SELECT %s, %s, %s, %s, v, coalesce((SELECT sum(array_length(positions, 1)) FROM unnest(v)), 0) "
-        f"FROM to_tsvector('{_TS_CONFIG}', %s) AS v"
-    )
-
     def _lexical(self, namespace: str, record_id: str, kind: str, text: str) -> None:
-        self._x(self._LEXICAL_SQL, (record_id, namespace, kind, text, text))
+        self._add_lexical(namespace, kind, [record_id], [text])
+
+    def _add_lexical(self, namespace: str, kind: str, ids: Sequence[str], texts: Sequence[str]) -> None:
+        """Index ``texts`` (one statement, entries in the given order) and count their terms for flush()."""
+        self._count_df(
+            "WITH d AS (INSERT INTO lexical(id, namespace, kind, text, tsv, dl) "
+            "  SELECT x.id, %s, %s, x.text, v, "
+            "         coalesce((SELECT sum(array_length(positions, 1)) FROM unnest(v)), 0) "
+            "  FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS x(id, text, o), "
+            f"      LATERAL to_tsvector('{_TS_CONFIG}', x.text) AS v ORDER BY x.o RETURNING tsv) ",
+            (namespace, kind, list(ids), list(texts)),
+            +1,
+        )
+
+    def _delete_lexical(self, where: str, params: Sequence[Any]) -> None:
+        """Delete the lexical entries ``where`` selects and count their terms off for flush()."""
+        self._count_df(f"WITH d AS (DELETE FROM lexical WHERE {where} RETURNING tsv) ", params, -1)
+
+    def _count_df(self, cte: str, params: Sequence[Any], sign: int) -> None:
+        rows = self._q(
+            cte + "SELECT u.lexeme, count(*) AS n FROM d, unnest(tsvector_to_array(d.tsv)) AS u(lexeme) "
+            "GROUP BY u.lexeme",
+            params,
+        )
+        for r in rows:
+            self._df[r["lexeme"]] += sign * int(r["n"])
+
+    def flush(self) -> None:
+        """Apply this transaction's document-frequency changes to ``lexical_df`` in one statement, in lexeme
+        order (two transactions lock the rows they share in the same order: no deadlock), then drop the terms no
+        entry holds any more (a forgotten text leaves none of its words). Run last, just before the commit, so
+        the shared rows are held only that long."""
+        change = sorted((x, n) for x, n in self._df.items() if n)
+        self._df.clear()
+        if not change:
+            return
+        self._x(
+            "INSERT INTO lexical_df(lexeme, n) SELECT * FROM unnest(%s::text[], %s::bigint[]) ORDER BY 1 "
+            "ON CONFLICT(lexeme) DO UPDATE SET n = lexical_df.n + excluded.n",
+            ([x for x, _ in change], [n for _, n in change]),
+        )
+        gone = [x for x, n in change if n < 0]
+        if gone:
+            self._x("DELETE FROM lexical_df WHERE lexeme = ANY(%s) AND n <= 0", (gone,))
 
     # -- records ------------------------------------------------------------------------------------------------
     def add_episodes(
@@ -285,13 +340,9 @@ class PostgresWriter:
                 " importance, flags, vector, created) VALUES(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 rows,
             )
-            cur.executemany(
-                self._LEXICAL_SQL,
-                [
-                    (r.id, namespace, "episode", embed_text(r.text, r.speaker), embed_text(r.text, r.speaker))
-                    for r in episodes
-                ],
-            )
+        self._add_lexical(
+            namespace, "episode", [r.id for r in episodes], [embed_text(r.text, r.speaker) for r in episodes]
+        )
         self.add_edges(namespace, [(a, b, "next", 1.0) for a, b in itertools.pairwise(chain)])
 
     def add_fact(self, fact: Fact, vector: Vector) -> None:
@@ -350,7 +401,7 @@ class PostgresWriter:
         self, namespace: str, scenes: Sequence[tuple[str, str, Sequence[str], Vector]], created: float
     ) -> None:
         ids = [sc[0] for sc in scenes]
-        self._x("DELETE FROM lexical WHERE kind='scene' AND id = ANY(%s)", (ids,))
+        self._delete_lexical("kind='scene' AND id = ANY(%s)", (ids,))
         for scene_id, summary, members, vector in scenes:
             self._x(
                 "INSERT INTO scenes(id, namespace, summary, members, vector, created) VALUES(%s,%s,%s,%s,%s,%s) "
@@ -367,7 +418,7 @@ class PostgresWriter:
             "UPDATE scenes SET members=%s, summary=%s, calibration='', vector=%s WHERE id=%s",
             (json.dumps(list(members)), summary, None if vector is None else to_blob(vector), scene_id),
         )
-        self._x("DELETE FROM lexical WHERE id=%s", (scene_id,))
+        self._delete_lexical("id=%s", (scene_id,))
         self._lexical(namespace, scene_id, "scene", summary)
 
     def set_calibration(self, scene_id: str, text: str) -> None:
@@ -506,7 +557,7 @@ class PostgresWriter:
         if kind is None:
             return
         self._x(f"DELETE FROM {TABLES[kind]} WHERE id=%s", (record_id,))
-        self._x("DELETE FROM lexical WHERE id=%s", (record_id,))
+        self._delete_lexical("id=%s", (record_id,))
         self._x("DELETE FROM edges WHERE src=%s OR dst=%s", (record_id, record_id))
         self.enqueue(namespace, [(record_id, kind)], "delete")
 
@@ -517,7 +568,8 @@ class PostgresWriter:
             rows.sort(key=lambda r: r["seq"])
             self.enqueue(namespace, [(r["id"], kind) for r in rows], "delete")
             count += len(rows)
-        for other in ("lexical", "edges", "entities", "phrase_vectors", "persona"):
+        self._delete_lexical("namespace=%s", (namespace,))
+        for other in ("edges", "entities", "phrase_vectors", "persona"):
             self._x(f"DELETE FROM {other} WHERE namespace=%s", (namespace,))
         return count
 
@@ -570,7 +622,6 @@ class PostgresStore:
         self.url = url
         self.schema = schema
         self._where = redact_url(url) + (f" (schema {schema})" if schema else "")
-        self._df_cache: dict[str, tuple[int, int]] = {}
         self._avgdl_cache: tuple[float, int] | None = None
         self.pool = ConnectionPool(
             url,
@@ -620,7 +671,9 @@ class PostgresStore:
     def transaction(self) -> Iterator[PostgresWriter]:
         """One transaction on one pooled connection: committed when the block ends, rolled back if it raises."""
         with self._conn("writing to the memory") as conn, conn.transaction():
-            yield PostgresWriter(conn)
+            writer = PostgresWriter(conn)
+            yield writer
+            writer.flush()
 
     @contextlib.contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -837,14 +890,16 @@ class PostgresStore:
         ]
 
     # -- lexical ------------------------------------------------------------------------------------------------
-    def _lexemes(self, terms: Sequence[str]) -> dict[str, str]:
-        """``term -> lexeme`` (stemmed; stop words and terms without one are absent)."""
+    def _lexemes(self, terms: Sequence[str]) -> dict[str, int]:
+        """``lexeme -> document frequency`` of ``terms`` (stemmed; stop words and terms without one are absent; a
+        lexeme no entry holds has 0), from ``lexical_df``."""
         rows = self._q(
-            f"SELECT t, (SELECT lexeme FROM unnest(to_tsvector('{_TS_CONFIG}', t)) LIMIT 1) AS lexeme "
-            "FROM unnest(%s::text[]) AS t",
+            "SELECT x.lexeme, coalesce(df.n, 0) AS n FROM unnest(%s::text[]) WITH ORDINALITY AS t(term, o), "
+            f"LATERAL (SELECT lexeme FROM unnest(to_tsvector('{_TS_CONFIG}', t.term)) LIMIT 1) AS x "
+            "LEFT JOIN lexical_df AS df ON df.lexeme = x.lexeme ORDER BY t.o",
             (list(terms),),
         )
-        return {r["t"]: r["lexeme"] for r in rows if r["lexeme"]}
+        return {r["lexeme"]: int(r["n"]) for r in rows}
 
     def _size(self) -> int:
         return int(self._q("SELECT coalesce(max(seq), 0) AS n FROM lexical")[0]["n"])
@@ -858,31 +913,15 @@ class PostgresStore:
         self._avgdl_cache = (max(value, 1.0), size)
         return self._avgdl_cache[0]
 
-    def _df(self, lexeme: str, size: int) -> int:
-        hit = self._df_cache.get(lexeme)
-        if hit is not None and size <= hit[1] * 1.1 + 100:
-            return hit[0]
-        n = int(
-            self._q("SELECT count(*) AS n FROM lexical WHERE tsv @@ %s::tsquery", (_quote_lexeme(lexeme),))[
-                0
-            ]["n"]
-        )
-        if len(self._df_cache) > 50000:
-            self._df_cache.clear()
-        if n:  # an absent term is not cached: the next write may add it (and a 0 drops it from the search)
-            self._df_cache[lexeme] = (n, size)
-        return n
-
     def lexical_search(
         self, namespace: str, terms: Sequence[str], limit: int, *, budget: int | None = None
     ) -> list[tuple[str, str, float]]:
         """Okapi BM25 (see the module docstring) over entries holding any of ``terms``: ``(id, kind, score)``."""
-        lex = self._lexemes([t for t in dict.fromkeys(terms) if t])
-        lexemes = list(dict.fromkeys(lex.values()))
+        df = self._lexemes([t for t in dict.fromkeys(terms) if t])
+        lexemes = list(df)
         if not lexemes:
             return []
         size = self._size()
-        df = {x: self._df(x, size) for x in lexemes}
         low = 0
         if budget is not None:
             kept: list[str] = []
