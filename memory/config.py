@@ -151,12 +151,14 @@ class MemorySettings(BaseModel):
         le=1,
         description="Run the deeper graph walk when the fast path's confidence is below this.",
     )
-    lexical_budget: int = Field(
-        5000,
+    lexical_budget: int | None = Field(
+        None,
         ge=100,
         description="Most index postings one BM25 query may score: the rarest query terms are kept within it "
         "(very common terms carry little BM25 weight); when even the rarest exceeds it, only the most recent "
-        "entries holding about that many postings are searched. Bounds recall latency at scale.",
+        "entries holding about that many postings are searched. Bounds recall latency at scale. Unset: the "
+        "store's (lexical_postings): 5000 on SQLite, whose FTS5 reads compact posting lists, 1000 on Postgres, "
+        "where each posting is a table row read and unnested (about 8 microseconds of server CPU).",
     )
     flag_injections: bool = Field(True, description="Flag stored text that looks like injected instructions.")
     facts: Literal["auto", "parser", "llm", "off"] = Field(
@@ -179,6 +181,13 @@ class MemorySettings(BaseModel):
         "would otherwise become facts about the user).",
     )
     recall: RecallWeights = Field(default_factory=RecallWeights, description="Weights of the recall signals.")
+
+    @property
+    def lexical_postings(self) -> int:
+        """The BM25 budget recall uses: ``lexical_budget``, or the store's default (see that field)."""
+        if self.lexical_budget is not None:
+            return self.lexical_budget
+        return 1000 if self.store == "postgres" else 5000
 
 
 __all__ = ["LOCAL_EMBEDDER", "EmbeddingSettings", "MemorySettings", "RecallWeights"]

@@ -96,7 +96,7 @@ def recall(
     w = settings.recall
     deep_pool = _pool(k, deep=True, w=w)
     hits = index.query(namespace, qv, deep_pool)[0]
-    lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_budget)
+    lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_postings)
     as_of = _as_of(store, query, namespace, qv[0], w.pool)
     items, confidence = _run(store, hits, lex_hits, query, namespace, k, deep=bool(deep), w=w, as_of=as_of)
     ran_deep = bool(deep)

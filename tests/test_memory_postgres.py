@@ -5,6 +5,7 @@ stores, erasure of forgotten rows and Chroma entries, settings, doctor, an unrea
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -213,6 +214,23 @@ def test_the_migration_fills_document_frequencies_from_the_entries_there(tmp_pat
     PostgresStore(str(POSTGRES_URL), schema=schema).close()
     kept, counted = document_frequencies(schema)
     assert kept == counted and kept["chess"] >= 1
+
+
+def test_bm25_reads_term_frequencies_exactly(tmp_path: Path, schema: str) -> None:
+    """Scores are Okapi BM25 (k1 1.2, b 0.75, as FTS5) computed here from term frequencies, document frequency
+    and lengths: a term's frequency, read from a rank instead of the entry's positions, is exact up to 200."""
+    shape = [(1, 0), (2, 3), (5, 1), (200, 0), (7, 30)]  # (term frequency, other words)
+    texts = [" ".join(["zeta"] * tf + ["filler"] * pad) for tf, pad in shape] + ["filler only here"] * 15
+    with Memory.open(tmp_path / "m", pg_settings(schema), embedder=EMB, index=InMemoryIndex()) as m:
+        ids = m.remember_many(texts, namespace="u")
+        hits = {i: score for i, _, score in m.store.lexical_search("u", ["zeta"], 10)}
+    lengths = [tf + pad for tf, pad in shape] + [3] * 15
+    avgdl, idf = sum(lengths) / len(lengths), math.log((20 - 5 + 0.5) / (5 + 0.5))
+    expected = {
+        ids[i]: idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths[i] / avgdl))
+        for i, (tf, _) in enumerate(shape)
+    }
+    assert hits == pytest.approx(expected, rel=1e-9)
 
 
 def test_settings_select_the_store_from_the_environment(

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/memory/locomo.py [--data ../shared/data/locomo/locomo_dev.json]
         [--embedder local|hash] [--cache FILE] [--ablation] [--store postgres --postgres-url URL]
+        [--lexical-budget N]
 
 Ingests every turn of each conversation as an episode (in order, ``dia_id`` and session date in metadata,
 the image caption appended to the text as ``[image: ...]``), consolidates, then recalls k items for each
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> dict:
                     store=args.store,
                     postgres_url=args.postgres_url,
                     postgres_schema=f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None,
+                    lexical_budget=args.lexical_budget,
                 )
                 # the in-memory index does not outlive its Memory: each row then ingests again
                 index = InMemoryIndex() if args.inmemory else None
@@ -203,6 +205,10 @@ def run(args: argparse.Namespace) -> dict:
         "recall_p50_ms": 1e3 * float(np.median(latencies)),
         "recall_p95_ms": 1e3 * float(np.percentile(latencies, 95)),
         "embedder": emb.name,
+        "store": args.store,
+        "lexical_budget": MemorySettings(
+            store=args.store, lexical_budget=args.lexical_budget
+        ).lexical_postings,
         "data": args.data,
     }
 
@@ -231,6 +237,12 @@ def main() -> None:
     )
     p.add_argument(
         "--rows", default=None, help='JSON {"row": {weight: value}}: recall once per row (dev tuning)'
+    )
+    p.add_argument(
+        "--lexical-budget",
+        type=int,
+        default=None,
+        help="MemorySettings.lexical_budget (default: the store's)",
     )
     p.add_argument("--ablation", action="store_true", help="also recall with each row of ABLATION")
     p.add_argument("--out", default="benchmarks/results/memory_locomo.json")

@@ -27,6 +27,7 @@ content word, hubs for the common ones). The incremental step below always parse
 ``--grow`` builds one store of the largest size and measures recall each time it reaches a size of ``--sizes``
 (ingest paused meanwhile), so one fill gives the whole trend; the ingest rate is reported per segment.
 ``--measure-only`` measures recall on the kept store of the largest size as it is (a fill stopped early).
+``--lexical-budget N`` sets ``MemorySettings.lexical_budget`` (default: the store's, ``lexical_postings``).
 
 ``--server-pids PID...`` (Linux; the local Postgres server's postmaster and the Chroma server) adds the CPU time
 those processes and their children spent during each recall to this process's: what a recall costs the cores
@@ -283,6 +284,12 @@ def main() -> None:
     )
     p.add_argument("--call", type=int, default=5000, help="records per remember_many call")
     p.add_argument(
+        "--lexical-budget",
+        type=int,
+        default=None,
+        help="MemorySettings.lexical_budget (default: the store's)",
+    )
+    p.add_argument(
         "--server-pids", type=int, nargs="*", default=[], help="database/index server pids: CPU per recall"
     )
     args = p.parse_args()
@@ -303,6 +310,7 @@ def main() -> None:
                 postgres_schema=f"scale_n{n}" if args.store == "postgres" else None,
                 chroma_url=args.chroma_url,
                 collection_prefix=f"scale{n}" if args.chroma_url else "cogarch",
+                lexical_budget=args.lexical_budget,
             )
             with Memory.open(path, settings, embedder=emb, index=index) as mem:
                 have = mem.stats(NS)["episodes"]
@@ -325,6 +333,7 @@ def main() -> None:
                         "ingest_per_s": ingest_per_s,
                         "ingest_cpu_ms_per_record": ingest_cpu_ms if size > have else None,
                         "consolidated": not args.no_consolidate,
+                        "lexical_budget": settings.lexical_postings,
                     }
                     have = size
                     if args.ingest_only:

@@ -14,11 +14,13 @@ configuration ``cogarch_english``: Postgres' ``english`` with its Snowball stemm
 SQLite's porter tokenizer (which keeps stop words, so entry lengths count them in both). Postgres has no BM25
 (``ts_rank`` has no inverse document frequency, which matters for OR queries of keywords), so the score is Okapi
 BM25 computed in SQL with FTS5's constants (k1 = 1.2, b = 0.75, idf floor 1e-6): term frequencies from the
-tsvector's positions, document frequencies read from ``lexical_df`` (lexeme -> number of entries holding it,
-over all namespaces as FTS5's), which every write transaction keeps exact (:meth:`PostgresWriter.flush`: counting
-a common term's postings per query cost 90 ms of server CPU per recall at 600k entries), document lengths stored
-per entry, ``avgdl`` the mean over the whole index (cached, recounted after 10 % growth). The work bound
-(``budget``) is SQLite's: rarest terms first, else a recent window by insertion order. ``schema``
+tsvector (the number of a term's positions, read through ``ts_rank``: :func:`_tf_bounds`), document frequencies
+read from ``lexical_df`` (lexeme -> number of entries holding it, over all namespaces as FTS5's), which every
+write transaction keeps exact (:meth:`PostgresWriter.flush`: counting a common term's postings per query cost 90
+ms of server CPU per recall at 600k entries), document lengths stored per entry, ``avgdl`` the mean over the
+whole index (cached, recounted after 10 % growth). The work bound (``budget``) is SQLite's: rarest terms first,
+else a recent window by insertion order; each posting is a table row read (about 8 microseconds of server CPU),
+so ``memory.lexical_budget`` defaults to 1000 postings here, 5000 on SQLite. ``schema``
 (``memory.postgres_schema``) keeps the tables in a schema of their own.
 
 Graph walks are SQL on ``edges`` (indexed by ``src`` through its key and by ``dst``).
@@ -86,6 +88,21 @@ except ImportError:  # pragma: no cover - reported when a PostgresStore is built
 
 _TS_CONFIG = "cogarch_english"
 _K1, _B = 1.2, 0.75
+
+
+def _tf_bounds(most: int = 256) -> list[float]:
+    """Bucket bounds that turn ``ts_rank('{1,1,1,1}', tsv, 'lexeme')`` back into the lexeme's term frequency.
+
+    With every weight 1, Postgres ranks a one-lexeme query (``calc_rank_or``) as ``sum(1 / j**2 for j <=
+    tf) / (pi**2 / 6)``: strictly increasing in ``tf``, so ``width_bucket`` of it over the midpoints between
+    consecutive values is ``tf`` (0 for an entry without the lexeme). A binary search in the tsvector per
+    lexeme, where reading ``tf`` from the positions means unnesting every entry's whole tsvector (2.3x the
+    time at 5000 postings). ``most``: a tsvector keeps at most 256 positions per lexeme."""
+    ranks = list(itertools.accumulate((1 / j**2 for j in range(1, most + 1)), initial=0.0))
+    return [(a + b) / 2 / (math.pi**2 / 6) for a, b in itertools.pairwise(ranks)]
+
+
+_TF_BOUNDS = _tf_bounds()
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the tables of SQLiteStore, with a tsvector lexical index
@@ -939,17 +956,31 @@ class PostgresStore:
                 return []
         n_docs = max(size, 1)
         idf = [max(1e-6, math.log((n_docs - df[x] + 0.5) / (df[x] + 0.5))) for x in lexemes]
-        query = " | ".join(_quote_lexeme(x) for x in lexemes)
+        # each lexeme's tf from a rank (_tf_bounds), its BM25 term summed in SQL (the SQL text holds placeholders)
+        n = len(lexemes)
+        tfs = ", ".join(
+            f"width_bucket(ts_rank('{{1,1,1,1}}', tsv, %s::tsquery), c.bounds) AS tf{i}" for i in range(n)
+        )
+        score = " + ".join(f"%s * tf{i} / (tf{i} + kd)" for i in range(n))
         rows = self._q(
-            "WITH m AS (SELECT seq, id, kind, tsv, dl FROM lexical "
-            "           WHERE tsv @@ %s::tsquery AND namespace = %s AND seq > %s), "
-            "     q AS (SELECT * FROM unnest(%s::text[], %s::float8[]) AS q(lexeme, idf)) "
-            "SELECT m.id, m.kind, sum(q.idf * (array_length(u.positions, 1) * %s) / "
-            "       (array_length(u.positions, 1) + %s * (1 - %s + %s * m.dl / %s))) AS s "
-            "FROM m CROSS JOIN LATERAL unnest(m.tsv) AS u(lexeme, positions, weights) "
-            "JOIN q ON q.lexeme = u.lexeme "
-            "GROUP BY m.seq, m.id, m.kind ORDER BY s DESC, m.seq LIMIT %s",
-            (query, namespace, low, lexemes, idf, _K1 + 1, _K1, _B, _B, self._avgdl(size), limit),
+            f"SELECT id, kind, {score} AS s FROM ("
+            f"  SELECT seq, id, kind, %s * (1 - %s + %s * dl / %s) AS kd, {tfs} "
+            "   FROM lexical, (SELECT %s::float8[] AS bounds) AS c "
+            "   WHERE tsv @@ %s::tsquery AND namespace = %s AND seq > %s) AS m "
+            "ORDER BY s DESC, seq LIMIT %s",
+            [
+                *(w * (_K1 + 1) for w in idf),
+                _K1,
+                _B,
+                _B,
+                self._avgdl(size),
+                *(_quote_lexeme(x) for x in lexemes),
+                _TF_BOUNDS,
+                " | ".join(_quote_lexeme(x) for x in lexemes),
+                namespace,
+                low,
+                limit,
+            ],
         )
         return [(r["id"], r["kind"], float(r["s"])) for r in rows]
 
