@@ -12,6 +12,7 @@ from cogarch.clock import ManualClock
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.llm import GenerationOptions, Message
+from reasoning.search.thoughts import ANSWER_SYSTEM
 
 TOLD = [
     "Mia's violin teacher is called Sam.",
@@ -31,7 +32,7 @@ def hopping(messages: Sequence[Message], options: GenerationOptions) -> str:
     a chat reply says "ok"."""
     facts = _facts(messages)
     content = messages[-1]["content"]
-    if "Answer: <answer>' now" in content:
+    if messages[0]["content"] == ANSWER_SYSTEM:  # the search's answer step
         return f"Answer: {facts[-1].rstrip('.').split()[-1]}" if facts else "Answer: unknown"
     if "Next step:" in content:
         return facts[-1] if facts else "I do not know yet."
@@ -107,7 +108,7 @@ def test_an_answer_that_repeats_the_question_is_never_the_reply(data_dir: Path) 
 
     def parrot(messages: Sequence[Message], options: GenerationOptions) -> str:
         content = messages[-1]["content"]
-        if "Answer: <answer>' now" in content or "Next step:" in content:
+        if messages[0]["content"] == ANSWER_SYSTEM or "Next step:" in content:
             return f"Answer: {question}"  # the search's every candidate echoes the question
         return "Her violin and the sheet music."
 

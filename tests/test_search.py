@@ -30,7 +30,7 @@ from reasoning.search import (
     SearchResult,
 )
 from reasoning.search.coat import ANSWER_MAX_TOKENS, chain_facts
-from reasoning.search.thoughts import clean_thought, parse_answer
+from reasoning.search.thoughts import ANSWER_SYSTEM, clean_thought, parse_answer
 from reasoning.search.tree import (
     Node,
     add_child,
@@ -567,7 +567,7 @@ def test_the_answer_is_generated_from_the_winning_paths_facts_only() -> None:
     # the root recalls Ann's fact; "go left" recalls Lev's facts, "go right" Rob's; the left branch is the more
     # confident one
     def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
-        if "now." in messages[-1]["content"]:
+        if messages[0]["content"] == ANSWER_SYSTEM:  # the answer step
             return "Answer: Lplace"
         return "go right" if options.temperature else "go left"
 
@@ -584,6 +584,7 @@ def test_the_answer_is_generated_from_the_winning_paths_facts_only() -> None:
     assert [a.text for a in result.answered_from] == ["Ann's friend is Lev.", "Lev lives in Lplace."]
     last = llm.inner.calls[-1][0][-1]["content"]
     assert "Lev lives in Lplace." in last and "Rob" not in last and "tea" not in last
+    assert last.endswith("Where does Ann's friend live?")  # the facts, then the question
     # ablation: from the whole tree, the other branch's facts compete (Ann's friend is Rob too)
     tree = CoATSearch(
         llm, associator=assoc, settings=settings(max_nodes=2, branching=2, answer_from="tree")
@@ -645,7 +646,9 @@ class CostingLLM(ScriptedLLM):
 
 def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
     counter = itertools.count(1)
-    llm = CostingLLM(lambda m, o: "Answer: x" if "now." in m[-1]["content"] else f"step {next(counter)} here")
+    llm = CostingLLM(
+        lambda m, o: "Answer: x" if m[0]["content"] == ANSWER_SYSTEM else f"step {next(counter)} here"
+    )
     long = " ".join(["word"] * 40)  # the answer prompt costs more than the static reserve's 60
     assoc = RecallByTopic({"": [f"a fact about q with {long}."]})
     nodes = []

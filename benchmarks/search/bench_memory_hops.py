@@ -65,9 +65,9 @@ from reasoning.llm import GenerationOptions, Usage
 from reasoning.search import Association, StepJudge
 from reasoning.search.coat import ANSWER_MAX_TOKENS, answer_facts
 from reasoning.search.thoughts import (
-    ANSWER_NOW,
     NEXT_STEP,
     STEP_STOPS,
+    answer_messages,
     clean_thought,
     parse_answer,
     thought_conversation,
@@ -239,7 +239,7 @@ def run_best_of_n(
             Node(1, 0, 1, thought=thought, associations=tuple(found)),
         ]
         ordered = answer_facts(q.text, chain, agent.settings.search.answer_facts)  # as CoAT's answer step
-        messages = thought_conversation(q.text, "", ordered, [], ANSWER_NOW)
+        messages = answer_messages(q.text, "", ordered)  # CoAT's answer prompt
         said = _complete(llm, messages, temperature=t, seed=seed + 100 + n, max_tokens=ANSWER_MAX_TOKENS)
         answer = parse_answer(said) or said
         transcript = thought_conversation(q.text, "", ordered, [], None)
@@ -265,7 +265,7 @@ def reference_facts(name: str, q: Question, world: World, seed: str) -> list[str
 def run_reference(llm: Any, q: Question, facts: Sequence[str]) -> dict[str, Any]:
     """One greedy answer with ``facts`` in place of a recall (the answer prompt every method uses)."""
     given = [Association(f, (), 1.0) for f in facts]
-    said = _complete(llm, thought_conversation(q.text, "", given, [], ANSWER_NOW), temperature=0.0, seed=0)
+    said = _complete(llm, answer_messages(q.text, "", given), temperature=0.0, seed=0)
     return {"reply": parse_answer(said) or said}
 
 
@@ -276,7 +276,7 @@ def run_self_consistency(
     root = MemoryAssociator(agent.memory, user, k=agent.settings.search.associations)(q.text, [])
     recalled = [replace(new_tree(q.text).root, associations=tuple(root))]
     facts = answer_facts(q.text, recalled, agent.settings.search.answer_facts)  # as CoAT's answer step
-    messages = thought_conversation(q.text, "", facts, [], ANSWER_NOW)
+    messages = answer_messages(q.text, "", facts)
     votes: Counter[str] = Counter()
     answers: list[str] = []
     n, last = 0, 0

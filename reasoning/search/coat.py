@@ -20,14 +20,14 @@ capped to the tokens left, so the budget is overshot by at most the uncached pro
 Tokens are the ones the model ran (``Usage.computed_tokens``: a prefix-caching engine does not run a prompt
 prefix it already holds; siblings share their parent's prompt).
 
-Answers: a candidate stating an answer that echoes the question or one of the caller's ``avoid`` texts (the
-user's own messages), or that is itself a question, is dropped like a duplicate. The final answer
-(``settings.answer_from``): "path" (the default) generates it once more from the question and the associations
-recalled along the winning path only (:func:`path_facts`: each fact at its first recall on the path, the newest
-hop's first, at most ``settings.answer_facts``): what a chain of associated thoughts gives over a single recall
-is a focused context, each hop recalling for its own thought. "tree" does the same from every association
-recalled in the tree (an ablation), "node" takes the best node's own stated answer and, when it states none,
-concludes one at the end of its chain. The loop keeps back what this last generation would cost now
+Answers: a candidate stating an answer that echoes the question or one of the caller's ``avoid`` texts (the user's
+own messages), or that is itself a question, is dropped like a duplicate. The final answer
+(``settings.answer_from``): "path" (the default) generates it once more from the associations recalled along the
+winning path only, linked into a chain from the question (:func:`answer_facts`, at most ``settings.answer_facts``),
+and then the question (:func:`~reasoning.search.thoughts.answer_messages`): what a chain of associated thoughts
+gives over a single recall is a focused context, each hop recalling for its own thought. "tree" does the same from
+every association recalled in the tree (an ablation), "node" takes the best node's own stated answer and, when it
+states none, concludes one at the end of its chain. The loop keeps back what this last generation would cost now
 (:data:`ANSWER_MAX_TOKENS` and its prompt as the engine prices it, re-priced after every expansion; at least
 :data:`ANSWER_PROMPT_TOKENS` for the prompt), and the answer step drops the chain's last facts until its prompt's
 cost fits what is left.
@@ -52,6 +52,7 @@ from reasoning.search.thoughts import (
     NEXT_STEP,
     STEP_STOPS,
     ThoughtPrompt,
+    answer_messages,
     clean_thought,
     dedup_key,
     is_echo,
@@ -561,7 +562,7 @@ class CoATSearch:
         else:
             nodes = path_to(tree, best.id) if self.settings.answer_from == "path" else list(tree.nodes)
             facts = answer_facts(tree.question, nodes, self.settings.answer_facts)
-            messages = thought_conversation(tree.question, context, facts, [], ANSWER_NOW)
+            messages = answer_messages(tree.question, context, facts)
         cost = ANSWER_MAX_TOKENS + self._prompt_cost(messages, ANSWER_PROMPT_TOKENS)
         run.reserve = min(max(cost, ANSWER_MAX_TOKENS + ANSWER_PROMPT_TOKENS), self.settings.max_tokens // 2)
 
@@ -590,8 +591,8 @@ class CoATSearch:
             left = 0
             while ranked:  # drop the chain's last fact until the prompt's cost fits
                 facts = tuple(ranked)
-                messages = thought_conversation(tree.question, context, facts, [], ANSWER_NOW)
-                estimate = sum(len(a.text) + 3 for a in facts) // CHARS_PER_TOKEN + len(ANSWER_NOW) // 2
+                messages = answer_messages(tree.question, context, facts)
+                estimate = sum(len(a.text) + 3 for a in facts) // CHARS_PER_TOKEN + len(tree.question) // 2
                 left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, estimate)
                 if left >= MIN_GENERATION:
                     break
