@@ -309,7 +309,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--report", nargs="+", default=None, help="summarize these results files (no run)")
     args = ap.parse_args(argv)
     if args.report:
-        rows = [row for f in args.report for row in json.loads(Path(f).read_text())["items"]]
+        saved = [json.loads(Path(f).read_text()) for f in args.report]
+        rows = [row for data in saved for row in data["items"]]
+        for key in ("relations", "budget"):  # label the report with the saved runs' settings, not the flags
+            setattr(args, key, "/".join(sorted({str(d["config"][key]) for d in saved})))
         done = [m for m in (*METHODS, *ABLATIONS, *REFERENCES) if all(m in r for r in rows)]
         report(summarize(rows, done), done, args, Path(args.report[0]))
         return
