@@ -47,14 +47,18 @@ class RecallWeights(BaseModel):
     dense: float = Field(
         1.0, ge=0, description="Dense (cosine) similarity, rescaled within the candidate pool."
     )
+    unnamed_dense: bool = Field(
+        True,
+        description="The dense query leaves out the names of the namespace's speakers (memory.text.without_names).",
+    )
     lex: float = Field(1.0, ge=0, description="BM25 over the lexical index, rescaled to the best hit.")
     ppr: float = Field(
-        1.5,
+        0.75,
         ge=0,
         description="Personalized PageRank over the memory graph (phrase nodes, episodes), as (ppr / max) ** walk_power.",
     )
     adj: float = Field(
-        0.4, ge=0, description="Temporal contiguity: the best seed score of the adjacent episodes."
+        0.6, ge=0, description="Temporal contiguity: the best seed score of the adjacent episodes."
     )
     ent: float = Field(
         0.15, ge=0, description="Per query phrase node an episode mentions, times its hub weight."

@@ -111,6 +111,10 @@ class Memory:
         self._forgot = (
             False  # a forget ran: scrub Chroma's level-0 files again at close (forgetting.scrub_hnsw)
         )
+        # each namespace's speakers, read once (a scan of its episodes) and kept up to date by this process's
+        # writes; recall leaves their names out of the dense query. A speaker another process adds later is
+        # seen after this one reopens the memory (only the dense query of a question naming them differs).
+        self._speakers: dict[str, set[str]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     @classmethod
@@ -372,6 +376,8 @@ class Memory:
             tx.add_episodes(namespace, chunk, list(vectors), time.time())
             tx.enqueue(namespace, [(r.id, "episode") for r in chunk], "upsert")
             tx.audit(namespace, "remember", chunk[0].id, {"count": len(chunk)})
+        if namespace in self._speakers:
+            self._speakers[namespace].update(r.speaker for r in chunk if r.speaker)
         self._flush_after_commit()
 
     @_synchronized
@@ -529,7 +535,12 @@ class Memory:
             raise InvalidInputError("cannot recall with an empty query")
         if k < 1:
             raise InvalidInputError("k must be >= 1")
-        return recall.recall(self.store, self.index, self.embedder, self.settings, query, namespace, k, deep)
+        if namespace not in self._speakers:
+            self._speakers[namespace] = self.store.speakers(namespace)
+        speakers = self._speakers[namespace]
+        return recall.recall(
+            self.store, self.index, self.embedder, self.settings, query, namespace, k, deep, speakers
+        )
 
     def forget(
         self,
@@ -557,6 +568,7 @@ class Memory:
         # not while the namespace is consolidated: that would store facts and links of the forgotten episodes
         with self.store.exclusive(f"consolidate:{namespace}"), self._guard:
             self._forgot = True
+            self._speakers.pop(namespace, None)
             if all:
                 return forgetting.forget_namespace(self.store, self.index, namespace, self._chroma_dir)
             targets = self.forget_targets(namespace, ids, query=query, k=k)
@@ -592,6 +604,7 @@ class Memory:
         """
         self._check_open()
         self._forgot = self._forgot or replace
+        self._speakers.clear()  # the namespace imported into (None: the exported one's name) is read again
         count = transfer.import_namespace(
             self.store,
             self.index,

@@ -3,7 +3,9 @@
 Score of a candidate item (all signals normalised to [0, 1] within the query):
 
 1. seeds: ``s = w_dense * dense + w_lex * bm25`` where ``dense`` is the cosine similarity rescaled between the
-   n-th and the best hit, and ``bm25`` the FTS5 BM25 score over the best (porter-stemmed keywords).
+   n-th and the best hit, and ``bm25`` the FTS5 BM25 score over the best (porter-stemmed keywords). The dense
+   query leaves out the names of the namespace's speakers (``unnamed_dense``): they say who, which the speaker
+   signal (4) and BM25 read, and a sentence embedder lets a name outweigh what the question asks about.
 2. spreading activation (HippoRAG 2): personalized PageRank over the local memory graph — the seeds and their
    edges (temporal ``next``, associative ``similar``, ``mentions`` of phrase nodes, scene ``member``, fact
    ``source``) and phrase nodes (those of the fast path's seeds), the phrase nodes the query names
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -68,6 +71,7 @@ from memory.text import (
     has_temporal_cue,
     is_when_question,
     query_time_window,
+    without_names,
 )
 
 EXPAND_MAX = 100
@@ -88,12 +92,15 @@ def recall(
     namespace: str,
     k: int,
     deep: bool | None,
+    speakers: Collection[str] = (),
 ) -> RecallResult:
     """The ``k`` best items for ``query`` in ``namespace`` with the fast path's confidence; ``deep`` None runs the
-    deep walk when that confidence is below ``settings.deep_recall_below``."""
-    qv = embedder([query])
-    # one dense and one lexical query sized for the deep pool; the fast path uses their heads
+    deep walk when that confidence is below ``settings.deep_recall_below``. ``speakers``: the namespace's
+    speakers, whose names the dense query leaves out (:func:`memory.text.without_names`, unless
+    ``unnamed_dense`` is off); the lexical query, the phrase nodes and the speaker signal read the query as it is."""
     w = settings.recall
+    qv = embedder([without_names(query, speakers) if w.unnamed_dense else query])
+    # one dense and one lexical query sized for the deep pool; the fast path uses their heads
     deep_pool = _pool(k, deep=True, w=w)
     hits = index.query(namespace, qv, deep_pool)[0]
     lex_hits = store.lexical_search(namespace, fts_terms(query), deep_pool, budget=settings.lexical_postings)

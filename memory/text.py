@@ -8,6 +8,7 @@ function; English heuristics, deliberately simple and cheap (microseconds per tu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from reasoning.words import QUESTION_WORDS, STOPWORDS, keywords, words
@@ -113,6 +114,22 @@ def query_time_window(query: str) -> tuple[float, float] | None:
     return None
 
 
+def without_names(query: str, names: Iterable[str]) -> str:
+    """``query`` without the whole-word, case-insensitive mentions of ``names`` (and their possessive "'s"), spaces
+    collapsed; the query itself when nothing else would be left (``"Ann?"``).
+
+    Recall embeds the query this way without the namespace's speakers (:func:`memory.recall.recall`): a sentence
+    embedder weighs a name heavily, so "What does Ann like?" comes nearer to every turn Ann says or that
+    addresses her than to "I love hiking" (LoCoMo dev, dense only: recall@10 0.456 with the names, 0.643
+    without); who said it is the speaker signal's and BM25's part.
+    """
+    out = query
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+        out = re.sub(rf"(?<!\w){re.escape(name)}(?:'s|'|’s)?(?!\w)", " ", out, flags=re.IGNORECASE)
+    out = " ".join(out.split())
+    return out if any(c.isalnum() for c in out) else query
+
+
 def fts_terms(text: str, *, limit: int = 24) -> list[str]:
     """The lexical search terms of ``text``: its keywords without double quotes (at most ``limit``)."""
     return [t for t in (k.replace('"', "") for k in keywords(text)[:limit]) if t]
@@ -132,4 +149,5 @@ __all__ = [
     "has_temporal_cue",
     "is_when_question",
     "query_time_window",
+    "without_names",
 ]

@@ -10,10 +10,11 @@ question of categories 1-4 and maps them to the first k distinct source turns. W
 ``benchmarks/results/memory_locomo.json``.
 
 ``--ablation`` recalls the same questions from the same consolidated stores once per row of :data:`ABLATION`
-(``MemorySettings.recall`` weights, through the public API): dense only; + BM25; + the other signals without
-the graph walk; + the phrase-graph PPR without synonym edges; + synonym edges (the defaults); then the defaults
-without one mechanism: the neighbour turns as candidates, the speaker signal (the row without the walk is the
-third); and session 9's weights.
+(``MemorySettings.recall`` weights, through the public API): dense only with the speakers' names in the query;
+dense only (the names left out); + BM25; + the other signals without the graph walk; + the phrase-graph PPR
+without synonym edges; + synonym edges (the defaults); then the defaults without one mechanism: the neighbour
+turns as candidates, the speaker signal, the unnamed dense query (the row without the walk is the fourth); and
+session 10's defaults. Every table is also given per conversation.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _NO_EXTRAS = {
     "importance": 0.0,
 }
 ABLATION: dict[str, RecallWeights] = {
+    "dense only, speakers' names in the query": RecallWeights(unnamed_dense=False, lex=0.0, **_NO_EXTRAS),
     "dense only": RecallWeights(lex=0.0, **_NO_EXTRAS),
     "+ BM25": RecallWeights(**_NO_EXTRAS),
     "+ contiguity, neighbours, speaker, dates, priors": RecallWeights(ppr=0.0),
@@ -57,7 +59,8 @@ ABLATION: dict[str, RecallWeights] = {
     "+ synonym edges (all)": RecallWeights(),
     "all but neighbour turns": RecallWeights(neighbours=0),
     "all but the speaker": RecallWeights(speaker=0.0),
-    "session 9 (adj 0.25, no neighbours, no speaker)": RecallWeights(adj=0.25, neighbours=0, speaker=0.0),
+    "all but the unnamed dense query": RecallWeights(unnamed_dense=False),
+    "session 10's defaults": RecallWeights(unnamed_dense=False, lex=1.0, ppr=1.5, adj=0.4, speaker=0.75),
 }
 
 
@@ -140,6 +143,10 @@ def run(args: argparse.Namespace) -> dict:
     per_row: dict[str, dict[int, dict[int, list[float]]]] = {
         name: defaultdict(lambda: defaultdict(list)) for name in rows
     }
+    # the same per conversation, so a gain that comes from one conversation shows
+    per_conv: dict[str, dict[str, dict[int, dict[int, list[float]]]]] = {
+        name: defaultdict(lambda: defaultdict(lambda: defaultdict(list))) for name in rows
+    }
     ingest_s = n_turns = 0.0
     latencies: list[float] = []
     for conv in data:
@@ -188,7 +195,9 @@ def run(args: argparse.Namespace) -> dict:
                                 if d and d not in ranked:
                                     ranked.append(d)
                         for k in KS:
-                            per_row[name][q["category"]][k].append(len(gold & set(ranked[:k])) / len(gold))
+                            found = len(gold & set(ranked[:k])) / len(gold)
+                            per_row[name][q["category"]][k].append(found)
+                            per_conv[name][ns][q["category"]][k].append(found)
                     if (
                         args.store == "postgres"
                     ):  # leave the shared database as it was (the schema stays, empty)
@@ -197,9 +206,14 @@ def run(args: argparse.Namespace) -> dict:
         cached.save()
     tables = {name: _table(per_cat) for name, per_cat in per_row.items()}
     table = tables[main_row]
+    by_conv = {
+        name: {ns: _table(per_cat) for ns, per_cat in convs.items()} for name, convs in per_conv.items()
+    }
     return {
         "table": table,
+        "by_conversation": by_conv[main_row],
         "ablation": tables if args.ablation or args.rows else {},
+        "ablation_by_conversation": by_conv if args.ablation or args.rows else {},
         "turns": n_turns,
         "ingest_turns_per_s": n_turns / ingest_s if ingest_s else 0.0,
         "recall_p50_ms": 1e3 * float(np.median(latencies)),
@@ -216,7 +230,9 @@ def run(args: argparse.Namespace) -> dict:
 def _table(per_cat: dict[int, dict[int, list[float]]]) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
     for cat, name in CATS.items():
-        table[name] = {f"r@{k}": float(np.mean(per_cat[cat][k])) for k in KS} | {"n": len(per_cat[cat][5])}
+        values = {k: per_cat[cat][k] for k in KS}
+        table[name] = {f"r@{k}": float(np.mean(v)) if v else float("nan") for k, v in values.items()}
+        table[name]["n"] = len(values[5])
     allv = {k: [v for cat in CATS for v in per_cat[cat][k]] for k in KS}
     table["all (1-4)"] = {f"r@{k}": float(np.mean(allv[k])) for k in KS} | {"n": len(allv[5])}
     return table
@@ -251,11 +267,16 @@ def main() -> None:
     print(f"{'category':<14}" + "".join(f"{'r@' + str(k):>8}" for k in KS) + f"{'n':>6}")
     for name, row in res["table"].items():
         print(f"{name:<14}" + "".join(f"{row['r@' + str(k)]:>8.3f}" for k in KS) + f"{row['n']:>6}")
+    print(f"\n{'conversation':<14}" + "".join(f"{c[:11]:>14}" for c in res["table"]) + "  (r@5 / r@10)")
+    for ns, tab in res["by_conversation"].items():
+        print(f"{ns:<14}" + "".join(f"{v['r@5']:>7.3f}/{v['r@10']:.3f}" for v in tab.values()))
     if res["ablation"]:
-        print("\nablation (same questions; r@5 / r@10):")
-        print(f"{'row':<30}" + "".join(f"{c[:11]:>14}" for c in res["table"]))
+        print("\nablation (same questions; r@5 / r@10; all 1-4 of each conversation last):")
+        convs = list(res["by_conversation"])
+        print(f"{'row':<30}" + "".join(f"{c[:11]:>14}" for c in [*res["table"], *convs]))
         for row, tab in res["ablation"].items():
-            print(f"{row:<30}" + "".join(f"{v['r@5']:>7.3f}/{v['r@10']:.3f}" for v in tab.values()))
+            per = [res["ablation_by_conversation"][row][ns]["all (1-4)"] for ns in convs]
+            print(f"{row:<30}" + "".join(f"{v['r@5']:>7.3f}/{v['r@10']:.3f}" for v in [*tab.values(), *per]))
     print(
         f"ingest {res['ingest_turns_per_s']:.1f} turns/s; recall p50 {res['recall_p50_ms']:.1f} ms "
         f"p95 {res['recall_p95_ms']:.1f} ms (query embedding included)"
