@@ -92,6 +92,12 @@ class SearchSettings(BaseModel):
     answer_facts: int = Field(
         3, ge=1, le=16, description="Associations the final answer step is given ('path' and 'tree')."
     )
+    spell_as_facts: bool = Field(
+        True,
+        description="The final answer step ('path' and 'tree') writes a name the model nearly copied from its "
+        "facts as the facts spell it ('Zoramel' -> 'Zoromtel' when only that name is that close); False "
+        "keeps the model's spelling (an ablation).",
+    )
 
 
 __all__ = ["LOCAL_MODEL", "LLMSettings", "SearchSettings"]

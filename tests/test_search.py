@@ -30,7 +30,7 @@ from reasoning.search import (
     SearchResult,
 )
 from reasoning.search.coat import ANSWER_MAX_TOKENS, chain_facts
-from reasoning.search.thoughts import ANSWER_SYSTEM, clean_thought, parse_answer
+from reasoning.search.thoughts import ANSWER_SYSTEM, clean_thought, parse_answer, spell_as
 from reasoning.search.tree import (
     Node,
     add_child,
@@ -665,3 +665,22 @@ def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
         assert llm.calls[-1][1].max_tokens == ANSWER_MAX_TOKENS  # the loop kept back what the answer costs
         nodes.append(found.nodes)
     assert nodes[0] < nodes[1] < nodes[2]
+
+
+def test_a_name_the_answer_nearly_copied_is_spelled_as_its_facts_spell_it() -> None:
+    facts = ["Gal's teacher is Vanlo.", "Vanlo's coach is Galfen.", "Galfen lives in Zoromtel."]
+    assert spell_as("The coach lives in Zoramel.", facts) == "The coach lives in Zoromtel."
+    assert spell_as("Vanlo lives in Paris on Monday.", facts) == "Vanlo lives in Paris on Monday."  # not near
+    assert (
+        spell_as("Zortex", ["A lives in Zortel.", "B lives in Zorten."]) == "Zortex"
+    )  # as near to two names
+
+    def fn(messages: Sequence[Message], options: GenerationOptions) -> str:
+        return "Answer: Zoramel" if messages[0]["content"] == ANSWER_SYSTEM else "go on"
+
+    assoc = RecallByTopic({"Where": facts})
+    for spell, expected in ((True, "Zoromtel"), (False, "Zoramel")):
+        result = CoATSearch(
+            ScriptedLLM(fn), associator=assoc, settings=settings(max_nodes=1, spell_as_facts=spell)
+        ).run("Where does Gal's teacher's coach live?")
+        assert result.concluded and result.answer == expected

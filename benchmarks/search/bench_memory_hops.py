@@ -30,7 +30,9 @@ Ablations (each removes one mechanism, through the same ``Agent.chat(think=True)
 recalls; nodes recall nothing: ``recall_from="root"``), coat_thought (a node recalls for its thought alone, not
 also for what its parent recalled: ``recall_from="thought"``), coat_tree (the final answer from the facts recalled
 anywhere in the tree, same ranking and cap: ``answer_from="tree"``), coat_node (the best node's own answer, as
-before: ``answer_from="node"``).
+before: ``answer_from="node"``), coat_own_spelling (the answer keeps the model's spelling of names:
+``spell_as_facts=False``; every answer step here, the baselines' too, writes a name it nearly copied from its facts
+as they spell it: ``reasoning.search.thoughts.spell_as``).
 
 Run (dev, then held-out):
   nice -n 10 .venv/bin/python benchmarks/search/bench_memory_hops.py --items 20 --budget 480
@@ -70,6 +72,7 @@ from reasoning.search.thoughts import (
     answer_messages,
     clean_thought,
     parse_answer,
+    spell_as,
     thought_conversation,
 )
 from reasoning.search.tree import Node, new_tree
@@ -119,6 +122,7 @@ ABLATIONS = {
     "coat_thought": {"recall_from": "thought"},
     "coat_tree": {"answer_from": "tree"},
     "coat_node": {"answer_from": "node"},
+    "coat_own_spelling": {"spell_as_facts": False},
 }
 REFERENCES = ("gold_facts", "gold_plus_1", "gold_plus_3", "all_facts")
 """Not methods but bounds: the answer prompt with the question's own chain of facts (gold_facts), the chain and
@@ -241,7 +245,7 @@ def run_best_of_n(
         ordered = answer_facts(q.text, chain, agent.settings.search.answer_facts)  # as CoAT's answer step
         messages = answer_messages(q.text, "", ordered)  # CoAT's answer prompt
         said = _complete(llm, messages, temperature=t, seed=seed + 100 + n, max_tokens=ANSWER_MAX_TOKENS)
-        answer = parse_answer(said) or said
+        answer = spell_as(parse_answer(said) or said, [q.text, *(a.text for a in ordered)])  # as CoAT's step
         transcript = thought_conversation(q.text, "", ordered, [], None)
         confidence = judge.evaluate_transcript(transcript, found, answer).thought_score
         if confidence > best[0]:
@@ -285,6 +289,7 @@ def run_self_consistency(
         said = _complete(
             llm, messages, temperature=0.0 if n == 0 else 0.8, seed=seed + n, max_tokens=ANSWER_MAX_TOKENS
         )
+        said = spell_as(said, [q.text, *(a.text for a in facts)])  # as CoAT's answer step
         answers.append(said)
         place = named_place(said, places)
         if place is not None:
@@ -375,7 +380,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         match m:
                             case "single":
                                 reply = agent.chat(q.text, user=user).text
-                            case "coat" | "coat_root" | "coat_thought" | "coat_tree" | "coat_node":
+                            case (
+                                "coat"
+                                | "coat_root"
+                                | "coat_thought"
+                                | "coat_tree"
+                                | "coat_node"
+                                | "coat_own_spelling"
+                            ):
                                 r = agent.chat(q.text, user=user, think=True)
                                 reply = r.text
                                 s = r.search or {}

@@ -57,6 +57,7 @@ from reasoning.search.thoughts import (
     dedup_key,
     is_echo,
     parse_answer,
+    spell_as,
     thought_conversation,
     unique_associations,
 )
@@ -607,6 +608,8 @@ class CoATSearch:
         run.tokens += completion.usage.computed_tokens
         thought = clean_thought(completion.text)
         answer = parse_answer(thought) or thought
+        if how != "node" and self.settings.spell_as_facts:
+            answer = spell_as(answer, [tree.question, *(a.text for a in facts)])
         return (None, facts) if is_echo(answer, echoes) else (answer, facts)
 
     # ----------------------------------------------------------------- output

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from difflib import SequenceMatcher
 
 from reasoning.llm import Message, assistant, system, user
 from reasoning.search.associations import Association
@@ -113,6 +114,33 @@ def parse_answer(thought: str) -> str | None:
     return answer or None
 
 
+_NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")
+NAME_SIMILARITY = 0.8
+"""How close (difflib's ratio, lower case) a word must be to a name of the facts to be written as that name."""
+
+
+def spell_as(answer: str, sources: Sequence[str]) -> str:
+    """``answer`` with each capitalised word of 4+ letters that ``sources`` do not hold written as the one name of
+    ``sources`` it nearly spells (similarity >= :data:`NAME_SIMILARITY`; a word as near to two names, or to
+    none, is kept). A small model copies a rare name from its facts with a letter wrong ("Zoramel" for
+    "Zoromtel": 9 of the 20 wrong answers of the bundled model given a question's own chain of facts,
+    BENCHMARKS.md R2); the answer then names a place its memory does not hold."""
+    names = {m.group() for text in sources for m in _NAME.finditer(text)}
+
+    def spelled(match: re.Match[str]) -> str:
+        word = match.group()
+        if word in names:
+            return word
+        near = sorted(
+            ((SequenceMatcher(None, word.lower(), n.lower()).ratio(), n) for n in names), reverse=True
+        )[:2]
+        if not near or near[0][0] < NAME_SIMILARITY or (len(near) > 1 and near[1][0] == near[0][0]):
+            return word
+        return near[0][1]
+
+    return _NAME.sub(spelled, answer)
+
+
 def dedup_key(thought: str) -> str:
     """Thoughts equal up to case, punctuation and spacing share a key."""
     return " ".join(re.findall(r"[a-z0-9]+", thought.lower()))
@@ -150,6 +178,7 @@ __all__ = [
     "dedup_key",
     "is_echo",
     "parse_answer",
+    "spell_as",
     "thought_conversation",
     "thought_messages",
     "unique_associations",
