@@ -53,7 +53,7 @@ class RecallWeights(BaseModel):
     )
     lex: float = Field(1.0, ge=0, description="BM25 over the lexical index, rescaled to the best hit.")
     ppr: float = Field(
-        0.75,
+        2.5,
         ge=0,
         description="Personalized PageRank over the memory graph (phrase nodes, episodes), as (ppr / max) ** walk_power.",
     )
@@ -64,7 +64,7 @@ class RecallWeights(BaseModel):
         0.15, ge=0, description="Per query phrase node an episode mentions, times its hub weight."
     )
     speaker: float = Field(
-        0.75,
+        2.5,
         ge=0,
         description="Episodes spoken by someone the query names (a question about Ann: Ann's turns).",
     )
