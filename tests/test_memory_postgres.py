@@ -203,6 +203,37 @@ def test_document_frequencies_stay_exact_through_every_write(tmp_path: Path, sch
         assert document_frequencies(schema) == ({}, {})
 
 
+def test_concurrent_writers_keep_document_frequencies_exact(tmp_path: Path, schema: str) -> None:
+    """Four memories (four pools, as four processes would) write and forget texts that share words at once: no
+    deadlock, and lexical_df still equals a recount."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        try:
+            with Memory.open(
+                tmp_path / f"m{n}", pg_settings(schema), embedder=EMB, index=InMemoryIndex()
+            ) as m:
+                barrier.wait()
+                for i in range(15):
+                    ids = m.remember_many(
+                        [f"alpha beta gamma {n} {i}", f"delta alpha {i}", "omega beta"], namespace=f"u{n % 2}"
+                    )
+                    if i % 3 == 0:
+                        m.forget(ids[0], namespace=f"u{n % 2}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    kept, counted = document_frequencies(schema)
+    assert kept == counted and kept["alpha"] == 4 * (15 + 10)
+
+
 def test_the_migration_fills_document_frequencies_from_the_entries_there(tmp_path: Path, schema: str) -> None:
     with Memory.open(tmp_path / "m", pg_settings(schema), embedder=EMB, index=InMemoryIndex()) as m:
         _fill(m)
