@@ -123,8 +123,10 @@ def without_names(query: str, names: Iterable[str]) -> str:
     addresses her than to "I love hiking" (LoCoMo dev, dense only: recall@10 0.456 with the names, 0.643
     without); who said it is the speaker signal's and BM25's part.
     """
-    out = query
-    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+    out, lowered = query, query.lower()
+    # a substring test first: a namespace may have many speakers, a query names few
+    named = {n.strip() for n in names if n and n.strip() and n.strip().lower() in lowered}
+    for name in sorted(named, key=len, reverse=True):
         out = re.sub(rf"(?<!\w){re.escape(name)}(?:'s|'|’s)?(?!\w)", " ", out, flags=re.IGNORECASE)
     out = " ".join(out.split())
     return out if any(c.isalnum() for c in out) else query
