@@ -154,12 +154,14 @@ def run(args: argparse.Namespace) -> dict:
         items = turns(conv)
         with tempfile.TemporaryDirectory() as tmp:
             built = False
-            for name, weights in rows.items():
+            # one schema per conversation: every row recalls from the store the first row built
+            schema = f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None
+            for n_row, (name, weights) in enumerate(rows.items(), 1):
                 settings = MemorySettings(
                     recall=weights,
                     store=args.store,
                     postgres_url=args.postgres_url,
-                    postgres_schema=f"locomo_{uuid.uuid4().hex[:12]}" if args.store == "postgres" else None,
+                    postgres_schema=schema,
                     lexical_budget=args.lexical_budget,
                 )
                 # the in-memory index does not outlive its Memory: each row then ingests again
@@ -198,10 +200,8 @@ def run(args: argparse.Namespace) -> dict:
                             found = len(gold & set(ranked[:k])) / len(gold)
                             per_row[name][q["category"]][k].append(found)
                             per_conv[name][ns][q["category"]][k].append(found)
-                    if (
-                        args.store == "postgres"
-                    ):  # leave the shared database as it was (the schema stays, empty)
-                        mem.forget(namespace=ns, all=True)
+                    if args.store == "postgres" and n_row == len(rows):  # leave the database as it was
+                        mem.forget(namespace=ns, all=True)  # (the schema stays, empty)
     if cached:
         cached.save()
     tables = {name: _table(per_cat) for name, per_cat in per_row.items()}
