@@ -29,6 +29,8 @@ HELP = """\
 /persona              the profile the agent has of you
 /substrate            statistics of your spiking substrate
 /think <question>     deliberate with the CoAT tree search
+/think <question>     answer with System 2: a CoAT search whose thoughts recall from your memory
+                      (with --json, the search's nodes, depth, tokens and chain)
 /good  /bad           reward or punish the last reply
 /idle <duration>      let time pass (e.g. 30m, 8h, 2d); proactive messages may follow
 /model                which model answers
@@ -123,7 +125,11 @@ def _piped(agent: Any, user: str, as_json: bool) -> None:
         message = line.strip()
         if not message:
             continue
-        if message.startswith("/"):
+        name, _, question = message.partition(" ")
+        think = name == "/think"
+        if think and not question.strip():
+            raise InvalidInputError("/think needs a question", hint="/think Where does Ann's teacher live?")
+        if message.startswith("/") and not think:
             out = _command_text(agent, user, message)
             if out is None:  # /quit or /exit: the rest of the input is not read
                 break
@@ -132,18 +138,20 @@ def _piped(agent: Any, user: str, as_json: bool) -> None:
             else:
                 sys.stdout.write(out + "\n")
             continue
-        reply = agent.chat(message, user=user)
+        text = question.strip() if think else message
+        reply = agent.chat(text, user=user, think=think)
         if as_json:
             print_json(
                 {
                     "user": user,
-                    "message": message,
+                    "message": text,
                     "reply": reply.text,
                     "recalled": [
                         {"id": r.id, "kind": r.kind, "text": r.text, "score": r.score} for r in reply.recalled
                     ],
                     "tokens": reply.tokens.total_tokens,
                     "latency_s": round(reply.latency_s, 3),
+                    **({"search": reply.search} if think else {}),
                 }
             )
         else:
@@ -157,6 +165,8 @@ PIPED_HELP = """\
 /forget <id|query>    forget one memory, or everything matching a query
 /persona              the profile the agent has of you
 /substrate            statistics of your spiking substrate
+/think <question>     answer with System 2: a CoAT search whose thoughts recall from your memory
+                      (with --json, the search's nodes, depth, tokens and chain)
 /good  /bad           reward or punish the last reply
 /idle <duration>      let time pass (e.g. 30m, 8h, 2d); proactive messages may follow
 /model                which model answers

@@ -122,3 +122,16 @@ def test_chat_piped_idle_with_a_bad_duration(data_dir: Path) -> None:
     )
     assert result.exit_code == 2
     assert "duration" in result.output
+
+
+def test_chat_piped_think_runs_the_search_over_memory(data_dir: Path) -> None:
+    args = ["chat", "--data-dir", str(data_dir), "--user", "ada", "--json"]
+    script = "my cat Tom lives in Porto\n/think where does Tom live?\n"
+    result = runner.invoke(app, args, input=script, env={**FAST, "COGARCH_SEARCH__MAX_NODES": "3"})
+    assert result.exit_code == 0, result.output
+    told, thought = (json.loads(line) for line in result.stdout.strip().splitlines())
+    assert "search" not in told
+    assert thought["message"] == "where does Tom live?" and thought["reply"]
+    assert thought["search"]["nodes"] >= 1  # the reply came through the CoAT search
+    missing = runner.invoke(app, args, input="/think\n", env=FAST)
+    assert missing.exit_code == 2 and "needs a question" in missing.output
