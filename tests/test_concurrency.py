@@ -161,6 +161,8 @@ def test_agent_threads_and_tasks_chat_remember_and_forget(tmp_path: Path) -> Non
         for ns, count in scratch_kept.items():
             assert agent.memory.stats(ns)["episodes"] == count
         assert agent.memory.stats("doomed")["episodes"] == 0
+        # consolidation runs on the agent's worker: an index write of one still running is pending meanwhile
+        assert agent.wait_consolidated(timeout=BOUND_S)
         assert agent.memory.stats()["pending_index_ops"] == 0
     finally:
         agent.close()
