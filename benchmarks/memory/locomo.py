@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memory import Memory
+from memory import Memory, Recollection
 from memory.config import MemorySettings, RecallWeights
 from memory.embedders.base import Embedder, HashEmbedder, Vectors
 from memory.index import InMemoryIndex
@@ -124,6 +124,17 @@ def evidence(q: dict) -> set[str]:
     return {e for item in q["evidence"] for e in re.split(r"[;\s]+", item) if e}
 
 
+def ranked_dia_ids(recs: Sequence[Recollection]) -> list[str]:
+    """The LoCoMo turn ids (``dia_id``) of recollections' source episodes, in rank order, each once."""
+    ranked: list[str] = []
+    for r in recs:
+        for s in r.sources:
+            d = s.metadata.get("dia_id")
+            if d and d not in ranked:
+                ranked.append(d)
+    return ranked
+
+
 def run(args: argparse.Namespace) -> dict:
     data = json.loads(Path(args.data).read_text())
     if args.embedder == "hash":
@@ -190,12 +201,7 @@ def run(args: argparse.Namespace) -> dict:
                         recs = mem.recall(q["question"], namespace=ns, k=max(KS))
                         if name == main_row:
                             latencies.append(time.perf_counter() - t1)
-                        ranked: list[str] = []
-                        for r in recs:
-                            for s in r.sources:
-                                d = s.metadata.get("dia_id")
-                                if d and d not in ranked:
-                                    ranked.append(d)
+                        ranked = ranked_dia_ids(recs)
                         for k in KS:
                             found = len(gold & set(ranked[:k])) / len(gold)
                             per_row[name][q["category"]][k].append(found)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 import memory.recall as recall_module
-from benchmarks.memory.locomo import CATS, CachedEmbedder, evidence, turns
+from benchmarks.memory.locomo import CATS, CachedEmbedder, evidence, ranked_dia_ids, turns
 from memory import Memory
 from memory.config import EmbeddingSettings, MemorySettings
 from memory.embedders import build_embedder
@@ -86,12 +86,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if cat not in CATS or not gold_all:
                     continue
                 recs = mem.recall(q["question"], namespace=ns, k=25)
-                ranked: list[str] = []
-                for r in recs:
-                    for s in r.sources:
-                        d = s.metadata.get("dia_id")
-                        if d and d not in ranked:
-                            ranked.append(d)
+                ranked = ranked_dia_ids(recs)
                 facts = _last["facts"]
                 src: dict[str, set[str]] = {"dense": set(), "bm25": set(), "walk": set(), "union": set()}
                 order: list[str] = []

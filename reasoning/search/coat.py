@@ -561,11 +561,14 @@ class CoATSearch:
         if self.settings.answer_from == "node":
             messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
         else:
-            nodes = path_to(tree, best.id) if self.settings.answer_from == "path" else list(tree.nodes)
-            facts = answer_facts(tree.question, nodes, self.settings.answer_facts)
-            messages = answer_messages(tree.question, context, facts)
+            messages = answer_messages(tree.question, context, self._answer_facts(tree, best))
         cost = ANSWER_MAX_TOKENS + self._prompt_cost(messages, ANSWER_PROMPT_TOKENS)
         run.reserve = min(max(cost, ANSWER_MAX_TOKENS + ANSWER_PROMPT_TOKENS), self.settings.max_tokens // 2)
+
+    def _answer_facts(self, tree: Tree, best: Node) -> list[Association]:
+        """The facts the final answer step ("path" / "tree") is given when ``best`` is the winning node."""
+        nodes = path_to(tree, best.id) if self.settings.answer_from == "path" else list(tree.nodes)
+        return answer_facts(tree.question, nodes, self.settings.answer_facts)
 
     def _final_answer(
         self, run: _Run, context: str, echoes: Sequence[str]
@@ -587,8 +590,7 @@ class CoATSearch:
             messages = self._messages(tree, path_to(tree, best.id), context, ANSWER_NOW)
             left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, ANSWER_PROMPT_TOKENS)
         else:
-            nodes = path_to(tree, best.id) if how == "path" else list(tree.nodes)
-            ranked = answer_facts(tree.question, nodes, self.settings.answer_facts)
+            ranked = self._answer_facts(tree, best)
             left = 0
             while ranked:  # drop the chain's last fact until the prompt's cost fits
                 facts = tuple(ranked)
