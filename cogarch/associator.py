@@ -1,12 +1,14 @@
 """The associator the agent gives the CoAT search: a node's associations come from the user's memory.
 
-AM(n) for a node n is a recall from the user's memory seeded by n's path: the query is n's own thought (the
-newest step of the chain) followed by the question, so each hop of a chain recalls what its last step
-introduced. What the chain already knows is left out: an item whose content words all occur in the path's
-thoughts or the question, an item that is itself a question, the agent's own replies, and an item that looks like injected
-instructions (the gateway's screen). The root (empty path) also gets the turn's substrate associations: the
+AM(n) for a node n is a recall from the user's memory seeded by n's path: the query is the newest step of the
+path (as the search gives it: by default the memories recalled just before n's thought, then the thought)
+followed by the question, so each hop of a chain recalls what its last step introduced. What the chain
+already knows is left out: an item whose content words all occur in the path or the question, an item that is
+itself a question, the agent's own replies, and an item that looks like injected instructions (the gateway's
+screen). The root (empty path) also gets the turn's substrate associations: the
 memories the spiking substrate surfaced for the input. Every association keeps its record id in
-``source_ids``, so a tree's knowledge is traceable to stored memories.
+``source_ids``, so a tree's knowledge is traceable to stored memories. Left-out items do not take the place
+of kept ones: when fewer than k are kept, the recall is widened (up to :data:`MAX_WINDOW` items).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from memory.hygiene import looks_like_injection
 from reasoning.search import Association
 from reasoning.words import content_words
+
+MAX_WINDOW = 64
+"""The most recollections one node's recall reads to find its k associations (it starts at 3 k)."""
 
 
 def _said(text: str, kind: str) -> str:
@@ -44,9 +49,20 @@ class MemoryAssociator:
         query = f"{path[-1]}\n{question}" if path else question
         known = {t for text in [question, *path] for t in content_words(text)}
         seeds = [] if path else self._seeds
-        seen = {a.text for a in seeds}
-        kept: list[Any] = []
-        for r in self._memory.recall(query, namespace=self._namespace, k=self._k * 3):
+        window = self._k * 3
+        while True:  # what is left out must not crowd out what is kept: widen the recall until k are kept
+            found = self._memory.recall(query, namespace=self._namespace, k=window)
+            kept = self._kept(found, known, {a.text for a in seeds})
+            if len(kept) >= self._k or len(found) < window or window >= MAX_WINDOW:
+                break
+            window = min(window * 4, MAX_WINDOW)
+        top = max((float(r.score) for _, r in kept), default=1.0) or 1.0
+        return [*seeds, *(_association(said, r, top) for said, r in kept)]
+
+    def _kept(self, found: Sequence[Any], known: set[str], seen: set[str]) -> list[tuple[str, Any]]:
+        """The first k recollections of ``found`` the chain does not know yet, each with its words."""
+        kept: list[tuple[str, Any]] = []
+        for r in found:
             said = _said(str(r.text), str(r.kind))
             terms = set(content_words(said))
             if (
@@ -62,8 +78,7 @@ class MemoryAssociator:
             kept.append((said, r))
             if len(kept) >= self._k:
                 break
-        top = max((float(r.score) for _, r in kept), default=1.0) or 1.0
-        return [*seeds, *(_association(said, r, top) for said, r in kept)]
+        return kept
 
 
 def _agents_own(r: Any) -> bool:

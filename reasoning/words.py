@@ -1,11 +1,14 @@
 """Words: the one tokenizer and stop-word list of the code base (memory, search, the gateway and the agent use it).
 
-Pure functions, no model, microseconds per text. Linguistic analysis with a model (lemmas, parses, entities)
-is :mod:`memory.nlp` on spaCy.
+Pure functions, no model, microseconds per text. Lemmas come from lemminflect's English lexicon (a table, no
+model), loaded on the first :func:`lemma` call: importing lemminflect imports spaCy (about 2 s), which a program
+that never asks for a lemma should not pay. Linguistic analysis with a model (parses, entities) is
+:mod:`memory.nlp` on spaCy.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
@@ -252,14 +255,27 @@ def keywords(text: str) -> list[str]:
     return list(seen)
 
 
+@functools.lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """The dictionary form of an English word (lemminflect's lexicon, its rules for unknown words): roasted ->
+    roast, eggs -> egg, knives -> knife, stood -> stand, grew -> grow. A verb reading wins over a noun reading,
+    so a verb and its participles share one form; a word the lexicon does not know (a name) is its own lemma
+    unless lemminflect's noun rules say otherwise."""
+    import lemminflect  # here, not at module import: importing it imports spaCy (see the module docstring)
+
+    word = word.lower()
+    found = lemminflect.getAllLemmas(word)
+    for pos in ("VERB", "NOUN", "ADJ", "ADV"):
+        if found.get(pos):
+            return str(found[pos][0])
+    guess = lemminflect.getLemma(word, upos="NOUN", lemmatize_oov=True)
+    return str(guess[0]) if guess else word
+
+
 def terms(text: str) -> set[str]:
-    """The keywords of ``text`` lightly normalised, to tell whether two texts speak of the same thing: a
-    possessive "'s" and a final "s" removed ("Vanlo's" and "Vanlo", "lives" and "live" match)."""
-    out: set[str] = set()
-    for w in keywords(text):
-        w = w.removesuffix("'s")
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
+    """The keywords of ``text`` as lemmas (:func:`lemma`, after dropping a possessive "'s"), to tell whether two
+    texts speak of the same thing: "Vanlo's" and "Vanlo", "lives" and "live", "grew" and "grow" match."""
+    return {lemma(w.removesuffix("'s")) for w in keywords(text)}
 
 
-__all__ = ["QUESTION_WORDS", "STOPWORDS", "content_words", "keywords", "terms", "words"]
+__all__ = ["QUESTION_WORDS", "STOPWORDS", "content_words", "keywords", "lemma", "terms", "words"]

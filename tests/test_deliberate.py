@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from cogarch.agent import Agent
+from cogarch.associator import MemoryAssociator
 from cogarch.clock import ManualClock
 from memory.embedders.base import HashEmbedder
 from reasoning.engines.scripted import ScriptedLLM
@@ -117,3 +119,34 @@ def test_an_answer_that_repeats_the_question_is_never_the_reply(data_dir: Path) 
         reply = agent.chat(question, user="ada", think=True)
     assert reply.search is not None and reply.search["fallback"] == "respond"
     assert reply.text == "Her violin and the sheet music."
+
+
+class RankedMemory:
+    """A memory whose recall returns the first k of a fixed ranking (and counts the calls)."""
+
+    def __init__(self, ranking: Sequence[SimpleNamespace]) -> None:
+        self.ranking = list(ranking)
+        self.windows: list[int] = []
+
+    def recall(self, query: str, *, namespace: str, k: int) -> list[SimpleNamespace]:
+        self.windows.append(k)
+        return self.ranking[:k]
+
+
+def _recollection(i: int, text: str, role: str = "input") -> SimpleNamespace:
+    source = SimpleNamespace(id=f"ep{i}", metadata={"role": role})
+    return SimpleNamespace(id=f"ep{i}", text=text, kind="episode", score=1.0 / (i + 1), sources=[source])
+
+
+def test_left_out_recollections_do_not_crowd_out_the_next_hop() -> None:
+    # the top of the ranking is what the chain knows already and the agent's own echoes; the hop's fact is 12th
+    ranking = [_recollection(i, "agent: Bo lives in", role="output") for i in range(6)]
+    ranking += [_recollection(6 + i, "ada: A's friend is Bo.") for i in range(5)]
+    ranking += [_recollection(11, "ada: Bo lives in Oslo."), _recollection(12, "ada: Cy lives in Rome.")]
+    memory = RankedMemory(ranking)
+    found = MemoryAssociator(memory, "ada", k=1)(
+        "Where does A's friend live?", ["A's friend is Bo.\nBo is the friend."]
+    )
+    assert [a.text for a in found] == ["Bo lives in Oslo."]
+    assert memory.windows == [3, 12]  # widened once, as far as needed
+    assert MemoryAssociator(RankedMemory(ranking[:5]), "ada", k=1)("Where?", ["x"]) == []  # nothing to keep

@@ -607,6 +607,12 @@ def test_facts_are_linked_into_a_chain_from_the_question() -> None:
         "Gal's teacher is Vanlo.", "Vanlo's coach is Fen."]  # fmt: skip
     assert chain("Where does Gal live?") == ["Gal lives in Omfen."]
     assert chain("What is the weather like?") == []  # nothing speaks of the question
+    # words are compared as lemmas: "grew" is the question's "grow", so it links nothing new to the chain
+    grown = [
+        Association(t, (), 1.0) for t in ["Ana's boss is Pry.", "Pry grew up in Kir.", "Ana grew up in Aph."]
+    ]
+    assert [a.text for a in chain_facts("Where did Ana's boss grow up?", grown, 3)] == [
+        "Ana's boss is Pry.", "Pry grew up in Kir."]  # fmt: skip
 
 
 def test_a_node_recalls_for_its_thought_and_what_its_parent_recalled() -> None:

@@ -1,7 +1,8 @@
 """Small text utilities shared by perception, planning and scoring: TextWorld feedback cleaning, content words,
 lemmas and instruction splitting.
 
-Language comes from general libraries: lemmas (inflections) from lemminflect's English lexicon, stop words from
+Language comes from general libraries: lemmas (inflections) from lemminflect's English lexicon
+(:func:`reasoning.words.lemma`), stop words from
 spaCy's English list. Synonyms are not tabulated: where the words of a command and an instruction differ, the
 policy asks the LLM (option scoring). The rest is text-adventure convention (the prompt line ``>`` ends the
 game's answer; room headers ``-= Kitchen =-``; instructions come as sentences). Nothing names a game's objects.
@@ -12,10 +13,10 @@ from __future__ import annotations
 import functools
 import re
 
-from lemminflect import getAllLemmas, getLemma
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from memory.semantic.ontology import DIRECTIONS  # the world relations' directions: one list
+from reasoning.words import lemma  # the one lemmatizer
 
 OPPOSITE = {
     "north": "south",
@@ -60,20 +61,6 @@ def room_header(text: str) -> str | None:
 def words(text: str) -> list[str]:
     """Lower-case alphabetic tokens."""
     return _WORD.findall(text.lower())
-
-
-@functools.lru_cache(maxsize=65536)
-def lemma(word: str) -> str:
-    """The dictionary form of an English word (lemminflect's lexicon, its rules for unknown words): roasted ->
-    roast, eggs -> egg, knives -> knife, stood -> stand. A verb reading wins over a noun reading, so a verb and
-    its participles share one form."""
-    word = word.lower()
-    found = getAllLemmas(word)
-    for pos in ("VERB", "NOUN", "ADJ", "ADV"):
-        if found.get(pos):
-            return str(found[pos][0])
-    guess = getLemma(word, upos="NOUN", lemmatize_oov=True)
-    return str(guess[0]) if guess else word
 
 
 def content_words(text: str) -> list[str]:
