@@ -69,10 +69,8 @@ from reasoning.search.coat import ANSWER_MAX_TOKENS, answer_facts
 from reasoning.search.thoughts import (
     NEXT_STEP,
     STEP_STOPS,
-    answer_messages,
+    answer_from_facts,
     clean_thought,
-    parse_answer,
-    spell_as,
     thought_conversation,
 )
 from reasoning.search.tree import Node, new_tree
@@ -216,9 +214,13 @@ class Meter:
         return (u.total_tokens - u.cached_tokens) - (self.start.total_tokens - self.start.cached_tokens)
 
 
+def _options(temperature: float, seed: int, max_tokens: int = 14) -> GenerationOptions:
+    """A baseline's generation: one step (it stops where a thought does)."""
+    return GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed, stop=STEP_STOPS)
+
+
 def _complete(llm: Any, messages: Any, *, temperature: float, seed: int, max_tokens: int = 14) -> str:
-    options = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=seed, stop=STEP_STOPS)
-    return clean_thought(llm.complete(messages, options).text)
+    return clean_thought(llm.complete(messages, _options(temperature, seed, max_tokens)).text)
 
 
 def run_best_of_n(
@@ -243,9 +245,9 @@ def run_best_of_n(
             Node(1, 0, 1, thought=thought, associations=tuple(found)),
         ]
         ordered = answer_facts(q.text, chain, agent.settings.search.answer_facts)  # as CoAT's answer step
-        messages = answer_messages(q.text, "", ordered)  # CoAT's answer prompt
-        said = _complete(llm, messages, temperature=t, seed=seed + 100 + n, max_tokens=ANSWER_MAX_TOKENS)
-        answer = spell_as(parse_answer(said) or said, [q.text, *(a.text for a in ordered)])  # as CoAT's step
+        answer, _ = answer_from_facts(
+            llm, q.text, "", ordered, _options(t, seed + 100 + n, ANSWER_MAX_TOKENS)
+        )
         transcript = thought_conversation(q.text, "", ordered, [], None)
         confidence = judge.evaluate_transcript(transcript, found, answer).thought_score
         if confidence > best[0]:
@@ -269,8 +271,8 @@ def reference_facts(name: str, q: Question, world: World, seed: str) -> list[str
 def run_reference(llm: Any, q: Question, facts: Sequence[str]) -> dict[str, Any]:
     """One greedy answer with ``facts`` in place of a recall (the answer prompt every method uses)."""
     given = [Association(f, (), 1.0) for f in facts]
-    said = _complete(llm, answer_messages(q.text, "", given), temperature=0.0, seed=0)
-    return {"reply": parse_answer(said) or said}
+    said, _ = answer_from_facts(llm, q.text, "", given, _options(0.0, 0), spell=False)
+    return {"reply": said}
 
 
 def run_self_consistency(
@@ -280,16 +282,13 @@ def run_self_consistency(
     root = MemoryAssociator(agent.memory, user, k=agent.settings.search.associations)(q.text, [])
     recalled = [replace(new_tree(q.text).root, associations=tuple(root))]
     facts = answer_facts(q.text, recalled, agent.settings.search.answer_facts)  # as CoAT's answer step
-    messages = answer_messages(q.text, "", facts)
     votes: Counter[str] = Counter()
     answers: list[str] = []
     n, last = 0, 0
     while n == 0 or meter.used + last <= budget:
         before = meter.used
-        said = _complete(
-            llm, messages, temperature=0.0 if n == 0 else 0.8, seed=seed + n, max_tokens=ANSWER_MAX_TOKENS
-        )
-        said = spell_as(said, [q.text, *(a.text for a in facts)])  # as CoAT's answer step
+        options = _options(0.0 if n == 0 else 0.8, seed + n, ANSWER_MAX_TOKENS)
+        said, _ = answer_from_facts(llm, q.text, "", facts, options)  # CoAT's answer step
         answers.append(said)
         place = named_place(said, places)
         if place is not None:

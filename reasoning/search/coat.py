@@ -52,12 +52,12 @@ from reasoning.search.thoughts import (
     NEXT_STEP,
     STEP_STOPS,
     ThoughtPrompt,
+    answer_from_facts,
     answer_messages,
     clean_thought,
     dedup_key,
     is_echo,
     parse_answer,
-    spell_as,
     thought_conversation,
     unique_associations,
 )
@@ -595,7 +595,9 @@ class CoATSearch:
             while ranked:  # drop the chain's last fact until the prompt's cost fits
                 facts = tuple(ranked)
                 messages = answer_messages(tree.question, context, facts)
-                estimate = sum(len(a.text) + 3 for a in facts) // CHARS_PER_TOKEN + len(tree.question) // 2
+                estimate = (
+                    sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN
+                )  # an engine that cannot price
                 left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, estimate)
                 if left >= MIN_GENERATION:
                     break
@@ -604,14 +606,17 @@ class CoATSearch:
                 return None, ()
         if left < MIN_GENERATION:
             return None, ()
-        completion = self.llm.complete(
-            messages, GenerationOptions(max_tokens=min(ANSWER_MAX_TOKENS, left), temperature=0.0)
-        )
+        options = GenerationOptions(max_tokens=min(ANSWER_MAX_TOKENS, left), temperature=0.0)
+        if how == "node":
+            completion = self.llm.complete(messages, options)
+            thought = clean_thought(completion.text)
+            answer = parse_answer(thought) or thought
+        else:
+            spell = self.settings.spell_as_facts
+            answer, completion = answer_from_facts(
+                self.llm, tree.question, context, facts, options, spell=spell
+            )
         run.tokens += completion.usage.computed_tokens
-        thought = clean_thought(completion.text)
-        answer = parse_answer(thought) or thought
-        if how != "node" and self.settings.spell_as_facts:
-            answer = spell_as(answer, [tree.question, *(a.text for a in facts)])
         return (None, facts) if is_echo(answer, echoes) else (answer, facts)
 
     # ----------------------------------------------------------------- output

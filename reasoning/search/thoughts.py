@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 
-from reasoning.llm import Message, assistant, system, user
+from reasoning.llm import LLM, Completion, GenerationOptions, Message, assistant, system, user
 from reasoning.search.associations import Association
 
 ThoughtPrompt = Callable[[str, str, Sequence[str], Sequence[Association], bool], list[Message]]
@@ -141,6 +141,26 @@ def spell_as(answer: str, sources: Sequence[str]) -> str:
     return _NAME.sub(spelled, answer)
 
 
+def answer_from_facts(
+    llm: LLM,
+    question: str,
+    context: str,
+    facts: Sequence[Association],
+    options: GenerationOptions,
+    *,
+    spell: bool = True,
+) -> tuple[str, Completion]:
+    """The answer step: one generation from :func:`answer_messages` with ``options``; the answer is the first
+    line (:func:`clean_thought`), its "Answer: X" part when it states one, a name nearly copied from the facts
+    written as they spell it (:func:`spell_as`; ``spell`` False: as generated). Returns (the answer, the
+    completion, for its usage). CoAT's final answer and the benchmark's baselines answer through this one step.
+    """
+    completion = llm.complete(answer_messages(question, context, facts), options)
+    thought = clean_thought(completion.text)
+    answer = parse_answer(thought) or thought
+    return (spell_as(answer, [question, *(a.text for a in facts)]) if spell else answer), completion
+
+
 def dedup_key(thought: str) -> str:
     """Thoughts equal up to case, punctuation and spacing share a key."""
     return " ".join(re.findall(r"[a-z0-9]+", thought.lower()))
@@ -173,6 +193,7 @@ __all__ = [
     "STEP_STOPS",
     "THOUGHT_SYSTEM",
     "ThoughtPrompt",
+    "answer_from_facts",
     "answer_messages",
     "clean_thought",
     "dedup_key",
