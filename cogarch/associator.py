@@ -7,8 +7,14 @@ already knows is left out: an item whose content words all occur in the path or 
 itself a question, the agent's own replies, and an item that looks like injected instructions (the gateway's
 screen). The root (empty path) also gets the turn's substrate associations: the
 memories the spiking substrate surfaced for the input. Every association keeps its record id in
-``source_ids``, so a tree's knowledge is traceable to stored memories. Left-out items do not take the place
-of kept ones: when fewer than k are kept, the recall is widened (up to :data:`MAX_WINDOW` items).
+``source_ids``, so a tree's knowledge is traceable to stored memories.
+
+Which k are kept: a node follows its step. Among the recollections left in, those that share a word (a lemma,
+:func:`reasoning.words.terms`) with what the step brought, its words the question lacks ("Vanlo" once the
+root recalled "Ann's teacher is Vanlo."), come first, each group in recall order; recall alone ranks by its
+fused signals, where turn adjacency can lift a neighbour of the telling above the fact that names the bridge.
+Left-out items do not take the place of kept ones: the recall is widened (up to :data:`MAX_WINDOW` items) until
+k are left in and, when the step brought words, one of them follows it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 from memory.hygiene import looks_like_injection
 from reasoning.search import Association
-from reasoning.words import content_words
+from reasoning.words import content_words, terms
 
 MAX_WINDOW = 64
 """The most recollections one node's recall reads to find its k associations (it starts at 3 k)."""
@@ -48,27 +54,34 @@ class MemoryAssociator:
     def __call__(self, question: str, path: Sequence[str]) -> list[Association]:
         query = f"{path[-1]}\n{question}" if path else question
         known = {t for text in [question, *path] for t in content_words(text)}
+        bridge = terms(path[-1]) - terms(question) if path else set()
         seeds = [] if path else self._seeds
         window = self._k * 3
-        while True:  # what is left out must not crowd out what is kept: widen the recall until k are kept
+        while (
+            True
+        ):  # widen the recall until k are kept (and one follows the step, when the step brought words)
             found = self._memory.recall(query, namespace=self._namespace, k=window)
-            kept = self._kept(found, known, {a.text for a in seeds})
-            if len(kept) >= self._k or len(found) < window or window >= MAX_WINDOW:
+            candidates = self._candidates(found, known, {a.text for a in seeds})
+            linked = [c for c in candidates if terms(c[0]) & bridge]
+            enough = len(candidates) >= self._k and (linked or not bridge)
+            if enough or len(found) < window or window >= MAX_WINDOW:
                 break
             window = min(window * 4, MAX_WINDOW)
+        kept = (linked + [c for c in candidates if c not in linked])[: self._k]
         top = max((float(r.score) for _, r in kept), default=1.0) or 1.0
         return [*seeds, *(_association(said, r, top) for said, r in kept)]
 
-    def _kept(self, found: Sequence[Any], known: set[str], seen: set[str]) -> list[tuple[str, Any]]:
-        """The first k recollections of ``found`` the chain does not know yet, each with its words."""
+    @staticmethod
+    def _candidates(found: Sequence[Any], known: set[str], seen: set[str]) -> list[tuple[str, Any]]:
+        """The recollections of ``found`` the chain does not know yet, each with its words, in recall order."""
         kept: list[tuple[str, Any]] = []
         for r in found:
             said = _said(str(r.text), str(r.kind))
-            terms = set(content_words(said))
+            words = set(content_words(said))
             if (
                 said in seen
-                or not terms
-                or terms <= known
+                or not words
+                or words <= known
                 or said.rstrip().endswith("?")
                 or _agents_own(r)
                 or looks_like_injection(r.text)
@@ -76,8 +89,6 @@ class MemoryAssociator:
                 continue
             seen.add(said)
             kept.append((said, r))
-            if len(kept) >= self._k:
-                break
         return kept
 
 

@@ -150,3 +150,14 @@ def test_left_out_recollections_do_not_crowd_out_the_next_hop() -> None:
     assert [a.text for a in found] == ["Bo lives in Oslo."]
     assert memory.windows == [3, 12]  # widened once, as far as needed
     assert MemoryAssociator(RankedMemory(ranking[:5]), "ada", k=1)("Where?", ["x"]) == []  # nothing to keep
+
+
+def test_a_node_keeps_first_what_follows_its_step() -> None:
+    # recall ranks a neighbour of the telling first; the node keeps the fact that names what its step brought
+    ranking = [_recollection(0, "ada: Cy lives in Rome."), _recollection(1, "ada: Bo lives in Oslo.")]
+    step = "A's friend is Bo.\nI need to know where the friend lives."
+    found = MemoryAssociator(RankedMemory(ranking), "ada", k=1)("Where does A's friend live?", [step])
+    assert [a.text for a in found] == ["Bo lives in Oslo."]
+    # the root has no step: recall's order stands
+    root = MemoryAssociator(RankedMemory(ranking), "ada", k=1)("Where does A's friend live?", [])
+    assert [a.text for a in root] == ["Cy lives in Rome."]

@@ -29,7 +29,7 @@ from reasoning.search import (
     SearchEvent,
     SearchResult,
 )
-from reasoning.search.coat import ANSWER_MAX_TOKENS, chain_facts
+from reasoning.search.coat import ANSWER_MAX_TOKENS, answer_facts, chain_facts
 from reasoning.search.thoughts import ANSWER_SYSTEM, clean_thought, parse_answer, spell_as
 from reasoning.search.tree import (
     Node,
@@ -607,12 +607,28 @@ def test_facts_are_linked_into_a_chain_from_the_question() -> None:
         "Gal's teacher is Vanlo.", "Vanlo's coach is Fen."]  # fmt: skip
     assert chain("Where does Gal live?") == ["Gal lives in Omfen."]
     assert chain("What is the weather like?") == []  # nothing speaks of the question
+    # linked from its middle, the chain still follows what it brought ("Kak" after "Ris's teacher is Kak.")
+    middle = [Association(t, (), 1.0) for t in ["Kak lives in Dro.", "Van's sister is Vka.", "Ris lives in Utk.",
+              "Ris's teacher is Kak.", "Tel's sister is Ris.", "Tel lives in Qua."]]  # fmt: skip
+    assert [a.text for a in chain_facts("Where does the teacher of Tel's sister live?", middle, 3)] == [
+        "Ris's teacher is Kak.", "Tel's sister is Ris.", "Kak lives in Dro."]  # fmt: skip
     # words are compared as lemmas: "grew" is the question's "grow", so it links nothing new to the chain
     grown = [
         Association(t, (), 1.0) for t in ["Ana's boss is Pry.", "Pry grew up in Kir.", "Ana grew up in Aph."]
     ]
     assert [a.text for a in chain_facts("Where did Ana's boss grow up?", grown, 3)] == [
         "Ana's boss is Pry.", "Pry grew up in Kir."]  # fmt: skip
+
+
+def test_the_answers_facts_are_listed_in_the_order_the_search_reached_them() -> None:
+    def recalled(*texts: str) -> tuple[Association, ...]:
+        return tuple(Association(t, (), 1.0) for t in texts)
+
+    root = replace(new_tree("q").root, associations=recalled("Tel's sister is Ris.", "Tel lives in Qua."))
+    path = [root, Node(1, 0, 1, thought="a", associations=recalled("Ris lives in Utk.", "Ris's teacher is Kak.")),
+            Node(2, 1, 2, thought="b", associations=recalled("Kak lives in Dro.", "Van's sister is Vka."))]  # fmt: skip
+    given = [a.text for a in answer_facts("Where does the teacher of Tel's sister live?", path, 3)]
+    assert given == ["Tel's sister is Ris.", "Ris's teacher is Kak.", "Kak lives in Dro."]  # hop by hop
 
 
 def test_a_node_recalls_for_its_thought_and_what_its_parent_recalled() -> None:
@@ -671,6 +687,27 @@ def test_the_token_budget_is_hard_when_the_engine_prices_prompts() -> None:
         assert llm.calls[-1][1].max_tokens == ANSWER_MAX_TOKENS  # the loop kept back what the answer costs
         nodes.append(found.nodes)
     assert nodes[0] < nodes[1] < nodes[2]
+
+
+def test_an_answer_short_of_budget_keeps_the_end_of_its_chain() -> None:
+    counter = itertools.count(1)
+    llm = ScriptedLLM(  # prices no prompt: the answer step estimates its prompt from its characters
+        lambda m, o: "Answer: x" if m[0]["content"] == ANSWER_SYSTEM else f"step {next(counter)} here"
+    )
+    pad = "about " * 20
+    assoc = RecallByTopic({"Where": [f"Ann's friend is Bo {pad}."], "Bo": [f"Bo lives in Oslo {pad}."]})
+    short = []
+    for budget in range(150, 400, 10):  # some budgets leave room for one of the chain's two facts only
+        found = CoATSearch(
+            llm,
+            associator=assoc,
+            evaluator=TableEvaluator({}),
+            settings=settings(max_tokens=budget, max_nodes=50),
+        ).run("Where does Ann's friend live?")
+        given = [a.text for a in found.answered_from]
+        if found.concluded and len(given) == 1:
+            short.append(given[0])
+    assert short and all(text.startswith("Bo lives in Oslo") for text in short)  # the fact that answers
 
 
 def test_a_name_the_answer_nearly_copied_is_spelled_as_its_facts_spell_it() -> None:

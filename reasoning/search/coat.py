@@ -29,8 +29,9 @@ gives over a single recall is a focused context, each hop recalling for its own 
 every association recalled in the tree (an ablation), "node" takes the best node's own stated answer and, when it
 states none, concludes one at the end of its chain. The loop keeps back what this last generation would cost now
 (:data:`ANSWER_MAX_TOKENS` and its prompt as the engine prices it, re-priced after every expansion; at least
-:data:`ANSWER_PROMPT_TOKENS` for the prompt), and the answer step drops the chain's last facts until its prompt's
-cost fits what is left.
+:data:`ANSWER_PROMPT_TOKENS` for the prompt); when a last expansion made a longer chain the best, the answer step
+drops the chain's first facts until its prompt's cost fits what is left (the fact that answers is the chain's
+last: "Kaka lives in Drodro." after "Telka's sister is Riskaka.", "Riskaka's teacher is Kaka.").
 """
 
 from __future__ import annotations
@@ -592,7 +593,9 @@ class CoATSearch:
         else:
             ranked = self._answer_facts(tree, best)
             left = 0
-            while ranked:  # drop the chain's last fact until the prompt's cost fits
+            while (
+                ranked
+            ):  # drop the chain's first fact until the prompt's cost fits: the answer is at its end
                 facts = tuple(ranked)
                 messages = answer_messages(tree.question, context, facts)
                 estimate = (
@@ -601,7 +604,7 @@ class CoATSearch:
                 left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, estimate)
                 if left >= MIN_GENERATION:
                     break
-                ranked = ranked[:-1]
+                ranked = ranked[1:]
             if not ranked:
                 return None, ()
         if left < MIN_GENERATION:
@@ -682,23 +685,24 @@ def path_facts(nodes: Sequence[Node], limit: int) -> list[Association]:
 
 
 def answer_facts(question: str, nodes: Sequence[Node], limit: int) -> list[Association]:
-    """The facts the final answer is given, in order: the associations of ``nodes`` (ranked as
-    :func:`path_facts`) linked into a chain from the question (:func:`chain_facts`), at most ``limit``; when no
-    fact speaks of the question's terms, the ``limit`` best-ranked, listed root first."""
+    """The facts the final answer is given: the associations of ``nodes`` (ranked as :func:`path_facts`) linked
+    into a chain from the question (:func:`chain_facts`), at most ``limit``, or when no fact speaks of the
+    question's terms the ``limit`` best-ranked; listed in the order the search reached them, root first (facts of
+    one depth in chain order). A chain may be linked from its middle ("Riskaka's teacher is Kaka." shares as
+    much with the question as "Telka's sister is Riskaka."); the depth of recall restores the hops' order."""
     ranked = _ranked_facts(nodes)
-    chain = chain_facts(question, [a for _, _, a in ranked], limit)
-    if chain:
-        return chain
-    return [a for _, _, a in sorted(ranked[:limit], key=lambda t: (t[0], t[1]))]
+    chain = chain_facts(question, [a for _, _, a in ranked], limit) or [a for _, _, a in ranked[:limit]]
+    depth = {id(a): d for d, _, a in ranked}
+    return [a for _, a in sorted(enumerate(chain), key=lambda t: (depth[id(t[1])], t[0]))]
 
 
 def chain_facts(question: str, facts: Sequence[Association], limit: int) -> list[Association]:
     """``facts`` linked into a chain from ``question`` by the terms they share (:func:`reasoning.words.terms`),
     each term weighted 1 / (the number of ``facts`` holding it), so a name links more than "lives": the first
-    fact shares most with the question; each next one shares most with what the chain's last fact brought
-    (its terms that neither the question nor an earlier link holds), plus half its weight of the question's
-    terms; the chain ends when no fact shares a term with that, or at ``limit`` facts. Ties go to the earlier
-    fact. Empty when no fact shares a term with the question."""
+    fact shares most with the question; each next one shares most with what the chain brought and no link has
+    followed yet (its facts' terms that neither the question nor an earlier fact holds, less those a later link
+    shared), plus half its weight of the question's terms; the chain ends when no fact shares a term with that,
+    or at ``limit`` facts. Ties go to the earlier fact. Empty when no fact shares a term with the question."""
     held = [terms(a.text) for a in facts]
     df: dict[str, int] = {}
     for ts in held:
@@ -722,7 +726,7 @@ def chain_facts(question: str, facts: Sequence[Association], limit: int) -> list
             break
         chain.append(best)
         left.remove(best)
-        new, seen = held[best] - seen, seen | held[best]
+        new, seen = (new - held[best]) | (held[best] - seen), seen | held[best]
     return [facts[i] for i in chain]
 
 
