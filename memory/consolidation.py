@@ -14,7 +14,7 @@ Without an LLM (always, unless the surprise segmentation is chosen):
    :func:`memory.nlp.parse_many`) and only new phrases embedded; the mentions are written in batches; the
    namespace's phrase vectors are read once per consolidation (one matrix product against the new ones).
 3. Associative links: each new episode is linked to its nearest earlier episodes (``similar`` edges, weight =
-   cosine) above ``LINK_MIN``.
+   cosine) above ``LINK_MIN``; the index is queried once for all of them, on another thread while step 2 parses.
 4. Scenes: each new event joins the closest scene whose centroid is within ``SCENE_MIN`` cosine, else starts
    one; a scene's summary is extractive (its most central episode plus its top keywords). The events are
    compared with the stored scenes in one matrix product (and with the scenes this batch changed, afresh).
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -91,11 +92,14 @@ def consolidate(
     event_ids = {lab: f"ev_{new[0].seq}_{lab}" for lab in set(labels)}
     counts["events"] = len(event_ids)
 
-    phrases = episode_phrases([p.episode.text for p in new], [p.episode.speaker for p in new])
-    synonyms, phrase_vectors = _synonyms(store, embedder, namespace, phrases)
-
-    # associative links to nearest earlier episodes (batched index query)
-    hits = index.query(namespace, vectors, LINKS_PER_EPISODE + 6)  # unfiltered: much faster in Chroma
+    # associative links to nearest earlier episodes: one batched index query (unfiltered: much faster in Chroma),
+    # which needs no parse, so it runs on another thread while spaCy parses (Chroma's query releases the GIL:
+    # 0.5 s of 1,000 turns into a 100k store off the wall clock when a second core is free)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cogarch-links") as background:
+        links = background.submit(index.query, namespace, vectors, LINKS_PER_EPISODE + 6)
+        phrases = episode_phrases([p.episode.text for p in new], [p.episode.speaker for p in new])
+        synonyms, phrase_vectors = _synonyms(store, embedder, namespace, phrases)
+        hits = links.result()
     seq_of = {p.episode.id: p.seq for p in new}
 
     state = 1 if extractor is None else 2  # 2: facts still to extract
@@ -145,7 +149,7 @@ def _synonyms(
     vecs = np.asarray(embedder(todo), dtype=np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-12
     # the new phrases are numbered after the old ones, so they link among themselves too
-    pool = np.vstack([old, vecs]) if len(old_ids) else vecs
+    pool = [old, vecs] if len(old_ids) else [vecs]
     names = [*old_ids, *ids]
     pairs: dict[tuple[str, str], float] = {}
     for i, j, cos in synonym_pairs(vecs, pool, threshold=SYNONYM_MIN, top_k=SYNONYM_TOP_K + 1):
@@ -189,9 +193,10 @@ def _scenes(
 ) -> int:
     existing = tx.scenes_with_vectors(namespace)
     scene_ids = [sid for sid, _, _ in existing]
-    members: list[list[str]] = [m for _, m, _ in existing]
+    sizes = [size for _, size, _ in existing]
     dim = vectors.shape[1]
-    old = np.stack([v for _, _, v in existing]).astype(np.float64) if existing else np.zeros((0, dim))
+    # the stored centroids as stored (float32): a float64 copy of a 100k store's 14k of them cost 0.25 s
+    old = np.stack([v for _, _, v in existing]) if existing else np.zeros((0, dim), dtype=np.float32)
     by_label: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
         by_label.setdefault(lab, []).append(i)
@@ -200,9 +205,10 @@ def _scenes(
     units = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     # the events' similarity to every stored scene in one product (one pass over the scenes, not one per event);
     # a scene this batch changes is compared afresh with its running centroid
-    before = units @ old.T
+    before = units.astype(np.float32) @ old.T
     running: dict[int, np.ndarray[Any, Any]] = {}  # scene -> sum of its member vectors, for changed scenes
     centroid: dict[int, np.ndarray[Any, Any]] = {}
+    joined: dict[int, list[str]] = {}  # scene -> this batch's episodes that join it
     created = 0
     for r, lab in enumerate(order):
         best, best_sim = -1, SCENE_MIN
@@ -224,15 +230,18 @@ def _scenes(
         if best < 0:
             best = len(scene_ids)
             scene_ids.append(f"sc_{event_ids[lab]}")
-            members.append([])
+            sizes.append(0)
             running[best] = np.zeros(dim)
             created += 1
         elif best not in running:
-            running[best] = old[best] * max(1, len(members[best]))
-        members[best].extend(new[i].episode.id for i in by_label[lab])
+            running[best] = old[best].astype(np.float64) * max(1, sizes[best])
+        joined.setdefault(best, []).extend(new[i].episode.id for i in by_label[lab])
         running[best] += sums[r]
         centroid[best] = running[best] / (np.linalg.norm(running[best]) or 1.0)
-    touched = set(centroid)
+    touched = sorted(centroid)
+    # only the touched scenes' members are read (a 100k store holds ~14k scenes)
+    stored = dict(tx.scene_members(namespace, [scene_ids[j] for j in touched if j < len(existing)]))
+    members = {j: [*stored.get(scene_ids[j], []), *joined[j]] for j in touched}
     now = time.time()
     texts = tx.episode_texts(namespace, [m for j in touched for m in members[j]])
     writes: list[tuple[str, str, Sequence[str], Vector]] = []

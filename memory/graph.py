@@ -66,37 +66,54 @@ def specificity(passages: int) -> float:
     return 1.0 / max(1, passages)
 
 
+BLOCK_FLOATS = 1 << 23
+"""Similarities :func:`synonym_pairs` computes at once by default (32 MB of float32)."""
+
+
 def synonym_pairs(
     new: np.ndarray[Any, np.dtype[np.float32]],
-    old: np.ndarray[Any, np.dtype[np.float32]],
+    old: np.ndarray[Any, np.dtype[np.float32]] | Sequence[np.ndarray[Any, np.dtype[np.float32]]],
     *,
     threshold: float,
     top_k: int,
-    block: int = 1024,
+    block: int | None = None,
 ) -> list[tuple[int, int, float]]:
-    """Pairs ``(i, j, cosine)`` linking row ``i`` of ``new`` to row ``j`` of ``old`` (unit vectors).
+    """Pairs ``(i, j, cosine)`` linking row ``i`` of ``new`` to row ``j`` of ``old`` (unit vectors), sorted by
+    ``i``, then most similar first.
 
-    Each new row keeps its ``top_k`` most similar old rows with cosine ``>= threshold``. To link new rows among
-    themselves too, pass ``old = vstack([old, new])`` and drop pairs ``j == len(old) + i`` (the caller's
-    numbering). Works in blocks of ``block`` new rows, so memory stays ``block * len(old)`` floats.
+    ``old`` is one matrix or several, whose rows are numbered one after another (so the stored vectors and the
+    new ones can be searched together without copying them into one matrix). Each new row keeps its ``top_k``
+    most similar old rows with cosine ``>= threshold``. To link new rows among themselves too, pass
+    ``old = [old, new]`` and drop pairs ``j == len(old) + i`` (the caller's numbering). Works in blocks of
+    ``block`` new rows (default: as many as fit :data:`BLOCK_FLOATS` similarities), every product written into
+    one buffer, so memory stays ``block * len(old)`` floats and is touched afresh once per call, not once per
+    block (fresh pages cost more than the product on a virtual machine: 1,500 new rows against 21,500 took
+    1.4 s on a first call with blocks of 1,024 fresh rows, 0.5 s with one 32 MB buffer).
     """
-    out: list[tuple[int, int, float]] = []
-    if len(new) == 0 or len(old) == 0:
-        return out
-    for start in range(0, len(new), block):
-        sims = new[start : start + block] @ old.T  # (b, n_old)
-        # a high threshold leaves few pairs: select them first, then the top_k of each row among them
-        rows, cols = np.nonzero(sims >= threshold)
-        vals = sims[rows, cols]
-        order = np.lexsort((-vals, rows))  # by row, then most similar first
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.searchsorted(rows, rows)  # index of each row's first pair
-        keep = np.arange(len(rows)) - first < top_k
-        out.extend(
-            (start + int(r), int(c), float(v))
-            for r, c, v in zip(rows[keep], cols[keep], vals[keep], strict=True)
-        )
-    return out
+    parts = [old] if isinstance(old, np.ndarray) else list(old)
+    parts = [m for m in parts if len(m)]
+    if len(new) == 0 or not parts:
+        return []
+    widest = max(len(m) for m in parts)
+    block = block or max(1, BLOCK_FLOATS // widest)
+    buffer = np.empty((min(block, len(new)) * widest,), dtype=np.result_type(new, *parts))
+    found: list[tuple[np.ndarray[Any, Any], ...]] = []
+    offset = 0
+    for matrix in parts:
+        for start in range(0, len(new), block):
+            rows_new = new[start : start + block]
+            sims = buffer[: len(rows_new) * len(matrix)].reshape(len(rows_new), len(matrix))
+            np.matmul(rows_new, matrix.T, out=sims)
+            # a high threshold leaves few pairs: select them first, then the top_k of each row among them
+            rows, cols = np.nonzero(sims >= threshold)
+            found.append((rows + start, cols + offset, sims[rows, cols]))
+        offset += len(matrix)
+    rows, cols, vals = (np.concatenate(column) for column in zip(*found, strict=True))
+    order = np.lexsort((cols, -vals, rows))  # by row, then most similar first (ties: lower column first)
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.searchsorted(rows, rows)  # index of each row's first pair
+    keep = np.arange(len(rows)) - first < top_k
+    return [(int(r), int(c), float(v)) for r, c, v in zip(rows[keep], cols[keep], vals[keep], strict=True)]
 
 
-__all__ = ["hub_weight", "personalized_pagerank", "specificity", "synonym_pairs"]
+__all__ = ["BLOCK_FLOATS", "hub_weight", "personalized_pagerank", "specificity", "synonym_pairs"]

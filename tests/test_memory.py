@@ -14,6 +14,7 @@ from memory import Memory
 from memory.embedders.base import HashEmbedder
 from memory.graph import personalized_pagerank
 from memory.index import InMemoryIndex
+from memory.store.sqlite import SQLiteStore
 from reasoning.engines.scripted import ScriptedLLM
 from reasoning.errors import InvalidInputError, NotFoundError, StoreLockedError
 from reasoning.llm import GenerationOptions, Message
@@ -240,3 +241,19 @@ def test_ppr_spreads_from_seed() -> None:
     r = personalized_pagerank(3, [(0, 1, 1.0)], __import__("numpy").array([1.0, 0.0, 0.0]))
     assert r[0] > r[1] > r[2] == 0.0
     assert abs(r.sum() - 1.0) < 1e-9
+
+
+def test_current_facts_are_found_through_an_index_not_a_scan_of_the_namespace(tmp_path: Path) -> None:
+    """Every stored triple asks for the current facts of its subject and relation in any case: an index on the
+    lower-cased subject answers it (a scan of the namespace's facts cost 1.6 ms per triple at 7k facts)."""
+    with Memory.open(tmp_path / "m", embedder=HashEmbedder(64), index=InMemoryIndex()) as m:
+        store = m.store
+        assert isinstance(store, SQLiteStore)
+        issued: list[str] = []
+        store.conn.set_trace_callback(issued.append)
+        with store.transaction() as tx:
+            assert tx.current_facts("u", "Bob", "lives_in") == []
+        store.conn.set_trace_callback(None)
+        [sql] = [s for s in issued if "FROM facts" in s]
+        plan = " ".join(str(row[-1]) for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "facts_subject" in plan and "<expr>" in plan

@@ -179,6 +179,32 @@ def test_synonym_pairs_keep_the_top_k_above_the_threshold() -> None:
     assert len(synonym_pairs(new, old, threshold=-1.0, top_k=5)) == 10
 
 
+def test_synonym_pairs_search_several_matrices_as_one() -> None:
+    rng = np.random.default_rng(1)
+    old = rng.normal(size=(40, 8)).astype(np.float32)
+    old /= np.linalg.norm(old, axis=1, keepdims=True)
+    new = old[[1, 5, 30]] + rng.normal(scale=0.1, size=(3, 8)).astype(np.float32)
+    new /= np.linalg.norm(new, axis=1, keepdims=True)
+    together = synonym_pairs(new, np.vstack([old, new]), threshold=0.3, top_k=4)
+    assert len(together) == 12  # four per new row: the rows of both matrices compete for them
+    for block in (None, 1, 2):
+        split = synonym_pairs(new, [old[:25], old[25:], new], threshold=0.3, top_k=4, block=block)
+        assert [(i, j) for i, j, _ in split] == [(i, j) for i, j, _ in together]
+        assert [c for *_, c in split] == pytest.approx([c for *_, c in together], abs=1e-6)
+
+
+def test_an_event_joins_a_stored_scene_keeping_its_members(tmp_path: Path) -> None:
+    text = "pottery class with clay on the wheel"
+    with Memory.open(tmp_path / "m", embedder=HashEmbedder(64), index=InMemoryIndex()) as mem:
+        first = mem.remember_many([text] * 3, namespace="u")
+        mem.consolidate(namespace="u")
+        [scene] = mem.scenes(namespace="u")
+        later = mem.remember_many([text] * 2, namespace="u")
+        assert mem.consolidate(namespace="u")["scenes"] == 0  # no new scene: the event joined the stored one
+        [joined] = mem.scenes(namespace="u")
+    assert joined.id == scene.id and list(joined.members) == [*first, *later]
+
+
 def test_pagerank_ignores_zero_weight_edges_and_sums_to_one() -> None:
     r = personalized_pagerank(4, [(0, 1, 1.0), (1, 2, 0.0), (2, 3, 1.0)], np.array([1.0, 0, 0, 0]))
     assert np.isfinite(r).all() and abs(r.sum() - 1.0) < 1e-9

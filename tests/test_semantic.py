@@ -262,3 +262,9 @@ def test_support_counts_each_scene_once_by_its_members_and_once_by_its_summary()
     ]
     assert Support(scenes)(fact) == 4
     assert Support([])(fact) == 0
+    assert Support(scenes, episodes={"ep_1"})(fact) == 1 + 2  # only the given episodes' scenes are indexed
+    # a summary naming the object twice counts once, at its start and at its end, and never across two summaries
+    named = [
+        Scene(f"sc_{i}", "bob", text, ()) for i, text in enumerate(["opera, opera", "op", "era", "la opera"])
+    ]
+    assert Support(named)(fact) == 2

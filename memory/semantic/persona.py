@@ -23,8 +23,10 @@ facts after every extraction, so a closed fact leaves it at once (a move changes
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from memory.records import Fact, Scene
@@ -56,28 +58,49 @@ def owner_of(namespace: str, facts: Sequence[Fact]) -> str | None:
     return best[0][0] if best else None
 
 
+_SEPARATOR = "\x00"
+"""Joins the summaries :class:`Support` searches (a character no summary's words contain)."""
+
+
 class Support:
     """A fact's support: the scenes that hold one of its source episodes, plus the scenes whose summary names its
-    object. The scenes are read once (which scenes hold each episode; the summaries lower-cased), and each
-    object's count is kept: a persona of F facts over S scenes costs one pass over the members, and one pass over
-    the summaries per distinct object, not F passes over every scene's members."""
+    object. The scenes are read once (which scenes hold each episode, of ``episodes`` only when given: the
+    sources of the facts that will be asked about; the summaries lower-cased and joined), and each object's
+    count is kept: a persona of F facts over S scenes costs one pass over the members, and one search of the
+    joined summaries per distinct object (jumping to the next summary after each match), not F passes over
+    every scene's members, nor a Python loop over every summary per object."""
 
-    def __init__(self, scenes: Sequence[Scene]) -> None:
+    def __init__(self, scenes: Sequence[Scene], episodes: Collection[str] | None = None) -> None:
         self._holding: dict[str, set[int]] = {}
         for i, scene in enumerate(scenes):
             for member in scene.members:
-                self._holding.setdefault(member, set()).add(i)
+                if episodes is None or member in episodes:
+                    self._holding.setdefault(member, set()).add(i)
         self._summaries = [scene.summary.lower() for scene in scenes]
+        self._joined = _SEPARATOR.join(self._summaries)
+        self._starts = list(itertools.accumulate((len(t) + 1 for t in self._summaries), initial=0))
         self._naming: dict[str, int] = {}
 
     def __call__(self, fact: Fact) -> int:
         obj = fact.object.lower()
         if obj not in self._naming:
-            self._naming[obj] = sum(obj in summary for summary in self._summaries)
+            self._naming[obj] = self._named_by(obj)
         holding: set[int] = set()
         for source in fact.sources:
             holding |= self._holding.get(source, set())
         return len(holding) + self._naming[obj]
+
+    def _named_by(self, obj: str) -> int:
+        """How many summaries contain ``obj``."""
+        if not obj or _SEPARATOR in obj:
+            return sum(obj in summary for summary in self._summaries)
+        count, at = 0, self._joined.find(obj)
+        while (
+            at >= 0
+        ):  # a match lies within one summary (the separator is not in obj): count it, go to the next
+            count += 1
+            at = self._joined.find(obj, self._starts[bisect.bisect_right(self._starts, at)])
+        return count
 
 
 def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) -> list[Slot]:
@@ -88,7 +111,7 @@ def induce(namespace: str, facts: Sequence[Fact], scenes: Sequence[Scene] = ()) 
         return []
     mine = [f for f in current if f.subject == owner]
     kinds = {f.subject.lower(): f.object for f in current if f.relation == "is_a" and f.object != "person"}
-    support = Support(scenes)
+    support = Support(scenes, {source for f in mine for source in f.sources})
 
     def ranked(relations: Sequence[str] | None = None, cat: str | None = None) -> list[Fact]:
         chosen = [

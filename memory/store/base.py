@@ -87,6 +87,12 @@ def from_blob(blob: bytes) -> Vector:
     return np.frombuffer(blob, dtype=np.float32)
 
 
+def from_blobs(blobs: Sequence[bytes]) -> Vector:
+    """The matrix whose rows are the vectors stored as ``blobs`` (:func:`to_blob`, all of one length), read from
+    one joined buffer (stacking 20k row arrays costs up to ten times more)."""
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+
 def kind_of(record_id: str) -> RecordKind | None:
     """The kind of a record id by its prefix, None for anything else."""
     return KIND_OF_PREFIX.get(record_id[:2]) if record_id[2:3] == "_" else None
@@ -164,10 +170,11 @@ class MemoryWriter(Protocol):
 
     def set_fact_sources(self, fact_id: str, sources: Sequence[str]) -> None: ...
 
-    def scenes_with_vectors(self, namespace: str) -> list[tuple[str, list[str], Vector]]:
-        """``(id, members, vector)`` of every scene of the namespace, in creation order."""
+    def scenes_with_vectors(self, namespace: str) -> list[tuple[str, int, Vector]]:
+        """``(id, number of members, vector)`` of every scene of the namespace, in creation order."""
 
-    def scene_members(self, namespace: str) -> list[tuple[str, list[str]]]: ...
+    def scene_members(self, namespace: str, ids: Sequence[str] | None = None) -> list[tuple[str, list[str]]]:
+        """``(id, members)`` of the namespace's scenes (of those among ``ids`` when given), in creation order."""
 
     def upsert_scenes(
         self, namespace: str, scenes: Sequence[tuple[str, str, Sequence[str], Vector]], created: float
@@ -427,6 +434,7 @@ __all__ = [
     "Vector",
     "entity_id",
     "from_blob",
+    "from_blobs",
     "kind_of",
     "to_blob",
 ]

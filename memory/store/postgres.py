@@ -66,10 +66,17 @@ from memory.store.base import (
     Vector,
     entity_id,
     from_blob,
+    from_blobs,
     kind_of,
     to_blob,
 )
-from memory.store.sqlite import episode_from_row, fact_from_row, persona_from_row, scene_from_row
+from memory.store.sqlite import (
+    FACT_COLUMNS,
+    episode_from_row,
+    fact_from_row,
+    persona_from_row,
+    scene_from_row,
+)
 from reasoning.errors import (
     CogarchError,
     ConfigError,
@@ -167,6 +174,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE lexical_df(lexeme TEXT PRIMARY KEY, n BIGINT NOT NULL);
     INSERT INTO lexical_df SELECT word, ndoc FROM ts_stat('SELECT tsv FROM lexical');
+    """,
+    # 4: current facts are looked up by subject in any case (every stored triple asks for its rivals): an index
+    # on the lower-cased subject, not a scan of the namespace's facts
+    """
+    CREATE INDEX IF NOT EXISTS facts_subject ON facts(namespace, lower(subject), relation);
     """,
 )
 """The schema, one entry per version (version ``i + 1`` is ``MIGRATIONS[i]``). Append, never edit."""
@@ -387,7 +399,7 @@ class PostgresWriter:
 
     def current_facts(self, namespace: str, subject: str, relation: str) -> list[Fact]:
         rows = self._q(
-            "SELECT * FROM facts WHERE namespace=%s AND lower(subject)=lower(%s) AND relation=%s "
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE namespace=%s AND lower(subject)=lower(%s) AND relation=%s "
             "AND valid_to IS NULL ORDER BY seq",
             (namespace, subject, relation),
         )
@@ -406,12 +418,22 @@ class PostgresWriter:
     def set_fact_sources(self, fact_id: str, sources: Sequence[str]) -> None:
         self._x("UPDATE facts SET sources=%s WHERE id=%s", (json.dumps(list(sources)), fact_id))
 
-    def scenes_with_vectors(self, namespace: str) -> list[tuple[str, list[str], Vector]]:
-        rows = self._q("SELECT id, members, vector FROM scenes WHERE namespace=%s ORDER BY seq", (namespace,))
-        return [(r["id"], json.loads(r["members"]), from_blob(r["vector"])) for r in rows]
+    def scenes_with_vectors(self, namespace: str) -> list[tuple[str, int, Vector]]:
+        rows = self._q(
+            "SELECT id, json_array_length(members::json) AS size, vector FROM scenes WHERE namespace=%s "
+            "ORDER BY seq",
+            (namespace,),
+        )
+        return [(r["id"], r["size"], from_blob(r["vector"])) for r in rows]
 
-    def scene_members(self, namespace: str) -> list[tuple[str, list[str]]]:
-        rows = self._q("SELECT id, members FROM scenes WHERE namespace=%s ORDER BY seq", (namespace,))
+    def scene_members(self, namespace: str, ids: Sequence[str] | None = None) -> list[tuple[str, list[str]]]:
+        if ids is None:
+            rows = self._q("SELECT id, members FROM scenes WHERE namespace=%s ORDER BY seq", (namespace,))
+        else:
+            rows = self._q(
+                "SELECT id, members FROM scenes WHERE namespace=%s AND id = ANY(%s) ORDER BY seq",
+                (namespace, _in(ids)),
+            )
         return [(r["id"], json.loads(r["members"])) for r in rows]
 
     def upsert_scenes(
@@ -844,7 +866,9 @@ class PostgresStore:
         started_by: float | None = None,
         recorded_by: float | None = None,
     ) -> list[Fact]:
-        sql = "SELECT * FROM facts WHERE namespace=%s" + (" AND valid_to IS NULL" if current_only else "")
+        sql = f"SELECT {FACT_COLUMNS} FROM facts WHERE namespace=%s" + (
+            " AND valid_to IS NULL" if current_only else ""
+        )
         args: list[Any] = [namespace]
         if started_by is not None:
             sql += " AND valid_from <= %s"
@@ -858,7 +882,7 @@ class PostgresStore:
     def facts_by_id(self, ids: Sequence[str]) -> dict[str, Fact]:
         if not ids:
             return {}
-        rows = self._q("SELECT * FROM facts WHERE id = ANY(%s) ORDER BY seq", (_in(ids),))
+        rows = self._q(f"SELECT {FACT_COLUMNS} FROM facts WHERE id = ANY(%s) ORDER BY seq", (_in(ids),))
         return {r["id"]: fact_from_row(r) for r in rows}
 
     def scenes(self, namespace: str, *, limit: int | None = None, newest_first: bool = False) -> list[Scene]:
@@ -1004,7 +1028,7 @@ class PostgresStore:
         rows = self._q("SELECT id, vector FROM phrase_vectors WHERE namespace=%s ORDER BY id", (namespace,))
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        return [r["id"] for r in rows], np.stack([from_blob(r["vector"]) for r in rows])
+        return [r["id"] for r in rows], from_blobs([r["vector"] for r in rows])
 
     def edges_of(self, ids: Sequence[str], kinds: Sequence[str] | None = None) -> list[Edge]:
         if not ids:
