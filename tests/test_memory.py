@@ -245,10 +245,11 @@ def test_ppr_spreads_from_seed() -> None:
 
 def test_current_facts_are_found_through_an_index_not_a_scan_of_the_namespace(tmp_path: Path) -> None:
     """Every stored triple asks for the current facts of its subject and relation in any case: an index on the
-    lower-cased subject answers it (a scan of the namespace's facts cost 1.6 ms per triple at 7k facts)."""
+    lower-cased subject answers it (a scan of the namespace's facts cost 1.6 ms per triple at 7k facts). SQLite."""
     with Memory.open(tmp_path / "m", embedder=HashEmbedder(64), index=InMemoryIndex()) as m:
         store = m.store
-        assert isinstance(store, SQLiteStore)
+        if not isinstance(store, SQLiteStore):
+            pytest.skip("SQLite's query plan (Postgres: test_memory_postgres)")
         issued: list[str] = []
         store.conn.set_trace_callback(issued.append)
         with store.transaction() as tx:

@@ -247,6 +247,22 @@ def test_the_migration_fills_document_frequencies_from_the_entries_there(tmp_pat
     assert kept == counted and kept["chess"] >= 1
 
 
+def test_current_facts_can_be_found_through_the_subject_index(tmp_path: Path, schema: str) -> None:
+    """Migration 4: an index on the lower-cased subject answers current_facts' lookup (not a scan of the
+    namespace's facts); sequential scans are turned off so that the planner shows whether the index serves."""
+    import psycopg
+
+    Memory.open(tmp_path / "m", pg_settings(schema), embedder=EMB, index=InMemoryIndex()).close()
+    with psycopg.connect(str(POSTGRES_URL), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT id FROM facts WHERE namespace = 'u' AND lower(subject) = lower('Bob') "
+            "AND relation = 'lives_in' AND valid_to IS NULL"
+        ).fetchall()
+    assert "facts_subject" in " ".join(row[0] for row in plan)
+
+
 def test_bm25_reads_term_frequencies_exactly(tmp_path: Path, schema: str) -> None:
     """Scores are Okapi BM25 (k1 1.2, b 0.75, as FTS5) computed here from term frequencies, document frequency
     and lengths: a term's frequency, read from a rank instead of the entry's positions, is exact up to 200."""
