@@ -271,7 +271,7 @@ class Settings(BaseSettings):
         "tools",
     )
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, /, **values: Any) -> None:  # positional-only self: a section named 'self' is a bad key
         try:
             super().__init__(**values)
         except ValidationError as exc:
@@ -303,7 +303,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlSource(settings_cls, init_path))
 
     @classmethod
-    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    def load(cls, /, config_file: str | Path | None = None, **overrides: Any) -> Settings:
         """Settings from all sources, ``overrides`` winning, then env, then ``config_file`` (TOML)."""
         token = _config_file.set(Path(config_file) if config_file is not None else None)
         try:

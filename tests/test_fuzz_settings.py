@@ -161,3 +161,9 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         Settings.load(tmp_path / "nope.toml")
     assert os.environ.get("COGARCH_CONFIG") is None
+
+
+@pytest.mark.parametrize("name", ["self", "cls"])
+def test_a_section_named_like_a_parameter_is_an_unknown_setting(tmp_path: Path, name: str) -> None:
+    # hypothesis found it: Settings.load(self={...}) raised TypeError ("multiple values for argument 'self'")
+    check(lambda: Settings.load(data_dir=tmp_path, **{name: {"a": 1}}), [name])
