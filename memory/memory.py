@@ -595,26 +595,38 @@ class Memory:
             self.store, self.embedder, check_namespace(namespace), with_vectors=with_vectors
         )
 
-    @_synchronized
     def import_(self, data: Mapping[str, Any], *, namespace: str | None = None, replace: bool = False) -> int:
         """Import an export (into ``namespace`` or the exported one). Returns the number of records imported.
+        Not while the namespace is consolidated (as :meth:`forget`): a consolidation running on the replaced
+        records would store facts and links of episodes the import erased.
 
         Raises:
             InvalidInputError: malformed data, or the namespace is not empty and ``replace`` is False.
         """
         self._check_open()
-        self._forgot = self._forgot or replace
-        self._speakers.clear()  # the namespace imported into (None: the exported one's name) is read again
-        count = transfer.import_namespace(
-            self.store,
-            self.index,
-            self.embedder,
-            data,
-            namespace=namespace,
-            replace=replace,
-            chroma_dir=self._chroma_dir,
+        target = (
+            namespace
+            if namespace is not None
+            else (data.get("namespace") if isinstance(data, Mapping) else None)
         )
-        self._flush_after_commit()
+        held = (
+            self.store.exclusive(f"consolidate:{target}")
+            if isinstance(target, str)
+            else contextlib.nullcontext()
+        )
+        with held, self._guard:  # the consolidation lock first, as consolidate takes them
+            self._forgot = self._forgot or replace
+            self._speakers.clear()  # the namespace imported into (None: the exported one's name) is read again
+            count = transfer.import_namespace(
+                self.store,
+                self.index,
+                self.embedder,
+                data,
+                namespace=namespace,
+                replace=replace,
+                chroma_dir=self._chroma_dir,
+            )
+            self._flush_after_commit()
         return count
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -209,6 +210,26 @@ def test_export_import_round_trip(tmp_path: Path) -> None:
         assert b.recall("chess", namespace="n", k=1)[0].text.endswith("Bob plays chess")
         with pytest.raises(InvalidInputError):
             b.import_(doc)
+
+
+def test_import_with_replace_waits_for_a_running_consolidation(tmp_path: Path) -> None:
+    with Memory.open(tmp_path, embedder=HashEmbedder(64)) as m:
+        m.remember_many(["Ada lives in Paris", "Bob plays chess"], namespace="n")
+        doc = json.loads(json.dumps(m.export("n")))
+        done = threading.Event()
+
+        def replace_all() -> None:
+            m.import_(doc, replace=True)
+            done.set()
+
+        with m.store.exclusive(
+            "consolidate:n"
+        ):  # as a consolidation of "n" holds it (on any thread or process)
+            worker = threading.Thread(target=replace_all)
+            worker.start()
+            assert not done.wait(0.5)  # the import waits; it does not erase records under the consolidation
+        worker.join(10)
+        assert done.is_set() and len(m.episodes(namespace="n")) == 2
 
 
 def test_forget_cascades(tmp_path: Path) -> None:
