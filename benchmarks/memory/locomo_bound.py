@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import memory.recall as recall_module
 from benchmarks.memory.locomo import CATS, CachedEmbedder, evidence, ranked_dia_ids, turns
 from memory import Memory
