@@ -200,7 +200,10 @@ def test_a_malformed_extraction_stores_nothing_half_made(tmp_path: Path, server:
         m.remember("I live in Lyon.", namespace="bob", speaker="bob", timestamp=JAN)
         m.consolidate(namespace="bob")
         assert m.facts(namespace="bob") == [] and m.persona("bob") == []
-        assert m.stats("bob")["unconsolidated"] == 0  # the episode is done: not retried forever
+        assert (m.stats("bob")["unconsolidated"], m.stats("bob")["facts_pending"]) == (
+            0,
+            0,
+        )  # done: not retried
         assert any(e["op"] == "extract_failed" for e in m.audit_log("bob"))
         assert server.pending == 0
 

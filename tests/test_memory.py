@@ -232,6 +232,18 @@ def test_import_with_replace_waits_for_a_running_consolidation(tmp_path: Path) -
         assert done.is_set() and len(m.episodes(namespace="n")) == 2
 
 
+def test_stats_count_episodes_whose_facts_are_still_to_extract(tmp_path: Path) -> None:
+    with Memory.open(tmp_path, embedder=HashEmbedder(64)) as m:
+        m.remember_many(["Ada lives in Paris", "Bob plays chess"], namespace="n")
+        assert (m.stats("n")["unconsolidated"], m.stats("n")["facts_pending"]) == (2, 0)
+        first = m.episodes(namespace="n")[0].id
+        with (
+            m.store.transaction() as tx
+        ):  # structure built, facts not yet: a consolidation stopped between them
+            tx.set_event(first, "ev_1", 2)
+        assert (m.stats("n")["unconsolidated"], m.stats("n")["facts_pending"]) == (1, 1)
+
+
 def test_forget_cascades(tmp_path: Path) -> None:
     with Memory.open(tmp_path, embedder=HashEmbedder(64), llm=ScriptedLLM(_extractor)) as m:
         paris = m.remember("Ada lives in Paris", namespace="n")

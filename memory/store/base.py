@@ -357,7 +357,9 @@ class MemoryStore(Protocol):
         """The namespace's persona slots, by slot name."""
 
     def stats(self, namespace: str | None = None) -> dict[str, int]:
-        """Row counts: episodes, facts, scenes, entities, persona, edges, current_facts, unconsolidated,
+        """Row counts: episodes, facts, scenes, entities, persona, edges, current_facts, unconsolidated (episodes
+        no consolidation has taken yet), facts_pending (episodes whose events and links are built but whose facts
+        are not extracted yet: a consolidation that stopped between the two; the next one finishes them),
         flagged, pending_index_ops."""
 
     def audit_log(self, namespace: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -910,6 +910,7 @@ class PostgresStore:
         for key, sql in (
             ("current_facts", f"SELECT COUNT(*) AS n FROM facts {also} AND valid_to IS NULL"),
             ("unconsolidated", f"SELECT COUNT(*) AS n FROM episodes {also} AND consolidated=0"),
+            ("facts_pending", f"SELECT COUNT(*) AS n FROM episodes {also} AND consolidated=2"),
             ("flagged", f"SELECT COUNT(*) AS n FROM episodes {also} AND flags != ''"),
         ):
             out[key] = int(self._q(sql, params)[0]["n"])

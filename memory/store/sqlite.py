@@ -773,6 +773,9 @@ class SQLiteStore:
         out["unconsolidated"] = int(
             self._q(f"SELECT COUNT(*) FROM episodes {also} AND consolidated=0", params)[0][0]
         )
+        out["facts_pending"] = int(
+            self._q(f"SELECT COUNT(*) FROM episodes {also} AND consolidated=2", params)[0][0]
+        )
         out["flagged"] = int(self._q(f"SELECT COUNT(*) FROM episodes {also} AND flags != ''", params)[0][0])
         out["pending_index_ops"] = self.pending_count()
         return out
