@@ -57,9 +57,8 @@ class MemoryAssociator:
         bridge = terms(path[-1]) - terms(question) if path else set()
         seeds = [] if path else self._seeds
         window = self._k * 3
-        while (
-            True
-        ):  # widen the recall until k are kept (and one follows the step, when the step brought words)
+        # widen the recall until k are kept (and one follows the step, when the step brought words)
+        while True:
             found = self._memory.recall(query, namespace=self._namespace, k=window)
             candidates = self._candidates(found, known, {a.text for a in seeds})
             linked = [c for c in candidates if terms(c[0]) & bridge]

@@ -604,11 +604,9 @@ class Memory:
             InvalidInputError: malformed data, or the namespace is not empty and ``replace`` is False.
         """
         self._check_open()
-        target = (
-            namespace
-            if namespace is not None
-            else (data.get("namespace") if isinstance(data, Mapping) else None)
-        )
+        # not an export (not a mapping): transfer.import_namespace says so, under the memory's lock
+        exported = data.get("namespace") if isinstance(data, Mapping) else None
+        target = namespace if namespace is not None else exported
         held = (
             self.store.exclusive(f"consolidate:{target}")
             if isinstance(target, str)

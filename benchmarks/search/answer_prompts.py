@@ -44,6 +44,7 @@ from reasoning.search import Association
 from reasoning.search.coat import chain_facts
 from reasoning.search.thoughts import (
     ANSWER_NOW,
+    ANSWER_SYSTEM,
     STEP_STOPS,
     THOUGHT_SYSTEM,
     answer_messages,
@@ -53,8 +54,6 @@ from reasoning.search.thoughts import (
     spell_as,
     thought_conversation,
 )
-
-SHORT = "Answer the question from the facts. Reply with 'Answer:' and the answer in a few words."
 
 
 def _facts(fs: list[str]) -> str:
@@ -69,12 +68,12 @@ VARIANTS = {
     "v0": lambda q, fs: thought_conversation(q, "", _as(fs), [], ANSWER_NOW),
     "v1": lambda q, fs: [system(THOUGHT_SYSTEM), user(_facts(fs) + f"\nQuestion: {q}\n" + ANSWER_NOW)],
     "v2": lambda q, fs: [
-        system(SHORT),
+        system(ANSWER_SYSTEM),
         user(f"Question: {q}\n{_facts(fs)}\nQuestion: {q}\nAnswer in a few words."),
     ],
     "v3": lambda q, fs: answer_messages(q, "", _as(fs)),
     "v4": lambda q, fs: [
-        system(SHORT),
+        system(ANSWER_SYSTEM),
         user(_facts(["Tom's aunt is Rosa.", "Rosa works in Lima."]) + "\nWhere does Tom's aunt work?"),
         assistant("Answer: Lima"),
         *answer_messages(q, "", _as(fs))[1:],

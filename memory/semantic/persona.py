@@ -95,9 +95,8 @@ class Support:
         if not obj or _SEPARATOR in obj:
             return sum(obj in summary for summary in self._summaries)
         count, at = 0, self._joined.find(obj)
-        while (
-            at >= 0
-        ):  # a match lies within one summary (the separator is not in obj): count it, go to the next
+        # a match lies within one summary (the separator is not in obj): count it, go to the next summary
+        while at >= 0:
             count += 1
             at = self._joined.find(obj, self._starts[bisect.bisect_right(self._starts, at)])
         return count

@@ -593,14 +593,12 @@ class CoATSearch:
         else:
             ranked = self._answer_facts(tree, best)
             left = 0
-            while (
-                ranked
-            ):  # drop the chain's first fact until the prompt's cost fits: the answer is at its end
+            # drop the chain's first fact until the prompt's cost fits: the answer is at its end
+            while ranked:
                 facts = tuple(ranked)
                 messages = answer_messages(tree.question, context, facts)
-                estimate = (
-                    sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN
-                )  # an engine that cannot price
+                # what an engine that cannot price the prompt is charged for it
+                estimate = sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN
                 left = self.settings.max_tokens - run.tokens - self._prompt_cost(messages, estimate)
                 if left >= MIN_GENERATION:
                     break
